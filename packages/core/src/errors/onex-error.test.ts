@@ -1,0 +1,127 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { ErrorCode, errorCodeForHttpStatus, errorCodeInfo, isErrorCode } from './error-codes.js';
+import { isOnexError, OnexError, parseWireError, toOnexError, toWireError, abortReasonToOnexError } from './onex-error.js';
+
+describe('OnexError', () => {
+  it('derives status and retryability from its code', () => {
+    const e = new OnexError(ErrorCode.Timeout, 'slow');
+    expect(e.httpStatus).toBe(504);
+    expect(e.retryable).toBe(true);
+    expect(new OnexError(ErrorCode.Validation, 'bad').retryable).toBe(false);
+    expect(new OnexError(ErrorCode.Internal, 'x', { retryable: true }).retryable).toBe(true);
+  });
+
+  it('every code has a status and a retryable flag', () => {
+    for (const code of Object.values(ErrorCode)) {
+      const info = errorCodeInfo(code);
+      expect(info.httpStatus).toBeGreaterThanOrEqual(400);
+      expect(typeof info.retryable).toBe('boolean');
+      expect(isErrorCode(code)).toBe(true);
+    }
+    expect(isErrorCode('NOPE')).toBe(false);
+  });
+
+  it('is recognised across copies of the package through its Symbol.for brand', () => {
+    const foreign = Object.create(Error.prototype) as Record<symbol, unknown>;
+    Object.defineProperty(foreign, Symbol.for('@onex/core/OnexError'), { value: true });
+    expect(isOnexError(foreign)).toBe(true);
+    expect(foreign instanceof OnexError).toBe(true);
+    expect(isOnexError(new Error('plain'))).toBe(false);
+    expect(isOnexError(null)).toBe(false);
+  });
+
+  it('keeps the cause and carries a correlation id', () => {
+    const cause = new Error('root');
+    const e = new OnexError(ErrorCode.Unavailable, 'down', { cause, correlationId: 'c1', context: { peer: 'x' } });
+    expect(e.cause).toBe(cause);
+    const copy = e.withCorrelationId('c2');
+    expect(copy.correlationId).toBe('c2');
+    expect(copy.code).toBe(ErrorCode.Unavailable);
+    expect(copy.context).toEqual({ peer: 'x' });
+  });
+});
+
+describe('toOnexError', () => {
+  it('passes OnexError through, adding a missing correlation id', () => {
+    const e = new OnexError(ErrorCode.NotFound, 'missing');
+    expect(toOnexError(e)).toBe(e);
+    expect(toOnexError(e, { correlationId: 'c' }).correlationId).toBe('c');
+  });
+
+  it('maps zod errors to VALIDATION with details naming the path', () => {
+    const r = z.object({ a: z.object({ b: z.number() }) }).safeParse({ a: { b: 'x' } });
+    expect(r.success).toBe(false);
+    const e = toOnexError(r.error);
+    expect(e.code).toBe(ErrorCode.Validation);
+    expect(e.message).toContain('a.b');
+    expect(e.details).toEqual([expect.objectContaining({ path: 'a.b' })]);
+  });
+
+  it('maps aborts, timeouts and connection errors', () => {
+    expect(toOnexError(new DOMException('x', 'AbortError')).code).toBe(ErrorCode.Cancelled);
+    expect(toOnexError(new DOMException('x', 'TimeoutError')).code).toBe(ErrorCode.Timeout);
+    const reset = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+    const e = toOnexError(reset);
+    expect(e.code).toBe(ErrorCode.Unavailable);
+    expect(e.retryable).toBe(true);
+  });
+
+  it('hides the message of unknown failures behind INTERNAL', () => {
+    const e = toOnexError(new Error('db password=hunter2 failed'));
+    expect(e.code).toBe(ErrorCode.Internal);
+    expect(e.message).toBe('Internal error');
+    expect(toOnexError('a string').code).toBe(ErrorCode.Internal);
+  });
+
+  it('turns an abort signal reason into TIMEOUT or CANCELLED', () => {
+    const c1 = new AbortController();
+    c1.abort(new DOMException('late', 'TimeoutError'));
+    expect(abortReasonToOnexError(c1.signal).code).toBe(ErrorCode.Timeout);
+    const c2 = new AbortController();
+    c2.abort();
+    expect(abortReasonToOnexError(c2.signal).code).toBe(ErrorCode.Cancelled);
+  });
+});
+
+describe('wire shape', () => {
+  it('round-trips through toWireError and parseWireError', () => {
+    const e = new OnexError(ErrorCode.CircuitOpen, 'peer open', {
+      correlationId: 'c9',
+      retryAfterMs: 1500,
+      context: { peer: 'payments' },
+      details: [{ path: 'x', message: 'y' }],
+    });
+    const wire = JSON.parse(JSON.stringify(toWireError(e))) as unknown;
+    const back = parseWireError(wire, 503);
+    expect(back.code).toBe(ErrorCode.CircuitOpen);
+    expect(back.message).toBe('peer open');
+    expect(back.correlationId).toBe('c9');
+    expect(back.retryAfterMs).toBe(1500);
+    expect(back.retryable).toBe(true);
+    expect(back.context).toEqual({ peer: 'payments' });
+    expect(back.details).toEqual([{ path: 'x', message: 'y' }]);
+  });
+
+  it('never puts the cause or, by default, the stack on the wire', () => {
+    const e = new OnexError(ErrorCode.Internal, 'boom', { cause: new Error('secret cause') });
+    const text = JSON.stringify(toWireError(e));
+    expect(text).not.toContain('secret cause');
+    expect(text).not.toContain('stack');
+    expect(JSON.stringify(toWireError(e, { exposeStack: true }))).toContain('stack');
+  });
+
+  it('applies the sanitizer to message and context', () => {
+    const e = new OnexError(ErrorCode.Internal, 'token=abc', { context: { token: 'abc' } });
+    const wire = toWireError(e, { sanitize: { text: (s) => s.replace('abc', '***'), value: () => ({ token: '***' }) } });
+    expect(wire.error.message).toBe('token=***');
+    expect(wire.error.context).toEqual({ token: '***' });
+  });
+
+  it('parses non-ONEX bodies by HTTP status', () => {
+    expect(parseWireError('<html>', 502).code).toBe(ErrorCode.Unavailable);
+    expect(parseWireError({ error: 'nope' }, 429).code).toBe(ErrorCode.RateLimited);
+    expect(parseWireError({ error: { code: 'WEIRD', message: 'm' } }, 404).code).toBe(ErrorCode.NotFound);
+    expect(errorCodeForHttpStatus(504)).toBe(ErrorCode.Timeout);
+  });
+});

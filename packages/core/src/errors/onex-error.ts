@@ -1,0 +1,269 @@
+import { ErrorCode, errorCodeForHttpStatus, errorCodeInfo, isErrorCode } from './error-codes.js';
+
+const ONEX_ERROR_BRAND: unique symbol = Symbol.for('@onex/core/OnexError') as never;
+
+/** Options accepted by the {@link OnexError} constructor. */
+export interface OnexErrorOptions {
+  /** The underlying failure; kept for logs, never sent over the wire. */
+  readonly cause?: unknown;
+  /** The correlation id of the call that failed. */
+  readonly correlationId?: string;
+  /** Structured, non-secret facts about the failure (sanitized before it leaves a node). */
+  readonly context?: Readonly<Record<string, unknown>>;
+  /** Overrides the code's default retryability. */
+  readonly retryable?: boolean;
+  /** When a caller may try again (circuit open, rate limited). */
+  readonly retryAfterMs?: number;
+  /** Machine-readable details, e.g. validation issues. */
+  readonly details?: readonly unknown[];
+}
+
+/**
+ * The one error type of ONEX: a typed `code`, an HTTP status and a `retryable` flag derived from it, the
+ * correlation id of the failed call, structured context and the cause chain.
+ *
+ * @example
+ * ```ts
+ * import { OnexError, ErrorCode } from '@onex/core';
+ * throw new OnexError(ErrorCode.NotFound, 'order 42 not found', { context: { orderId: 42 } });
+ * ```
+ */
+export class OnexError extends Error {
+  /** The error's code: what kind of failure this is. */
+  readonly code: ErrorCode;
+  /** True when the same call may succeed if tried again. */
+  readonly retryable: boolean;
+  /** The HTTP status a transport answers with. */
+  readonly httpStatus: number;
+  /** Correlation id of the call that failed, when known. */
+  readonly correlationId: string | undefined;
+  /** Structured facts about the failure. */
+  readonly context: Readonly<Record<string, unknown>>;
+  /** When a caller may try again, in milliseconds. */
+  readonly retryAfterMs: number | undefined;
+  /** Machine-readable details (validation issues and the like). */
+  readonly details: readonly unknown[] | undefined;
+
+  constructor(code: ErrorCode, message: string, options: OnexErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    const info = errorCodeInfo(code);
+    this.name = 'OnexError';
+    this.code = code;
+    this.retryable = options.retryable ?? info.retryable;
+    this.httpStatus = info.httpStatus;
+    this.correlationId = options.correlationId;
+    this.context = options.context ?? {};
+    this.retryAfterMs = options.retryAfterMs;
+    this.details = options.details;
+    Object.defineProperty(this, ONEX_ERROR_BRAND, { value: true, enumerable: false });
+  }
+
+  /** A copy of this error carrying the given correlation id. */
+  withCorrelationId(correlationId: string): OnexError {
+    if (this.correlationId === correlationId) return this;
+    const copy = new OnexError(this.code, this.message, {
+      cause: this.cause,
+      correlationId,
+      context: this.context,
+      retryable: this.retryable,
+      ...(this.retryAfterMs === undefined ? {} : { retryAfterMs: this.retryAfterMs }),
+      ...(this.details === undefined ? {} : { details: this.details }),
+    });
+    if (this.stack !== undefined) copy.stack = this.stack;
+    return copy;
+  }
+
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return isOnexError(value);
+  }
+}
+
+/**
+ * True for an {@link OnexError}, also one made by another copy of `@onex/core` (the check uses a
+ * `Symbol.for` brand, not the prototype chain).
+ */
+export function isOnexError(value: unknown): value is OnexError {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[ONEX_ERROR_BRAND] === true;
+}
+
+const TRANSIENT_SYSTEM_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/** True when `error` is a Node system error for a dropped or refused connection. */
+export function isConnectionError(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && TRANSIENT_SYSTEM_CODES.has(code);
+}
+
+interface ZodLikeIssue {
+  readonly path: readonly PropertyKey[];
+  readonly message: string;
+  readonly code?: string;
+}
+
+function isZodLikeError(error: unknown): error is Error & { issues: readonly ZodLikeIssue[] } {
+  return error instanceof Error && error.name === 'ZodError' && Array.isArray((error as { issues?: unknown }).issues);
+}
+
+/** Turns zod issues into the `details` of a validation error. */
+export function validationDetails(issues: readonly ZodLikeIssue[]): readonly { path: string; message: string }[] {
+  return issues.map((issue) => ({
+    path: issue.path.map((segment) => String(segment)).join('.') || '(root)',
+    message: issue.message,
+  }));
+}
+
+/**
+ * Normalises anything thrown into an {@link OnexError}: the one boundary where foreign errors are understood.
+ * Unknown failures become `INTERNAL` with a generic message; the original stays as `cause` for the logs.
+ *
+ * @example
+ * ```ts
+ * try { await work(); } catch (error) { throw toOnexError(error, { correlationId }); }
+ * ```
+ */
+export function toOnexError(error: unknown, options: { readonly correlationId?: string } = {}): OnexError {
+  const correlationId = options.correlationId;
+  const base = correlationId === undefined ? {} : { correlationId };
+  if (isOnexError(error)) {
+    return correlationId === undefined || error.correlationId !== undefined ? error : error.withCorrelationId(correlationId);
+  }
+  if (isZodLikeError(error)) {
+    const details = validationDetails(error.issues);
+    const first = details[0];
+    const summary = first === undefined ? 'invalid value' : `${first.path}: ${first.message}`;
+    return new OnexError(ErrorCode.Validation, `Validation failed: ${summary}`, { ...base, cause: error, details });
+  }
+  if (error instanceof Error && (error.name === 'TimeoutError' || (error as { code?: unknown }).code === 'ETIMEDOUT')) {
+    return new OnexError(ErrorCode.Timeout, 'Operation timed out', { ...base, cause: error });
+  }
+  if (error instanceof Error && error.name === 'AbortError') {
+    // An AbortSignal.timeout() reason surfaces as TimeoutError; a plain abort is a cancellation.
+    const reason = (error as { cause?: unknown }).cause;
+    if (reason instanceof Error && reason.name === 'TimeoutError') {
+      return new OnexError(ErrorCode.Timeout, 'Operation timed out', { ...base, cause: error });
+    }
+    return new OnexError(ErrorCode.Cancelled, 'Operation was cancelled', { ...base, cause: error });
+  }
+  if (isConnectionError(error)) {
+    return new OnexError(ErrorCode.Unavailable, 'Peer unavailable: connection failed', { ...base, cause: error });
+  }
+  return new OnexError(ErrorCode.Internal, 'Internal error', { ...base, cause: error });
+}
+
+/**
+ * The error a call's `AbortSignal` was aborted with, as an {@link OnexError}: `TIMEOUT` for a deadline,
+ * `CANCELLED` otherwise.
+ */
+export function abortReasonToOnexError(signal: AbortSignal, correlationId?: string): OnexError {
+  const reason: unknown = signal.reason;
+  const base = correlationId === undefined ? {} : { correlationId };
+  if (isOnexError(reason)) return toOnexError(reason, base);
+  if (reason instanceof Error && reason.name === 'TimeoutError') {
+    return new OnexError(ErrorCode.Timeout, 'Deadline exceeded', { ...base, cause: reason });
+  }
+  return new OnexError(ErrorCode.Cancelled, 'Operation was cancelled', { ...base, cause: reason });
+}
+
+/** The JSON body ONEX transports send for a failed call. Stable: peers of other versions parse it. */
+export interface WireError {
+  readonly error: {
+    readonly code: ErrorCode;
+    readonly message: string;
+    readonly retryable: boolean;
+    readonly correlationId?: string;
+    readonly retryAfterMs?: number;
+    readonly details?: readonly unknown[];
+    readonly context?: Readonly<Record<string, unknown>>;
+    readonly stack?: string;
+  };
+}
+
+/** Options for {@link toWireError}. */
+export interface ToWireErrorOptions {
+  /** Masks secrets in the message, context and details (pass an {@link ErrorSanitizer}'s bound methods). */
+  readonly sanitize?: {
+    readonly text: (text: string) => string;
+    readonly value: (value: unknown) => unknown;
+  };
+  /** Include the stack (development only). */
+  readonly exposeStack?: boolean;
+}
+
+/** The wire shape of an error. Only the exposable message of an {@link OnexError} is sent, never its cause. */
+export function toWireError(error: OnexError, options: ToWireErrorOptions = {}): WireError {
+  const text = options.sanitize?.text ?? ((s: string) => s);
+  const value = options.sanitize?.value ?? ((v: unknown) => v);
+  const hasContext = Object.keys(error.context).length > 0;
+  return {
+    error: {
+      code: error.code,
+      message: text(error.message),
+      retryable: error.retryable,
+      ...(error.correlationId === undefined ? {} : { correlationId: error.correlationId }),
+      ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
+      ...(error.details === undefined ? {} : { details: value(error.details) as readonly unknown[] }),
+      ...(hasContext ? { context: value(error.context) as Record<string, unknown> } : {}),
+      ...(options.exposeStack === true && error.stack !== undefined ? { stack: text(error.stack) } : {}),
+    },
+  };
+}
+
+/**
+ * Parses a wire error body back into an {@link OnexError}. A body that is not an ONEX error (a proxy's HTML
+ * page, say) becomes an error whose code follows the HTTP status.
+ */
+export function parseWireError(body: unknown, httpStatus: number, correlationId?: string): OnexError {
+  const fallbackCode = errorCodeForHttpStatus(httpStatus);
+  const base = correlationId === undefined ? {} : { correlationId };
+  if (typeof body !== 'object' || body === null) {
+    return new OnexError(fallbackCode, `Peer answered HTTP ${httpStatus}`, base);
+  }
+  const inner = (body as { error?: unknown }).error;
+  if (typeof inner !== 'object' || inner === null) {
+    return new OnexError(fallbackCode, `Peer answered HTTP ${httpStatus}`, base);
+  }
+  const e = inner as Record<string, unknown>;
+  const code = isErrorCode(e['code']) ? e['code'] : fallbackCode;
+  const message = typeof e['message'] === 'string' ? e['message'] : `Peer answered HTTP ${httpStatus}`;
+  const wireCorrelation = typeof e['correlationId'] === 'string' ? e['correlationId'] : correlationId;
+  const context = typeof e['context'] === 'object' && e['context'] !== null ? (e['context'] as Record<string, unknown>) : undefined;
+  return new OnexError(code, message, {
+    ...(wireCorrelation === undefined ? {} : { correlationId: wireCorrelation }),
+    ...(typeof e['retryable'] === 'boolean' ? { retryable: e['retryable'] } : {}),
+    ...(typeof e['retryAfterMs'] === 'number' ? { retryAfterMs: e['retryAfterMs'] } : {}),
+    ...(Array.isArray(e['details']) ? { details: e['details'] as unknown[] } : {}),
+    ...(context === undefined ? {} : { context }),
+  });
+}
+
+/**
+ * A non-fatal condition worth reporting (a slow computation, a degraded dependency). Warnings are values:
+ * they are logged and collected, never thrown.
+ *
+ * @example
+ * ```ts
+ * const w = new OnexWarning('SLOW_COMPUTATION', 'price took 120 ms', { thresholdMs: 50 });
+ * ```
+ */
+export class OnexWarning {
+  constructor(
+    /** A short, stable identifier of the condition. */
+    readonly code: string,
+    /** What happened, for people. */
+    readonly message: string,
+    /** Structured facts about it. */
+    readonly context: Readonly<Record<string, unknown>> = {},
+  ) {}
+}

@@ -1,0 +1,52 @@
+import type { Logger } from '../logging/logger.js';
+
+/** Who is calling: a peer node, a user, a service account. */
+export interface CallerIdentity {
+  /** Stable identifier of the caller. */
+  readonly id: string;
+  /** What kind of caller this is (e.g. `node`, `user`, `service`). */
+  readonly kind?: string;
+}
+
+/**
+ * Everything a node knows about one call besides its input: who, which correlation id, until when.
+ * Built by {@link NodeService.handle}; handed to `process`.
+ */
+export interface CallContext {
+  /** Correlation id shared by every hop of one logical request. */
+  readonly correlationId: string;
+  /** Aborted when the call's deadline passes or the caller cancels. Pass it to every I/O call. */
+  readonly signal: AbortSignal;
+  /** Absolute deadline (epoch ms), when there is one. */
+  readonly deadlineAt: number | undefined;
+  /** Idempotency key of the call, when the caller supplied one. */
+  readonly idempotencyKey: string | undefined;
+  /** The caller, when known. */
+  readonly caller: CallerIdentity | undefined;
+  /** A child logger bound to the correlation id and node. */
+  readonly logger: Logger;
+}
+
+/** Per-call options of {@link NodeService.handle} and of node clients. */
+export interface CallOptions {
+  /** Correlation id to use; a new one is made when absent. */
+  readonly correlationId?: string;
+  /** Cancels the call when aborted. */
+  readonly signal?: AbortSignal;
+  /** Absolute deadline, epoch ms. */
+  readonly deadlineAt?: number;
+  /** Relative deadline from now, ms (the earlier of this and `deadlineAt` wins). */
+  readonly timeoutMs?: number;
+  /** Idempotency key: a repeat of the call with the same key must not repeat its effect. */
+  readonly idempotencyKey?: string;
+  /** The caller. */
+  readonly caller?: CallerIdentity;
+}
+
+/** The earlier of an absolute deadline and a relative timeout, as epoch ms. */
+export function resolveDeadline(options: Pick<CallOptions, 'deadlineAt' | 'timeoutMs'>, now: number): number | undefined {
+  const relative = options.timeoutMs === undefined ? undefined : now + options.timeoutMs;
+  if (options.deadlineAt === undefined) return relative;
+  if (relative === undefined) return options.deadlineAt;
+  return Math.min(relative, options.deadlineAt);
+}

@@ -1,0 +1,367 @@
+import { randomUUID } from 'node:crypto';
+import type { z } from 'zod';
+import type { NodeContract, Schema } from '../contract/contract.js';
+import { ErrorCode } from '../errors/error-codes.js';
+import { ErrorSanitizer } from '../errors/error-sanitizer.js';
+import { abortReasonToOnexError, OnexError, toOnexError, validationDetails } from '../errors/onex-error.js';
+import { childLogger, createLogger, type Logger } from '../logging/logger.js';
+import { CallMetrics, type CallMetricsSnapshot } from '../metrics/call-metrics.js';
+import { resolveDeadline, type CallContext, type CallOptions } from './call-context.js';
+import type { Result } from './result.js';
+
+/**
+ * Lifecycle of a node: `created` → `initializing` → `ready` → `draining` → `stopped`; `failed` when
+ * initialisation threw.
+ */
+export const LifecycleStatus = {
+  Created: 'created',
+  Initializing: 'initializing',
+  Ready: 'ready',
+  Draining: 'draining',
+  Stopped: 'stopped',
+  Failed: 'failed',
+} as const;
+/** One of the {@link LifecycleStatus} values. */
+export type LifecycleStatus = (typeof LifecycleStatus)[keyof typeof LifecycleStatus];
+
+/** Health of a node or of one of its components. */
+export const HealthStatus = { Healthy: 'healthy', Degraded: 'degraded', Unhealthy: 'unhealthy' } as const;
+/** One of the {@link HealthStatus} values. */
+export type HealthStatus = (typeof HealthStatus)[keyof typeof HealthStatus];
+
+/** Health of one dependency or part of a node (a store, a peer, a breaker). */
+export interface ComponentHealth {
+  readonly status: HealthStatus;
+  readonly detail?: string;
+  readonly data?: Readonly<Record<string, unknown>>;
+}
+
+/** What `GET /health` answers. */
+export interface NodeHealth {
+  readonly status: HealthStatus;
+  readonly lifecycle: LifecycleStatus;
+  readonly node: { readonly name: string; readonly kind: string; readonly version: string };
+  readonly uptimeMs: number;
+  readonly components: Readonly<Record<string, ComponentHealth>>;
+  readonly capacity: { readonly inFlight: number; readonly maxConcurrency: number | null; readonly utilization: number };
+  readonly recent: { readonly calls: number; readonly successRate: number; readonly p50Ms: number; readonly p99Ms: number };
+}
+
+/** What `GET /metrics` answers. */
+export interface NodeMetrics extends CallMetricsSnapshot {
+  readonly node: string;
+  readonly lifecycle: LifecycleStatus;
+  /** Extra figures a node kind adds (cache hits, breaker states, …). */
+  readonly extra: Readonly<Record<string, unknown>>;
+}
+
+/** A clock, injectable for tests. */
+export interface Clock {
+  now(): number;
+}
+
+/** Options every node accepts. Dependencies are injected here, never looked up globally. */
+export interface NodeServiceOptions<TConfig extends Schema> {
+  /** Raw configuration, validated against the contract's config schema in the constructor. */
+  readonly config?: z.input<TConfig>;
+  /** Root logger; a child per call carries the correlation id. Default: a pino logger named after the node. */
+  readonly logger?: Logger;
+  /** Masks secrets in every error that leaves the node or is logged. */
+  readonly sanitizer?: ErrorSanitizer;
+  /** Clock. Default `Date`. */
+  readonly clock?: Clock;
+  /** Deadline applied to calls that bring none, ms. Default 30 000. */
+  readonly defaultTimeoutMs?: number;
+  /** Calls running at once before new ones fail fast with OVERLOADED. Default unlimited. */
+  readonly maxConcurrency?: number;
+  /** How long `shutdown()` waits for in-flight calls, ms. Default 10 000. */
+  readonly drainTimeoutMs?: number;
+  /** Length of the recent-metrics window, ms. Default 60 000. */
+  readonly metricsWindowMs?: number;
+}
+
+const SYSTEM_CLOCK: Clock = { now: () => Date.now() };
+
+/**
+ * The base of every ONEX node. Subclasses implement {@link NodeService.process}; {@link NodeService.handle} wraps
+ * it with input/output validation, the call's deadline, concurrency limits, metrics, logging and error
+ * normalisation, and never throws.
+ *
+ * Protected hooks: `onInitialize`, `onShutdown`, `invoke` (wrap `process`, e.g. with a breaker),
+ * `componentHealth` and `extraMetrics`.
+ *
+ * @example
+ * ```ts
+ * import { z } from 'zod';
+ * import { NodeService, defineContract, NodeKind, type CallContext } from '@onex/core';
+ * const contract = defineContract({ name: 'greeter', kind: NodeKind.Compute, version: '1.0.0',
+ *   input: z.object({ name: z.string() }), output: z.object({ greeting: z.string() }) });
+ * class Greeter extends NodeService<typeof contract.input, typeof contract.output, typeof contract.config> {
+ *   constructor() { super(contract); }
+ *   protected async process(input: { name: string }, _ctx: CallContext) { return { greeting: `Hello ${input.name}` }; }
+ * }
+ * const node = new Greeter();
+ * await node.initialize();
+ * const r = await node.handle({ name: 'Ada' }); // { ok: true, value: { greeting: 'Hello Ada' } }
+ * ```
+ */
+export abstract class NodeService<TInput extends Schema, TOutput extends Schema, TConfig extends Schema> {
+  /** The node's contract. */
+  readonly contract: NodeContract<TInput, TOutput, TConfig>;
+  /** Validated configuration. */
+  readonly config: z.output<TConfig>;
+  /** The node's root logger. */
+  protected readonly logger: Logger;
+  /** The sanitizer applied to every outgoing or logged error. */
+  protected readonly sanitizer: ErrorSanitizer;
+  /** The node's clock. */
+  protected readonly clock: Clock;
+
+  readonly #metrics: CallMetrics;
+  readonly #defaultTimeoutMs: number;
+  readonly #maxConcurrency: number;
+  readonly #drainTimeoutMs: number;
+  #status: LifecycleStatus = LifecycleStatus.Created;
+  #startedAt = 0;
+  #drained: (() => void) | undefined;
+
+  constructor(contract: NodeContract<TInput, TOutput, TConfig>, options: NodeServiceOptions<TConfig> = {}) {
+    this.contract = contract;
+    const parsed = contract.config.safeParse(options.config ?? {});
+    if (!parsed.success) {
+      const details = validationDetails(parsed.error.issues);
+      const first = details[0];
+      throw new OnexError(
+        ErrorCode.Validation,
+        `Invalid config for node '${contract.name}': ${first === undefined ? 'invalid' : `${first.path}: ${first.message}`}`,
+        { details },
+      );
+    }
+    this.config = parsed.data;
+    this.sanitizer = options.sanitizer ?? new ErrorSanitizer();
+    this.logger = options.logger ?? createLogger({ name: contract.name, sanitizer: this.sanitizer });
+    this.clock = options.clock ?? SYSTEM_CLOCK;
+    this.#defaultTimeoutMs = options.defaultTimeoutMs ?? 30_000;
+    this.#maxConcurrency = options.maxConcurrency ?? Number.POSITIVE_INFINITY;
+    this.#drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
+    this.#metrics = new CallMetrics({ windowMs: options.metricsWindowMs ?? 60_000, now: () => this.clock.now() });
+  }
+
+  /** The node's name (from its contract). */
+  get name(): string {
+    return this.contract.name;
+  }
+
+  /** Where the node is in its lifecycle. */
+  get status(): LifecycleStatus {
+    return this.#status;
+  }
+
+  /** Calls running now. */
+  get inFlight(): number {
+    return this.#metrics.inFlight;
+  }
+
+  /** Brings the node to `ready`, running `onInitialize`. Idempotent once ready. */
+  async initialize(): Promise<void> {
+    if (this.#status === LifecycleStatus.Ready) return;
+    if (this.#status !== LifecycleStatus.Created && this.#status !== LifecycleStatus.Failed) {
+      throw new OnexError(ErrorCode.Lifecycle, `Cannot initialize node '${this.name}' in status ${this.#status}`);
+    }
+    this.#status = LifecycleStatus.Initializing;
+    try {
+      await this.onInitialize();
+    } catch (error) {
+      this.#status = LifecycleStatus.Failed;
+      const onex = toOnexError(error);
+      this.logger.error({ err: error }, `node ${this.name} failed to initialize`);
+      throw onex;
+    }
+    this.#startedAt = this.clock.now();
+    this.#status = LifecycleStatus.Ready;
+  }
+
+  /**
+   * Stops taking calls, waits for in-flight calls to finish (up to the drain timeout), then runs `onShutdown`.
+   */
+  async shutdown(): Promise<void> {
+    if (this.#status === LifecycleStatus.Stopped || this.#status === LifecycleStatus.Draining) return;
+    this.#status = LifecycleStatus.Draining;
+    if (this.#metrics.inFlight > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.#drainTimeoutMs);
+        timer.unref();
+        this.#drained = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.#drained = undefined;
+    }
+    try {
+      await this.onShutdown();
+    } finally {
+      this.#status = LifecycleStatus.Stopped;
+    }
+  }
+
+  /**
+   * Runs one call: validates `raw` against the input schema, runs `process` under the call's deadline, validates
+   * the output. Never throws: failures come back as a typed, sanitized-on-the-wire {@link OnexError}.
+   */
+  async handle(raw: unknown, options: CallOptions = {}): Promise<Result<z.output<TOutput>>> {
+    const correlationId = options.correlationId ?? randomUUID();
+    if (this.#status !== LifecycleStatus.Ready) {
+      return this.#reject(ErrorCode.Lifecycle, `Node '${this.name}' is ${this.#status}, not ready`, correlationId);
+    }
+    if (this.#metrics.inFlight >= this.#maxConcurrency) {
+      return this.#reject(ErrorCode.Overloaded, `Node '${this.name}' is at its concurrency limit`, correlationId);
+    }
+    const done = this.#metrics.start();
+    const now = this.clock.now();
+    const deadlineAt = resolveDeadline(
+      { timeoutMs: options.timeoutMs ?? this.#defaultTimeoutMs, ...(options.deadlineAt === undefined ? {} : { deadlineAt: options.deadlineAt }) },
+      now,
+    );
+    const controller = new AbortController();
+    const timer = deadlineAt === undefined ? undefined : setTimeout(() => controller.abort(new DOMException('Deadline exceeded', 'TimeoutError')), Math.max(0, deadlineAt - now));
+    const external = options.signal;
+    const onExternalAbort = (): void => controller.abort(external?.reason);
+    if (external !== undefined) {
+      if (external.aborted) controller.abort(external.reason);
+      else external.addEventListener('abort', onExternalAbort, { once: true });
+    }
+    const logger = childLogger(this.logger, { correlationId, node: this.name });
+    const ctx: CallContext = {
+      correlationId,
+      signal: controller.signal,
+      deadlineAt,
+      idempotencyKey: options.idempotencyKey,
+      caller: options.caller,
+      logger,
+    };
+    try {
+      const input = this.contract.input.safeParse(raw);
+      if (!input.success) {
+        const details = validationDetails(input.error.issues);
+        const first = details[0];
+        throw new OnexError(ErrorCode.Validation, `Invalid input: ${first === undefined ? 'invalid' : `${first.path}: ${first.message}`}`, {
+          correlationId,
+          details,
+        });
+      }
+      const produced = await this.#underDeadline(this.invoke(input.data, ctx), controller.signal, correlationId);
+      const output = this.contract.output.safeParse(produced);
+      if (!output.success) {
+        throw new OnexError(ErrorCode.Contract, `Node '${this.name}' produced output that breaks its contract`, {
+          correlationId,
+          details: validationDetails(output.error.issues),
+        });
+      }
+      done();
+      return { ok: true, value: output.data };
+    } catch (error) {
+      const onex = controller.signal.aborted && !isOnexErrorLike(error) ? abortReasonToOnexError(controller.signal, correlationId) : toOnexError(error, { correlationId });
+      done(onex.code);
+      this.#logFailure(logger, onex, error);
+      return { ok: false, error: onex };
+    } finally {
+      if (timer !== undefined) clearTimeout(timer);
+      external?.removeEventListener('abort', onExternalAbort);
+      if (this.#drained !== undefined && this.#metrics.inFlight === 0) this.#drained();
+    }
+  }
+
+  /** Health: lifecycle, components, capacity and recent performance. */
+  async health(): Promise<NodeHealth> {
+    const components = await this.componentHealth().catch(
+      (error: unknown): Record<string, ComponentHealth> => ({
+        health: { status: HealthStatus.Unhealthy, detail: this.sanitizer.sanitizeText(toOnexError(error).message) },
+      }),
+    );
+    const snapshot = this.#metrics.snapshot();
+    const statuses = Object.values(components).map((c) => c.status);
+    let status: HealthStatus = HealthStatus.Healthy;
+    if (this.#status !== LifecycleStatus.Ready || statuses.includes(HealthStatus.Unhealthy)) status = HealthStatus.Unhealthy;
+    else if (statuses.includes(HealthStatus.Degraded) || (snapshot.recent.calls >= 10 && snapshot.recent.successRate < 0.5)) status = HealthStatus.Degraded;
+    const max = Number.isFinite(this.#maxConcurrency) ? this.#maxConcurrency : null;
+    return {
+      status,
+      lifecycle: this.#status,
+      node: { name: this.name, kind: this.contract.kind, version: this.contract.version },
+      uptimeMs: this.#status === LifecycleStatus.Ready ? this.clock.now() - this.#startedAt : 0,
+      components,
+      capacity: { inFlight: snapshot.inFlight, maxConcurrency: max, utilization: max === null ? 0 : snapshot.inFlight / max },
+      recent: {
+        calls: snapshot.recent.calls,
+        successRate: snapshot.recent.successRate,
+        p50Ms: snapshot.recent.latency.p50Ms,
+        p99Ms: snapshot.recent.latency.p99Ms,
+      },
+    };
+  }
+
+  /** Counts, success rate and latency percentiles from bounded histograms, plus the kind's extra figures. */
+  metrics(): NodeMetrics {
+    return { ...this.#metrics.snapshot(), node: this.name, lifecycle: this.#status, extra: this.extraMetrics() };
+  }
+
+  /** The one method a node implements: turn a validated input into an output. Honour `ctx.signal`. */
+  protected abstract process(input: z.output<TInput>, ctx: CallContext): Promise<z.input<TOutput>>;
+
+  /** Wraps `process`; override to add behaviour around every call (the breaker mixin does). */
+  protected invoke(input: z.output<TInput>, ctx: CallContext): Promise<z.input<TOutput>> {
+    return this.process(input, ctx);
+  }
+
+  /** Runs once in `initialize()`: open connections, warm caches. */
+  protected async onInitialize(): Promise<void> {}
+
+  /** Runs once in `shutdown()` after in-flight calls drained: close connections. */
+  protected async onShutdown(): Promise<void> {}
+
+  /** Health of the node's dependencies, reported by `health()`. */
+  protected async componentHealth(): Promise<Record<string, ComponentHealth>> {
+    return {};
+  }
+
+  /** Extra figures for `metrics()`. */
+  protected extraMetrics(): Record<string, unknown> {
+    return {};
+  }
+
+  #reject(code: ErrorCode, message: string, correlationId: string): Result<never> {
+    return { ok: false, error: new OnexError(code, message, { correlationId }) };
+  }
+
+  #underDeadline<T>(work: Promise<T>, signal: AbortSignal, correlationId: string): Promise<T> {
+    // A process() that ignores its signal must still not outlive the deadline: race it.
+    if (signal.aborted) return Promise.reject(abortReasonToOnexError(signal, correlationId));
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = (): void => reject(abortReasonToOnexError(signal, correlationId));
+      signal.addEventListener('abort', onAbort, { once: true });
+      work.then(
+        (value) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(value);
+        },
+        (error: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(error instanceof Error || typeof error === 'object' ? error : new Error(String(error)));
+        },
+      );
+    });
+  }
+
+  #logFailure(logger: Logger, error: OnexError, original: unknown): void {
+    if (error.httpStatus >= 500 && error.code !== ErrorCode.CircuitOpen && error.code !== ErrorCode.Overloaded) {
+      logger.error({ err: original, code: error.code }, `call failed: ${error.message}`);
+    } else {
+      logger.warn({ code: error.code }, `call rejected: ${error.message}`);
+    }
+  }
+}
+
+function isOnexErrorLike(error: unknown): boolean {
+  return error instanceof OnexError;
+}

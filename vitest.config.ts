@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config';
+
+// Tests run from source: the `@onex/source` export condition points every @onex/* package at its src/.
+export default defineConfig({
+  resolve: { conditions: ['@onex/source'] },
+  ssr: { resolve: { conditions: ['@onex/source'], externalConditions: ['@onex/source'] } },
+  test: {
+    include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'apps/*/test/**/*.test.ts', 'apps/*/src/**/*.test.ts'],
+    testTimeout: 20_000,
+    hookTimeout: 30_000,
+    pool: 'forks',
+    maxWorkers: 2,
+  },
+});
