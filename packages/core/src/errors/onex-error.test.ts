@@ -67,6 +67,19 @@ describe('toOnexError', () => {
     expect(e.retryable).toBe(true);
   });
 
+  it('maps objects carrying an HTTP status', () => {
+    expect(toOnexError({ status: 503 }).code).toBe(ErrorCode.Unavailable);
+    expect(toOnexError({ statusCode: 429 }).retryable).toBe(true);
+    expect(toOnexError(Object.assign(new Error('x'), { status: 404 })).code).toBe(ErrorCode.NotFound);
+  });
+
+  it('keeps prototype instanceof semantics for subclasses', () => {
+    class RichError extends OnexError {}
+    expect(new OnexError(ErrorCode.Internal, 'x') instanceof RichError).toBe(false);
+    expect(new RichError(ErrorCode.Internal, 'x') instanceof RichError).toBe(true);
+    expect(new RichError(ErrorCode.Internal, 'x') instanceof OnexError).toBe(true);
+  });
+
   it('hides the message of unknown failures behind INTERNAL', () => {
     const e = toOnexError(new Error('db password=hunter2 failed'));
     expect(e.code).toBe(ErrorCode.Internal);

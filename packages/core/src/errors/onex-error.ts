@@ -73,8 +73,10 @@ export class OnexError extends Error {
     return copy;
   }
 
-  static [Symbol.hasInstance](value: unknown): boolean {
-    return isOnexError(value);
+  static override [Symbol.hasInstance](this: unknown, value: unknown): boolean {
+    // Brand check for OnexError itself (works across package copies); subclasses keep prototype semantics.
+    if (this === OnexError) return isOnexError(value);
+    return Function.prototype[Symbol.hasInstance].call(this, value) as boolean;
   }
 }
 
@@ -104,6 +106,13 @@ export function isConnectionError(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
   const code = (error as { code?: unknown }).code;
   return typeof code === 'string' && TRANSIENT_SYSTEM_CODES.has(code);
+}
+
+function httpStatusOf(error: unknown): number | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { status, statusCode } = error as { status?: unknown; statusCode?: unknown };
+  if (typeof status === 'number') return status;
+  return typeof statusCode === 'number' ? statusCode : undefined;
 }
 
 interface ZodLikeIssue {
@@ -155,6 +164,11 @@ export function toOnexError(error: unknown, options: { readonly correlationId?: 
       return new OnexError(ErrorCode.Timeout, 'Operation timed out', { ...base, cause: error });
     }
     return new OnexError(ErrorCode.Cancelled, 'Operation was cancelled', { ...base, cause: error });
+  }
+  const status = httpStatusOf(error);
+  if (status !== undefined && status >= 400) {
+    const code = errorCodeForHttpStatus(status);
+    return new OnexError(code, `Upstream answered HTTP ${status}`, { ...base, cause: error });
   }
   if (isConnectionError(error)) {
     return new OnexError(ErrorCode.Unavailable, 'Peer unavailable: connection failed', { ...base, cause: error });

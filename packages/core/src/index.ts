@@ -1,0 +1,97 @@
+/**
+ * `@onex/core`: the base of every ONEX node — the `NodeService` base class, the error model and sanitizer,
+ * resilience (retry policy, circuit breakers), logging, metrics, contracts and the HTTP transport.
+ *
+ * @packageDocumentation
+ */
+
+// Errors
+export { ErrorCode, errorCodeForHttpStatus, errorCodeInfo, isErrorCode, type ErrorCodeInfo } from './errors/error-codes.js';
+export {
+  abortReasonToOnexError,
+  isConnectionError,
+  isOnexError,
+  OnexError,
+  OnexWarning,
+  parseWireError,
+  toOnexError,
+  toWireError,
+  validationDetails,
+  type OnexErrorOptions,
+  type ToWireErrorOptions,
+  type WireError,
+} from './errors/onex-error.js';
+export {
+  createSanitizer,
+  ErrorSanitizer,
+  SanitizerPreset,
+  type ErrorSanitizerOptions,
+  type SanitizedError,
+  type SanitizerPattern,
+  type WireSanitize,
+} from './errors/error-sanitizer.js';
+
+// Logging and metrics
+export { childLogger, createLogger, createSilentLogger, type CallLogBindings, type Logger, type LoggerOptions } from './logging/logger.js';
+export { LatencyHistogram, type LatencySummary } from './metrics/latency-histogram.js';
+export { CallMetrics, type CallMetricsOptions, type CallMetricsSnapshot } from './metrics/call-metrics.js';
+
+// Resilience
+export {
+  DEFAULT_RETRY_POLICY_OPTIONS,
+  isRetryableError,
+  RetryPolicy,
+  type ResolvedRetryPolicyOptions,
+  type RetryExecuteOptions,
+  type RetryInfo,
+  type RetryPolicyOptions,
+} from './resilience/retry-policy.js';
+export {
+  BreakerState,
+  CircuitBreaker,
+  CircuitBreakerRegistry,
+  DEFAULT_CIRCUIT_BREAKER_OPTIONS,
+  type BreakerStateChange,
+  type BreakerStats,
+  type CircuitBreakerOptions,
+  type CircuitBreakerRegistryOptions,
+  type ResolvedCircuitBreakerOptions,
+} from './resilience/circuit-breaker.js';
+export { withCircuitBreaker, type CircuitBreakerGuarded, type NodeServiceConstructor, type WithCircuitBreakerOptions } from './resilience/with-circuit-breaker.js';
+export { sleep } from './resilience/sleep.js';
+
+// Nodes
+export { NodeKind } from './node/node-kind.js';
+export { resolveDeadline, type CallContext, type CallerIdentity, type CallOptions } from './node/call-context.js';
+export { err, ok, type Result } from './node/result.js';
+export {
+  HealthStatus,
+  LifecycleStatus,
+  NodeService,
+  type Clock,
+  type ComponentHealth,
+  type NodeHealth,
+  type NodeMetrics,
+  type NodeServiceOptions,
+} from './node/node-service.js';
+
+// Contracts
+export {
+  defineContract,
+  EmptyConfig,
+  toJsonSchema,
+  type ContractConfig,
+  type ContractDefinition,
+  type ContractDocument,
+  type ContractInput,
+  type ContractOutput,
+  type NodeContract,
+  type Schema,
+} from './contract/contract.js';
+export { loadManifest, NodeManifestSchema, parseManifest, type NodeManifest } from './contract/manifest.js';
+
+// Transport
+export { OnexHeader } from './transport/headers.js';
+export { createNodeApp, serveNode, type AnyNodeService, type NodeAppOptions, type ServedNode, type ServeNodeOptions } from './transport/serve-node.js';
+export { createNodeClient, type CallPolicyOptions, type NodeClient, type NodeClientOptions } from './transport/node-client.js';
+export { createInProcessClient, type InProcessClientOptions } from './transport/in-process-client.js';

@@ -1,0 +1,127 @@
+import type { WireError } from '@onex/core';
+
+/**
+ * The statuses a workflow ends in (plus the two it passes through). Documented set:
+ * - `pending`: created, not started yet (queued behind the concurrency limit, or waiting for recovery);
+ * - `running`: steps are running; `compensating`: a step failed for good, compensations are running;
+ * - `completed`: every step completed (or was skipped); the output is set;
+ * - `failed`: a step failed for good and nothing needed compensating;
+ * - `compensated`: a step failed for good and every completed step was compensated;
+ * - `compensation_failed`: a compensation failed for good — needs a human; what failed is recorded per step;
+ * - `cancelled`: `cancel(id)` stopped it (completed steps compensated);
+ * - `timed_out`: its deadline passed (completed steps compensated).
+ */
+export const WorkflowStatus = {
+  Pending: 'pending',
+  Running: 'running',
+  Compensating: 'compensating',
+  Completed: 'completed',
+  Failed: 'failed',
+  Compensated: 'compensated',
+  CompensationFailed: 'compensation_failed',
+  Cancelled: 'cancelled',
+  TimedOut: 'timed_out',
+} as const;
+/** One of the {@link WorkflowStatus} values. */
+export type WorkflowStatus = (typeof WorkflowStatus)[keyof typeof WorkflowStatus];
+
+/** Statuses a workflow never leaves. */
+export const TERMINAL_WORKFLOW_STATUSES: ReadonlySet<WorkflowStatus> = new Set([
+  WorkflowStatus.Completed,
+  WorkflowStatus.Failed,
+  WorkflowStatus.Compensated,
+  WorkflowStatus.CompensationFailed,
+  WorkflowStatus.Cancelled,
+  WorkflowStatus.TimedOut,
+]);
+
+/** True when a workflow in `status` is finished. */
+export function isTerminalStatus(status: WorkflowStatus): boolean {
+  return TERMINAL_WORKFLOW_STATUSES.has(status);
+}
+
+/**
+ * Statuses of one step:
+ * `pending` → `running` → `completed` | `failed` | `skipped` | `cancelled`; a completed step with a compensation
+ * may then go `compensating` → `compensated` | `compensation_failed`.
+ */
+export const StepStatus = {
+  Pending: 'pending',
+  Running: 'running',
+  Completed: 'completed',
+  Failed: 'failed',
+  Skipped: 'skipped',
+  Cancelled: 'cancelled',
+  Compensating: 'compensating',
+  Compensated: 'compensated',
+  CompensationFailed: 'compensation_failed',
+} as const;
+/** One of the {@link StepStatus} values. */
+export type StepStatus = (typeof StepStatus)[keyof typeof StepStatus];
+
+/** A recorded error: the wire shape of an OnexError (already sanitized). */
+export type RecordedError = WireError['error'];
+
+/** The persisted state of one step. */
+export interface StepRecord {
+  readonly name: string;
+  readonly status: StepStatus;
+  /** Attempts made so far (the current one included while running). */
+  readonly attempts: number;
+  /** The typed error of each failed attempt, oldest first (bounded by the retry policy's max attempts). */
+  readonly attemptErrors: readonly RecordedError[];
+  readonly output?: unknown;
+  readonly error?: RecordedError;
+  readonly startedAt?: number;
+  readonly finishedAt?: number;
+  /** Order in which steps completed (1, 2, …): compensations run in reverse of it. */
+  readonly completionSeq?: number;
+  readonly compensationAttempts?: number;
+  readonly compensationError?: RecordedError;
+  /** Id of the child workflow, for a nested-workflow step. */
+  readonly childWorkflowId?: string;
+}
+
+/** The persisted state of one workflow, steps included. */
+export interface WorkflowRecord {
+  readonly id: string;
+  readonly type: string;
+  readonly version: string;
+  readonly status: WorkflowStatus;
+  readonly input: unknown;
+  readonly output?: unknown;
+  readonly error?: RecordedError;
+  readonly idempotencyKey?: string;
+  readonly parentId?: string;
+  readonly correlationId: string;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  readonly deadlineAt?: number;
+  /** Instance that runs it now. */
+  readonly owner?: string;
+  /** Until when the owner's claim holds; another instance may take over after it. */
+  readonly leaseExpiresAt?: number;
+  /** Fencing token: bumped at every claim; a write carrying an older epoch is refused. */
+  readonly epoch: number;
+  readonly steps: Readonly<Record<string, StepRecord>>;
+}
+
+/** The workflow-level fields a commit may change. */
+export type WorkflowPatch = Partial<Pick<WorkflowRecord, 'status' | 'output' | 'error' | 'updatedAt' | 'deadlineAt'>>;
+
+/** One atomic write: workflow fields and whole step records, applied together or not at all. */
+export interface WorkflowCommit {
+  readonly workflow?: WorkflowPatch;
+  readonly steps?: readonly StepRecord[];
+}
+
+/** A workflow without its steps, for listings. */
+export type WorkflowSummary = Omit<WorkflowRecord, 'steps' | 'input' | 'output'>;
+
+/** What `list` filters on. */
+export interface WorkflowFilter {
+  readonly status?: WorkflowStatus | readonly WorkflowStatus[];
+  readonly type?: string;
+  /** At most this many (default 100, max 1000), newest first. */
+  readonly limit?: number;
+}
