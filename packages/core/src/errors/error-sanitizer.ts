@@ -1,0 +1,826 @@
+import { isOnexError } from './onex-error.js';
+
+/**
+ * How aggressively an {@link ErrorSanitizer} masks text.
+ *
+ * - `default`: credentials plus personal data (emails, IP addresses, user names in home-directory paths).
+ * - `strict`: all of `default`, plus anything that looks like a long random token and numbers of 12+ digits.
+ * - `lenient`: credentials only (passwords, tokens, keys, auth headers, private keys, JWTs).
+ *
+ * @example
+ * ```ts
+ * import { ErrorSanitizer, SanitizerPreset } from '@onex/core';
+ * const sanitizer = new ErrorSanitizer({ preset: SanitizerPreset.Strict });
+ * ```
+ */
+export const SanitizerPreset = {
+  Default: 'default',
+  Strict: 'strict',
+  Lenient: 'lenient',
+} as const;
+
+/**
+ * One of the {@link SanitizerPreset} values.
+ *
+ * @example
+ * ```ts
+ * const preset: SanitizerPreset = process.env['NODE_ENV'] === 'production' ? 'strict' : 'default';
+ * ```
+ */
+export type SanitizerPreset = (typeof SanitizerPreset)[keyof typeof SanitizerPreset];
+
+/**
+ * A custom masking rule, applied before the preset's rules.
+ *
+ * `replacement` follows `String.prototype.replace`: a string may use `$1`-style references; a function gets
+ * the match and its capture groups (unmatched groups as `''`). Without it the whole match becomes the
+ * sanitizer's replacement. A function that throws masks the whole match.
+ *
+ * @example
+ * ```ts
+ * const orderIds: SanitizerPattern = { name: 'order-id', pattern: /ORD-\d{6}/, replacement: 'ORD-******' };
+ * new ErrorSanitizer({ patterns: [orderIds] }).sanitizeText('failed ORD-123456'); // 'failed ORD-******'
+ * ```
+ */
+export interface SanitizerPattern {
+  /** A short name for the rule, for humans reading the configuration. */
+  readonly name: string;
+  /** What to mask. The `g` flag is added if missing; a `y` flag is dropped. */
+  readonly pattern: RegExp;
+  /** What to put in place of a match. Default: the sanitizer's `replacement`. */
+  readonly replacement?: string | ((match: string, ...groups: string[]) => string);
+}
+
+/**
+ * Options of an {@link ErrorSanitizer}.
+ *
+ * @example
+ * ```ts
+ * new ErrorSanitizer({ preset: 'lenient', sensitiveKeys: ['ssn', /^x-internal-/i], maxDepth: 4 });
+ * ```
+ */
+export interface ErrorSanitizerOptions {
+  /** The built-in rule set. Default: `'default'`. */
+  readonly preset?: SanitizerPreset;
+  /** Extra text rules, run before the preset's. */
+  readonly patterns?: readonly SanitizerPattern[];
+  /**
+   * Extra object keys whose values are masked whatever they hold, added to the preset's. A string matches
+   * any key that contains it, ignoring case and `-`, `_`, `.` and spaces (`'apiKey'` matches `x-api-key`);
+   * a RegExp is tested against the key as written.
+   */
+  readonly sensitiveKeys?: readonly (string | RegExp)[];
+  /** What a masked secret becomes. Default: `'[REDACTED]'`. */
+  readonly replacement?: string;
+  /** How many levels of objects and error causes are copied; deeper ones become `'[MaxDepth]'`. Default: 8. */
+  readonly maxDepth?: number;
+  /** Longer strings are cut to this many characters before masking. Default: 10 000. */
+  readonly maxStringLength?: number;
+  /** How many entries of one array, object, Map or Set are copied; the rest are summarised. Default: 1 000. */
+  readonly maxEntries?: number;
+}
+
+/**
+ * A plain, JSON-safe description of an error with every secret masked: what {@link ErrorSanitizer.sanitizeError}
+ * returns and what the logger writes for `err`.
+ *
+ * @example
+ * ```ts
+ * const shape: SanitizedError = new ErrorSanitizer().sanitizeError(new Error('pwd=1', { cause: 'token: t' }));
+ * // { name: 'Error', message: 'pwd=[REDACTED]', cause: 'token: [REDACTED]', stack: '…' }
+ * ```
+ */
+export interface SanitizedError {
+  /** The error's name (`TypeError`, `OnexError`, …), or `'NonError'` for a thrown non-error value. */
+  readonly name: string;
+  /** The masked message. */
+  readonly message: string;
+  /** The error's code: an ONEX {@link ErrorCode} or a Node system code such as `ECONNREFUSED`. */
+  readonly code?: string;
+  /** The masked stack. */
+  readonly stack?: string;
+  /**
+   * The masked cause: a {@link SanitizedError} when the cause is an error, else the masked value, or
+   * `'[MaxDepth]'` past `maxDepth`. (Typed `unknown`: `SanitizedError | unknown` collapses to it anyway.)
+   */
+  readonly cause?: unknown;
+  /** Masked structured facts: an {@link OnexError}'s `context`, or a foreign error's extra own properties. */
+  readonly context?: unknown;
+  /** Masked `details` of an {@link OnexError} (validation issues and the like). */
+  readonly details?: unknown;
+  /** The masked inner errors of an `AggregateError`: {@link SanitizedError}s, or masked values for non-errors. */
+  readonly errors?: readonly unknown[];
+}
+
+/**
+ * Bound text and value maskers, in the shape `toWireError`'s `sanitize` option expects.
+ *
+ * @example
+ * ```ts
+ * const { text, value }: WireSanitize = new ErrorSanitizer().forWire;
+ * text('token=abc'); // 'token=[REDACTED]'
+ * ```
+ */
+export interface WireSanitize {
+  readonly text: (text: string) => string;
+  readonly value: (value: unknown) => unknown;
+}
+
+const DEFAULT_REPLACEMENT = '[REDACTED]';
+const USER_PLACEHOLDER = '[USER]';
+const CIRCULAR = '[Circular]';
+const MAX_DEPTH = '[MaxDepth]';
+const UNREADABLE = '[Unreadable]';
+
+// ---------------------------------------------------------------------------------------------------------
+// Built-in text rules.
+//
+// Every rule is written for ONE combined, global, case-sensitive regular expression (a JavaScript regex has
+// one set of flags, and Node 20 has no inline `(?i)`), so case-insensitive words are spelled out with `ci()`.
+// Rules own no backreferences and no named groups, because their group numbers shift once combined.
+// Catastrophic backtracking is avoided by construction: every unbounded repetition is a single character
+// class whose match cannot be re-split (or an unrolled loop), and every rule that could otherwise start at
+// each character of a long run is anchored with a look-behind so it starts only where such a run begins.
+// ---------------------------------------------------------------------------------------------------------
+
+type Replacer = (match: string, groups: readonly (string | undefined)[], replacement: string) => string;
+
+interface BuiltinRule {
+  readonly name: string;
+  readonly source: string;
+  readonly replace: Replacer;
+}
+
+/** A case-insensitive spelling of a literal word: `ci('ab')` is `[aA][bB]`. */
+function ci(word: string): string {
+  return word.replace(/[a-z]/gi, (c) => `[${c.toLowerCase()}${c.toUpperCase()}]`);
+}
+
+const wholeMatch: Replacer = (_match, _groups, replacement) => replacement;
+
+/** Words that, as (part of) a key before `=` or `:`, mark the value as a secret. */
+const SECRET_KEY_WORDS = [
+  ...[
+    'password',
+    'passwd',
+    'passphrase',
+    'pwd',
+    'secret',
+    'token',
+    'apikey',
+    'api_key',
+    'api-key',
+    'accesskey',
+    'access_key',
+    'access-key',
+    'privatekey',
+    'private_key',
+    'private-key',
+    'authorization',
+    'credential',
+    'session',
+    'cookie',
+    'signature',
+    'connectionstring',
+    'jwt',
+  ].map(ci),
+  // Short words only as whole key segments: `pass=` or `db_pass=`, not `passenger=`; `auth=`, not `author=`.
+  `${ci('pass')}(?![A-Za-z])`,
+  `${ci('auth')}(?![A-Za-z])`,
+].join('|');
+
+const KEY_CHAR = String.raw`[A-Za-z0-9_.\-]`;
+const AUTH_SCHEMES = ['bearer', 'basic', 'digest', 'token', 'negotiate', 'bot'].map(ci).join('|');
+const HEX4 = '[0-9A-Fa-f]{1,4}';
+
+const PEM_RULE: BuiltinRule = {
+  name: 'private-key',
+  // The body may hold single dashes (PEM headers) but never five, so it stops at the END line, or at the
+  // next BEGIN of a truncated key; a key cut off before its END line is still masked to its end.
+  source: String.raw`-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY[A-Z0-9 ]{0,20}-----[^-]*(?:-(?!----)[^-]*)*(?:-----END [A-Z0-9 ]{0,40}PRIVATE KEY[A-Z0-9 ]{0,20}-----)?`,
+  replace: wholeMatch,
+};
+
+const JWT_RULE: BuiltinRule = {
+  name: 'jwt',
+  source: String.raw`(?<![A-Za-z0-9_\-])eyJ[A-Za-z0-9_\-]+\.eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*`,
+  replace: wholeMatch,
+};
+
+const AWS_KEY_ID_RULE: BuiltinRule = {
+  name: 'aws-access-key-id',
+  source: '(?:AKIA|ASIA|AIDA|AROA|AGPA|ANPA|ANVA|AIPA)[0-9A-Z]{16}',
+  replace: wholeMatch,
+};
+
+const CONNECTION_STRING_RULE: BuiltinRule = {
+  name: 'connection-string-password',
+  // scheme://user:PASSWORD@host — the password may hold ':' and even an unencoded '@' (the last '@' before
+  // the host wins), but never '/', '?', '#' or whitespace, which URL syntax reserves.
+  source: String.raw`(?<![A-Za-z0-9+.\-])([A-Za-z][A-Za-z0-9+.\-]{0,30}://[^\s:/?#@]{0,256}:)[^\s/?#]{1,256}@`,
+  replace: (_match, groups, replacement) => `${groups[0] ?? ''}${replacement}@`,
+};
+
+const KEY_VALUE_RULE: BuiltinRule = {
+  name: 'key-value',
+  // key=value, key: value, "key":"value", 'key': 'value', \"key\":\"value\" (JSON inside a JSON string) and
+  // `Authorization: Bearer value`. Only the value is masked: the key keeps the message useful.
+  source:
+    String.raw`(?<![A-Za-z0-9_.\-])(\\?["'\x60]?${KEY_CHAR}{0,40}?(?:${SECRET_KEY_WORDS})${KEY_CHAR}{0,40}\\?["'\x60]?[ \t]{0,8}[:=][ \t]{0,16}(?:(?:${AUTH_SCHEMES})[ \t]{1,4})?)` +
+    '(?:' +
+    String.raw`(\\")[^"\\\r\n]*(?:\\[^"\r\n][^"\\\r\n]*)*(\\")?` +
+    String.raw`|(")[^"\\\r\n]*(?:\\[^\r\n][^"\\\r\n]*)*(")?` +
+    String.raw`|(')[^'\r\n]*(')?` +
+    String.raw`|[^\s"'\x60,;&<>}]+` +
+    ')',
+  replace: (_match, groups, replacement) => {
+    const [prefix, escOpen, escClose, dqOpen, dqClose, sqOpen, sqClose] = groups;
+    const open = escOpen ?? dqOpen ?? sqOpen ?? '';
+    const close = escClose ?? dqClose ?? sqClose ?? '';
+    return `${prefix ?? ''}${open}${replacement}${close}`;
+  },
+};
+
+const BEARER_RULE: BuiltinRule = {
+  name: 'bearer-token',
+  source: String.raw`(?<![A-Za-z0-9_])(${ci('bearer')}[ \t]+)[A-Za-z0-9\-._~+/]+=*`,
+  replace: (_match, groups, replacement) => `${groups[0] ?? ''}${replacement}`,
+};
+
+const BASIC_RULE: BuiltinRule = {
+  name: 'basic-auth',
+  // The look-ahead tells base64 credentials from English ("Basic usage"): they hold a digit, '+', '/', '='
+  // or a capital letter after the first character.
+  source: String.raw`(?<![A-Za-z0-9_])((?:Basic|basic|BASIC)[ \t]+)(?=[A-Za-z]*[0-9+/=]|[A-Za-z][a-z]*[A-Z])[A-Za-z0-9+/]{4,}={0,2}`,
+  replace: (_match, groups, replacement) => `${groups[0] ?? ''}${replacement}`,
+};
+
+const GENERIC_TOKEN_RULE: BuiltinRule = {
+  name: 'token-after-keyword',
+  // "token 3f9a…", "api key is Zm9v…", "secret: \"…\"": a long run of hex/base64 with at least one digit,
+  // with any dot-separated parts that follow (a JWT after "token " goes whole, not just its header).
+  source:
+    String.raw`(?<![A-Za-z0-9])((?:${['token', 'key', 'secret', 'password', 'passwd', 'pwd', 'credential', 'apikey'].map(ci).join('|')})s?` +
+    String.raw`(?:[ \t]{1,4}(?:(?:${['is', 'was', 'of'].map(ci).join('|')})[ \t]{1,4})?|[ \t]{0,4}[:=][ \t]{0,4})["'\x60]?)` +
+    String.raw`(?=[A-Za-z+/_=\-]{0,256}[0-9])[A-Za-z0-9+/_=\-]{16,}(?:\.[A-Za-z0-9+/_=\-]+)*`,
+  replace: (_match, groups, replacement) => `${groups[0] ?? ''}${replacement}`,
+};
+
+const EMAIL_RULE: BuiltinRule = {
+  name: 'email',
+  source: String.raw`(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]{1,64}@(?:[A-Za-z0-9\-]{1,63}\.){1,8}[A-Za-z]{2,24}`,
+  replace: wholeMatch,
+};
+
+const HOME_PATH_RULE: BuiltinRule = {
+  name: 'home-directory',
+  // Keeps the path's shape, hides the user name: /home/[USER]/…, /Users/[USER]/…, C:\Users\[USER]\….
+  source: String.raw`(?<![A-Za-z0-9_.\-])(/home/|/Users/|[A-Za-z]:(?:\\{1,2}|/)(?:Users|users|USERS)(?:\\{1,2}|/))[^/\\\s"'\x60<>:|*?\[\]]+`,
+  replace: (_match, groups) => `${groups[0] ?? ''}${USER_PLACEHOLDER}`,
+};
+
+const IPV4_OCTET = String.raw`(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)`;
+const IPV4_RULE: BuiltinRule = {
+  name: 'ipv4',
+  source: String.raw`(?<![A-Za-z0-9_.])(?:${IPV4_OCTET}\.){3}${IPV4_OCTET}(?![A-Za-z0-9_]|\.\d)`,
+  replace: wholeMatch,
+};
+
+const IPV6_RULE: BuiltinRule = {
+  name: 'ipv6',
+  // The full form, or a compressed form with '::' (a lone '::' is left alone: too common in prose and code).
+  source:
+    String.raw`(?<![A-Za-z0-9_:.])(?:` +
+    [
+      `(?:${HEX4}:){7}${HEX4}`,
+      `(?:${HEX4}:){1,7}:`,
+      `(?:${HEX4}:){1,6}:${HEX4}`,
+      `(?:${HEX4}:){1,5}(?::${HEX4}){1,2}`,
+      `(?:${HEX4}:){1,4}(?::${HEX4}){1,3}`,
+      `(?:${HEX4}:){1,3}(?::${HEX4}){1,4}`,
+      `(?:${HEX4}:){1,2}(?::${HEX4}){1,5}`,
+      `${HEX4}:(?::${HEX4}){1,6}`,
+      `:(?::${HEX4}){1,7}`,
+    ].join('|') +
+    String.raw`)(?:%[0-9A-Za-z]{1,16})?(?![A-Za-z0-9_:]|\.\d)`,
+  replace: wholeMatch,
+};
+
+const CARD_NUMBER_RULE: BuiltinRule = {
+  name: 'long-number',
+  source: String.raw`(?<![A-Za-z0-9_])\d(?:[ \-]?\d){11,}(?![A-Za-z0-9_])`,
+  replace: wholeMatch,
+};
+
+const LONG_TOKEN_RULE: BuiltinRule = {
+  name: 'long-token',
+  source: String.raw`(?<![A-Za-z0-9+/_=\-])[A-Za-z0-9+/_\-]{32,}={0,2}`,
+  replace: wholeMatch,
+};
+
+// Order matters only between rules that can match at the same position: the earlier one wins there.
+const CREDENTIAL_RULES: readonly BuiltinRule[] = [
+  PEM_RULE,
+  JWT_RULE,
+  AWS_KEY_ID_RULE,
+  CONNECTION_STRING_RULE,
+  KEY_VALUE_RULE,
+  BEARER_RULE,
+  BASIC_RULE,
+  GENERIC_TOKEN_RULE,
+];
+const PERSONAL_DATA_RULES: readonly BuiltinRule[] = [EMAIL_RULE, HOME_PATH_RULE, IPV4_RULE, IPV6_RULE];
+const STRICT_RULES: readonly BuiltinRule[] = [CARD_NUMBER_RULE, LONG_TOKEN_RULE];
+
+const RULES_BY_PRESET: Readonly<Record<SanitizerPreset, readonly BuiltinRule[]>> = {
+  lenient: CREDENTIAL_RULES,
+  default: [...CREDENTIAL_RULES, ...PERSONAL_DATA_RULES],
+  strict: [...CREDENTIAL_RULES, ...PERSONAL_DATA_RULES, ...STRICT_RULES],
+};
+
+/** Sensitive key fragments, compared against the key lower-cased with `-`, `_`, `.` and spaces removed. */
+const DEFAULT_SENSITIVE_KEYS: readonly string[] = [
+  'password',
+  'passwd',
+  'passphrase',
+  'pwd',
+  'secret',
+  'token',
+  'apikey',
+  'authorization',
+  'cookie',
+  'privatekey',
+  'credential',
+  'session',
+  'accesskey',
+  'connectionstring',
+];
+const STRICT_SENSITIVE_KEYS: readonly (string | RegExp)[] = [
+  'auth',
+  'signature',
+  'cvv',
+  'cardnumber',
+  'iban',
+  'ssn',
+  'email',
+  'phone',
+  /^(?:pin|otp)$/i,
+];
+
+const SENSITIVE_KEYS_BY_PRESET: Readonly<Record<SanitizerPreset, readonly (string | RegExp)[]>> = {
+  lenient: DEFAULT_SENSITIVE_KEYS,
+  default: DEFAULT_SENSITIVE_KEYS,
+  strict: [...DEFAULT_SENSITIVE_KEYS, ...STRICT_SENSITIVE_KEYS],
+};
+
+// A string shorter than this made only of [A-Za-z0-9_] cannot match any built-in rule: every rule needs a
+// separator character, whitespace, or at least 12 characters (12-digit numbers; AWS key ids need 20).
+const SHORT_SAFE_LENGTH = 12;
+const SHORT_SAFE = /^[A-Za-z0-9_]*$/;
+
+/** Built-in passes over one string, at most (see `#mask`). */
+const MAX_PASSES = 4;
+
+/** Characters of context kept before a cut, at most, when a long string is truncated mid-token. */
+const TRUNCATE_BACKOFF = 256;
+
+interface CompiledBuiltins {
+  readonly regex: RegExp;
+  readonly rules: readonly { readonly rule: BuiltinRule; readonly outer: number; readonly groups: number }[];
+}
+
+function countGroups(source: string, flags = ''): number {
+  // An alternative that matches the empty string makes exec() report every group of `source`.
+  return (new RegExp(`${source}|`, flags.replace(/[gy]/g, '')).exec('')?.length ?? 1) - 1;
+}
+
+function compileBuiltins(rules: readonly BuiltinRule[]): CompiledBuiltins {
+  let outer = 1;
+  const compiled = rules.map((rule) => {
+    const groups = countGroups(rule.source);
+    const entry = { rule, outer, groups };
+    outer += groups + 1;
+    return entry;
+  });
+  return { regex: new RegExp(rules.map((rule) => `(${rule.source})`).join('|'), 'g'), rules: compiled };
+}
+
+interface CompiledCustom {
+  readonly regex: RegExp;
+  readonly groups: number;
+  readonly replacement: SanitizerPattern['replacement'];
+}
+
+function compileCustom(pattern: SanitizerPattern): CompiledCustom {
+  const flags = `${pattern.pattern.flags.replace(/[gy]/g, '')}g`;
+  return {
+    regex: new RegExp(pattern.pattern.source, flags),
+    groups: countGroups(pattern.pattern.source, flags),
+    replacement: pattern.replacement,
+  };
+}
+
+function normalizeKey(key: string): string {
+  return key.toLowerCase().replace(/[-_. ]/g, '');
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function checkLimit(name: string, value: number | undefined, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < min) {
+    throw new RangeError(`ErrorSanitizer: ${name} must be an integer >= ${min}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function describeFunction(fn: (...args: never[]) => unknown): string {
+  return fn.name === '' ? '[Function]' : `[Function ${fn.name}]`;
+}
+
+/**
+ * Masks secrets and personal data in strings, values and errors before they reach logs or the wire.
+ *
+ * Text is masked by one precompiled regular expression per preset (plus one per custom pattern); objects
+ * are deep-copied with values under sensitive keys masked; errors are walked through their `cause` chain
+ * and `AggregateError.errors`. The sanitizing methods never throw and always return JSON-safe data.
+ *
+ * @example
+ * ```ts
+ * import { ErrorSanitizer } from '@onex/core';
+ * const sanitizer = new ErrorSanitizer();
+ * sanitizer.sanitizeText('connect postgres://app:hunter2@db:5432 failed');
+ * // 'connect postgres://app:[REDACTED]@db:5432 failed'
+ * sanitizer.sanitizeValue({ user: 'ann', dbPassword: 'hunter2' }); // { user: 'ann', dbPassword: '[REDACTED]' }
+ * ```
+ * @see toWireError — pass {@link ErrorSanitizer.forWire} as its `sanitize` option.
+ */
+export class ErrorSanitizer {
+  /**
+   * The text and value maskers, bound to this sanitizer, for `toWireError`'s `sanitize` option.
+   *
+   * @example
+   * ```ts
+   * toWireError(error, { sanitize: sanitizer.forWire });
+   * ```
+   */
+  readonly forWire: WireSanitize;
+
+  readonly #builtins: CompiledBuiltins;
+  readonly #custom: readonly CompiledCustom[];
+  readonly #keyFragments: RegExp | undefined;
+  readonly #keyPatterns: readonly RegExp[];
+  readonly #replacement: string;
+  readonly #maxDepth: number;
+  readonly #maxStringLength: number;
+  readonly #maxEntries: number;
+
+  /**
+   * @throws RangeError when `maxDepth`, `maxStringLength` or `maxEntries` is not a suitable integer.
+   */
+  constructor(options: ErrorSanitizerOptions = {}) {
+    const preset = options.preset ?? SanitizerPreset.Default;
+    this.#replacement = options.replacement ?? DEFAULT_REPLACEMENT;
+    this.#maxDepth = checkLimit('maxDepth', options.maxDepth, 8, 0);
+    this.#maxStringLength = checkLimit('maxStringLength', options.maxStringLength, 10_000, 1);
+    this.#maxEntries = checkLimit('maxEntries', options.maxEntries, 1_000, 1);
+    this.#builtins = compileBuiltins(RULES_BY_PRESET[preset]);
+    this.#custom = (options.patterns ?? []).map(compileCustom);
+
+    const keys = [...SENSITIVE_KEYS_BY_PRESET[preset], ...(options.sensitiveKeys ?? [])];
+    const fragments = keys.filter((k): k is string => typeof k === 'string').map(normalizeKey).filter((k) => k !== '');
+    this.#keyFragments = fragments.length === 0 ? undefined : new RegExp(fragments.map(escapeRegExp).join('|'));
+    this.#keyPatterns = keys
+      .filter((k): k is RegExp => k instanceof RegExp)
+      .map((k) => new RegExp(k.source, k.flags.replace(/[gy]/g, '')));
+
+    this.forWire = Object.freeze({
+      text: (text: string): string => this.sanitizeText(text),
+      value: (value: unknown): unknown => this.sanitizeValue(value),
+    });
+  }
+
+  /**
+   * Masks every secret the preset and custom patterns recognise in `text`. Idempotent for strings within
+   * `maxStringLength`; longer strings are cut first (and a cut-off token is dropped, not half-shown).
+   *
+   * @example
+   * ```ts
+   * new ErrorSanitizer().sanitizeText('login failed: password=hunter2 for ann@example.com');
+   * // 'login failed: password=[REDACTED] for [REDACTED]'
+   * ```
+   */
+  sanitizeText(text: string): string {
+    try {
+      if (text.length <= this.#maxStringLength) return this.#mask(text);
+      let cut = this.#maxStringLength;
+      // Never show half a secret: if the cut falls inside a token, drop that token's head too.
+      const stop = Math.max(0, cut - TRUNCATE_BACKOFF);
+      while (cut > stop && /\S/.test(text.charAt(cut)) && /\S/.test(text.charAt(cut - 1))) cut--;
+      return `${this.#mask(text.slice(0, cut))}…[truncated ${text.length - cut} chars]`;
+    } catch {
+      return this.#replacement;
+    }
+  }
+
+  /**
+   * A masked, JSON-safe deep copy of `value`. Values under sensitive keys become the replacement; strings go
+   * through {@link ErrorSanitizer.sanitizeText}; cycles become `'[Circular]'`, levels past `maxDepth`
+   * `'[MaxDepth]'`. Maps become objects, Sets arrays, Dates ISO strings, bigints strings, binary data
+   * a `'[Binary: n bytes]'` note, errors {@link SanitizedError}s. Never throws.
+   *
+   * @example
+   * ```ts
+   * new ErrorSanitizer().sanitizeValue({ headers: { Authorization: 'Bearer abc' }, n: 1n });
+   * // { headers: { Authorization: '[REDACTED]' }, n: '1' }
+   * ```
+   */
+  sanitizeValue(value: unknown): unknown {
+    return this.#value(value, 0, new Set());
+  }
+
+  /**
+   * A masked, JSON-safe description of anything thrown: name, message, code, stack, an {@link OnexError}'s
+   * context and details, `AggregateError.errors` and the `cause` chain (bounded by `maxDepth`, cycles
+   * cut). Never throws.
+   *
+   * @example
+   * ```ts
+   * const error = new Error('query failed', { cause: new Error('password=hunter2 rejected') });
+   * new ErrorSanitizer().sanitizeError(error).cause;
+   * // { name: 'Error', message: 'password=[REDACTED] rejected', stack: '…' }
+   * ```
+   */
+  sanitizeError(error: unknown): SanitizedError {
+    return this.#error(error, 0, new Set());
+  }
+
+  #mask(text: string): string {
+    if (this.#custom.length === 0 && text.length < SHORT_SAFE_LENGTH && SHORT_SAFE.test(text)) return text;
+    let out = text;
+    for (const custom of this.#custom) out = this.#applyCustom(out, custom);
+    // Rules look at the characters around a match (look-behinds such as "not after a letter"). After a
+    // replacement those neighbours change, so a second pass can find what the first could not; masking to a
+    // fixed point is what makes sanitizeText idempotent. A pass that changes nothing ends the loop, so text
+    // without secrets costs one pass.
+    for (let pass = 0; pass < MAX_PASSES; pass++) {
+      const next = this.#builtinPass(out);
+      if (next === out) break;
+      out = next;
+    }
+    return out;
+  }
+
+  #builtinPass(text: string): string {
+    const { regex, rules } = this.#builtins;
+    const replacement = this.#replacement;
+    return text.replace(regex, (...args: unknown[]): string => {
+      const match = args[0] as string;
+      for (const { rule, outer, groups } of rules) {
+        if (args[outer] === undefined) continue;
+        const inner = args.slice(outer + 1, outer + 1 + groups) as (string | undefined)[];
+        return rule.replace(match, inner, replacement);
+      }
+      return replacement;
+    });
+  }
+
+  #applyCustom(text: string, custom: CompiledCustom): string {
+    const { regex, groups, replacement } = custom;
+    if (replacement === undefined) return text.replace(regex, () => this.#replacement);
+    if (typeof replacement === 'string') return text.replace(regex, replacement);
+    return text.replace(regex, (...args: unknown[]): string => {
+      const match = args[0] as string;
+      const captured = args.slice(1, 1 + groups).map((g) => (typeof g === 'string' ? g : ''));
+      try {
+        return String(replacement(match, ...captured));
+      } catch {
+        return this.#replacement;
+      }
+    });
+  }
+
+  #isSensitiveKey(key: string): boolean {
+    if (this.#keyFragments?.test(normalizeKey(key)) === true) return true;
+    return this.#keyPatterns.some((pattern) => pattern.test(key));
+  }
+
+  #value(value: unknown, depth: number, ancestors: Set<object>): unknown {
+    try {
+      switch (typeof value) {
+        case 'string':
+          return this.sanitizeText(value);
+        case 'number':
+        case 'boolean':
+        case 'undefined':
+          return value;
+        case 'bigint':
+          return this.sanitizeText(value.toString());
+        case 'symbol':
+          return this.sanitizeText(value.toString());
+        case 'function':
+          return describeFunction(value as (...args: never[]) => unknown);
+        case 'object':
+          return value === null ? null : this.#object(value, depth, ancestors);
+      }
+    } catch {
+      return UNREADABLE;
+    }
+  }
+
+  #object(value: object, depth: number, ancestors: Set<object>): unknown {
+    if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString();
+    if (value instanceof RegExp) return this.sanitizeText(value.toString());
+    if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof SharedArrayBuffer) {
+      // Binary data is never shown: it may hold anything, and masking rules do not apply to bytes.
+      return `[Binary: ${value.byteLength} bytes]`;
+    }
+    // Only real errors: a plain `{ name, message }` object in a value is data, not an error.
+    if (value instanceof Error || Object.prototype.toString.call(value) === '[object Error]') {
+      return this.#error(value, depth, ancestors);
+    }
+    if (ancestors.has(value)) return CIRCULAR;
+    if (depth >= this.#maxDepth) return MAX_DEPTH;
+    ancestors.add(value);
+    try {
+      return this.#container(value, depth + 1, ancestors);
+    } finally {
+      ancestors.delete(value);
+    }
+  }
+
+  #container(value: object, depth: number, ancestors: Set<object>): unknown {
+    const max = this.#maxEntries;
+    if (Array.isArray(value) || value instanceof Set) {
+      const items: unknown[] = [];
+      let count = 0;
+      for (const item of value as Iterable<unknown>) {
+        if (count++ >= max) break;
+        items.push(this.#value(item, depth, ancestors));
+      }
+      const size = Array.isArray(value) ? value.length : value.size;
+      if (size > max) items.push(`[${size - max} more items]`);
+      return items;
+    }
+    const out: Record<string, unknown> = {};
+    const entries: Iterable<readonly [unknown, unknown]> =
+      value instanceof Map ? (value as Map<unknown, unknown>).entries() : ownEntries(value);
+    let count = 0;
+    let skipped = 0;
+    for (const [rawKey, item] of entries) {
+      if (count >= max) {
+        skipped++;
+        continue;
+      }
+      count++;
+      const key = typeof rawKey === 'string' ? rawKey : String(this.#value(rawKey, depth, ancestors));
+      const masked =
+        this.#isSensitiveKey(key) && item !== undefined && item !== null
+          ? this.#replacement
+          : this.#value(item, depth, ancestors);
+      // defineProperty, not assignment: a key named `__proto__` must stay data, not replace the prototype.
+      Object.defineProperty(out, key, { value: masked, enumerable: true, writable: true, configurable: true });
+    }
+    if (skipped > 0) out['[more]'] = `${skipped} more entries`;
+    if (count === 0 && !(value instanceof Map) && hasToJSON(value)) {
+      // URL, Decimal and friends keep their data behind toJSON rather than in own properties.
+      return this.#value(value.toJSON(), depth, ancestors);
+    }
+    return out;
+  }
+
+  #error(error: unknown, depth: number, ancestors: Set<object>): SanitizedError {
+    try {
+      if (!isErrorLike(error)) {
+        return {
+          name: 'NonError',
+          message: typeof error === 'string' ? this.sanitizeText(error) : `Non-error value thrown (${describeType(error)})`,
+          ...(typeof error === 'string' || error === undefined ? {} : { context: this.#value(error, depth, ancestors) }),
+        };
+      }
+      if (ancestors.has(error)) return { name: readString(error, 'name') ?? 'Error', message: CIRCULAR };
+      ancestors.add(error);
+      try {
+        return this.#errorFields(error, depth, ancestors);
+      } finally {
+        ancestors.delete(error);
+      }
+    } catch {
+      return { name: 'Error', message: UNREADABLE };
+    }
+  }
+
+  #errorFields(error: ErrorLike, depth: number, ancestors: Set<object>): SanitizedError {
+    const name = this.sanitizeText(readString(error, 'name') ?? 'Error');
+    const message = this.sanitizeText(readString(error, 'message') ?? '');
+    const rawCode = readField(error, 'code');
+    const code = typeof rawCode === 'string' || typeof rawCode === 'number' ? this.sanitizeText(String(rawCode)) : undefined;
+    const stack = readString(error, 'stack');
+    const nested = depth + 1;
+    const deeper = nested > this.#maxDepth;
+
+    let context: unknown;
+    let details: unknown;
+    if (isOnexError(error)) {
+      if (Object.keys(error.context).length > 0) context = this.#value(error.context, nested, ancestors);
+      if (error.details !== undefined) details = this.#value(error.details, nested, ancestors);
+    } else {
+      const extra = extraErrorFields(error);
+      if (extra !== undefined) context = this.#value(extra, nested, ancestors);
+    }
+
+    let errors: unknown[] | undefined;
+    const rawErrors = readField(error, 'errors');
+    if (error instanceof AggregateError && Array.isArray(rawErrors)) {
+      errors = deeper
+        ? [MAX_DEPTH]
+        : rawErrors.slice(0, this.#maxEntries).map((inner: unknown) => this.#causeValue(inner, nested, ancestors));
+    }
+
+    const hasCause = 'cause' in error && readField(error, 'cause') !== undefined;
+    const cause = hasCause ? (deeper ? MAX_DEPTH : this.#causeValue(readField(error, 'cause'), nested, ancestors)) : undefined;
+
+    return {
+      name,
+      message,
+      ...(code === undefined ? {} : { code }),
+      ...(context === undefined ? {} : { context }),
+      ...(details === undefined ? {} : { details }),
+      ...(errors === undefined ? {} : { errors }),
+      ...(hasCause ? { cause } : {}),
+      ...(stack === undefined ? {} : { stack: this.sanitizeText(stack) }),
+    };
+  }
+
+  #causeValue(cause: unknown, depth: number, ancestors: Set<object>): unknown {
+    if (isErrorLike(cause)) return this.#error(cause, depth, ancestors);
+    return this.#value(cause, depth, ancestors);
+  }
+}
+
+/**
+ * A new {@link ErrorSanitizer} with a preset's rules and no other options: a convenience for wiring, not a
+ * shared instance (ONEX keeps no module-level singletons).
+ *
+ * @example
+ * ```ts
+ * import { createSanitizer } from '@onex/core';
+ * const sanitizer = createSanitizer('strict');
+ * ```
+ */
+export function createSanitizer(preset?: SanitizerPreset): ErrorSanitizer {
+  return new ErrorSanitizer(preset === undefined ? {} : { preset });
+}
+
+type ErrorLike = object & { readonly message?: unknown; readonly name?: unknown };
+
+/** An Error, or an error from another realm or a parsed body: an object with a string `message` and `name`. */
+function isErrorLike(value: unknown): value is ErrorLike {
+  if (value instanceof Error) return true;
+  if (typeof value !== 'object' || value === null) return false;
+  const record = value as { message?: unknown; name?: unknown; stack?: unknown };
+  return typeof record.message === 'string' && (typeof record.name === 'string' || typeof record.stack === 'string');
+}
+
+function readField(source: object, key: string): unknown {
+  try {
+    return (source as Record<string, unknown>)[key];
+  } catch {
+    return UNREADABLE;
+  }
+}
+
+function readString(source: object, key: string): string | undefined {
+  const value = readField(source, key);
+  return typeof value === 'string' ? value : undefined;
+}
+
+const STANDARD_ERROR_FIELDS = new Set(['name', 'message', 'stack', 'cause', 'code', 'errors']);
+
+/** A foreign error's extra own enumerable properties (a Node system error's `syscall`, `address`, …). */
+function extraErrorFields(error: object): Record<string, unknown> | undefined {
+  let extra: Record<string, unknown> | undefined;
+  for (const key of Object.keys(error)) {
+    if (STANDARD_ERROR_FIELDS.has(key)) continue;
+    extra ??= {};
+    Object.defineProperty(extra, key, { value: readField(error, key), enumerable: true, writable: true, configurable: true });
+  }
+  return extra;
+}
+
+function* ownEntries(value: object): Generator<readonly [string, unknown]> {
+  for (const key of Object.keys(value)) yield [key, readField(value, key)];
+}
+
+function hasToJSON(value: object): value is { toJSON: () => unknown } {
+  return typeof (value as { toJSON?: unknown }).toJSON === 'function';
+}
+
+function describeType(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value !== 'object') return typeof value;
+  const ctor = (value as { constructor?: { name?: unknown } }).constructor?.name;
+  return typeof ctor === 'string' && ctor !== '' ? ctor : 'object';
+}

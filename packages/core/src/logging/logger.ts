@@ -1,0 +1,192 @@
+import { format } from 'node:util';
+import pino from 'pino';
+import type { DestinationStream, LogFn, Logger as PinoLogger, LoggerOptions as PinoLoggerOptions } from 'pino';
+import { ErrorSanitizer } from '../errors/error-sanitizer.js';
+
+/**
+ * The ONEX logger: a pino logger. Re-exported so code depends on `@onex/core`, not on pino directly.
+ *
+ * @example
+ * ```ts
+ * import { createLogger, type Logger } from '@onex/core';
+ * const logger: Logger = createLogger({ name: 'pricing' });
+ * ```
+ */
+export type Logger = PinoLogger;
+
+/**
+ * Options of {@link createLogger}.
+ *
+ * @example
+ * ```ts
+ * createLogger({ name: 'pricing', level: 'debug', redactPaths: ['order.card.number'] });
+ * ```
+ */
+export interface LoggerOptions {
+  /** The logger's name, written as `name` on every line. */
+  readonly name?: string;
+  /** The minimum level written. Default: `process.env.ONEX_LOG_LEVEL`, else `'info'`. */
+  readonly level?: string;
+  /** Masks secrets in messages and logged errors. Default: a new `ErrorSanitizer` with the default preset. */
+  readonly sanitizer?: ErrorSanitizer;
+  /** More pino redact paths (`'a.b'`, `'a[*].b'`, `'headers["x-token"]'`), added to the default ones. */
+  readonly redactPaths?: readonly string[];
+  /** Where lines go. Default: standard output. */
+  readonly destination?: DestinationStream;
+  /** Not supported: pipe the output through `pino-pretty` instead, which keeps formatting off the hot path. */
+  readonly pretty?: never;
+}
+
+/**
+ * Bindings of a per-call child logger.
+ *
+ * @example
+ * ```ts
+ * const bindings: CallLogBindings = { correlationId: 'c-1', node: 'pricing', operation: 'quote' };
+ * ```
+ */
+export interface CallLogBindings {
+  /** The call's correlation id, on every line the child writes. */
+  readonly correlationId: string;
+  /** The node handling the call. */
+  readonly node?: string;
+  /** The operation being performed. */
+  readonly operation?: string;
+}
+
+/** The value written in place of a redacted field. */
+const CENSOR = '[REDACTED]';
+
+const SECRET_FIELDS = [
+  'password',
+  'passwd',
+  'pwd',
+  'secret',
+  'token',
+  'accessToken',
+  'refreshToken',
+  'idToken',
+  'apiKey',
+  'api_key',
+  'authorization',
+  'Authorization',
+  'cookie',
+  'privateKey',
+  'clientSecret',
+  'client_secret',
+  'connectionString',
+  'credentials',
+] as const;
+
+const HEADER_FIELDS = ['authorization', 'Authorization', 'cookie', 'Cookie', '"set-cookie"', '"x-api-key"', '"proxy-authorization"'];
+
+/**
+ * The paths pino redacts by default: secret fields at the top level and one level down, and the secret
+ * headers of requests and responses. Key-level masking everywhere else is the sanitizer's job.
+ */
+const DEFAULT_REDACT_PATHS: readonly string[] = [
+  ...SECRET_FIELDS,
+  ...SECRET_FIELDS.map((field) => `*.${field}`),
+  ...['req.headers', 'res.headers', 'headers', 'request.headers', 'response.headers'].flatMap((base) =>
+    HEADER_FIELDS.map((field) => (field.startsWith('"') ? `${base}[${field}]` : `${base}.${field}`)),
+  ),
+];
+
+/**
+ * Creates the ONEX root logger: pino with secret paths redacted, `err`/`error` serialized through
+ * {@link ErrorSanitizer.sanitizeError} (cause chains included), and every message string masked with
+ * {@link ErrorSanitizer.sanitizeText} before it is written.
+ *
+ * Messages with printf-style arguments are formatted with `node:util` `format` before masking, so a secret
+ * passed as an argument is masked too.
+ *
+ * @throws Error (from pino) when `level` is not a known level.
+ * @example
+ * ```ts
+ * import { createLogger } from '@onex/core';
+ * const logger = createLogger({ name: 'pricing' });
+ * logger.info({ user: 'ann', password: 'hunter2' }, 'login with token=abc');
+ * // {"level":30,…,"name":"pricing","user":"ann","password":"[REDACTED]","msg":"login with token=[REDACTED]"}
+ * ```
+ * @see https://getpino.io/#/docs/redaction
+ */
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const sanitizer = options.sanitizer ?? new ErrorSanitizer();
+  const serializeError = (error: unknown): unknown => sanitizer.sanitizeError(error);
+  const pinoOptions: PinoLoggerOptions = {
+    level: options.level ?? process.env['ONEX_LOG_LEVEL'] ?? 'info',
+    ...(options.name === undefined ? {} : { name: options.name }),
+    redact: { paths: [...DEFAULT_REDACT_PATHS, ...(options.redactPaths ?? [])], censor: CENSOR },
+    serializers: { err: serializeError, error: serializeError },
+    hooks: {
+      logMethod(args, method) {
+        method.apply(this, sanitizeLogArguments(args, sanitizer));
+      },
+    },
+  };
+  return options.destination === undefined ? pino(pinoOptions) : pino(pinoOptions, options.destination);
+}
+
+/**
+ * A child of `logger` whose every line carries the call's correlation id (and node and operation, when
+ * given).
+ *
+ * @example
+ * ```ts
+ * const log = childLogger(logger, { correlationId: 'c-1', node: 'pricing' });
+ * log.info('quote computed'); // {…,"correlationId":"c-1","node":"pricing","msg":"quote computed"}
+ * ```
+ */
+export function childLogger(logger: Logger, bindings: CallLogBindings): Logger {
+  return logger.child({
+    correlationId: bindings.correlationId,
+    ...(bindings.node === undefined ? {} : { node: bindings.node }),
+    ...(bindings.operation === undefined ? {} : { operation: bindings.operation }),
+  });
+}
+
+/**
+ * A logger that writes nothing (level `'silent'`), for tests and benchmarks.
+ *
+ * @example
+ * ```ts
+ * const node = new PricingNode(contract, { logger: createSilentLogger() });
+ * ```
+ */
+export function createSilentLogger(): Logger {
+  return pino({ level: 'silent' }, { write: () => undefined });
+}
+
+type LogArguments = Parameters<LogFn>;
+
+/**
+ * Masks the message of one log call. pino's argument shapes: `(msg, ...params)` or `(obj, msg?, ...params)`.
+ * When `obj` is an error (or holds one under `err`) and no message is given, pino would copy the raw
+ * error message into `msg`, so the masked one is supplied instead.
+ */
+function sanitizeLogArguments(args: LogArguments, sanitizer: ErrorSanitizer): LogArguments {
+  const [first, ...rest] = args as unknown as readonly unknown[];
+  if (typeof first === 'string') return [maskMessage(first, rest, sanitizer)] as LogArguments;
+  if (typeof first !== 'object' || first === null) return args;
+  const [message, ...params] = rest;
+  if (typeof message === 'string') return [first, maskMessage(message, params, sanitizer)] as unknown as LogArguments;
+  if (message === undefined) {
+    const error = first instanceof Error ? first : errorField(first);
+    if (error !== undefined && !('msg' in first)) {
+      return [first, sanitizer.sanitizeText(error.message)] as unknown as LogArguments;
+    }
+  }
+  return args;
+}
+
+function maskMessage(message: string, params: readonly unknown[], sanitizer: ErrorSanitizer): string {
+  // Format first: a secret may be in the template or in an argument, and masking either alone could miss it.
+  // The result has no arguments left, so pino writes it as is.
+  return sanitizer.sanitizeText(params.length === 0 ? message : format(message, ...params));
+}
+
+/** The error pino takes a missing message from: the one under its error key, `err`. */
+function errorField(value: object): Error | undefined {
+  const err = (value as { err?: unknown }).err;
+  return err instanceof Error ? err : undefined;
+}

@@ -1,0 +1,422 @@
+import { randomUUID } from 'node:crypto';
+import { Agent, request, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import type { z } from 'zod';
+import type { ContractDocument, NodeContract } from '../contract/contract.js';
+import { ErrorCode } from '../errors/error-codes.js';
+import { OnexError, abortReasonToOnexError, isOnexError, parseWireError, toOnexError, validationDetails } from '../errors/onex-error.js';
+import type { CircuitBreaker } from '../resilience/circuit-breaker.js';
+import type { RetryPolicy } from '../resilience/retry-policy.js';
+import type { CallOptions, CallerIdentity } from '../node/call-context.js';
+import type { NodeHealth, NodeMetrics } from '../node/node-service.js';
+import type { Result } from '../node/result.js';
+import { OnexHeader, formatCallerHeader, formatTimeoutHeader, isValidCorrelationId, isValidIdempotencyKey, parseCorrelationIdHeader } from './headers.js';
+
+/**
+ * A typed client of one node: the interface shared by the HTTP client ({@link createNodeClient}) and the
+ * in-process one (`createInProcessClient`), so code that calls a node does not care where it runs.
+ *
+ * Both clients give a call the same semantics: a correlation id (the caller's, or a new one), a deadline (the
+ * call's, or the client's default `timeoutMs`) after which the call fails with `TIMEOUT`, cancellation through
+ * `options.signal` (`CANCELLED`), the caller identity, and errors as {@link OnexError}s.
+ *
+ * @example
+ * ```ts
+ * async function quote(pricing: NodeClient<typeof pricingContract>, sku: string) {
+ *   const r = await pricing.call({ sku }, { timeoutMs: 500 });
+ *   return r.ok ? r.value.price : undefined;
+ * }
+ * ```
+ */
+export interface NodeClient<C extends NodeContract> {
+  /** The contract the client was made for. */
+  readonly contract: C;
+  /** Calls the node. Never throws: failures come back as `{ ok: false, error }`. */
+  call(input: z.input<C['input']>, options?: CallOptions): Promise<Result<z.output<C['output']>>>;
+  /** Calls the node and returns its output; throws the {@link OnexError} of a failed call. */
+  callOrThrow(input: z.input<C['input']>, options?: CallOptions): Promise<z.output<C['output']>>;
+  /** The node's health (also when it is unhealthy). Throws an {@link OnexError} when it cannot be read. */
+  health(): Promise<NodeHealth>;
+  /** The node's metrics. Throws an {@link OnexError} when they cannot be read. */
+  metrics(): Promise<NodeMetrics>;
+  /** The node's contract document, as the node serves it. */
+  fetchContract(): Promise<ContractDocument>;
+  /** Releases the client's resources; later calls fail with `LIFECYCLE`. Does not stop the node. */
+  close(): Promise<void>;
+}
+
+/**
+ * What every node client accepts: the default deadline, resilience wrappers and the caller identity.
+ *
+ * @example
+ * ```ts
+ * const options: CallPolicyOptions = { timeoutMs: 2_000, retry: new RetryPolicy({ maxAttempts: 3 }) };
+ * ```
+ */
+export interface CallPolicyOptions {
+  /** Deadline of a call that brings none (neither `timeoutMs` nor `deadlineAt`), ms. Default 30 000. */
+  readonly timeoutMs?: number;
+  /** Every attempt goes through this breaker (share one breaker per peer). */
+  readonly breaker?: CircuitBreaker;
+  /**
+   * Retries failed attempts as the policy decides (by default: retryable errors). Every attempt carries the same
+   * correlation id and idempotency key and the remaining budget of the one deadline. The client never invents an
+   * idempotency key: a call without one is retried exactly when the policy says so, so give a policy that retries
+   * non-idempotent calls a `retryOn` that only accepts failures which cannot have reached the node.
+   */
+  readonly retry?: RetryPolicy;
+  /** Identity sent with every call that does not name its own `caller`. */
+  readonly caller?: CallerIdentity;
+}
+
+/**
+ * Options of {@link createNodeClient}.
+ *
+ * @example
+ * ```ts
+ * import { Agent } from 'node:http';
+ * const agent = new Agent({ keepAlive: true, maxSockets: 64 }); // shared by several clients
+ * const options: NodeClientOptions = { agent, timeoutMs: 1_000, caller: { id: 'checkout', kind: 'node' } };
+ * ```
+ */
+export interface NodeClientOptions extends CallPolicyOptions {
+  /** Connection pool to use (shared by several clients). Default: the client's own keep-alive agent, 256 sockets. */
+  readonly agent?: Agent;
+  /** Parse a successful body with the contract's output schema (`CONTRACT` error when it does not fit). Default true. */
+  readonly validateOutput?: boolean;
+  /** Largest response body read, bytes; a larger one fails the call with `PAYLOAD_TOO_LARGE`. Default 16 MiB. */
+  readonly maxResponseBytes?: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+const JSON_TYPE = 'application/json';
+
+/**
+ * One call with its options resolved: what every attempt of it shares.
+ *
+ * @internal Shared by the node clients; not part of the public API.
+ */
+export interface PreparedCall {
+  readonly correlationId: string;
+  /** Absolute deadline, epoch ms. */
+  readonly deadlineAt: number;
+  readonly signal: AbortSignal | undefined;
+  readonly idempotencyKey: string | undefined;
+  readonly caller: CallerIdentity | undefined;
+}
+
+/**
+ * Resolves a call's options against the client's defaults, or explains why they cannot be used (values that
+ * could not cross an HTTP hop are refused by every client alike, so in-process and HTTP calls behave the same).
+ *
+ * @internal Shared by the node clients; not part of the public API.
+ */
+export function prepareCall(options: CallOptions, defaultTimeoutMs: number, defaultCaller: CallerIdentity | undefined): PreparedCall | OnexError {
+  const correlationId = options.correlationId ?? randomUUID();
+  if (options.correlationId !== undefined && !isValidCorrelationId(correlationId)) {
+    return new OnexError(ErrorCode.Validation, 'Invalid correlationId: use 1-128 characters from [A-Za-z0-9._~:/+=-]');
+  }
+  const key = options.idempotencyKey;
+  if (key !== undefined && !isValidIdempotencyKey(key)) {
+    return new OnexError(ErrorCode.Validation, 'Invalid idempotencyKey: use 1-256 visible ASCII characters', { correlationId });
+  }
+  const caller = options.caller ?? defaultCaller;
+  if (caller !== undefined && options.caller !== undefined && formatCallerHeader(caller) === undefined) {
+    return new OnexError(ErrorCode.Validation, 'Invalid caller: id must be visible ASCII without ";", kind [A-Za-z0-9._-]', { correlationId });
+  }
+  const now = Date.now();
+  let deadlineAt = options.timeoutMs === undefined ? undefined : now + options.timeoutMs;
+  if (options.deadlineAt !== undefined) deadlineAt = deadlineAt === undefined ? options.deadlineAt : Math.min(deadlineAt, options.deadlineAt);
+  return {
+    correlationId,
+    deadlineAt: deadlineAt ?? now + defaultTimeoutMs,
+    signal: options.signal,
+    idempotencyKey: key,
+    caller,
+  };
+}
+
+/**
+ * Runs one call's attempts, through the breaker and the retry policy when there are any. `attempt` receives the
+ * signal to honour (the caller's, combined with the breaker's) and resolves with a {@link Result}.
+ *
+ * @internal Shared by the node clients; not part of the public API.
+ */
+export function runCall<T>(
+  prepared: PreparedCall,
+  policy: CallPolicyOptions,
+  attempt: (signal: AbortSignal | undefined) => Promise<Result<T>>,
+): Promise<Result<T>> {
+  const { breaker, retry } = policy;
+  if (breaker === undefined && retry === undefined) return attempt(prepared.signal);
+  return runResilient(prepared, breaker, retry, attempt);
+}
+
+async function runResilient<T>(
+  prepared: PreparedCall,
+  breaker: CircuitBreaker | undefined,
+  retry: RetryPolicy | undefined,
+  attempt: (signal: AbortSignal | undefined) => Promise<Result<T>>,
+): Promise<Result<T>> {
+  const once = async (): Promise<T> => {
+    const result =
+      breaker === undefined
+        ? await attempt(prepared.signal)
+        : await breaker.execute(async (breakerSignal) => {
+            const signal = prepared.signal === undefined ? breakerSignal : AbortSignal.any([prepared.signal, breakerSignal]);
+            const r = await attempt(signal);
+            if (!r.ok) throw r.error;
+            return r;
+          });
+    if (!result.ok) throw result.error;
+    return result.value;
+  };
+  try {
+    const value =
+      retry === undefined
+        ? await once()
+        : await retry.execute(once, { deadlineAt: prepared.deadlineAt, ...(prepared.signal === undefined ? {} : { signal: prepared.signal }) });
+    return { ok: true, value };
+  } catch (error) {
+    return { ok: false, error: toOnexError(error, { correlationId: prepared.correlationId }) };
+  }
+}
+
+/** Throws the error of a failed result. */
+function unwrap<T>(result: Result<T>): T {
+  if (result.ok) return result.value;
+  throw result.error;
+}
+
+/** What one HTTP exchange produced: a status and body, or a transport failure. */
+type Exchange = { readonly ok: true; readonly status: number; readonly correlationId: string | undefined; readonly text: string } | { readonly ok: false; readonly error: OnexError };
+
+interface Target {
+  readonly agent: Agent;
+  readonly hostname: string;
+  readonly port: number;
+  readonly maxResponseBytes: number;
+}
+
+function transportError(error: unknown, correlationId: string): OnexError {
+  if (isOnexError(error)) return error;
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  const what = typeof code === 'string' ? code : error instanceof Error ? error.message : 'transport failure';
+  return new OnexError(ErrorCode.Unavailable, `Peer unavailable: ${what}`, { cause: error, correlationId });
+}
+
+/**
+ * One request on the keep-alive pool, bounded by `deadlineAt` (→ `TIMEOUT`) and `signal` (→ its abort reason,
+ * `CANCELLED` unless it says otherwise). Never rejects.
+ */
+function exchange(
+  target: Target,
+  method: 'GET' | 'POST',
+  path: string,
+  headers: OutgoingHttpHeaders,
+  body: string | undefined,
+  deadlineAt: number,
+  signal: AbortSignal | undefined,
+  correlationId: string,
+): Promise<Exchange> {
+  return new Promise<Exchange>((resolve) => {
+    const remaining = deadlineAt - Date.now();
+    if (signal?.aborted === true) {
+      resolve({ ok: false, error: abortReasonToOnexError(signal, correlationId) });
+      return;
+    }
+    if (remaining <= 0) {
+      resolve({ ok: false, error: new OnexError(ErrorCode.Timeout, 'Deadline exceeded before the call was sent', { correlationId }) });
+      return;
+    }
+    if (method === 'POST') headers[OnexHeader.TimeoutMs] = formatTimeoutHeader(remaining);
+    const req = request({ agent: target.agent, hostname: target.hostname, port: target.port, method, path, headers });
+    let settled = false;
+    const finish = (outcome: Exchange): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      resolve(outcome);
+    };
+    const timer = setTimeout(() => {
+      finish({ ok: false, error: new OnexError(ErrorCode.Timeout, 'Deadline exceeded', { correlationId }) });
+      req.destroy();
+    }, remaining);
+    function onAbort(): void {
+      finish({ ok: false, error: abortReasonToOnexError(signal as AbortSignal, correlationId) });
+      req.destroy();
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
+    req.on('error', (error) => finish({ ok: false, error: transportError(error, correlationId) }));
+    req.on('response', (res: IncomingMessage) => {
+      const status = res.statusCode ?? 0;
+      const echoed = parseCorrelationIdHeader(res.headers[OnexHeader.CorrelationId]);
+      const declared = res.headers['content-length'];
+      const limit = target.maxResponseBytes;
+      const tooLarge = (): void => {
+        finish({ ok: false, error: new OnexError(ErrorCode.PayloadTooLarge, `Response body exceeds ${limit} bytes`, { correlationId }) });
+        req.destroy();
+      };
+      if (declared !== undefined && Number(declared) > limit) {
+        tooLarge();
+        return;
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > limit) tooLarge();
+        else chunks.push(chunk);
+      });
+      res.on('end', () => {
+        const text = chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks, size).toString('utf8');
+        finish({ ok: true, status, correlationId: echoed, text });
+      });
+      res.on('error', (error) => finish({ ok: false, error: transportError(error, correlationId) }));
+      res.on('close', () => {
+        if (!res.complete) finish({ ok: false, error: new OnexError(ErrorCode.Unavailable, 'Peer closed the connection mid-response', { correlationId }) });
+      });
+    });
+    req.end(body);
+  });
+}
+
+function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown };
+  } catch {
+    return { ok: false };
+  }
+}
+
+/** The error an HTTP failure answer stands for (an ONEX wire error, or whatever a proxy sent). */
+function failureOf(exchanged: { status: number; correlationId: string | undefined; text: string }, sentCorrelationId: string): OnexError {
+  const parsed = parseJson(exchanged.text);
+  return parseWireError(parsed.ok ? parsed.value : undefined, exchanged.status, exchanged.correlationId ?? sentCorrelationId);
+}
+
+/**
+ * A typed HTTP client of a node served by `serveNode`, on `node:http` with a keep-alive pool (Node 20's global
+ * `fetch` costs several times more per call).
+ *
+ * Each call sends the input as JSON to `POST {url}/v1/process` with `x-correlation-id`, the remaining budget in
+ * `x-onex-timeout-ms`, and `idempotency-key` / `x-onex-caller` when set. The request is aborted locally at the
+ * deadline (`TIMEOUT`) or when `options.signal` aborts (`CANCELLED`); refused or dropped connections fail with a
+ * retryable `UNAVAILABLE`; error answers become the peer's {@link OnexError} (via `parseWireError`), non-JSON
+ * ones an error whose code follows the HTTP status. The client does not validate inputs (the node does, answering
+ * 422 `VALIDATION`); it validates outputs unless `validateOutput: false`.
+ *
+ * @throws OnexError `VALIDATION` when `url` is not an `http://` URL.
+ * @example
+ * ```ts
+ * import { createNodeClient } from '@onex/core';
+ * const greeter = createNodeClient('http://127.0.0.1:8080', greeterContract, { timeoutMs: 1_000 });
+ * const r = await greeter.call({ name: 'Ada' }, { correlationId: ctx.correlationId, signal: ctx.signal });
+ * if (r.ok) console.log(r.value.greeting); else console.error(r.error.code);
+ * await greeter.close();
+ * ```
+ */
+export function createNodeClient<C extends NodeContract>(url: string, contract: C, options: NodeClientOptions = {}): NodeClient<C> {
+  let base: URL;
+  try {
+    base = new URL(url);
+  } catch (error) {
+    throw new OnexError(ErrorCode.Validation, `Invalid node URL '${url}'`, { cause: error });
+  }
+  if (base.protocol !== 'http:') throw new OnexError(ErrorCode.Validation, `Node URL must use http: (got ${base.protocol})`);
+  const ownsAgent = options.agent === undefined;
+  const agent = options.agent ?? new Agent({ keepAlive: true, maxSockets: 256 });
+  const target: Target = {
+    agent,
+    hostname: base.hostname.startsWith('[') ? base.hostname.slice(1, -1) : base.hostname,
+    port: base.port === '' ? 80 : Number(base.port),
+    maxResponseBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+  };
+  const prefix = base.pathname.endsWith('/') ? base.pathname.slice(0, -1) : base.pathname;
+  const processPath = `${prefix}/v1/process`;
+  const defaultTimeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const defaultCallerHeader = options.caller === undefined ? undefined : formatCallerHeader(options.caller);
+  if (options.caller !== undefined && defaultCallerHeader === undefined) {
+    throw new OnexError(ErrorCode.Validation, 'Invalid caller: id must be visible ASCII without ";", kind [A-Za-z0-9._-]');
+  }
+  const validate = options.validateOutput !== false;
+  const output = contract.output;
+  let closed = false;
+
+  type Output = z.output<C['output']>;
+
+  const attemptCall = async (body: string, prepared: PreparedCall, signal: AbortSignal | undefined): Promise<Result<Output>> => {
+    const headers: OutgoingHttpHeaders = {
+      'content-type': JSON_TYPE,
+      'content-length': Buffer.byteLength(body),
+      [OnexHeader.CorrelationId]: prepared.correlationId,
+    };
+    if (prepared.idempotencyKey !== undefined) headers[OnexHeader.IdempotencyKey] = prepared.idempotencyKey;
+    const callerHeader = prepared.caller === undefined ? undefined : prepared.caller === options.caller ? defaultCallerHeader : formatCallerHeader(prepared.caller);
+    if (callerHeader !== undefined) headers[OnexHeader.Caller] = callerHeader;
+    const exchanged = await exchange(target, 'POST', processPath, headers, body, prepared.deadlineAt, signal, prepared.correlationId);
+    if (!exchanged.ok) return exchanged;
+    if (exchanged.status < 200 || exchanged.status > 299) return { ok: false, error: failureOf(exchanged, prepared.correlationId) };
+    const parsed = parseJson(exchanged.text);
+    if (!parsed.ok) {
+      return { ok: false, error: new OnexError(ErrorCode.Contract, `Node '${contract.name}' answered with a body that is not JSON`, { correlationId: prepared.correlationId }) };
+    }
+    if (!validate) return { ok: true, value: parsed.value as Output };
+    const checked = output.safeParse(parsed.value);
+    if (checked.success) return { ok: true, value: checked.data as Output };
+    return {
+      ok: false,
+      error: new OnexError(ErrorCode.Contract, `Node '${contract.name}' answered with output that breaks its contract`, {
+        correlationId: prepared.correlationId,
+        details: validationDetails(checked.error.issues),
+      }),
+    };
+  };
+
+  const call = (input: z.input<C['input']>, callOptions: CallOptions = {}): Promise<Result<Output>> => {
+    const prepared = prepareCall(callOptions, defaultTimeoutMs, options.caller);
+    if (isOnexError(prepared)) return Promise.resolve({ ok: false, error: prepared });
+    if (closed) return Promise.resolve({ ok: false, error: new OnexError(ErrorCode.Lifecycle, 'Client is closed', { correlationId: prepared.correlationId }) });
+    let body: string | undefined;
+    try {
+      body = JSON.stringify(input);
+    } catch (error) {
+      return Promise.resolve({ ok: false, error: new OnexError(ErrorCode.Validation, 'Input is not JSON-serializable', { cause: error, correlationId: prepared.correlationId }) });
+    }
+    const json = body ?? 'null';
+    return runCall(prepared, options, (signal) => attemptCall(json, prepared, signal));
+  };
+
+  const getJson = async (path: string, accept: (status: number, value: unknown) => boolean): Promise<unknown> => {
+    const correlationId = randomUUID();
+    if (closed) throw new OnexError(ErrorCode.Lifecycle, 'Client is closed', { correlationId });
+    const headers: OutgoingHttpHeaders = { accept: JSON_TYPE, [OnexHeader.CorrelationId]: correlationId };
+    const exchanged = await exchange(target, 'GET', `${prefix}${path}`, headers, undefined, Date.now() + defaultTimeoutMs, undefined, correlationId);
+    if (!exchanged.ok) throw exchanged.error;
+    const parsed = parseJson(exchanged.text);
+    if (parsed.ok && accept(exchanged.status, parsed.value)) return parsed.value;
+    throw failureOf(exchanged, correlationId);
+  };
+
+  const isOk = (status: number): boolean => status >= 200 && status <= 299;
+
+  return {
+    contract,
+    call,
+    callOrThrow: async (input, callOptions) => unwrap(await call(input, callOptions)),
+    health: async () =>
+      (await getJson('/health', (status, value) => {
+        // An unhealthy node answers 503 with its health document: that is an answer, not a failure.
+        if (isOk(status)) return true;
+        return status === 503 && typeof value === 'object' && value !== null && 'lifecycle' in value && 'status' in value;
+      })) as NodeHealth,
+    metrics: async () => (await getJson('/metrics', isOk)) as NodeMetrics,
+    fetchContract: async () => (await getJson('/contract', isOk)) as ContractDocument,
+    close: () => {
+      closed = true;
+      if (ownsAgent) agent.destroy();
+      return Promise.resolve();
+    },
+  };
+}

@@ -1,0 +1,463 @@
+import { randomUUID } from 'node:crypto';
+import { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { Hono, type Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { z } from 'zod';
+import { ErrorCode, errorCodeForHttpStatus } from '../errors/error-codes.js';
+import { ErrorSanitizer } from '../errors/error-sanitizer.js';
+import { OnexError, toOnexError, toWireError, type ToWireErrorOptions } from '../errors/onex-error.js';
+import type { Logger } from '../logging/logger.js';
+import type { CallOptions } from '../node/call-context.js';
+import { HealthStatus, type NodeService } from '../node/node-service.js';
+import { OnexHeader, parseCallerHeader, parseCorrelationIdHeader, parseIdempotencyKeyHeader, parseTimeoutHeader } from './headers.js';
+
+/**
+ * Any node, whatever its schemas: what the transport serves. A concrete `NodeService` subclass is assignable to
+ * it (checked in `serve-node.test.ts`).
+ *
+ * @example
+ * ```ts
+ * const nodes: AnyNodeService[] = [new Pricing(), new Inventory()];
+ * ```
+ */
+export type AnyNodeService = NodeService<z.ZodType, z.ZodType, z.ZodType>;
+
+/**
+ * Options of {@link createNodeApp}: how the HTTP app answers, without a listening server.
+ *
+ * @example
+ * ```ts
+ * const options: NodeAppOptions = { bodyLimitBytes: 64 * 1024, exposeStack: process.env.NODE_ENV === 'development' };
+ * ```
+ */
+export interface NodeAppOptions {
+  /** Largest request body accepted, bytes; a larger one is answered 413 without being buffered. Default 1 MiB. */
+  readonly bodyLimitBytes?: number;
+  /** Send error stacks on the wire (development only). Default false. */
+  readonly exposeStack?: boolean;
+  /**
+   * Masks secrets in every error body. Default: the node's own sanitizer (the one its `handle()` uses), or a
+   * default {@link ErrorSanitizer} when the node has none.
+   */
+  readonly sanitizer?: ErrorSanitizer;
+  /** Where errors that escape the routes (transport bugs, `configure` routes) are logged. Default: not logged. */
+  readonly logger?: Logger;
+  /**
+   * Adds routes to the app after the built-in ones (`POST /v1/process`, `GET /health`, `GET /metrics`,
+   * `GET /contract`), e.g. an orchestrator's `/v1/workflows`. Built-in paths win; a route that throws is answered
+   * with a sanitized wire error like the built-in ones, and every response of the app's error and not-found
+   * handlers carries `x-correlation-id`. Extra routes set that header themselves if they want it.
+   */
+  readonly configure?: (app: Hono) => void;
+}
+
+/**
+ * Options of {@link serveNode}.
+ *
+ * @example
+ * ```ts
+ * const options: ServeNodeOptions = { port: 8080, host: '0.0.0.0', drainTimeoutMs: 5_000 };
+ * ```
+ */
+export interface ServeNodeOptions extends NodeAppOptions {
+  /** Port to listen on; 0 picks a free one. Default 0. */
+  readonly port?: number;
+  /** Interface to bind. Default `'127.0.0.1'` (loopback only: exposing a node is an explicit decision). */
+  readonly host?: string;
+  /** How long `close()` waits for in-flight calls before dropping their connections, ms. Default 10 000. */
+  readonly drainTimeoutMs?: number;
+  /**
+   * Whether `close()` also runs `node.shutdown()` once the server has drained. Default true: `serveNode`
+   * initialises the node, so by default it also shuts it down. Pass false when the node outlives the server
+   * (served twice, or also used through an in-process client); then the caller shuts it down.
+   */
+  readonly shutdownNode?: boolean;
+}
+
+/**
+ * A node being served over HTTP.
+ *
+ * @example
+ * ```ts
+ * const served = await serveNode(node);
+ * console.log(served.url); // http://127.0.0.1:41234
+ * await served.close();
+ * ```
+ */
+export interface ServedNode {
+  /** Base URL, e.g. `http://127.0.0.1:41234` (no trailing slash). */
+  readonly url: string;
+  /** The port actually bound. */
+  readonly port: number;
+  /** The hono app answering requests. */
+  readonly app: Hono;
+  /**
+   * Graceful stop: stops accepting connections, answers requests that arrive on open keep-alive connections with
+   * a retryable 503 and `connection: close`, lets in-flight calls finish (up to `drainTimeoutMs`), closes the
+   * remaining connections, then shuts the node down unless `shutdownNode: false`. Idempotent.
+   */
+  close(): Promise<void>;
+}
+
+const DEFAULT_BODY_LIMIT = 1024 * 1024;
+const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
+/** After the drain, how long responses already produced get to reach the wire before connections are cut. */
+const FLUSH_GRACE_MS = 1_000;
+/** A client that disconnects this close to its deadline gave up because of it: report TIMEOUT, not CANCELLED. */
+const DEADLINE_SLACK_MS = 5;
+const JSON_TYPE = 'application/json';
+const PROCESS_PATH = '/v1/process';
+
+/** State shared by the app's handlers and the server that serves it. */
+class ServeState {
+  closing = false;
+  inFlight = 0;
+  #onIdle: (() => void) | undefined;
+
+  leave(): void {
+    this.inFlight -= 1;
+    if (this.inFlight === 0 && this.#onIdle !== undefined) this.#onIdle();
+  }
+
+  /** Resolves once no call is in flight, or after `timeoutMs`. */
+  idle(timeoutMs: number): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#onIdle = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.#onIdle = done;
+    });
+  }
+}
+
+/** Node's parsed headers when the app runs under `@hono/node-server`, else the Web `Headers`. */
+type HeaderSource = IncomingMessage['headers'] | Headers;
+
+function header(source: HeaderSource, name: string): string | string[] | undefined | null {
+  return source instanceof Headers ? source.get(name) : source[name];
+}
+
+function nodeBindings(c: Context): { incoming: IncomingMessage; outgoing: ServerResponse } | undefined {
+  const env: unknown = c.env;
+  if (typeof env !== 'object' || env === null) return undefined;
+  const { incoming, outgoing } = env as { incoming?: unknown; outgoing?: unknown };
+  if (!(incoming instanceof IncomingMessage) || !(outgoing instanceof ServerResponse)) return undefined;
+  return { incoming, outgoing: outgoing as ServerResponse };
+}
+
+/** `application/json`, optionally with parameters (`; charset=utf-8`). Case-insensitive. */
+function isJsonContentType(value: string | string[] | undefined | null): boolean {
+  if (value === JSON_TYPE) return true;
+  if (typeof value !== 'string') return false;
+  const semi = value.indexOf(';');
+  return (semi === -1 ? value : value.slice(0, semi)).trim().toLowerCase() === JSON_TYPE;
+}
+
+const TOO_LARGE = Symbol('too-large');
+
+/**
+ * Reads a Node request body, refusing to hold more than `limit` bytes: past it, reading stops and the rest is
+ * left to `@hono/node-server`, which drains (or cuts) the connection after the response.
+ */
+function readIncoming(incoming: IncomingMessage, limit: number): Promise<Buffer | typeof TOO_LARGE> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const cleanup = (): void => {
+      incoming.off('data', onData);
+      incoming.off('end', onEnd);
+      incoming.off('error', onError);
+      incoming.off('close', onClose);
+    };
+    function onData(chunk: Buffer): void {
+      size += chunk.length;
+      if (size > limit) {
+        cleanup();
+        incoming.pause();
+        resolve(TOO_LARGE);
+        return;
+      }
+      chunks.push(chunk);
+    }
+    function onEnd(): void {
+      cleanup();
+      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
+    }
+    function onError(error: Error): void {
+      cleanup();
+      reject(error);
+    }
+    function onClose(): void {
+      if (incoming.readableEnded) return;
+      cleanup();
+      reject(new OnexError(ErrorCode.Cancelled, 'Client disconnected while sending the request'));
+    }
+    incoming.on('data', onData);
+    incoming.on('end', onEnd);
+    incoming.on('error', onError);
+    incoming.on('close', onClose);
+  });
+}
+
+/** The same for a Web `Request` (the app used through `app.request()` or another runtime). */
+async function readWebBody(request: Request, limit: number): Promise<Buffer | typeof TOO_LARGE> {
+  const body = request.body;
+  if (body === null) return Buffer.alloc(0);
+  const reader: ReadableStreamDefaultReader<Uint8Array> = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      return TOO_LARGE;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks, size);
+}
+
+function nodeSanitizer(node: AnyNodeService): ErrorSanitizer {
+  // `NodeService.sanitizer` is protected; the transport must answer with the very sanitizer handle() logs with.
+  const own: unknown = Reflect.get(node, 'sanitizer');
+  return own instanceof ErrorSanitizer ? own : new ErrorSanitizer();
+}
+
+/** Mutable view of {@link CallOptions}, filled field by field (exactOptionalPropertyTypes forbids `undefined`). */
+type MutableCallOptions = { -readonly [K in keyof CallOptions]: CallOptions[K] };
+
+/**
+ * Builds the hono app that serves `node`, without listening: for tests (`app.request(...)`) and for embedding
+ * in a larger server. The node must already be initialised (calls to a node that is not ready answer 503
+ * `LIFECYCLE`).
+ *
+ * Routes: `POST /v1/process` (body: the input as JSON; 200 with the output as JSON), `GET /health` (200 when
+ * healthy or degraded, 503 when unhealthy), `GET /metrics`, `GET /contract`. Failures answer with the status of
+ * the error code and a {@link WireError} body; every response carries `x-correlation-id`.
+ *
+ * @example
+ * ```ts
+ * import { createNodeApp } from '@onex/core';
+ * await node.initialize();
+ * const app = createNodeApp(node);
+ * const res = await app.request('/v1/process', {
+ *   method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Ada' }),
+ * });
+ * await res.json(); // { greeting: 'Hello Ada' }
+ * ```
+ */
+export function createNodeApp(node: AnyNodeService, options: NodeAppOptions = {}): Hono {
+  return buildApp(node, options, new ServeState());
+}
+
+function buildApp(node: AnyNodeService, options: NodeAppOptions, state: ServeState): Hono {
+  const limit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT;
+  if (!Number.isInteger(limit) || limit < 0) {
+    throw new OnexError(ErrorCode.Validation, `bodyLimitBytes must be a non-negative integer (got ${String(limit)})`);
+  }
+  const sanitizer = options.sanitizer ?? nodeSanitizer(node);
+  const wireOptions: ToWireErrorOptions = { sanitize: sanitizer.forWire, exposeStack: options.exposeStack === true };
+  const logger = options.logger;
+  const app = new Hono();
+
+  const respond = (status: number, body: string, correlationId: string, extra?: Record<string, string>): Response => {
+    const headers: Record<string, string> = { 'content-type': JSON_TYPE, [OnexHeader.CorrelationId]: correlationId };
+    if (state.closing) headers['connection'] = 'close';
+    if (extra !== undefined) Object.assign(headers, extra);
+    return new Response(body, { status, headers });
+  };
+
+  const errorResponse = (error: OnexError, correlationId: string, extra?: Record<string, string>): Response => {
+    const withId = error.correlationId === undefined ? error.withCorrelationId(correlationId) : error;
+    const body = JSON.stringify(toWireError(withId, wireOptions));
+    const headers = error.retryAfterMs === undefined ? extra : { ...extra, 'retry-after': String(Math.ceil(error.retryAfterMs / 1000)) };
+    return respond(error.httpStatus, body, correlationId, headers);
+  };
+
+  const fail = (code: ErrorCode, message: string, correlationId: string, details?: readonly unknown[]): Response =>
+    errorResponse(new OnexError(code, message, details === undefined ? { correlationId } : { correlationId, details }), correlationId);
+
+  // The rest of an oversized body is never read: the connection cannot be reused.
+  const tooLarge = (correlationId: string): Response =>
+    errorResponse(new OnexError(ErrorCode.PayloadTooLarge, `Request body exceeds ${limit} bytes`, { correlationId }), correlationId, {
+      connection: 'close',
+    });
+
+  const correlationOf = (c: Context): string => {
+    const bindings = nodeBindings(c);
+    const raw = bindings === undefined ? c.req.raw.headers.get(OnexHeader.CorrelationId) : bindings.incoming.headers[OnexHeader.CorrelationId];
+    return parseCorrelationIdHeader(raw) ?? randomUUID();
+  };
+
+  app.post(PROCESS_PATH, async (c) => {
+    const bindings = nodeBindings(c);
+    const headers: HeaderSource = bindings === undefined ? c.req.raw.headers : bindings.incoming.headers;
+    const correlationId = parseCorrelationIdHeader(header(headers, OnexHeader.CorrelationId)) ?? randomUUID();
+    if (state.closing) return fail(ErrorCode.Unavailable, 'Server is shutting down', correlationId);
+
+    if (!isJsonContentType(header(headers, 'content-type'))) {
+      return fail(ErrorCode.UnsupportedMediaType, `Content-Type must be ${JSON_TYPE}`, correlationId);
+    }
+    const declared = header(headers, 'content-length');
+    if (typeof declared === 'string' && Number(declared) > limit) {
+      return tooLarge(correlationId);
+    }
+    const timeout = parseTimeoutHeader(header(headers, OnexHeader.TimeoutMs));
+    const key = parseIdempotencyKeyHeader(header(headers, OnexHeader.IdempotencyKey));
+    const caller = parseCallerHeader(header(headers, OnexHeader.Caller));
+    if (!timeout.ok || !key.ok || !caller.ok) {
+      const reasons = [timeout, key, caller].flatMap((p) => (p.ok ? [] : [{ message: p.reason }]));
+      return fail(ErrorCode.BadRequest, `Invalid header: ${reasons[0]?.message ?? 'invalid'}`, correlationId, reasons);
+    }
+
+    state.inFlight += 1;
+    try {
+      let raw: Buffer | typeof TOO_LARGE;
+      try {
+        raw = bindings === undefined ? await readWebBody(c.req.raw, limit) : await readIncoming(bindings.incoming, limit);
+      } catch (error) {
+        return errorResponse(toOnexError(error, { correlationId }), correlationId);
+      }
+      if (raw === TOO_LARGE) return tooLarge(correlationId);
+      let input: unknown;
+      try {
+        input = JSON.parse(raw.toString('utf8'));
+      } catch {
+        return fail(ErrorCode.BadRequest, 'Request body is not valid JSON', correlationId);
+      }
+
+      const call: MutableCallOptions = { correlationId };
+      if (timeout.value !== undefined) call.timeoutMs = timeout.value;
+      if (key.value !== undefined) call.idempotencyKey = key.value;
+      if (caller.value !== undefined) call.caller = caller.value;
+      if (bindings === undefined) {
+        call.signal = c.req.raw.signal;
+      } else {
+        // Our own controller rather than `c.req.raw.signal`: a client that hangs up at its deadline must show up
+        // as TIMEOUT on this side too, not as CANCELLED.
+        const controller = new AbortController();
+        const { outgoing } = bindings;
+        const deadlineAt = timeout.value === undefined ? undefined : Date.now() + timeout.value;
+        outgoing.once('close', () => {
+          if (outgoing.writableFinished) return;
+          controller.abort(
+            deadlineAt !== undefined && Date.now() >= deadlineAt - DEADLINE_SLACK_MS
+              ? new OnexError(ErrorCode.Timeout, 'Deadline exceeded', { correlationId })
+              : new OnexError(ErrorCode.Cancelled, 'Client disconnected', { correlationId }),
+          );
+        });
+        call.signal = controller.signal;
+      }
+
+      const result = await node.handle(input, call);
+      if (!result.ok) return errorResponse(result.error, correlationId);
+      let body: string | undefined;
+      try {
+        body = JSON.stringify(result.value);
+      } catch (error) {
+        return errorResponse(new OnexError(ErrorCode.Contract, 'Output is not JSON-serializable', { correlationId, cause: error }), correlationId);
+      }
+      return respond(200, body ?? 'null', correlationId);
+    } finally {
+      state.leave();
+    }
+  });
+
+  app.get('/health', async (c) => {
+    const health = await node.health();
+    return respond(health.status === HealthStatus.Unhealthy ? 503 : 200, JSON.stringify(health), correlationOf(c));
+  });
+  app.get('/metrics', (c) => respond(200, JSON.stringify(node.metrics()), correlationOf(c)));
+  let contractBody: string | undefined;
+  app.get('/contract', (c) => respond(200, (contractBody ??= JSON.stringify(node.contract.toDocument())), correlationOf(c)));
+
+  options.configure?.(app);
+
+  app.notFound((c) => fail(ErrorCode.NotFound, `No route ${c.req.method} ${c.req.path}`, correlationOf(c)));
+  app.onError((error, c) => {
+    const correlationId = correlationOf(c);
+    let onex: OnexError;
+    if (error instanceof HTTPException) {
+      onex = new OnexError(errorCodeForHttpStatus(error.status), error.message || `HTTP ${error.status}`, { correlationId, cause: error });
+    } else {
+      onex = toOnexError(error, { correlationId });
+    }
+    logger?.error({ err: error, correlationId, path: c.req.path }, `request failed: ${onex.message}`);
+    return errorResponse(onex, correlationId);
+  });
+  return app;
+}
+
+/**
+ * Serves a node over HTTP with hono on `@hono/node-server`: initialises the node (idempotent when it is already
+ * ready), listens, and resolves once the port is bound.
+ *
+ * Each `POST /v1/process` reads the body up to `bodyLimitBytes` (413 past it, 415 without a JSON content type,
+ * 400 for malformed JSON or ONEX headers), takes `x-correlation-id` (or makes one), turns `x-onex-timeout-ms`
+ * into the call's deadline, aborts the call when the client disconnects, and runs `node.handle()`; schema
+ * violations come back 422 from there.
+ *
+ * @example
+ * ```ts
+ * import { serveNode, createNodeClient } from '@onex/core';
+ * const served = await serveNode(new Greeter(), { port: 0 });
+ * const client = createNodeClient(served.url, greeterContract);
+ * const r = await client.call({ name: 'Ada' });
+ * await client.close();
+ * await served.close(); // drains, then shuts the node down
+ * ```
+ * @see createNodeApp for the app alone.
+ */
+export async function serveNode(node: AnyNodeService, options: ServeNodeOptions = {}): Promise<ServedNode> {
+  const state = new ServeState();
+  const app = buildApp(node, options, state);
+  const drainTimeoutMs = options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
+  const host = options.host ?? '127.0.0.1';
+  await node.initialize();
+
+  const server = await new Promise<Server>((resolve, reject) => {
+    const created = serve({ fetch: app.fetch, port: options.port ?? 0, hostname: host }, () => {
+      created.off('error', onListenError);
+      if (created instanceof Server) resolve(created);
+      else reject(new OnexError(ErrorCode.Internal, 'Expected an HTTP/1.1 server'));
+    });
+    function onListenError(error: Error): void {
+      reject(new OnexError(ErrorCode.Unavailable, `Cannot listen on ${host}:${options.port ?? 0}: ${error.message}`, { cause: error }));
+    }
+    created.once('error', onListenError);
+  });
+
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  let closed: Promise<void> | undefined;
+
+  const shutdown = async (): Promise<void> => {
+    state.closing = true;
+    const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    await state.idle(drainTimeoutMs);
+    // Responses of the last calls are being written; their sockets close after them (`connection: close`).
+    server.closeIdleConnections();
+    let grace: NodeJS.Timeout | undefined;
+    await Promise.race([stopped, new Promise<void>((resolve) => (grace = setTimeout(resolve, FLUSH_GRACE_MS)))]);
+    clearTimeout(grace);
+    server.closeAllConnections();
+    await stopped;
+    if (options.shutdownNode !== false) await node.shutdown();
+  };
+
+  return {
+    url,
+    port,
+    app,
+    close: () => (closed ??= shutdown()),
+  };
+}
