@@ -29,7 +29,7 @@ export class ScriptedPeer extends NodeService<typeof stepContract.input, typeof 
   readonly executions = new Map<string, number>();
 
   constructor(label: string, script: Script = {}) {
-    super({ ...stepContract, name: label } as typeof stepContract, { logger: createSilentLogger(), defaultTimeoutMs: 60_000 });
+    super({ ...stepContract, name: label }, { logger: createSilentLogger(), defaultTimeoutMs: 60_000 });
     this.label = label;
     this.script = script;
   }

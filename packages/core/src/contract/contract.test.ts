@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ErrorCode } from '../errors/error-codes.js';
-import { isOnexError, OnexError } from '../errors/onex-error.js';
+import type { OnexError } from '../errors/onex-error.js';
+import { isOnexError } from '../errors/onex-error.js';
 import { NodeKind } from '../node/node-kind.js';
 import { defineContract } from './contract.js';
 import { parseManifest } from './manifest.js';

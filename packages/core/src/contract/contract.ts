@@ -115,5 +115,5 @@ export function defineContract<TInput extends Schema, TOutput extends Schema, TC
 
 /** JSON Schema (draft 2020-12) of a zod schema; parts JSON Schema cannot express become `{}`. */
 export function toJsonSchema(schema: Schema, io: 'input' | 'output'): Record<string, unknown> {
-  return z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
+  return z.toJSONSchema(schema, { io, unrepresentable: 'any' });
 }

@@ -76,7 +76,7 @@ export class OnexError extends Error {
   static override [Symbol.hasInstance](this: unknown, value: unknown): boolean {
     // Brand check for OnexError itself (works across package copies); subclasses keep prototype semantics.
     if (this === OnexError) return isOnexError(value);
-    return Function.prototype[Symbol.hasInstance].call(this, value) as boolean;
+    return Function.prototype[Symbol.hasInstance].call(this, value);
   }
 }
 

@@ -347,7 +347,9 @@ export abstract class NodeService<TInput extends Schema, TOutput extends Schema,
         },
         (error: unknown) => {
           signal.removeEventListener('abort', onAbort);
-          reject(error instanceof Error || typeof error === 'object' ? error : new Error(String(error)));
+          // Whatever process() threw goes on to toOnexError unchanged (it may not be an Error).
+          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+          reject(error);
         },
       );
     });

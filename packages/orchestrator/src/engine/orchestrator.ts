@@ -246,7 +246,9 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
    * Starts a workflow and returns its id at once. Input is validated first (VALIDATION error, nothing stored). With
    * an idempotency key already used, returns the existing workflow's id. Past the queue limit: OVERLOADED.
    */
-  async start<W extends AnyWorkflowDefinition>(type: string | W, input: WorkflowInputOf<W> | unknown, options: StartOptions = {}): Promise<string> {
+  async start<W extends AnyWorkflowDefinition>(workflow: W, input: WorkflowInputOf<W>, options?: StartOptions): Promise<string>;
+  async start(type: string, input: unknown, options?: StartOptions): Promise<string>;
+  async start(type: string | AnyWorkflowDefinition, input: unknown, options: StartOptions = {}): Promise<string> {
     if (!this.#accepting) throw new OnexError(ErrorCode.Lifecycle, `Orchestrator is ${this.status}, not accepting workflows`);
     const definition = typeof type === 'string' ? this.definition(type, options.version) : this.definition(type.type, type.version);
     const parsed = definition.input.safeParse(input);

@@ -180,7 +180,9 @@ export class WorkflowRun {
 
   /** The DAG loop: start every ready step (up to the parallel limit), persist, dispatch, collect. */
   async #execute(): Promise<void> {
-    const inFlight = new Map<string, Promise<StepResult>>();
+    const inFlight = new Set<string>();
+    const finished: StepResult[] = [];
+    let wake: (() => void) | undefined;
     // Steps a crash left `running` are dispatched again: the idempotency key makes the peer not repeat the work.
     const resumed = new Set([...this.#steps.values()].filter((s) => s.status === StepStatus.Running).map((s) => s.name));
     let pendingResults: StepResult[] = [];
@@ -189,7 +191,6 @@ export class WorkflowRun {
       const toDispatch: { step: StepDefinition; input: unknown }[] = [];
       // Record results first, so that dependents see them in this same pass.
       for (const result of pendingResults) changes.push(this.#settle(result));
-      pendingResults = [];
       if (this.#stop === undefined) {
         let progressed = true;
         while (progressed) {
@@ -245,19 +246,23 @@ export class WorkflowRun {
         // Write-ahead: results and the starts they unlock are durable before any new call goes out.
         await this.#commit({ ...(workflowPatch === undefined ? {} : { workflow: workflowPatch }), steps: changes });
       }
-      for (const { step, input } of toDispatch) inFlight.set(step.name, this.#runStep(step, input));
-      if (inFlight.size === 0) return;
-      const first = await Promise.race(inFlight.values());
-      inFlight.delete(first.name);
-      pendingResults.push(first);
-      // Collect whatever else already finished, so one commit covers them all.
-      for (const [name, promise] of inFlight) {
-        const settled = await Promise.race([promise, undefined]);
-        if (settled !== undefined) {
-          inFlight.delete(name);
-          pendingResults.push(settled);
-        }
+      for (const { step, input } of toDispatch) {
+        inFlight.add(step.name);
+        void this.#runStep(step, input).then((result) => {
+          finished.push(result);
+          wake?.();
+        });
       }
+      if (inFlight.size === 0) return;
+      if (finished.length === 0) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+        wake = undefined;
+      }
+      // Everything that finished meanwhile is recorded in one commit.
+      for (const result of finished) inFlight.delete(result.name);
+      pendingResults = finished.splice(0);
     }
   }
 

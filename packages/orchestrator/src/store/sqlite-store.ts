@@ -269,7 +269,7 @@ export class SqliteWorkflowStore implements WorkflowStore {
     }
     const limit = Math.max(1, Math.min(filter.limit ?? 100, 1000));
     const sql = `SELECT * FROM onex_workflows ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id LIMIT ${limit}`;
-    this.#s; // init check
+    if (this.#statements === undefined) throw new OnexError(ErrorCode.Lifecycle, 'SqliteWorkflowStore used before init()');
     return this.#db.prepare<(string | number)[], WorkflowRow>(sql).all(...params).map(summaryOf);
   }
 
