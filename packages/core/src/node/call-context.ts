@@ -50,3 +50,26 @@ export function resolveDeadline(options: Pick<CallOptions, 'deadlineAt' | 'timeo
   if (relative === undefined) return options.deadlineAt;
   return Math.min(relative, options.deadlineAt);
 }
+
+/**
+ * The same call context with another signal (e.g. the caller's combined with a breaker's or a per-attempt timeout).
+ * Use it rather than spreading a context: the logger and signal of `handle()`'s contexts are lazy getters that a
+ * spread would lose.
+ *
+ * @example
+ * ```ts
+ * const attemptCtx = withSignal(ctx, AbortSignal.any([ctx.signal, AbortSignal.timeout(1_000)]));
+ * ```
+ */
+export function withSignal(ctx: CallContext, signal: AbortSignal): CallContext {
+  return {
+    correlationId: ctx.correlationId,
+    deadlineAt: ctx.deadlineAt,
+    idempotencyKey: ctx.idempotencyKey,
+    caller: ctx.caller,
+    signal,
+    get logger() {
+      return ctx.logger;
+    },
+  };
+}

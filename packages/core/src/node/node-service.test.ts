@@ -42,6 +42,7 @@ class Echo extends NodeService<Contract['input'], Contract['output'], Contract['
   }
 
   protected async process(input: z.output<Contract['input']>, ctx: CallContext): Promise<z.input<Contract['output']>> {
+    ctx.logger.debug({ text: input.text }, 'echo');
     if (input.delayMs > 0) {
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, input.delayMs);

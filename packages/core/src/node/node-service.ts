@@ -3,10 +3,10 @@ import type { z } from 'zod';
 import type { NodeContract, Schema } from '../contract/contract.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import { ErrorSanitizer } from '../errors/error-sanitizer.js';
-import { abortReasonToOnexError, OnexError, toOnexError, validationDetails } from '../errors/onex-error.js';
+import { abortReasonToOnexError, isOnexError, OnexError, toOnexError, validationDetails } from '../errors/onex-error.js';
 import { childLogger, createLogger, type Logger } from '../logging/logger.js';
 import { CallMetrics, type CallMetricsSnapshot } from '../metrics/call-metrics.js';
-import { resolveDeadline, type CallContext, type CallOptions } from './call-context.js';
+import { resolveDeadline, type CallContext, type CallerIdentity, type CallOptions } from './call-context.js';
 import type { Result } from './result.js';
 
 /**
@@ -223,23 +223,7 @@ export abstract class NodeService<TInput extends Schema, TOutput extends Schema,
       { timeoutMs: options.timeoutMs ?? this.#defaultTimeoutMs, ...(options.deadlineAt === undefined ? {} : { deadlineAt: options.deadlineAt }) },
       now,
     );
-    const controller = new AbortController();
-    const timer = deadlineAt === undefined ? undefined : setTimeout(() => controller.abort(new DOMException('Deadline exceeded', 'TimeoutError')), Math.max(0, deadlineAt - now));
-    const external = options.signal;
-    const onExternalAbort = (): void => controller.abort(external?.reason);
-    if (external !== undefined) {
-      if (external.aborted) controller.abort(external.reason);
-      else external.addEventListener('abort', onExternalAbort, { once: true });
-    }
-    const logger = childLogger(this.logger, { correlationId, node: this.name });
-    const ctx: CallContext = {
-      correlationId,
-      signal: controller.signal,
-      deadlineAt,
-      idempotencyKey: options.idempotencyKey,
-      caller: options.caller,
-      logger,
-    };
+    const call = new CallState(this.name, this.logger, correlationId, deadlineAt, options);
     try {
       const input = this.contract.input.safeParse(raw);
       if (!input.success) {
@@ -250,7 +234,7 @@ export abstract class NodeService<TInput extends Schema, TOutput extends Schema,
           details,
         });
       }
-      const produced = await this.#underDeadline(this.invoke(input.data, ctx), controller.signal, correlationId);
+      const produced = await call.race(this.invoke(input.data, call));
       const output = this.contract.output.safeParse(produced);
       if (!output.success) {
         throw new OnexError(ErrorCode.Contract, `Node '${this.name}' produced output that breaks its contract`, {
@@ -261,13 +245,12 @@ export abstract class NodeService<TInput extends Schema, TOutput extends Schema,
       done();
       return { ok: true, value: output.data };
     } catch (error) {
-      const onex = controller.signal.aborted && !isOnexErrorLike(error) ? abortReasonToOnexError(controller.signal, correlationId) : toOnexError(error, { correlationId });
+      const onex = toOnexError(error, { correlationId });
       done(onex.code);
-      this.#logFailure(logger, onex, error);
+      this.#logFailure(call.logger, onex, error);
       return { ok: false, error: onex };
     } finally {
-      if (timer !== undefined) clearTimeout(timer);
-      external?.removeEventListener('abort', onExternalAbort);
+      call.dispose();
       if (this.#drained !== undefined && this.#metrics.inFlight === 0) this.#drained();
     }
   }
@@ -334,27 +317,6 @@ export abstract class NodeService<TInput extends Schema, TOutput extends Schema,
     return { ok: false, error: new OnexError(code, message, { correlationId }) };
   }
 
-  #underDeadline<T>(work: Promise<T>, signal: AbortSignal, correlationId: string): Promise<T> {
-    // A process() that ignores its signal must still not outlive the deadline: race it.
-    if (signal.aborted) return Promise.reject(abortReasonToOnexError(signal, correlationId));
-    return new Promise<T>((resolve, reject) => {
-      const onAbort = (): void => reject(abortReasonToOnexError(signal, correlationId));
-      signal.addEventListener('abort', onAbort, { once: true });
-      work.then(
-        (value) => {
-          signal.removeEventListener('abort', onAbort);
-          resolve(value);
-        },
-        (error: unknown) => {
-          signal.removeEventListener('abort', onAbort);
-          // Whatever process() threw goes on to toOnexError unchanged (it may not be an Error).
-          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
-          reject(error);
-        },
-      );
-    });
-  }
-
   #logFailure(logger: Logger, error: OnexError, original: unknown): void {
     if (error.httpStatus >= 500 && error.code !== ErrorCode.CircuitOpen && error.code !== ErrorCode.Overloaded) {
       logger.error({ err: original, code: error.code }, `call failed: ${error.message}`);
@@ -364,6 +326,92 @@ export abstract class NodeService<TInput extends Schema, TOutput extends Schema,
   }
 }
 
-function isOnexErrorLike(error: unknown): boolean {
-  return error instanceof OnexError;
+/**
+ * The per-call machinery of `handle()`: the deadline timer, the link to the caller's signal, and the context handed
+ * to `process`. The AbortController and the child logger are made only when `process` asks for them: most calls
+ * finish without either, and both cost more than the rest of the call.
+ */
+class CallState implements CallContext {
+  readonly correlationId: string;
+  readonly deadlineAt: number | undefined;
+  readonly idempotencyKey: string | undefined;
+  readonly caller: CallerIdentity | undefined;
+  readonly #node: string;
+  readonly #rootLogger: Logger;
+  #logger: Logger | undefined;
+  #controller: AbortController | undefined;
+  #reason: unknown;
+  #aborted = false;
+  #reject: ((error: OnexError) => void) | undefined;
+  readonly #timer: NodeJS.Timeout | undefined;
+  readonly #external: AbortSignal | undefined;
+  readonly #onExternalAbort: (() => void) | undefined;
+
+  constructor(node: string, rootLogger: Logger, correlationId: string, deadlineAt: number | undefined, options: CallOptions) {
+    this.correlationId = correlationId;
+    this.deadlineAt = deadlineAt;
+    this.idempotencyKey = options.idempotencyKey;
+    this.caller = options.caller;
+    this.#node = node;
+    this.#rootLogger = rootLogger;
+    if (deadlineAt !== undefined) {
+      this.#timer = setTimeout(() => this.#abort(new DOMException('Deadline exceeded', 'TimeoutError')), Math.max(0, deadlineAt - Date.now()));
+    }
+    const external = options.signal;
+    if (external !== undefined) {
+      this.#external = external;
+      if (external.aborted) this.#abort(external.reason);
+      else {
+        this.#onExternalAbort = () => this.#abort(external.reason);
+        external.addEventListener('abort', this.#onExternalAbort, { once: true });
+      }
+    }
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort(this.#reason);
+    }
+    return this.#controller.signal;
+  }
+
+  get logger(): Logger {
+    this.#logger ??= childLogger(this.#rootLogger, { correlationId: this.correlationId, node: this.#node });
+    return this.#logger;
+  }
+
+  /** Settles with `work`, or rejects with TIMEOUT/CANCELLED as soon as the call is aborted (even if `work` ignores it). */
+  race<T>(work: Promise<T>): Promise<T> {
+    if (this.#aborted) {
+      work.catch(() => undefined);
+      return Promise.reject(this.#abortError());
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.#reject = reject;
+      work.then(resolve, (error: unknown) => {
+        // Whatever process() threw goes on to toOnexError unchanged (it may not be an Error).
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+        reject(this.#aborted && !isOnexError(error) ? this.#abortError() : error);
+      });
+    });
+  }
+
+  dispose(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#onExternalAbort !== undefined) this.#external?.removeEventListener('abort', this.#onExternalAbort);
+    this.#reject = undefined;
+  }
+
+  #abort(reason: unknown): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#reason = reason;
+    this.#controller?.abort(reason);
+    this.#reject?.(this.#abortError());
+  }
+
+  #abortError(): OnexError {
+    return abortReasonToOnexError(this.signal, this.correlationId);
+  }
 }

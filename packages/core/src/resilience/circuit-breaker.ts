@@ -140,6 +140,9 @@ type Outcome = 'success' | 'failure' | 'neutral';
 
 const NOT_A_PROBE = -1;
 
+/** A signal that never aborts, handed to calls of breakers without a timeout. */
+const IDLE_SIGNAL: AbortSignal = new AbortController().signal;
+
 /**
  * Stops calling a failing peer for a while: once the failure rate in a rolling window passes a threshold the
  * breaker opens and calls fail fast with `CIRCUIT_OPEN` (carrying `retryAfterMs`); after `resetTimeoutMs` it lets
@@ -263,8 +266,10 @@ export class CircuitBreaker {
    */
   async execute<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const probeRound = this.#admit();
-    const controller = new AbortController();
-    const call: Call = { fn, signal: controller.signal, error: undefined, failure: undefined };
+    // Without a breaker timeout nothing can abort the call here: share one idle signal instead of paying for an
+    // AbortController per call (the caller's own deadline still applies).
+    const controller = this.options.timeoutMs === false ? undefined : new AbortController();
+    const call: Call = { fn, signal: controller?.signal ?? IDLE_SIGNAL, error: undefined, failure: undefined };
     let outcome: Outcome = 'success';
     try {
       // The action resolves with what `fn` resolved with, so the value is a T.
@@ -368,7 +373,7 @@ export class CircuitBreaker {
   }
 
   /** The error `execute` throws for a rejection of opossum's `fire`, and whether it counted as a failure. */
-  #settleError(thrown: unknown, call: Call, controller: AbortController): { error: OnexError; failure: boolean } {
+  #settleError(thrown: unknown, call: Call, controller: AbortController | undefined): { error: OnexError; failure: boolean } {
     if (!isOpossumError(thrown)) {
       return { error: call.error ?? toOnexError(thrown), failure: call.failure ?? true };
     }
@@ -379,7 +384,7 @@ export class CircuitBreaker {
           `Circuit breaker "${this.key}": call timed out after ${String(this.options.timeoutMs)} ms`,
           { context: { breaker: this.key, timeoutMs: this.options.timeoutMs } },
         );
-        controller.abort(error);
+        controller?.abort(error);
         return { error, failure: true };
       }
       case 'EOPENBREAKER':

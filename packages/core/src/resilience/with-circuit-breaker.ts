@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { Schema } from '../contract/contract.js';
-import type { CallContext } from '../node/call-context.js';
+import { withSignal, type CallContext } from '../node/call-context.js';
 import { HealthStatus, type ComponentHealth, type NodeService } from '../node/node-service.js';
 import { BreakerState, CircuitBreakerRegistry, type CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker.js';
 
@@ -54,7 +54,7 @@ export function withCircuitBreaker<TBase extends NodeServiceConstructor>(
     }
 
     protected override invoke(input: z.output<Schema>, ctx: CallContext): Promise<z.input<Schema>> {
-      return this.circuitBreaker.execute((signal) => super.invoke(input, { ...ctx, signal: AbortSignal.any([ctx.signal, signal]) }));
+      return this.circuitBreaker.execute((signal) => super.invoke(input, withSignal(ctx, AbortSignal.any([ctx.signal, signal]))));
     }
 
     protected override async componentHealth(): Promise<Record<string, ComponentHealth>> {

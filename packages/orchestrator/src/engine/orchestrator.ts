@@ -92,7 +92,7 @@ export interface OrchestratorOptions extends Omit<NodeServiceOptions<typeof orch
   readonly maxParallelSteps?: number;
   /** The breaker registry (one breaker per peer, `peer:<name>`). Default: its own, with `breakerDefaults`. */
   readonly breakers?: CircuitBreakerRegistry;
-  /** Defaults of the breakers the orchestrator creates. */
+  /** Defaults of the breakers the orchestrator creates (default: no breaker timeout — step deadlines apply). */
   readonly breakerDefaults?: CircuitBreakerOptions;
   /** Lease on claimed workflows, ms; renewed every third of it. Default 30 000. */
   readonly leaseMs?: number;
@@ -189,7 +189,8 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
     super(orchestratorContract, options);
     this.store = options.store;
     this.#ownsBreakers = options.breakers === undefined;
-    this.#breakers = options.breakers ?? new CircuitBreakerRegistry(options.breakerDefaults === undefined ? {} : { defaults: options.breakerDefaults });
+    // Step deadlines do the timing, so breakers have no timeout of their own (and cost no timer per call).
+    this.#breakers = options.breakers ?? new CircuitBreakerRegistry({ defaults: { timeoutMs: false, ...options.breakerDefaults } });
     this.#instanceId = options.instanceId ?? 'orchestrator';
     this.#maxConcurrent = options.maxConcurrentWorkflows ?? 256;
     this.#maxQueued = options.maxQueuedWorkflows ?? 10_000;

@@ -331,9 +331,11 @@ export class WorkflowRun {
             const current = this.#steps.get(step.name)!;
             await this.#commit({ steps: [{ ...current, attempts: firstAttempt + attempt - 1, attemptErrors: errors.slice() }] });
           }
-          return breaker.execute(async (breakerSignal) => {
+          // The step's deadline does the timing (the orchestrator's breakers have no timeout of their own), so the
+          // breaker's signal never aborts and the workflow's signal is the one to honour.
+          return breaker.execute(async () => {
             const result = await client.call(input, {
-              signal: AbortSignal.any([signal, breakerSignal]),
+              signal,
               idempotencyKey,
               correlationId: this.#record.correlationId,
               ...this.#deadlineOption(step),

@@ -1,0 +1,187 @@
+// Orchestrator benchmark: 3-step workflows (a) with in-process peers and the memory store, (b) with HTTP peers on
+// loopback and the SQLite store, each at concurrency 1 and 64, beside baselines measured in the same run:
+// (a) the same three peer functions called directly; (b) a bare 3-hop HTTP chain (node:http + keep-alive Agent).
+// Run: pnpm bench (builds first). Bounded: a few thousand workflows, well under a minute.
+import { createServer, request, Agent } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+import {
+  createInProcessClient,
+  createNodeClient,
+  createSilentLogger,
+  defineContract,
+  NodeKind,
+  NodeService,
+  serveNode,
+} from '../packages/core/dist/index.js';
+import { defineWorkflow, MemoryWorkflowStore, Orchestrator, peer, SqliteWorkflowStore } from '../packages/orchestrator/dist/index.js';
+
+const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL ?? 1000);
+const CONCURRENT_TOTAL = Number(process.env.BENCH_CONCURRENT ?? 2000);
+const CONCURRENCY = 64;
+
+const contract = defineContract({
+  name: 'step',
+  kind: NodeKind.Compute,
+  version: '1.0.0',
+  input: z.object({ value: z.number() }),
+  output: z.object({ value: z.number() }),
+});
+const work = (input) => ({ value: input.value + 1 });
+
+class StepNode extends NodeService {
+  constructor() {
+    super(contract, { logger: createSilentLogger() });
+  }
+  async process(input) {
+    return work(input);
+  }
+}
+
+const Input = z.object({ value: z.number() });
+const Output = z.object({ value: z.number() });
+const ref = (name) => peer(name, contract);
+const workflow = defineWorkflow({ type: 'three-steps', version: '1.0.0', input: Input, output: Output })
+  .step('a', { target: ref('a'), input: ({ input }) => input })
+  .step('b', { target: ref('b'), dependsOn: ['a'], input: ({ steps }) => steps.a })
+  .step('c', { target: ref('c'), dependsOn: ['b'], input: ({ steps }) => steps.b })
+  .returns(({ steps }) => ({ value: steps.c?.value ?? -1 }));
+
+function stats(samplesMs, wallMs) {
+  const s = [...samplesMs].sort((x, y) => x - y);
+  const q = (p) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))];
+  return { n: s.length, mean: s.reduce((a, b) => a + b, 0) / s.length, p50: q(0.5), p99: q(0.99), perSec: (s.length / wallMs) * 1000 };
+}
+
+async function sequential(fn, n) {
+  for (let i = 0; i < Math.min(200, n); i += 1) await fn(i); // warm-up
+  const samples = new Array(n);
+  const start = performance.now();
+  for (let i = 0; i < n; i += 1) {
+    const t = performance.now();
+    await fn(i);
+    samples[i] = performance.now() - t;
+  }
+  return stats(samples, performance.now() - start);
+}
+
+async function concurrent(fn, total, concurrency) {
+  const samples = [];
+  let next = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < total) {
+        const i = next++;
+        const t = performance.now();
+        await fn(i);
+        samples.push(performance.now() - t);
+      }
+    }),
+  );
+  return stats(samples, performance.now() - start);
+}
+
+const fmt = (ms) => (ms < 1 ? `${(ms * 1000).toFixed(1)} µs` : `${ms.toFixed(3)} ms`);
+function row(label, r) {
+  console.log(`  ${label.padEnd(44)} mean ${fmt(r.mean).padStart(10)}  p50 ${fmt(r.p50).padStart(10)}  p99 ${fmt(r.p99).padStart(10)}  ${Math.round(r.perSec).toLocaleString('en').padStart(8)}/s`);
+}
+
+async function runWorkflow(orchestrator, i) {
+  const id = await orchestrator.start('three-steps', { value: i });
+  const outcome = await orchestrator.result(id);
+  if (outcome.status !== 'completed') throw new Error(`workflow ${id} ended ${outcome.status}`);
+}
+
+// ---------- (a) in-process peers, memory store ----------
+async function inProcess() {
+  console.log(`\n(a) in-process peers + memory store (${SEQUENTIAL} sequential, ${CONCURRENT_TOTAL} at ${CONCURRENCY} concurrent)`);
+  const nodes = { a: new StepNode(), b: new StepNode(), c: new StepNode() };
+  for (const n of Object.values(nodes)) await n.initialize();
+  const peers = Object.fromEntries(Object.entries(nodes).map(([k, n]) => [k, createInProcessClient(n)]));
+  const orchestrator = new Orchestrator({ store: new MemoryWorkflowStore({ maxFinished: 1000 }), peers, workflows: [workflow], logger: createSilentLogger() });
+  await orchestrator.initialize();
+
+  const direct = await sequential(async (i) => work(work(work({ value: i }))), SEQUENTIAL);
+  const viaHandle = await sequential(async (i) => {
+    let v = { value: i };
+    for (const n of Object.values(nodes)) {
+      const r = await n.handle(v);
+      v = r.value;
+    }
+  }, SEQUENTIAL);
+  const wf1 = await sequential((i) => runWorkflow(orchestrator, i), SEQUENTIAL);
+  const wf64 = await concurrent((i) => runWorkflow(orchestrator, i), CONCURRENT_TOTAL, CONCURRENCY);
+  row('baseline: 3 direct function calls', direct);
+  row('baseline: 3 node.handle() calls', viaHandle);
+  row('ONEX workflow, concurrency 1', wf1);
+  row(`ONEX workflow, concurrency ${CONCURRENCY}`, wf64);
+  console.log(`  framework overhead per workflow (mean, vs direct): ${fmt(wf1.mean - direct.mean)}; vs 3 handle() calls: ${fmt(wf1.mean - viaHandle.mean)} (target ≤ 50 µs)`);
+  await orchestrator.shutdown();
+}
+
+// ---------- (b) HTTP peers on loopback, SQLite store ----------
+function bareServer() {
+  const server = createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const body = JSON.stringify(work(JSON.parse(Buffer.concat(chunks).toString('utf8'))));
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+function bareCall(agent, port, payload) {
+  return new Promise((resolve, reject) => {
+    const body = JSON.stringify(payload);
+    const req = request({ host: '127.0.0.1', port, path: '/', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve(JSON.parse(Buffer.concat(chunks).toString('utf8'))));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function overHttp() {
+  console.log(`\n(b) HTTP peers on loopback + SQLite store (WAL, synchronous=NORMAL) (${SEQUENTIAL} sequential, ${CONCURRENT_TOTAL} at ${CONCURRENCY} concurrent)`);
+  const bare = await Promise.all([bareServer(), bareServer(), bareServer()]);
+  const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  const ports = bare.map((s) => s.address().port);
+  const chain = async (i) => {
+    let v = { value: i };
+    for (const port of ports) v = await bareCall(agent, port, v);
+  };
+  const served = await Promise.all([serveNode(new StepNode()), serveNode(new StepNode()), serveNode(new StepNode())]);
+  const peers = { a: createNodeClient(served[0].url, contract), b: createNodeClient(served[1].url, contract), c: createNodeClient(served[2].url, contract) };
+  const dir = mkdtempSync(join(tmpdir(), 'onex-bench-'));
+  const orchestrator = new Orchestrator({ store: new SqliteWorkflowStore({ path: join(dir, 'wf.db') }), peers, workflows: [workflow], logger: createSilentLogger() });
+  await orchestrator.initialize();
+
+  const bare1 = await sequential(chain, SEQUENTIAL);
+  const wf1 = await sequential((i) => runWorkflow(orchestrator, i), SEQUENTIAL);
+  const bare64 = await concurrent(chain, CONCURRENT_TOTAL, CONCURRENCY);
+  const wf64 = await concurrent((i) => runWorkflow(orchestrator, i), CONCURRENT_TOTAL, CONCURRENCY);
+  row('baseline: bare 3-hop chain, concurrency 1', bare1);
+  row('ONEX workflow, concurrency 1', wf1);
+  row(`baseline: bare 3-hop chain, concurrency ${CONCURRENCY}`, bare64);
+  row(`ONEX workflow, concurrency ${CONCURRENCY}`, wf64);
+  console.log(`  ratio p50, concurrency 1: ${(wf1.p50 / bare1.p50).toFixed(2)}× the bare chain (target ≤ 1.5×)`);
+  console.log(`  ratio throughput, concurrency ${CONCURRENCY}: ${(wf64.perSec / bare64.perSec).toFixed(2)}× the bare chain`);
+  await orchestrator.shutdown();
+  await Promise.all(served.map((s) => s.close()));
+  for (const p of Object.values(peers)) await p.close();
+  agent.destroy();
+  await Promise.all(bare.map((s) => new Promise((r) => s.close(r))));
+  rmSync(dir, { recursive: true, force: true });
+}
+
+await inProcess();
+await overHttp();
