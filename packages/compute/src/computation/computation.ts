@@ -1,0 +1,203 @@
+import { ErrorCode, OnexError, type Logger, type Schema } from '@onex/core';
+import type { z } from 'zod';
+
+/**
+ * What a computation sees of the call besides its input. There is deliberately no I/O handle here: a computation
+ * is a pure function of its input.
+ *
+ * @example
+ * ```ts
+ * const compute = (input: number[], ctx: ComputeContext) => {
+ *   ctx.signal.throwIfAborted(); // long loops may check for the deadline
+ *   return input.reduce((a, b) => a + b, 0);
+ * };
+ * ```
+ */
+export interface ComputeContext {
+  /** Name of the computation being run. */
+  readonly computation: string;
+  /** Correlation id of the call. Never let it change the result: results may be cached. */
+  readonly correlationId: string;
+  /** Aborted when the call's deadline passes or the caller cancels; long computations should check it. */
+  readonly signal: AbortSignal;
+  /** The call's logger (bound to the correlation id). */
+  readonly logger: Logger;
+}
+
+/**
+ * Result-cache settings of one computation. Both fields are optional: `cache: {}` turns the cache on with the
+ * defaults.
+ *
+ * @example
+ * ```ts
+ * const cache: ComputationCacheOptions = { maxEntries: 10_000, ttlMs: 5 * 60_000 };
+ * ```
+ */
+export interface ComputationCacheOptions {
+  /** Most results held; the least recently used is evicted past it. Default 1 000. */
+  readonly maxEntries?: number;
+  /** How long a result is served after it was computed, ms. Default `Infinity`: a pure result never goes stale. */
+  readonly ttlMs?: number;
+}
+
+/**
+ * What {@link defineComputation} takes.
+ *
+ * @example
+ * ```ts
+ * const definition: ComputationDefinition<'double', z.ZodNumber, z.ZodNumber> = {
+ *   name: 'double', input: z.number(), output: z.number(), compute: (n) => n * 2,
+ * };
+ * ```
+ */
+export interface ComputationDefinition<TName extends string, TInput extends Schema, TOutput extends Schema> {
+  /** Name the computation is called by: a letter, then letters, digits, `.`, `_` or `-` (at most 128). */
+  readonly name: TName;
+  /** One sentence for people. */
+  readonly description?: string;
+  /** Schema of the input; the computation receives the parsed value (defaults applied, unknown keys stripped). */
+  readonly input: TInput;
+  /** Schema of the output; a result that breaks it fails the call with `CONTRACT`. */
+  readonly output: TOutput;
+  /** The transform. Must be pure: same input, same output, no I/O. May return a promise (e.g. to yield). */
+  compute(input: z.output<TInput>, ctx: ComputeContext): z.input<TOutput> | Promise<z.input<TOutput>>;
+  /**
+   * Caches results by a hash of the parsed input. Off (`false`) by default: the node cannot tell a pure
+   * computation from one that only looks pure, so caching is the author's promise. Cached results are deep-frozen.
+   */
+  readonly cache?: ComputationCacheOptions | false;
+  /** Runs slower than this (ms) are logged as `SLOW_COMPUTATION` warnings. Default: the node's `slowThresholdMs`. */
+  readonly slowThresholdMs?: number;
+}
+
+/**
+ * A named, typed, validated transform, made by {@link defineComputation} and registered on a `NodeCompute`.
+ *
+ * @example
+ * ```ts
+ * const double: Computation<'double', z.ZodNumber, z.ZodNumber> = defineComputation({
+ *   name: 'double', input: z.number(), output: z.number(), compute: (n) => n * 2,
+ * });
+ * ```
+ */
+export interface Computation<TName extends string = string, TInput extends Schema = Schema, TOutput extends Schema = Schema> {
+  readonly name: TName;
+  readonly description: string | undefined;
+  readonly input: TInput;
+  readonly output: TOutput;
+  /** Resolved cache settings, `undefined` when the computation is not cached. */
+  readonly cache: Required<ComputationCacheOptions> | undefined;
+  /** Own slow threshold, ms, when the definition gave one. */
+  readonly slowThresholdMs: number | undefined;
+  compute(input: z.output<TInput>, ctx: ComputeContext): z.input<TOutput> | Promise<z.input<TOutput>>;
+}
+
+/**
+ * Any computation, whatever its name and schemas.
+ *
+ * @example
+ * ```ts
+ * const registry: readonly AnyComputation[] = [double, add];
+ * ```
+ */
+export type AnyComputation = Computation<string, Schema, Schema>;
+
+/**
+ * The input type a computation accepts (before parsing).
+ *
+ * @example
+ * ```ts
+ * type In = ComputationInput<typeof add>; // { a: number; b: number }
+ * ```
+ */
+export type ComputationInput<C extends AnyComputation> = z.input<C['input']>;
+
+/**
+ * The output type a computation produces (after parsing).
+ *
+ * @example
+ * ```ts
+ * type Out = ComputationOutput<typeof add>; // { sum: number }
+ * ```
+ */
+export type ComputationOutput<C extends AnyComputation> = z.output<C['output']>;
+
+/**
+ * The names of a list of computations.
+ *
+ * @example
+ * ```ts
+ * type Names = ComputationName<[typeof add, typeof double]>; // 'add' | 'double'
+ * ```
+ */
+export type ComputationName<T extends readonly AnyComputation[]> = T[number]['name'];
+
+/**
+ * The computation called `TName` in a list.
+ *
+ * @example
+ * ```ts
+ * type Add = ComputationNamed<[typeof add, typeof double], 'add'>; // typeof add
+ * ```
+ */
+export type ComputationNamed<T extends readonly AnyComputation[], TName extends string> = Extract<T[number], { readonly name: TName }>;
+
+const NAME = /^[A-Za-z][A-Za-z0-9._-]{0,127}$/;
+const DEFAULT_MAX_ENTRIES = 1_000;
+
+function definitionError(name: string, message: string): OnexError {
+  return new OnexError(ErrorCode.Contract, `Invalid computation '${name}': ${message}`, { context: { computation: name } });
+}
+
+function isSchema(value: unknown): value is Schema {
+  return typeof value === 'object' && value !== null && typeof (value as { safeParse?: unknown }).safeParse === 'function';
+}
+
+/**
+ * Defines a computation: a name, zod schemas for its input and output, the pure function between them, and
+ * optionally a result cache and a slow-run threshold. Types are inferred from the schemas.
+ *
+ * @throws OnexError `CONTRACT` when the name, schemas or options are invalid.
+ * @example
+ * ```ts
+ * import { z } from 'zod';
+ * import { defineComputation } from '@onex/compute';
+ * export const add = defineComputation({
+ *   name: 'add',
+ *   input: z.object({ a: z.number(), b: z.number() }),
+ *   output: z.object({ sum: z.number() }),
+ *   compute: ({ a, b }) => ({ sum: a + b }),
+ *   cache: { maxEntries: 500, ttlMs: 60_000 },
+ *   slowThresholdMs: 5,
+ * });
+ * ```
+ */
+export function defineComputation<const TName extends string, TInput extends Schema, TOutput extends Schema>(
+  definition: ComputationDefinition<TName, TInput, TOutput>,
+): Computation<TName, TInput, TOutput> {
+  const { name } = definition;
+  if (typeof name !== 'string' || !NAME.test(name)) {
+    throw definitionError(String(name).slice(0, 128), 'name must be a letter followed by up to 127 letters, digits, ".", "_" or "-"');
+  }
+  if (!isSchema(definition.input) || !isSchema(definition.output)) throw definitionError(name, 'input and output must be zod schemas');
+  if (typeof definition.compute !== 'function') throw definitionError(name, 'compute must be a function');
+  const threshold = definition.slowThresholdMs;
+  if (threshold !== undefined && !(threshold >= 0)) throw definitionError(name, `slowThresholdMs must be >= 0 (got ${String(threshold)})`);
+  let cache: Required<ComputationCacheOptions> | undefined;
+  if (definition.cache !== undefined && definition.cache !== false) {
+    const maxEntries = definition.cache.maxEntries ?? DEFAULT_MAX_ENTRIES;
+    const ttlMs = definition.cache.ttlMs ?? Number.POSITIVE_INFINITY;
+    if (!Number.isInteger(maxEntries) || maxEntries < 1) throw definitionError(name, `cache.maxEntries must be a positive integer (got ${String(maxEntries)})`);
+    if (!(ttlMs > 0)) throw definitionError(name, `cache.ttlMs must be > 0 (got ${String(ttlMs)})`);
+    cache = { maxEntries, ttlMs };
+  }
+  return Object.freeze({
+    name,
+    description: definition.description,
+    input: definition.input,
+    output: definition.output,
+    cache,
+    slowThresholdMs: threshold,
+    compute: (input: z.output<TInput>, ctx: ComputeContext) => definition.compute(input, ctx),
+  });
+}

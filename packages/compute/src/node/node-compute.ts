@@ -1,0 +1,520 @@
+import {
+  defineContract,
+  ErrorCode,
+  errorCodeInfo,
+  HealthStatus,
+  LatencyHistogram,
+  NodeKind,
+  NodeService,
+  OnexError,
+  OnexWarning,
+  parseWireError,
+  toOnexError,
+  toWireError,
+  validationDetails,
+  type CallContext,
+  type CallOptions,
+  type ComponentHealth,
+  type EmptyConfig,
+  type LatencySummary,
+  type NodeServiceOptions,
+  type Result,
+} from '@onex/core';
+import { mapConcurrent } from '../batch/map-concurrent.js';
+import { deepFreeze } from '../cache/deep-freeze.js';
+import { stableKey } from '../cache/stable-key.js';
+import { TtlLruCache, type CacheStats } from '../cache/ttl-lru-cache.js';
+import type {
+  AnyComputation,
+  ComputationInput,
+  ComputationName,
+  ComputationNamed,
+  ComputationOutput,
+  ComputeContext,
+} from '../computation/computation.js';
+import { ComputeRequest, ComputeResponse, type BatchItemError, type BatchItemResult } from './compute-protocol.js';
+
+/**
+ * Options of a {@link NodeCompute}: its identity, its computations, batch and slow-run limits, and everything a
+ * `NodeService` takes (logger, sanitizer, clock, deadlines, concurrency) except a config.
+ *
+ * @example
+ * ```ts
+ * const options: NodeComputeOptions<[typeof add]> = {
+ *   name: 'math', version: '1.0.0', computations: [add], batchConcurrency: 4, slowThresholdMs: 20,
+ * };
+ * ```
+ */
+export interface NodeComputeOptions<TComputations extends readonly AnyComputation[]> extends Omit<NodeServiceOptions<EmptyConfig>, 'config'> {
+  /** Node name, kebab-case. */
+  readonly name: string;
+  /** Semantic version of the node's contract. */
+  readonly version: string;
+  /** One sentence for people. Default: the list of computations. */
+  readonly description?: string;
+  /** The computations the node serves; names must be unique. */
+  readonly computations: TComputations;
+  /** Slow-run threshold of computations that set none, ms (`Infinity` turns the warning off). Default 100. */
+  readonly slowThresholdMs?: number;
+  /** Most inputs in one batch; a larger batch fails with `PAYLOAD_TOO_LARGE`. Default 10 000. */
+  readonly maxBatchSize?: number;
+  /** Most batch items computed at once; a request may ask for fewer, never more. Default 8. */
+  readonly batchConcurrency?: number;
+}
+
+/**
+ * Per-call options of {@link NodeCompute.computeBatch}: the usual call options plus the batch's concurrency.
+ *
+ * @example
+ * ```ts
+ * const options: ComputeBatchOptions = { concurrency: 2, timeoutMs: 1_000 };
+ * ```
+ */
+export interface ComputeBatchOptions extends CallOptions {
+  /** Most items computed at once (capped by the node's `batchConcurrency`). */
+  readonly concurrency?: number;
+}
+
+/**
+ * Figures of one computation, in `metrics().extra.computations`.
+ *
+ * @example
+ * ```ts
+ * const add = node.figures().computations['add'];
+ * console.log(add?.runs, add?.slow, add?.latency.p99Ms);
+ * ```
+ */
+export interface ComputationFigures {
+  /** Times the function ran (cache hits are not runs). */
+  readonly runs: number;
+  /** Runs that threw or produced output breaking the output schema. */
+  readonly failures: number;
+  /** Runs slower than the threshold. */
+  readonly slow: number;
+  /** The threshold, ms; `null` when slow runs are not reported. */
+  readonly slowThresholdMs: number | null;
+  /** Duration of runs (bounded histogram). */
+  readonly latency: LatencySummary;
+}
+
+/**
+ * Cache figures of one cached computation, in `metrics().extra.cache`.
+ *
+ * @example
+ * ```ts
+ * const c = node.figures().cache['add'];
+ * const hitRate = c === undefined ? 0 : c.hits / Math.max(1, c.hits + c.misses);
+ * ```
+ */
+export interface ComputationCacheFigures extends CacheStats {
+  /** Calls whose input had no canonical form (a function, a `Map`, a cycle…), computed without the cache. */
+  readonly uncacheable: number;
+}
+
+/**
+ * What a compute node adds to `metrics().extra`: figures per computation, and per cached computation.
+ *
+ * @example
+ * ```ts
+ * const { computations, cache } = node.figures();
+ * ```
+ */
+export interface ComputeFigures {
+  readonly computations: Readonly<Record<string, ComputationFigures>>;
+  readonly cache: Readonly<Record<string, ComputationCacheFigures>>;
+}
+
+/** One registered computation and its mutable figures. */
+interface Registration {
+  readonly computation: AnyComputation;
+  /** Boxed values, so that a cached `undefined` is still a hit. */
+  readonly cache: TtlLruCache<{ readonly value: unknown }> | undefined;
+  readonly slowThresholdMs: number;
+  readonly latency: LatencyHistogram;
+  runs: number;
+  failures: number;
+  slow: number;
+  uncacheable: number;
+}
+
+const DEFAULT_SLOW_THRESHOLD_MS = 100;
+const DEFAULT_MAX_BATCH_SIZE = 10_000;
+const DEFAULT_BATCH_CONCURRENCY = 8;
+/** Batch items whose 5xx failure is logged with its cause, per batch (the rest are only counted). */
+const LOGGED_ITEM_FAILURES = 3;
+/** The warning code of a slow run. */
+const SLOW_COMPUTATION = 'SLOW_COMPUTATION';
+
+type RequestSchema = typeof ComputeRequest;
+type ResponseSchema = typeof ComputeResponse;
+type ResponseBody = ComputeResponse;
+
+function optionError(message: string): OnexError {
+  return new OnexError(ErrorCode.Validation, message);
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}
+
+function isComputation(value: unknown): value is AnyComputation {
+  if (typeof value !== 'object' || value === null) return false;
+  const c = value as Partial<Record<keyof AnyComputation, unknown>>;
+  return typeof c.name === 'string' && typeof c.compute === 'function' && typeof c.input === 'object' && typeof c.output === 'object';
+}
+
+/** Echoed names are client text: keep them short in messages. */
+function quoteName(name: string): string {
+  return `'${name.length > 128 ? `${name.slice(0, 128)}…` : name}'`;
+}
+
+function prefixPath(prefix: string, path: string): string {
+  return path === '(root)' ? prefix : `${prefix}.${path}`;
+}
+
+/**
+ * The base of every ONEX compute node: pure, deterministic transforms served by name. A request names a
+ * computation and gives one `input` or a `batch` of them (see {@link ComputeRequest}); each input is validated
+ * against the computation's own schema, answered from its result cache when it has one, else computed and its
+ * output validated. Batches run concurrently up to a limit and report per-item errors in input order. Runs slower
+ * than the threshold are logged as `SLOW_COMPUTATION` warnings. `metrics().extra` carries per-computation and
+ * per-cache figures ({@link ComputeFigures}).
+ *
+ * Extend it (or use {@link defineComputeNode}). Protected hooks: {@link NodeCompute.execute} (wrap every run),
+ * {@link NodeCompute.onSlowComputation} (report slow runs), plus `NodeService`'s `onInitialize`, `onShutdown`,
+ * `componentHealth` and `extraMetrics` (call `super` in the last three).
+ *
+ * @example
+ * ```ts
+ * import { z } from 'zod';
+ * import { serveNode } from '@onex/core';
+ * import { NodeCompute, defineComputation } from '@onex/compute';
+ *
+ * const add = defineComputation({
+ *   name: 'add', input: z.object({ a: z.number(), b: z.number() }), output: z.number(),
+ *   compute: ({ a, b }) => a + b, cache: { maxEntries: 1_000 },
+ * });
+ * const computations = [add];
+ *
+ * class MathNode extends NodeCompute<typeof computations> {
+ *   constructor() {
+ *     super({ name: 'math', version: '1.0.0', computations });
+ *   }
+ * }
+ * const node = new MathNode();
+ * await node.initialize();
+ * await node.compute('add', { a: 1, b: 2 }); // { ok: true, value: 3 }
+ * const served = await serveNode(node); // POST /v1/process {"computation":"add","input":{"a":1,"b":2}}
+ * ```
+ */
+export abstract class NodeCompute<TComputations extends readonly AnyComputation[] = readonly AnyComputation[]> extends NodeService<
+  RequestSchema,
+  ResponseSchema,
+  EmptyConfig
+> {
+  readonly #registry: ReadonlyMap<string, Registration>;
+  readonly #maxBatchSize: number;
+  readonly #batchConcurrency: number;
+
+  constructor(options: NodeComputeOptions<TComputations>) {
+    const { name, version, description, computations, slowThresholdMs, maxBatchSize, batchConcurrency, ...service } = options;
+    if (!Array.isArray(computations) || computations.length === 0) {
+      throw new OnexError(ErrorCode.Contract, `Compute node '${name}' needs at least one computation`);
+    }
+    const names = computations.map((c: unknown) => (isComputation(c) ? c.name : undefined));
+    super(
+      defineContract({
+        name,
+        kind: NodeKind.Compute,
+        version,
+        description: description ?? `Pure computations: ${names.join(', ')}.`,
+        input: ComputeRequest,
+        output: ComputeResponse,
+      }),
+      service,
+    );
+    const defaultThreshold = slowThresholdMs ?? DEFAULT_SLOW_THRESHOLD_MS;
+    if (!(defaultThreshold >= 0)) throw optionError(`slowThresholdMs must be >= 0 (got ${String(slowThresholdMs)})`);
+    this.#maxBatchSize = maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE;
+    if (!Number.isInteger(this.#maxBatchSize) || this.#maxBatchSize < 1) throw optionError(`maxBatchSize must be a positive integer (got ${String(maxBatchSize)})`);
+    this.#batchConcurrency = batchConcurrency ?? DEFAULT_BATCH_CONCURRENCY;
+    if (!Number.isInteger(this.#batchConcurrency) || this.#batchConcurrency < 1) {
+      throw optionError(`batchConcurrency must be a positive integer (got ${String(batchConcurrency)})`);
+    }
+    const registry = new Map<string, Registration>();
+    for (const computation of computations as readonly unknown[]) {
+      if (!isComputation(computation)) throw new OnexError(ErrorCode.Contract, `Compute node '${name}': computations must be made by defineComputation()`);
+      if (registry.has(computation.name)) {
+        throw new OnexError(ErrorCode.Contract, `Compute node '${name}' registers computation '${computation.name}' twice`, { context: { computation: computation.name } });
+      }
+      const cache = computation.cache === undefined ? undefined : new TtlLruCache<{ readonly value: unknown }>({ ...computation.cache, now: () => this.clock.now() });
+      registry.set(computation.name, {
+        computation,
+        cache,
+        slowThresholdMs: computation.slowThresholdMs ?? defaultThreshold,
+        latency: new LatencyHistogram(),
+        runs: 0,
+        failures: 0,
+        slow: 0,
+        uncacheable: 0,
+      });
+    }
+    this.#registry = registry;
+  }
+
+  /** Names of the registered computations, in registration order. */
+  get computations(): readonly ComputationName<TComputations>[] {
+    return [...this.#registry.keys()];
+  }
+
+  /**
+   * Runs one computation in process, typed by the registry. It goes through `handle()` — lifecycle, deadline,
+   * concurrency limit, node metrics and logging — exactly as a call over HTTP would, minus the JSON round-trip.
+   *
+   * @example
+   * ```ts
+   * const r = await node.compute('add', { a: 1, b: 2 }, { timeoutMs: 50 });
+   * if (r.ok) console.log(r.value); else console.error(r.error.code);
+   * ```
+   */
+  async compute<TName extends ComputationName<TComputations>>(
+    name: TName,
+    input: ComputationInput<ComputationNamed<TComputations, TName>>,
+    options: CallOptions = {},
+  ): Promise<Result<ComputationOutput<ComputationNamed<TComputations, TName>>>> {
+    const response = await this.handle({ computation: name, input }, options);
+    if (!response.ok) return response;
+    const value = 'result' in response.value ? response.value.result : undefined;
+    // The registry validated `value` with this computation's output schema.
+    return { ok: true, value: value as ComputationOutput<ComputationNamed<TComputations, TName>> };
+  }
+
+  /**
+   * Runs one computation on many inputs in process: at most `concurrency` at once, results in input order, each
+   * item its own {@link Result} (a bad item fails alone). The outer result fails only for the whole call (unknown
+   * computation, batch too large, deadline). Item errors are the sanitized errors a remote caller would see.
+   *
+   * @example
+   * ```ts
+   * const r = await node.computeBatch('add', [{ a: 1, b: 2 }, { a: 3, b: 4 }], { concurrency: 2 });
+   * if (r.ok) for (const item of r.value) console.log(item.ok ? item.value : item.error.code);
+   * ```
+   */
+  async computeBatch<TName extends ComputationName<TComputations>>(
+    name: TName,
+    inputs: readonly ComputationInput<ComputationNamed<TComputations, TName>>[],
+    options: ComputeBatchOptions = {},
+  ): Promise<Result<Result<ComputationOutput<ComputationNamed<TComputations, TName>>>[]>> {
+    type Output = ComputationOutput<ComputationNamed<TComputations, TName>>;
+    const { concurrency, ...call } = options;
+    const response = await this.handle({ computation: name, batch: inputs, ...(concurrency === undefined ? {} : { concurrency }) }, call);
+    if (!response.ok) return response;
+    const items = 'results' in response.value ? response.value.results : [];
+    return {
+      ok: true,
+      value: items.map((item): Result<Output> => {
+        if (item.ok) return { ok: true, value: item.value as Output };
+        return { ok: false, error: parseWireError({ error: item.error }, errorCodeInfo(item.error.code).httpStatus) };
+      }),
+    };
+  }
+
+  /** Figures per computation and per cache (also in `metrics().extra`). */
+  figures(): ComputeFigures {
+    const computations: [string, ComputationFigures][] = [];
+    const cache: [string, ComputationCacheFigures][] = [];
+    for (const [name, r] of this.#registry) {
+      computations.push([
+        name,
+        {
+          runs: r.runs,
+          failures: r.failures,
+          slow: r.slow,
+          slowThresholdMs: Number.isFinite(r.slowThresholdMs) ? r.slowThresholdMs : null,
+          latency: r.latency.summary(),
+        },
+      ]);
+      if (r.cache !== undefined) cache.push([name, { ...r.cache.stats(), uncacheable: r.uncacheable }]);
+    }
+    return { computations: Object.fromEntries(computations), cache: Object.fromEntries(cache) };
+  }
+
+  protected async process(request: ComputeRequest, ctx: CallContext): Promise<ResponseBody> {
+    const registration = this.#registration(request.computation, ctx.correlationId);
+    if (request.batch === undefined) return { result: await this.#run(registration, request.input, 'input', ctx) };
+    return { results: await this.#runBatch(registration, request.batch, request.concurrency, ctx) };
+  }
+
+  /**
+   * Runs one computation on a validated input (cache misses only). Override to wrap every run — tracing,
+   * profiling, a worker pool — and call `super.execute(...)` (or `computation.compute`) inside.
+   *
+   * @example
+   * ```ts
+   * protected override execute(computation: AnyComputation, input: unknown, ctx: ComputeContext): unknown {
+   *   return tracer.startActiveSpan(computation.name, () => super.execute(computation, input, ctx));
+   * }
+   * ```
+   */
+  protected execute(computation: AnyComputation, input: unknown, ctx: ComputeContext): unknown {
+    return computation.compute(input, ctx);
+  }
+
+  /**
+   * Reports a run slower than its threshold. Default: a `warn` line on the call's logger with the warning's code,
+   * computation, `durationMs` and `thresholdMs`. Override to send it elsewhere too; it must not throw.
+   *
+   * @example
+   * ```ts
+   * protected override onSlowComputation(warning: OnexWarning, ctx: CallContext): void {
+   *   super.onSlowComputation(warning, ctx);
+   *   slowRuns.inc({ computation: String(warning.context['computation']) });
+   * }
+   * ```
+   */
+  protected onSlowComputation(warning: OnexWarning, ctx: CallContext): void {
+    ctx.logger.warn({ code: warning.code, ...warning.context }, warning.message);
+  }
+
+  /** Adds `computations` (how many, and which are cached) to the node's health. */
+  protected override async componentHealth(): Promise<Record<string, ComponentHealth>> {
+    const cached = [...this.#registry.values()].filter((r) => r.cache !== undefined).map((r) => r.computation.name);
+    return {
+      computations: { status: HealthStatus.Healthy, data: { count: this.#registry.size, names: [...this.#registry.keys()], cached } },
+    };
+  }
+
+  /** Adds {@link ComputeFigures} (`computations` and `cache`) to `metrics().extra`. */
+  protected override extraMetrics(): Record<string, unknown> {
+    return { ...this.figures() };
+  }
+
+  /** Drops every cached result. */
+  protected override async onShutdown(): Promise<void> {
+    for (const r of this.#registry.values()) r.cache?.clear();
+  }
+
+  #registration(name: string, correlationId: string): Registration {
+    const registration = this.#registry.get(name);
+    if (registration !== undefined) return registration;
+    throw new OnexError(ErrorCode.NotFound, `Unknown computation ${quoteName(name)} on node '${this.name}'`, {
+      correlationId,
+      context: { computation: name.slice(0, 128) },
+    });
+  }
+
+  /** Validates, answers from the cache or runs, validates the output. Throws an {@link OnexError}. */
+  async #run(registration: Registration, raw: unknown, path: string, ctx: CallContext): Promise<unknown> {
+    const { computation, cache } = registration;
+    const parsed = computation.input.safeParse(raw);
+    if (!parsed.success) {
+      const details = validationDetails(parsed.error.issues).map((d) => ({ path: prefixPath(path, d.path), message: d.message }));
+      const first = details[0];
+      throw new OnexError(
+        ErrorCode.Validation,
+        `Invalid input for computation '${computation.name}': ${first === undefined ? path : `${first.path}: ${first.message}`}`,
+        { correlationId: ctx.correlationId, details, context: { computation: computation.name } },
+      );
+    }
+    let key: string | undefined;
+    if (cache !== undefined) {
+      key = stableKey(parsed.data);
+      if (key === undefined) {
+        registration.uncacheable += 1;
+      } else {
+        const hit = cache.get(key);
+        if (hit !== undefined) return hit.value;
+      }
+    }
+    const produced = await this.#execute(registration, parsed.data, ctx);
+    const output = computation.output.safeParse(produced);
+    if (!output.success) {
+      registration.failures += 1;
+      throw new OnexError(ErrorCode.Contract, `Computation '${computation.name}' produced output that breaks its schema`, {
+        correlationId: ctx.correlationId,
+        details: validationDetails(output.error.issues),
+        context: { computation: computation.name },
+      });
+    }
+    if (cache === undefined || key === undefined) return output.data;
+    // Every later hit hands out this very object: freeze it so no caller can change another's result.
+    const value = deepFreeze(output.data);
+    cache.set(key, { value });
+    return value;
+  }
+
+  async #execute(registration: Registration, input: unknown, ctx: CallContext): Promise<unknown> {
+    const { computation } = registration;
+    const computeContext: ComputeContext = { computation: computation.name, correlationId: ctx.correlationId, signal: ctx.signal, logger: ctx.logger };
+    const started = performance.now();
+    let failed = true;
+    try {
+      const pending = this.execute(computation, input, computeContext);
+      const produced = isPromiseLike(pending) ? await pending : pending;
+      failed = false;
+      return produced;
+    } finally {
+      const durationMs = performance.now() - started;
+      registration.runs += 1;
+      if (failed) registration.failures += 1;
+      registration.latency.record(durationMs);
+      if (durationMs > registration.slowThresholdMs) this.#reportSlow(registration, durationMs, ctx);
+    }
+  }
+
+  #reportSlow(registration: Registration, durationMs: number, ctx: CallContext): void {
+    registration.slow += 1;
+    const name = registration.computation.name;
+    const rounded = Math.round(durationMs * 10) / 10;
+    const warning = new OnexWarning(SLOW_COMPUTATION, `computation '${name}' took ${rounded} ms (threshold ${registration.slowThresholdMs} ms)`, {
+      computation: name,
+      durationMs: rounded,
+      thresholdMs: registration.slowThresholdMs,
+    });
+    try {
+      this.onSlowComputation(warning, ctx);
+    } catch (error) {
+      // Reporting must never fail a computation that succeeded.
+      ctx.logger.error({ err: error }, 'onSlowComputation threw');
+    }
+  }
+
+  async #runBatch(registration: Registration, batch: readonly unknown[], requested: number | undefined, ctx: CallContext): Promise<BatchItemResult[]> {
+    const name = registration.computation.name;
+    if (batch.length > this.#maxBatchSize) {
+      throw new OnexError(ErrorCode.PayloadTooLarge, `Batch of ${batch.length} inputs exceeds the limit of ${this.#maxBatchSize}`, {
+        correlationId: ctx.correlationId,
+        context: { computation: name, size: batch.length, limit: this.#maxBatchSize },
+      });
+    }
+    const concurrency = Math.min(requested ?? this.#batchConcurrency, this.#batchConcurrency);
+    const failuresByCode = new Map<string, number>();
+    let failed = 0;
+    const results = await mapConcurrent(
+      batch,
+      async (raw, index): Promise<BatchItemResult> => {
+        try {
+          return { ok: true, value: await this.#run(registration, raw, `batch.${index}`, ctx) };
+        } catch (error) {
+          const onex = toOnexError(error, { correlationId: ctx.correlationId });
+          failed += 1;
+          failuresByCode.set(onex.code, (failuresByCode.get(onex.code) ?? 0) + 1);
+          if (onex.httpStatus >= 500 && failed <= LOGGED_ITEM_FAILURES) {
+            ctx.logger.error({ err: error, code: onex.code, computation: name, index }, `batch item ${index} failed: ${onex.message}`);
+          }
+          return { ok: false, error: this.#itemError(onex) };
+        }
+      },
+      { concurrency, signal: ctx.signal },
+    );
+    if (failed > 0) {
+      ctx.logger.warn({ computation: name, failed, total: batch.length, failuresByCode: Object.fromEntries(failuresByCode) }, `batch: ${failed} of ${batch.length} items failed`);
+    }
+    return results;
+  }
+
+  #itemError(error: OnexError): BatchItemError {
+    const { details, context, stack: _stack, ...rest } = toWireError(error, { sanitize: this.sanitizer.forWire }).error;
+    return { ...rest, ...(details === undefined ? {} : { details: [...details] }), ...(context === undefined ? {} : { context: { ...context } }) };
+  }
+}
