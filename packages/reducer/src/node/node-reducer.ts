@@ -1,0 +1,411 @@
+import { randomUUID } from 'node:crypto';
+import type { z } from 'zod';
+import {
+  abortReasonToOnexError,
+  ErrorCode,
+  HealthStatus,
+  LifecycleStatus,
+  NodeService,
+  OnexError,
+  toOnexError,
+  validationDetails,
+  type CallContext,
+  type ComponentHealth,
+  type EmptyConfig,
+  type NodeServiceOptions,
+  type Result,
+} from '@onex/core';
+import { withErrorContext } from '../machine/reduce-error.js';
+import { parseEvent, reduceParsed } from '../machine/reduce.js';
+import type { AnyStateMachine, ContextOf, IntentOf, ParsedEventOf, StateOf } from '../machine/state-machine.js';
+import { MemoryReducerStore } from '../store/memory-store.js';
+import { TransitionKind, type AggregateSnapshot, type ReducerStore, type TransitionChange, type TransitionRecord } from '../store/reducer-store.js';
+import { KeyedQueue } from './keyed-queue.js';
+import {
+  checkId,
+  reducerContract,
+  type AppliedEvent,
+  type KeyedIntent,
+  type ParsedReducerInput,
+  type ReducerEvent,
+  type ReducerInputSchema,
+  type ReducerOutputSchema,
+} from './reducer-contract.js';
+
+/**
+ * Options of a {@link NodeReducer}: the machine, the contract's version, the store, and every `NodeService` option.
+ *
+ * @example
+ * ```ts
+ * const options: NodeReducerOptions<typeof orderMachine> = {
+ *   machine: orderMachine, version: '1.0.0', store: new SqliteReducerStore({ path: './orders.db' }),
+ * };
+ * ```
+ */
+export interface NodeReducerOptions<M extends AnyStateMachine> extends Omit<NodeServiceOptions<EmptyConfig>, 'config'> {
+  /** The state machine events go through. */
+  readonly machine: M;
+  /** Semantic version of the node's contract. */
+  readonly version: string;
+  /** Node name, kebab-case. Default: the machine's name. */
+  readonly name?: string;
+  readonly description?: string;
+  /** Where aggregates live. Default: a new {@link MemoryReducerStore}. */
+  readonly store?: ReducerStore;
+  /** Close the store in `shutdown()`. Default true (pass false when the store is shared and closed elsewhere). */
+  readonly closeStore?: boolean;
+  /**
+   * How often an event is re-reduced when another writer (another process on the same database) changed the
+   * aggregate between load and append. Default 3.
+   */
+  readonly maxConflictRetries?: number;
+}
+
+/**
+ * Options of {@link NodeReducer.apply}.
+ *
+ * @example
+ * ```ts
+ * await node.apply('order-42', event, { signal: AbortSignal.timeout(1_000) });
+ * ```
+ */
+export interface ApplyOptions {
+  /** When aborted before the event's turn comes, the event is not applied (`CANCELLED`/`TIMEOUT`). */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Options of {@link NodeReducer.history}.
+ *
+ * @example
+ * ```ts
+ * const page = await node.history('order-42', { afterVersion: 10, limit: 10 });
+ * ```
+ */
+export interface ReducerHistoryOptions {
+  /** Only transitions after this version. Default 0 (from the first). */
+  readonly afterVersion?: number;
+  /** At most this many (1–1000), oldest first. Default 100. */
+  readonly limit?: number;
+}
+
+/**
+ * Where {@link NodeReducer.restore} takes an aggregate: back to the snapshot at a version of its history (0: the
+ * machine's initial snapshot), or to an explicit state and context (checked against the machine).
+ *
+ * @example
+ * ```ts
+ * const back: RestoreTarget<typeof orderMachine> = { version: 2 };
+ * const fixed: RestoreTarget<typeof orderMachine> = { state: 'priced', context: { total: 30 } };
+ * ```
+ */
+export type RestoreTarget<M extends AnyStateMachine> =
+  | { readonly version: number }
+  | { readonly state: StateOf<M>; readonly context: z.input<M['context']> };
+
+/**
+ * Figures a reducer adds to `metrics().extra`.
+ *
+ * @example
+ * ```ts
+ * const figures = node.figures(); // also in node.metrics().extra
+ * console.log(figures.applied, figures.duplicates, figures.rejected);
+ * ```
+ */
+export interface ReducerFigures {
+  /** Events that changed an aggregate. */
+  readonly applied: number;
+  /** Replayed event ids (no-ops). */
+  readonly duplicates: number;
+  /** Events the machine refused in the aggregate's state (no legal transition, every guard said no). */
+  readonly rejected: number;
+  /** Appends that lost a race to another writer and were re-reduced. */
+  readonly conflicts: number;
+  /** Restores done. */
+  readonly restores: number;
+  /** Aggregates with events queued or being applied now. */
+  readonly busyAggregates: number;
+  /** Transitions applied into each state. */
+  readonly enteredStates: Readonly<Record<string, number>>;
+}
+
+type Snapshot<M extends AnyStateMachine> = AggregateSnapshot<StateOf<M>, ContextOf<M>>;
+
+const RESTORE_EVENT = '$restore';
+
+/**
+ * The reducer node: state from events, through a finite-state machine. Each event for an aggregate goes through
+ * {@link reduce} (pure) from the aggregate's stored snapshot; a legal one is recorded atomically in the
+ * {@link ReducerStore} (snapshot + history) and its intents are returned to the caller; an illegal one is a typed
+ * error and changes nothing. Event ids are deduplicated per aggregate (a replay is a no-op that returns the first
+ * answer). Events for one aggregate are applied one at a time, in arrival order; different aggregates run
+ * concurrently.
+ *
+ * Extend it in a downstream repo (or use {@link defineReducerNode}); the protected hook is
+ * {@link NodeReducer.onTransition}, plus `NodeService`'s `componentHealth` and `extraMetrics` (call `super`).
+ * Serve it with `serveNode`; call it in process with {@link NodeReducer.apply}.
+ *
+ * @example
+ * ```ts
+ * import { createSilentLogger } from '@onex/core';
+ * import { NodeReducer, SqliteReducerStore, type AppliedEvent } from '@onex/reducer';
+ *
+ * class OrderReducer extends NodeReducer<typeof orderMachine> {
+ *   readonly published: string[] = [];
+ *   constructor(path: string) {
+ *     super({ machine: orderMachine, version: '1.0.0', store: new SqliteReducerStore({ path }), logger: createSilentLogger() });
+ *   }
+ *   protected override onTransition(applied: AppliedEvent<typeof orderMachine>): void {
+ *     this.published.push(`${applied.aggregateId} is ${applied.state}`);
+ *   }
+ * }
+ * const node = new OrderReducer('./orders.db');
+ * await node.initialize();
+ * const r = await node.apply('order-42', { id: 'e-1', type: 'PRICE', payload: { total: 30 } });
+ * ```
+ */
+export abstract class NodeReducer<M extends AnyStateMachine> extends NodeService<ReducerInputSchema<M>, ReducerOutputSchema<M>, EmptyConfig> {
+  /** The node's state machine. */
+  readonly machine: M;
+  /** The node's store. */
+  readonly store: ReducerStore;
+
+  readonly #queue = new KeyedQueue();
+  readonly #closeStore: boolean;
+  readonly #maxConflictRetries: number;
+  readonly #entered = new Map<string, number>();
+  #applied = 0;
+  #duplicates = 0;
+  #rejected = 0;
+  #conflicts = 0;
+  #restores = 0;
+
+  constructor(options: NodeReducerOptions<M>) {
+    super(
+      reducerContract(options.machine, {
+        version: options.version,
+        ...(options.name === undefined ? {} : { name: options.name }),
+        ...(options.description === undefined ? {} : { description: options.description }),
+      }),
+      options,
+    );
+    this.machine = options.machine;
+    this.store = options.store ?? new MemoryReducerStore();
+    this.#closeStore = options.closeStore ?? true;
+    this.#maxConflictRetries = options.maxConflictRetries ?? 3;
+  }
+
+  /**
+   * Applies one event to an aggregate, typed: the in-process equivalent of a call, without the call's input and
+   * output validation passes (the payload is checked by its trigger's schema). Never throws.
+   */
+  async apply(aggregateId: string, event: ReducerEvent<M>, options: ApplyOptions = {}): Promise<Result<AppliedEvent<M>>> {
+    try {
+      this.#assertReady();
+      checkId('aggregateId', aggregateId);
+      checkId('event.id', event.id);
+      const parsed = parseEvent(this.machine, { type: event.type, payload: event.payload });
+      if (!parsed.ok) {
+        return { ok: false, error: withErrorContext(parsed.error, { aggregateId, eventId: event.id }) };
+      }
+      return { ok: true, value: await this.#apply(aggregateId, event.id, parsed.value, options.signal) };
+    } catch (error) {
+      return { ok: false, error: toOnexError(error) };
+    }
+  }
+
+  /**
+   * The aggregate's snapshot — the latest, or the one right after `version` (0: the machine's initial snapshot) —
+   * or undefined when the aggregate (or that version) is unknown.
+   */
+  async get(aggregateId: string, options: { readonly version?: number } = {}): Promise<Snapshot<M> | undefined> {
+    this.#assertReady();
+    if (options.version === undefined) return (await this.store.load(aggregateId)) as Snapshot<M> | undefined;
+    if (!Number.isInteger(options.version) || options.version < 0) throw new OnexError(ErrorCode.Validation, 'version must be a non-negative integer');
+    if (options.version === 0) return this.#initial();
+    return (await this.store.loadAt(aggregateId, options.version)) as Snapshot<M> | undefined;
+  }
+
+  /** The aggregate's transitions, oldest first (a page of at most `limit`). */
+  async history(aggregateId: string, options: ReducerHistoryOptions = {}): Promise<readonly TransitionRecord<StateOf<M>, ContextOf<M>, IntentOf<M>>[]> {
+    this.#assertReady();
+    const limit = options.limit ?? 100;
+    const afterVersion = options.afterVersion ?? 0;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new OnexError(ErrorCode.Validation, 'limit must be an integer from 1 to 1000');
+    if (!Number.isInteger(afterVersion) || afterVersion < 0) throw new OnexError(ErrorCode.Validation, 'afterVersion must be a non-negative integer');
+    return (await this.store.history(aggregateId, { afterVersion, limit })) as readonly TransitionRecord<StateOf<M>, ContextOf<M>, IntentOf<M>>[];
+  }
+
+  /**
+   * Takes an aggregate back to the snapshot at a version of its history, or to an explicit state and context. The
+   * restore is itself recorded as a transition (kind `restore`, a new version): history is never rewritten, and
+   * event ids applied before stay deduplicated. Queued behind the aggregate's pending events. Throws an
+   * {@link OnexError}: `NOT_FOUND` for a version the store does not have, `VALIDATION` for a bad state or context.
+   */
+  async restore(aggregateId: string, target: RestoreTarget<M>, options: { readonly reason?: string } = {}): Promise<Snapshot<M>> {
+    this.#assertReady();
+    checkId('aggregateId', aggregateId);
+    const to = await this.#restoreTarget(aggregateId, target);
+    return this.#queue.run(aggregateId, async () => {
+      const current = ((await this.store.load(aggregateId)) as Snapshot<M> | undefined) ?? this.#initial();
+      const change: TransitionChange = {
+        eventId: `${RESTORE_EVENT}:${randomUUID()}`,
+        kind: TransitionKind.Restore,
+        event: { type: RESTORE_EVENT, payload: { ...('version' in target ? { version: target.version } : {}), ...(options.reason === undefined ? {} : { reason: options.reason }) } },
+        from: current.state,
+        to: to.state,
+        context: to.context,
+        intents: [],
+        at: this.clock.now(),
+      };
+      const result = await this.store.append(aggregateId, current.version, change);
+      if (result.status !== 'appended') throw new OnexError(ErrorCode.Internal, 'restore record collided with an existing event id');
+      this.#restores += 1;
+      return result.snapshot as Snapshot<M>;
+    });
+  }
+
+  /** The reducer's own figures (also in `metrics().extra`). */
+  figures(): ReducerFigures {
+    return {
+      applied: this.#applied,
+      duplicates: this.#duplicates,
+      rejected: this.#rejected,
+      conflicts: this.#conflicts,
+      restores: this.#restores,
+      busyAggregates: this.#queue.size,
+      enteredStates: Object.fromEntries(this.#entered),
+    };
+  }
+
+  protected override async process(input: ParsedReducerInput<M>, ctx: CallContext): Promise<AppliedEvent<M>> {
+    const { aggregateId, event } = input;
+    return this.#apply(aggregateId, event.id, { type: event.type, payload: event.payload }, ctx.signal);
+  }
+
+  /**
+   * Runs after a transition was recorded, before the caller gets its answer, in order per aggregate (the next
+   * event for the aggregate waits for it). For side channels — publish to a bus, update a read model. Not called
+   * for replays. An error it throws is logged and does not fail the call: the transition stands.
+   */
+  protected onTransition(_applied: AppliedEvent<M>, _record: TransitionRecord<StateOf<M>, ContextOf<M>, IntentOf<M>>): void | Promise<void> {}
+
+  protected override async onInitialize(): Promise<void> {
+    await this.store.init();
+  }
+
+  protected override async onShutdown(): Promise<void> {
+    // In-process apply() calls are not counted by the call drain: let the queued ones finish before the store closes.
+    await this.#queue.idle();
+    if (this.#closeStore) await this.store.close();
+  }
+
+  protected override async componentHealth(): Promise<Record<string, ComponentHealth>> {
+    const store = await this.store.health().catch(
+      (error: unknown): ComponentHealth => ({ status: HealthStatus.Unhealthy, detail: this.sanitizer.sanitizeText(toOnexError(error).message) }),
+    );
+    return { store };
+  }
+
+  protected override extraMetrics(): Record<string, unknown> {
+    return { ...this.figures() };
+  }
+
+  #apply(aggregateId: string, eventId: string, event: ParsedEventOf<M>, signal: AbortSignal | undefined): Promise<AppliedEvent<M>> {
+    return this.#queue.run(aggregateId, async () => {
+      if (signal?.aborted === true) throw abortReasonToOnexError(signal);
+      for (let attempt = 0; ; attempt += 1) {
+        const seen = await this.store.findEvent(aggregateId, eventId);
+        if (seen !== undefined) return this.#duplicate(seen);
+        const current = ((await this.store.load(aggregateId)) as Snapshot<M> | undefined) ?? this.#initial();
+        const reduced = reduceParsed(this.machine, current, event);
+        if (!reduced.ok) {
+          this.#rejected += 1;
+          throw withErrorContext(reduced.error, { aggregateId, eventId });
+        }
+        const { value } = reduced;
+        const change: TransitionChange = {
+          eventId,
+          kind: TransitionKind.Event,
+          event: { type: event.type, payload: value.payload },
+          from: value.from,
+          to: value.state,
+          context: value.context,
+          intents: value.intents,
+          at: this.clock.now(),
+        };
+        let result;
+        try {
+          result = await this.store.append(aggregateId, current.version, change);
+        } catch (error) {
+          // Another writer (another process on the same database) moved the aggregate: reduce again from its state.
+          if (error instanceof OnexError && error.code === ErrorCode.Conflict && attempt < this.#maxConflictRetries) {
+            this.#conflicts += 1;
+            continue;
+          }
+          throw error;
+        }
+        if (result.status === 'duplicate') return this.#duplicate(result.record);
+        this.#applied += 1;
+        this.#entered.set(value.state, (this.#entered.get(value.state) ?? 0) + 1);
+        const applied = this.#answer(result.record, false);
+        try {
+          await this.onTransition(applied, result.record as TransitionRecord<StateOf<M>, ContextOf<M>, IntentOf<M>>);
+        } catch (error) {
+          this.logger.error({ err: error, aggregateId, eventId }, 'onTransition failed; the transition stands');
+        }
+        return applied;
+      }
+    });
+  }
+
+  #duplicate(record: TransitionRecord): AppliedEvent<M> {
+    this.#duplicates += 1;
+    return this.#answer(record, true);
+  }
+
+  #answer(record: TransitionRecord, duplicate: boolean): AppliedEvent<M> {
+    const prefix = `${this.machine.name}:${record.aggregateId}:${record.eventId}:`;
+    return {
+      aggregateId: record.aggregateId,
+      eventId: record.eventId,
+      state: record.to,
+      previousState: record.from,
+      context: record.context as ContextOf<M>,
+      version: record.version,
+      intents: record.intents.map((intent, i) => ({ ...intent, key: `${prefix}${i}` }) as KeyedIntent<IntentOf<M>>),
+      duplicate,
+    };
+  }
+
+  #initial(): Snapshot<M> {
+    const { state, context } = this.machine.initialSnapshot();
+    return { state: state, context: context as ContextOf<M>, version: 0, updatedAt: 0 };
+  }
+
+  async #restoreTarget(aggregateId: string, target: RestoreTarget<M>): Promise<{ state: string; context: unknown }> {
+    if ('version' in target) {
+      const { version } = target;
+      if (!Number.isInteger(version) || version < 0) throw new OnexError(ErrorCode.Validation, 'version must be a non-negative integer');
+      if (version === 0) return this.#initial();
+      const snapshot = await this.store.loadAt(aggregateId, version);
+      if (snapshot === undefined) {
+        throw new OnexError(ErrorCode.NotFound, `Aggregate ${aggregateId} has no version ${version} in its history`, { context: { aggregateId, version } });
+      }
+      return snapshot;
+    }
+    if (!this.machine.isState(target.state)) {
+      throw new OnexError(ErrorCode.Validation, `'${target.state}' is not a state of machine '${this.machine.name}'`, { context: { state: target.state } });
+    }
+    const parsed = this.machine.context.safeParse(target.context);
+    if (!parsed.success) {
+      const details = validationDetails(parsed.error.issues);
+      throw new OnexError(ErrorCode.Validation, `Invalid context: ${details[0]?.path ?? ''}: ${details[0]?.message ?? 'invalid'}`, { details });
+    }
+    return { state: target.state, context: parsed.data };
+  }
+
+  #assertReady(): void {
+    if (this.status !== LifecycleStatus.Ready) throw new OnexError(ErrorCode.Lifecycle, `Node '${this.name}' is ${this.status}, not ready`);
+  }
+}

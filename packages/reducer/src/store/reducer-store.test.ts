@@ -1,0 +1,138 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ErrorCode } from '@onex/core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { MemoryReducerStore } from './memory-store.js';
+import { TransitionKind, type ReducerStore, type TransitionChange } from './reducer-store.js';
+import { SqliteReducerStore } from './sqlite-store.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'onex-reducer-store-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+let files = 0;
+const stores: [string, () => ReducerStore][] = [
+  ['MemoryReducerStore', () => new MemoryReducerStore()],
+  ['SqliteReducerStore', () => new SqliteReducerStore({ path: join(dir, `store-${(files += 1)}.db`) })],
+];
+
+function change(eventId: string, from: string, to: string, n: number): TransitionChange {
+  return {
+    eventId,
+    kind: TransitionKind.Event,
+    event: { type: 'STEP', payload: { n } },
+    from,
+    to,
+    context: { n },
+    intents: n % 2 === 0 ? [{ type: 'even', payload: { n } }] : [],
+    at: 1_000 + n,
+  };
+}
+
+describe.each(stores)('%s', (_name, make) => {
+  it('appends transitions, keeping the snapshot and history in step', async () => {
+    const store = make();
+    await store.init();
+    expect(await store.load('a')).toBeUndefined();
+    const first = await store.append('a', 0, change('e1', 'idle', 'busy', 1));
+    expect(first).toMatchObject({ status: 'appended', snapshot: { state: 'busy', context: { n: 1 }, version: 1, updatedAt: 1_001 } });
+    await store.append('a', 1, change('e2', 'busy', 'done', 2));
+    expect(await store.load('a')).toEqual({ state: 'done', context: { n: 2 }, version: 2, updatedAt: 1_002 });
+    expect(await store.loadAt('a', 1)).toEqual({ state: 'busy', context: { n: 1 }, version: 1, updatedAt: 1_001 });
+    expect(await store.loadAt('a', 3)).toBeUndefined();
+    const history = await store.history('a', { afterVersion: 0, limit: 10 });
+    expect(history.map((r) => [r.version, r.eventId, r.from, r.to])).toEqual([
+      [1, 'e1', 'idle', 'busy'],
+      [2, 'e2', 'busy', 'done'],
+    ]);
+    expect(history[1]).toMatchObject({ aggregateId: 'a', kind: 'event', event: { type: 'STEP', payload: { n: 2 } }, intents: [{ type: 'even', payload: { n: 2 } }] });
+    expect(await store.history('a', { afterVersion: 1, limit: 10 })).toHaveLength(1);
+    expect(await store.history('a', { afterVersion: 0, limit: 1 })).toHaveLength(1);
+    expect(await store.history('other', { afterVersion: 0, limit: 10 })).toEqual([]);
+    await store.close();
+  });
+
+  it('deduplicates by (aggregate, event id): a replay returns the stored transition and changes nothing', async () => {
+    const store = make();
+    await store.init();
+    await store.append('a', 0, change('e1', 'idle', 'busy', 1));
+    const replay = await store.append('a', 1, change('e1', 'busy', 'done', 9));
+    expect(replay).toMatchObject({ status: 'duplicate', record: { version: 1, to: 'busy', context: { n: 1 } } });
+    expect((await store.load('a'))?.version).toBe(1);
+    expect(await store.findEvent('a', 'e1')).toMatchObject({ version: 1 });
+    // The same event id on another aggregate is another event.
+    expect((await store.append('b', 0, change('e1', 'idle', 'busy', 1))).status).toBe('appended');
+    await store.close();
+  });
+
+  it('refuses an append at a stale version with CONFLICT, changing nothing', async () => {
+    const store = make();
+    await store.init();
+    await store.append('a', 0, change('e1', 'idle', 'busy', 1));
+    await expect(store.append('a', 0, change('e2', 'idle', 'done', 2))).rejects.toMatchObject({ code: ErrorCode.Conflict, context: { version: 1, expectedVersion: 0 } });
+    expect(await store.load('a')).toMatchObject({ version: 1, state: 'busy' });
+    expect(await store.findEvent('a', 'e2')).toBeUndefined();
+    expect((await store.health()).status).toBe('healthy');
+    await store.close();
+  });
+});
+
+describe('MemoryReducerStore', () => {
+  it('keeps at most maxHistory transitions per aggregate, and dedups within them', async () => {
+    const store = new MemoryReducerStore({ maxHistory: 3 });
+    for (let n = 1; n <= 5; n += 1) await store.append('a', n - 1, change(`e${n}`, 's', 's', n));
+    expect((await store.history('a', { afterVersion: 0, limit: 10 })).map((r) => r.version)).toEqual([3, 4, 5]);
+    expect(await store.loadAt('a', 2)).toBeUndefined();
+    expect(await store.loadAt('a', 4)).toMatchObject({ version: 4 });
+    expect(await store.findEvent('a', 'e1')).toBeUndefined();
+    expect(await store.findEvent('a', 'e5')).toBeDefined();
+  });
+
+  it('stores JSON copies, frozen: callers cannot change what is stored', async () => {
+    const store = new MemoryReducerStore();
+    const context = { n: 1, at: new Date(0) };
+    await store.append('a', 0, { ...change('e1', 's', 't', 1), context });
+    context.n = 2;
+    const loaded = await store.load('a');
+    expect(loaded?.context).toEqual({ n: 1, at: '1970-01-01T00:00:00.000Z' });
+    expect(Object.isFrozen(loaded?.context)).toBe(true);
+  });
+});
+
+describe('SqliteReducerStore', () => {
+  it('survives closing and reopening the database file', async () => {
+    const path = join(dir, 'reopen.db');
+    const first = new SqliteReducerStore({ path });
+    await first.init();
+    await first.append('a', 0, change('e1', 'idle', 'busy', 1));
+    await first.close();
+    await expect(first.load('a')).rejects.toMatchObject({ code: ErrorCode.Lifecycle });
+
+    const second = new SqliteReducerStore({ path });
+    await second.init();
+    expect(await second.load('a')).toMatchObject({ state: 'busy', version: 1 });
+    expect((await second.append('a', 1, change('e1', 'busy', 'x', 5))).status).toBe('duplicate');
+    await second.close();
+  });
+
+  it('keeps namespaces apart in one file', async () => {
+    const path = join(dir, 'namespaces.db');
+    const orders = new SqliteReducerStore({ path, namespace: 'orders' });
+    const carts = new SqliteReducerStore({ path, namespace: 'carts' });
+    await orders.init();
+    await carts.init();
+    await orders.append('a', 0, change('e1', 'idle', 'busy', 1));
+    expect(await carts.load('a')).toBeUndefined();
+    expect((await carts.append('a', 0, change('e1', 'idle', 'busy', 1))).status).toBe('appended');
+    expect((await orders.health()).data).toMatchObject({ kind: 'sqlite', namespace: 'orders', aggregates: 1 });
+    await orders.close();
+    await carts.close();
+  });
+
+  it('refuses values JSON cannot hold', async () => {
+    const store = new SqliteReducerStore({ path: ':memory:' });
+    await store.init();
+    await expect(store.append('a', 0, { ...change('e1', 's', 't', 1), context: undefined })).rejects.toMatchObject({ code: ErrorCode.Validation });
+    await store.close();
+  });
+});
