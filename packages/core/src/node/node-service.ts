@@ -112,8 +112,8 @@ export abstract class NodeService<TInput extends Schema, TOutput extends Schema,
   readonly config: z.output<TConfig>;
   /** The node's root logger. */
   protected readonly logger: Logger;
-  /** The sanitizer applied to every outgoing or logged error. */
-  protected readonly sanitizer: ErrorSanitizer;
+  /** The sanitizer applied to every outgoing or logged error (transports use it for wire errors too). */
+  readonly sanitizer: ErrorSanitizer;
   /** The node's clock. */
   protected readonly clock: Clock;
 

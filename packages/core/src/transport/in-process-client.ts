@@ -5,6 +5,7 @@ import { OnexError, isOnexError } from '../errors/onex-error.js';
 import type { CallOptions } from '../node/call-context.js';
 import type { NodeService } from '../node/node-service.js';
 import type { Result } from '../node/result.js';
+import { formatCallerHeader } from './headers.js';
 import { prepareCall, runCall, type CallPolicyOptions, type NodeClient } from './node-client.js';
 
 /**
@@ -26,6 +27,7 @@ const DEFAULT_TIMEOUT_MS = 30_000;
  * same validation of ids and keys — except that input and output objects are passed as they are, without a JSON
  * round-trip (a `Date` stays a `Date`). `close()` does not shut the node down: whoever initialised it does.
  *
+ * @throws OnexError `VALIDATION` when `options.caller` could not be sent over HTTP either.
  * @example
  * ```ts
  * import { createInProcessClient } from '@onex/core';
@@ -40,6 +42,9 @@ export function createInProcessClient<TInput extends Schema, TOutput extends Sch
   options: InProcessClientOptions = {},
 ): NodeClient<NodeContract<TInput, TOutput, TConfig>> {
   const defaultTimeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (options.caller !== undefined && formatCallerHeader(options.caller) === undefined) {
+    throw new OnexError(ErrorCode.Validation, 'Invalid caller: id must be visible ASCII without ";", kind [A-Za-z0-9._-]');
+  }
   let closed = false;
 
   type Output = z.output<TOutput>;

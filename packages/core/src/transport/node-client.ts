@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Agent, request, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import { Agent, request, type IncomingMessage } from 'node:http';
 import type { z } from 'zod';
 import type { ContractDocument, NodeContract } from '../contract/contract.js';
 import { ErrorCode } from '../errors/error-codes.js';
@@ -188,13 +188,21 @@ function unwrap<T>(result: Result<T>): T {
   throw result.error;
 }
 
-/** What one HTTP exchange produced: a status and body, or a transport failure. */
-type Exchange = { readonly ok: true; readonly status: number; readonly correlationId: string | undefined; readonly text: string } | { readonly ok: false; readonly error: OnexError };
+/**
+ * Turns what one HTTP exchange produced into the caller's value: an answer (any status, with its body) or a
+ * transport failure. Made once per client, so the exchange resolves with the final value in one step.
+ */
+interface ExchangeHandlers<R> {
+  answered(status: number, text: string, res: IncomingMessage, correlationId: string): R;
+  failed(error: OnexError): R;
+}
 
 interface Target {
   readonly agent: Agent;
   readonly hostname: string;
   readonly port: number;
+  /** The `host` header: with headers given as an array, `http.request` does not add it. */
+  readonly host: string;
   readonly maxResponseBytes: number;
 }
 
@@ -208,54 +216,59 @@ function transportError(error: unknown, correlationId: string): OnexError {
 /**
  * One request on the keep-alive pool, bounded by `deadlineAt` (→ `TIMEOUT`) and `signal` (→ its abort reason,
  * `CANCELLED` unless it says otherwise). Never rejects.
+ *
+ * `headers` is a flat `[name, value, …]` list: `http.request` then writes it as is (still validating every
+ * name and value) instead of going through `setHeader` per header — measurably cheaper per call.
  */
-function exchange(
+function exchange<R>(
   target: Target,
   method: 'GET' | 'POST',
   path: string,
-  headers: OutgoingHttpHeaders,
+  headers: string[],
   body: string | undefined,
   deadlineAt: number,
   signal: AbortSignal | undefined,
   correlationId: string,
-): Promise<Exchange> {
-  return new Promise<Exchange>((resolve) => {
+  handlers: ExchangeHandlers<R>,
+): Promise<R> {
+  return new Promise<R>((resolve) => {
     const remaining = deadlineAt - Date.now();
     if (signal?.aborted === true) {
-      resolve({ ok: false, error: abortReasonToOnexError(signal, correlationId) });
+      resolve(handlers.failed(abortReasonToOnexError(signal, correlationId)));
       return;
     }
     if (remaining <= 0) {
-      resolve({ ok: false, error: new OnexError(ErrorCode.Timeout, 'Deadline exceeded before the call was sent', { correlationId }) });
+      resolve(handlers.failed(new OnexError(ErrorCode.Timeout, 'Deadline exceeded before the call was sent', { correlationId })));
       return;
     }
-    if (method === 'POST') headers[OnexHeader.TimeoutMs] = formatTimeoutHeader(remaining);
+    if (method === 'POST') headers.push(OnexHeader.TimeoutMs, formatTimeoutHeader(remaining));
     const req = request({ agent: target.agent, hostname: target.hostname, port: target.port, method, path, headers });
     let settled = false;
-    const finish = (outcome: Exchange): void => {
-      if (settled) return;
+    const settle = (): boolean => {
+      if (settled) return false;
       settled = true;
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
-      resolve(outcome);
+      return true;
+    };
+    const fail = (error: OnexError): void => {
+      if (settle()) resolve(handlers.failed(error));
     };
     const timer = setTimeout(() => {
-      finish({ ok: false, error: new OnexError(ErrorCode.Timeout, 'Deadline exceeded', { correlationId }) });
+      fail(new OnexError(ErrorCode.Timeout, 'Deadline exceeded', { correlationId }));
       req.destroy();
     }, remaining);
     function onAbort(): void {
-      finish({ ok: false, error: abortReasonToOnexError(signal as AbortSignal, correlationId) });
+      fail(abortReasonToOnexError(signal as AbortSignal, correlationId));
       req.destroy();
     }
     signal?.addEventListener('abort', onAbort, { once: true });
-    req.on('error', (error) => finish({ ok: false, error: transportError(error, correlationId) }));
+    req.on('error', (error) => fail(transportError(error, correlationId)));
     req.on('response', (res: IncomingMessage) => {
-      const status = res.statusCode ?? 0;
-      const echoed = parseCorrelationIdHeader(res.headers[OnexHeader.CorrelationId]);
       const declared = res.headers['content-length'];
       const limit = target.maxResponseBytes;
       const tooLarge = (): void => {
-        finish({ ok: false, error: new OnexError(ErrorCode.PayloadTooLarge, `Response body exceeds ${limit} bytes`, { correlationId }) });
+        fail(new OnexError(ErrorCode.PayloadTooLarge, `Response body exceeds ${limit} bytes`, { correlationId }));
         req.destroy();
       };
       if (declared !== undefined && Number(declared) > limit) {
@@ -270,12 +283,13 @@ function exchange(
         else chunks.push(chunk);
       });
       res.on('end', () => {
+        if (!settle()) return;
         const text = chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks, size).toString('utf8');
-        finish({ ok: true, status, correlationId: echoed, text });
+        resolve(handlers.answered(res.statusCode ?? 0, text, res, correlationId));
       });
-      res.on('error', (error) => finish({ ok: false, error: transportError(error, correlationId) }));
+      res.on('error', (error) => fail(transportError(error, correlationId)));
       res.on('close', () => {
-        if (!res.complete) finish({ ok: false, error: new OnexError(ErrorCode.Unavailable, 'Peer closed the connection mid-response', { correlationId }) });
+        if (!res.complete) fail(new OnexError(ErrorCode.Unavailable, 'Peer closed the connection mid-response', { correlationId }));
       });
     });
     req.end(body);
@@ -291,10 +305,14 @@ function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
 }
 
 /** The error an HTTP failure answer stands for (an ONEX wire error, or whatever a proxy sent). */
-function failureOf(exchanged: { status: number; correlationId: string | undefined; text: string }, sentCorrelationId: string): OnexError {
-  const parsed = parseJson(exchanged.text);
-  return parseWireError(parsed.ok ? parsed.value : undefined, exchanged.status, exchanged.correlationId ?? sentCorrelationId);
+function failureOf(status: number, text: string, res: IncomingMessage, sentCorrelationId: string): OnexError {
+  const parsed = parseJson(text);
+  const echoed = parseCorrelationIdHeader(res.headers[OnexHeader.CorrelationId]);
+  return parseWireError(parsed.ok ? parsed.value : undefined, status, echoed ?? sentCorrelationId);
 }
+
+/** A transport failure as a failed {@link Result}. */
+const failedResult = (error: OnexError): Result<never> => ({ ok: false, error });
 
 /**
  * A typed HTTP client of a node served by `serveNode`, on `node:http` with a keep-alive pool (Node 20's global
@@ -331,6 +349,7 @@ export function createNodeClient<C extends NodeContract>(url: string, contract: 
     agent,
     hostname: base.hostname.startsWith('[') ? base.hostname.slice(1, -1) : base.hostname,
     port: base.port === '' ? 80 : Number(base.port),
+    host: base.host,
     maxResponseBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
   };
   const prefix = base.pathname.endsWith('/') ? base.pathname.slice(0, -1) : base.pathname;
@@ -346,32 +365,42 @@ export function createNodeClient<C extends NodeContract>(url: string, contract: 
 
   type Output = z.output<C['output']>;
 
-  const attemptCall = async (body: string, prepared: PreparedCall, signal: AbortSignal | undefined): Promise<Result<Output>> => {
-    const headers: OutgoingHttpHeaders = {
-      'content-type': JSON_TYPE,
-      'content-length': Buffer.byteLength(body),
-      [OnexHeader.CorrelationId]: prepared.correlationId,
-    };
-    if (prepared.idempotencyKey !== undefined) headers[OnexHeader.IdempotencyKey] = prepared.idempotencyKey;
+  const callHandlers: ExchangeHandlers<Result<Output>> = {
+    failed: failedResult,
+    answered: (status, text, res, correlationId) => {
+      if (status < 200 || status > 299) return { ok: false, error: failureOf(status, text, res, correlationId) };
+      const parsed = parseJson(text);
+      if (!parsed.ok) {
+        return { ok: false, error: new OnexError(ErrorCode.Contract, `Node '${contract.name}' answered with a body that is not JSON`, { correlationId }) };
+      }
+      if (!validate) return { ok: true, value: parsed.value as Output };
+      const checked = output.safeParse(parsed.value);
+      if (checked.success) return { ok: true, value: checked.data as Output };
+      return {
+        ok: false,
+        error: new OnexError(ErrorCode.Contract, `Node '${contract.name}' answered with output that breaks its contract`, {
+          correlationId,
+          details: validationDetails(checked.error.issues),
+        }),
+      };
+    },
+  };
+
+  const attemptCall = (body: string, prepared: PreparedCall, signal: AbortSignal | undefined): Promise<Result<Output>> => {
+    const headers = [
+      'host',
+      target.host,
+      'content-type',
+      JSON_TYPE,
+      'content-length',
+      String(Buffer.byteLength(body)),
+      OnexHeader.CorrelationId,
+      prepared.correlationId,
+    ];
+    if (prepared.idempotencyKey !== undefined) headers.push(OnexHeader.IdempotencyKey, prepared.idempotencyKey);
     const callerHeader = prepared.caller === undefined ? undefined : prepared.caller === options.caller ? defaultCallerHeader : formatCallerHeader(prepared.caller);
-    if (callerHeader !== undefined) headers[OnexHeader.Caller] = callerHeader;
-    const exchanged = await exchange(target, 'POST', processPath, headers, body, prepared.deadlineAt, signal, prepared.correlationId);
-    if (!exchanged.ok) return exchanged;
-    if (exchanged.status < 200 || exchanged.status > 299) return { ok: false, error: failureOf(exchanged, prepared.correlationId) };
-    const parsed = parseJson(exchanged.text);
-    if (!parsed.ok) {
-      return { ok: false, error: new OnexError(ErrorCode.Contract, `Node '${contract.name}' answered with a body that is not JSON`, { correlationId: prepared.correlationId }) };
-    }
-    if (!validate) return { ok: true, value: parsed.value as Output };
-    const checked = output.safeParse(parsed.value);
-    if (checked.success) return { ok: true, value: checked.data as Output };
-    return {
-      ok: false,
-      error: new OnexError(ErrorCode.Contract, `Node '${contract.name}' answered with output that breaks its contract`, {
-        correlationId: prepared.correlationId,
-        details: validationDetails(checked.error.issues),
-      }),
-    };
+    if (callerHeader !== undefined) headers.push(OnexHeader.Caller, callerHeader);
+    return exchange(target, 'POST', processPath, headers, body, prepared.deadlineAt, signal, prepared.correlationId, callHandlers);
   };
 
   const call = (input: z.input<C['input']>, callOptions: CallOptions = {}): Promise<Result<Output>> => {
@@ -388,15 +417,21 @@ export function createNodeClient<C extends NodeContract>(url: string, contract: 
     return runCall(prepared, options, (signal) => attemptCall(json, prepared, signal));
   };
 
+  type Answer = { readonly status: number; readonly text: string; readonly res: IncomingMessage; readonly correlationId: string } | OnexError;
+  const getHandlers: ExchangeHandlers<Answer> = {
+    answered: (status, text, res, correlationId) => ({ status, text, res, correlationId }),
+    failed: (error) => error,
+  };
+
   const getJson = async (path: string, accept: (status: number, value: unknown) => boolean): Promise<unknown> => {
     const correlationId = randomUUID();
     if (closed) throw new OnexError(ErrorCode.Lifecycle, 'Client is closed', { correlationId });
-    const headers: OutgoingHttpHeaders = { accept: JSON_TYPE, [OnexHeader.CorrelationId]: correlationId };
-    const exchanged = await exchange(target, 'GET', `${prefix}${path}`, headers, undefined, Date.now() + defaultTimeoutMs, undefined, correlationId);
-    if (!exchanged.ok) throw exchanged.error;
-    const parsed = parseJson(exchanged.text);
-    if (parsed.ok && accept(exchanged.status, parsed.value)) return parsed.value;
-    throw failureOf(exchanged, correlationId);
+    const headers = ['host', target.host, 'accept', JSON_TYPE, OnexHeader.CorrelationId, correlationId];
+    const answer = await exchange(target, 'GET', `${prefix}${path}`, headers, undefined, Date.now() + defaultTimeoutMs, undefined, correlationId, getHandlers);
+    if (isOnexError(answer)) throw answer;
+    const parsed = parseJson(answer.text);
+    if (parsed.ok && accept(answer.status, parsed.value)) return parsed.value;
+    throw failureOf(answer.status, answer.text, answer.res, correlationId);
   };
 
   const isOk = (status: number): boolean => status >= 200 && status <= 299;

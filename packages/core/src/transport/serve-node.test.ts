@@ -8,6 +8,15 @@ import { createSilentLogger } from '../logging/logger.js';
 import type { CallContext } from '../node/call-context.js';
 import { NodeKind } from '../node/node-kind.js';
 import { LifecycleStatus, NodeService, type NodeHealth, type NodeServiceOptions } from '../node/node-service.js';
+import {
+  formatCallerHeader,
+  formatTimeoutHeader,
+  MAX_TIMEOUT_MS,
+  parseCallerHeader,
+  parseCorrelationIdHeader,
+  parseIdempotencyKeyHeader,
+  parseTimeoutHeader,
+} from './headers.js';
 import { createNodeApp, serveNode, type AnyNodeService, type ServedNode } from './serve-node.js';
 
 const contract = defineContract({
@@ -315,5 +324,42 @@ describe('createNodeApp', () => {
     const call = await app.request('/v1/process', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"text":"a"}' });
     expect(call.status).toBe(503);
     expect(((await call.json()) as WireError).error.code).toBe(ErrorCode.Lifecycle);
+  });
+});
+
+describe('ONEX headers', () => {
+  it('parse and format the time budget', () => {
+    expect(parseTimeoutHeader('250')).toEqual({ ok: true, value: 250 });
+    expect(parseTimeoutHeader('0')).toEqual({ ok: true, value: 0 });
+    expect(parseTimeoutHeader(undefined)).toEqual({ ok: true, value: undefined });
+    expect(parseTimeoutHeader('99999999999')).toEqual({ ok: true, value: MAX_TIMEOUT_MS });
+    for (const bad of ['', '-1', '1.5', '1e3', ' 5', 'NaN', ['1', '2']]) expect(parseTimeoutHeader(bad).ok).toBe(false);
+    expect(formatTimeoutHeader(1499.2)).toBe('1500');
+    expect(formatTimeoutHeader(-3)).toBe('0');
+    expect(formatTimeoutHeader(Number.NaN)).toBe('0');
+    expect(formatTimeoutHeader(Number.POSITIVE_INFINITY)).toBe(String(MAX_TIMEOUT_MS));
+  });
+
+  it('accept safe correlation ids and idempotency keys only', () => {
+    expect(parseCorrelationIdHeader('3f2b8c1e-0d4a-4b8e-9a51-7c2d9e0f1a2b')).toBe('3f2b8c1e-0d4a-4b8e-9a51-7c2d9e0f1a2b');
+    expect(parseCorrelationIdHeader('a\r\nset-cookie: x')).toBeUndefined();
+    expect(parseCorrelationIdHeader('x'.repeat(129))).toBeUndefined();
+    expect(parseCorrelationIdHeader(['a', 'b'])).toBeUndefined();
+    expect(parseIdempotencyKeyHeader('order-42')).toEqual({ ok: true, value: 'order-42' });
+    expect(parseIdempotencyKeyHeader('k\u00e9').ok).toBe(false);
+    expect(parseIdempotencyKeyHeader('k'.repeat(257)).ok).toBe(false);
+  });
+
+  it('round-trip the caller identity', () => {
+    for (const caller of [{ id: 'checkout' }, { id: 'urn:svc:checkout', kind: 'node' }]) {
+      const formatted = formatCallerHeader(caller);
+      expect(formatted).toBeDefined();
+      expect(parseCallerHeader(formatted)).toEqual({ ok: true, value: caller });
+    }
+    expect(formatCallerHeader({ id: 'a;b' })).toBeUndefined();
+    expect(formatCallerHeader({ id: 'a', kind: 'no spaces' })).toBeUndefined();
+    expect(parseCallerHeader('a; kind=node')).toEqual({ ok: true, value: { id: 'a', kind: 'node' } });
+    expect(parseCallerHeader('a;role=x').ok).toBe(false);
+    expect(parseCallerHeader('').ok).toBe(false);
   });
 });

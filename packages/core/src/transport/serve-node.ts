@@ -7,7 +7,7 @@ import { Hono, type Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { z } from 'zod';
 import { ErrorCode, errorCodeForHttpStatus } from '../errors/error-codes.js';
-import { ErrorSanitizer } from '../errors/error-sanitizer.js';
+import type { ErrorSanitizer } from '../errors/error-sanitizer.js';
 import { OnexError, toOnexError, toWireError, type ToWireErrorOptions } from '../errors/onex-error.js';
 import type { Logger } from '../logging/logger.js';
 import type { CallOptions } from '../node/call-context.js';
@@ -250,12 +250,6 @@ async function readWebBody(request: Request, limit: number): Promise<Buffer | ty
   return Buffer.concat(chunks, size);
 }
 
-function nodeSanitizer(node: AnyNodeService): ErrorSanitizer {
-  // `NodeService.sanitizer` is protected; the transport must answer with the very sanitizer handle() logs with.
-  const own: unknown = Reflect.get(node, 'sanitizer');
-  return own instanceof ErrorSanitizer ? own : new ErrorSanitizer();
-}
-
 /** Mutable view of {@link CallOptions}, filled field by field (exactOptionalPropertyTypes forbids `undefined`). */
 type MutableCallOptions = { -readonly [K in keyof CallOptions]: CallOptions[K] };
 
@@ -288,7 +282,7 @@ function buildApp(node: AnyNodeService, options: NodeAppOptions, state: ServeSta
   if (!Number.isInteger(limit) || limit < 0) {
     throw new OnexError(ErrorCode.Validation, `bodyLimitBytes must be a non-negative integer (got ${String(limit)})`);
   }
-  const sanitizer = options.sanitizer ?? nodeSanitizer(node);
+  const sanitizer = options.sanitizer ?? node.sanitizer;
   const wireOptions: ToWireErrorOptions = { sanitize: sanitizer.forWire, exposeStack: options.exposeStack === true };
   const logger = options.logger;
   const controllers = new ControllerPool();
@@ -458,7 +452,7 @@ export async function serveNode(node: AnyNodeService, options: ServeNodeOptions 
   const host = options.host ?? '127.0.0.1';
   await node.initialize();
 
-  const server = await new Promise<Server>((resolve, reject) => {
+  const listening = new Promise<Server>((resolve, reject) => {
     const created = serve({ fetch: app.fetch, port: options.port ?? 0, hostname: host }, () => {
       created.off('error', onListenError);
       if (created instanceof Server) resolve(created);
@@ -469,6 +463,13 @@ export async function serveNode(node: AnyNodeService, options: ServeNodeOptions 
     }
     created.once('error', onListenError);
   });
+  let server: Server;
+  try {
+    server = await listening;
+  } catch (error) {
+    if (options.shutdownNode !== false) await node.shutdown();
+    throw error;
+  }
 
   const { port } = server.address() as AddressInfo;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;

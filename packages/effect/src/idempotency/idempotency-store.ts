@@ -1,0 +1,110 @@
+import type { ComponentHealth, WireError } from '@onex/core';
+import type { TransactionManager } from '../transaction/transaction-manager.js';
+
+/**
+ * A value that may or may not be a promise: synchronous stores (memory, better-sqlite3) answer without allocating
+ * one, asynchronous ones (a future PostgreSQL store) return a promise.
+ *
+ * @example
+ * ```ts
+ * const begun: Awaitable<IdempotencyBegin> = store.begin(key, fingerprint);
+ * const result = await begun;
+ * ```
+ */
+export type Awaitable<T> = T | Promise<T>;
+
+/**
+ * The stored outcome of an operation that ran under an idempotency key: its JSON result, or the wire form of the
+ * typed error it failed with.
+ *
+ * @example
+ * ```ts
+ * const stored: IdempotencyOutcome = { ok: true, resultJson: JSON.stringify({ chargeId: 'ch_1' }) };
+ * ```
+ */
+export type IdempotencyOutcome = { readonly ok: true; readonly resultJson: string } | { readonly ok: false; readonly error: WireError };
+
+/**
+ * What {@link IdempotencyStore.begin} answers:
+ *
+ * - `started`: the caller holds the key (a lease, identified by `token`) and must run the operation, then
+ *   `complete` or `release` it;
+ * - `completed`: the operation already ran; `outcome` is what it produced;
+ * - `in_progress`: another holder (another process) runs it now; try again after `retryAfterMs`;
+ * - `mismatch`: the key was used with a different input (its fingerprint differs).
+ *
+ * @example
+ * ```ts
+ * const begun = await store.begin('payments:charge:order-42', fingerprint);
+ * if (begun.kind === 'completed') return replay(begun.outcome);
+ * ```
+ */
+export type IdempotencyBegin =
+  | { readonly kind: 'started'; readonly token: string }
+  | { readonly kind: 'completed'; readonly outcome: IdempotencyOutcome }
+  | { readonly kind: 'in_progress'; readonly retryAfterMs: number }
+  | { readonly kind: 'mismatch' };
+
+/**
+ * Writes an operation's completion inside a transaction of a {@link TransactionManager}, so that the effect and
+ * its idempotency record commit together (exactly-once). Obtained from
+ * {@link IdempotencyStore.transactionalCompletion}.
+ *
+ * @example
+ * ```ts
+ * const write = store.transactionalCompletion?.(transactions);
+ * await transactions.run(async (tx) => { doEffect(tx); write?.(tx, key, token, outcome); });
+ * ```
+ */
+export type TransactionalCompletion = (tx: unknown, key: string, token: string, outcome: IdempotencyOutcome) => void;
+
+/**
+ * Remembers which idempotency keys ran and what they produced, for a retention window.
+ *
+ * A key is `in_progress` while a holder runs it: the holder's lease (`leaseMs`) is renewed while it runs, so a
+ * holder that crashed loses the key when its lease expires and another process may take it over. Completed keys
+ * are kept for `retentionMs` and answered from the store; expired ones count as absent and are deleted by
+ * `purgeExpired`. Keys passed in are already scoped (`<node>:<operation>:<key>`).
+ *
+ * Implementations: {@link MemoryIdempotencyStore} (one process, bounded) and {@link SqliteIdempotencyStore}
+ * (durable, shared by processes on one host).
+ *
+ * @example
+ * ```ts
+ * const begun = await store.begin(key, fingerprint);
+ * if (begun.kind === 'started') {
+ *   try { await store.complete(key, begun.token, { ok: true, resultJson: JSON.stringify(await run()) }); }
+ *   catch (error) { await store.release(key, begun.token); throw error; }
+ * }
+ * ```
+ */
+export interface IdempotencyStore {
+  /** How long a completed key is remembered, ms. */
+  readonly retentionMs: number;
+  /** How long a holder keeps a key without renewing it, ms. */
+  readonly leaseMs: number;
+  /** Claims `key` for a run with input `fingerprint`, or tells why the caller must not run. */
+  begin(key: string, fingerprint: string): Awaitable<IdempotencyBegin>;
+  /** Records the outcome of the holder's run; false when the holder had lost the key (its lease expired). */
+  complete(key: string, token: string, outcome: IdempotencyOutcome): Awaitable<boolean>;
+  /** Gives the key up without recording anything, so that a retry may run again. */
+  release(key: string, token: string): Awaitable<void>;
+  /** Extends the holder's lease by `leaseMs` from now. */
+  renew(key: string, token: string): Awaitable<void>;
+  /** Deletes expired records; returns how many. */
+  purgeExpired(): Awaitable<number>;
+  /** The store's health, for the node's `health()`. */
+  health(): Awaitable<ComponentHealth>;
+  /** Releases the store's resources (closes a database it opened). */
+  close(): Awaitable<void>;
+  /**
+   * A writer that records a completion inside a transaction of `manager`, when the store and the manager share a
+   * database connection; undefined otherwise.
+   */
+  transactionalCompletion?(manager: TransactionManager<unknown>): TransactionalCompletion | undefined;
+}
+
+/** Default retention of completed keys: 24 hours. */
+export const DEFAULT_RETENTION_MS = 24 * 60 * 60 * 1000;
+/** Default lease of an in-progress key: 30 seconds (renewed every 10 s while the operation runs). */
+export const DEFAULT_LEASE_MS = 30_000;

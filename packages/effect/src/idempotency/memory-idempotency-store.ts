@@ -1,0 +1,144 @@
+import { ErrorCode, HealthStatus, OnexError, type ComponentHealth } from '@onex/core';
+import { DEFAULT_LEASE_MS, DEFAULT_RETENTION_MS, type IdempotencyBegin, type IdempotencyOutcome, type IdempotencyStore } from './idempotency-store.js';
+
+/**
+ * Options of {@link MemoryIdempotencyStore}.
+ *
+ * @example
+ * ```ts
+ * const options: MemoryIdempotencyStoreOptions = { maxEntries: 50_000, retentionMs: 60 * 60 * 1000 };
+ * ```
+ */
+export interface MemoryIdempotencyStoreOptions {
+  /** How long completed keys are remembered, ms. Default 24 h. */
+  readonly retentionMs?: number;
+  /** How long an in-progress key is held without renewal, ms. Default 30 000. */
+  readonly leaseMs?: number;
+  /** Most keys kept; past it the oldest record is evicted (its key can run again). Default 10 000. */
+  readonly maxEntries?: number;
+  /** Clock, epoch ms. Default `Date.now`. */
+  readonly now?: () => number;
+}
+
+interface MemoryRecord {
+  readonly fingerprint: string;
+  token: string | undefined;
+  outcome: IdempotencyOutcome | undefined;
+  leaseExpiresAt: number;
+  expiresAt: number;
+}
+
+/**
+ * An {@link IdempotencyStore} in process memory: fast, bounded (`maxEntries`, oldest evicted first) and lost on
+ * restart — dedup holds within one process and within its bounds. Use {@link SqliteIdempotencyStore} when a
+ * restarted process must still remember completed keys.
+ *
+ * @example
+ * ```ts
+ * import { MemoryIdempotencyStore, defineEffectNode } from '@onex/effect';
+ * const node = defineEffectNode({ name: 'mailer', version: '1.0.0', operations: [send],
+ *   idempotencyStore: new MemoryIdempotencyStore({ maxEntries: 100_000 }) });
+ * ```
+ */
+export class MemoryIdempotencyStore implements IdempotencyStore {
+  readonly retentionMs: number;
+  readonly leaseMs: number;
+  readonly #maxEntries: number;
+  readonly #now: () => number;
+  readonly #records: Map<string, MemoryRecord>;
+  #nextToken: number;
+  #evictions: number;
+
+  /**
+   * @throws OnexError `VALIDATION` for an invalid option.
+   */
+  constructor(options: MemoryIdempotencyStoreOptions = {}) {
+    this.retentionMs = positive('retentionMs', options.retentionMs ?? DEFAULT_RETENTION_MS);
+    this.leaseMs = positive('leaseMs', options.leaseMs ?? DEFAULT_LEASE_MS);
+    this.#maxEntries = positive('maxEntries', options.maxEntries ?? 10_000);
+    this.#now = options.now ?? Date.now;
+    this.#records = new Map();
+    this.#nextToken = 1;
+    this.#evictions = 0;
+  }
+
+  /** Keys held now (completed or in progress, expired ones until purged). */
+  get size(): number {
+    return this.#records.size;
+  }
+
+  begin(key: string, fingerprint: string): IdempotencyBegin {
+    const now = this.#now();
+    const existing = this.#records.get(key);
+    if (existing !== undefined && existing.expiresAt > now) {
+      if (existing.fingerprint !== fingerprint) return { kind: 'mismatch' };
+      if (existing.outcome !== undefined) return { kind: 'completed', outcome: existing.outcome };
+      if (existing.leaseExpiresAt > now) return { kind: 'in_progress', retryAfterMs: existing.leaseExpiresAt - now };
+    }
+    // Absent, expired, or abandoned by a holder whose lease ran out: take it.
+    const token = String(this.#nextToken++);
+    if (existing !== undefined) this.#records.delete(key);
+    else if (this.#records.size >= this.#maxEntries) this.#evictOldest();
+    this.#records.set(key, { fingerprint, token, outcome: undefined, leaseExpiresAt: now + this.leaseMs, expiresAt: now + this.retentionMs });
+    return { kind: 'started', token };
+  }
+
+  complete(key: string, token: string, outcome: IdempotencyOutcome): boolean {
+    const record = this.#records.get(key);
+    if (record?.token !== token || record.outcome !== undefined) return false;
+    record.outcome = outcome;
+    record.token = undefined;
+    record.expiresAt = this.#now() + this.retentionMs;
+    return true;
+  }
+
+  release(key: string, token: string): void {
+    const record = this.#records.get(key);
+    if (record?.token === token && record.outcome === undefined) this.#records.delete(key);
+  }
+
+  renew(key: string, token: string): void {
+    const record = this.#records.get(key);
+    if (record?.token === token && record.outcome === undefined) record.leaseExpiresAt = this.#now() + this.leaseMs;
+  }
+
+  purgeExpired(): number {
+    const now = this.#now();
+    let purged = 0;
+    for (const [key, record] of this.#records) {
+      if (record.expiresAt <= now) {
+        this.#records.delete(key);
+        purged++;
+      }
+    }
+    return purged;
+  }
+
+  health(): ComponentHealth {
+    return {
+      status: HealthStatus.Healthy,
+      detail: 'in-memory idempotency store',
+      data: { entries: this.#records.size, maxEntries: this.#maxEntries, evictions: this.#evictions },
+    };
+  }
+
+  close(): void {
+    this.#records.clear();
+  }
+
+  #evictOldest(): void {
+    // Map iteration follows insertion order: the first key is the oldest claim.
+    const oldest = this.#records.keys().next();
+    if (oldest.done !== true) {
+      this.#records.delete(oldest.value);
+      this.#evictions++;
+    }
+  }
+}
+
+function positive(option: string, value: number): number {
+  if (!(Number.isFinite(value) && value > 0)) {
+    throw new OnexError(ErrorCode.Validation, `${option} must be a number > 0 (got ${String(value)})`, { details: [{ path: option, message: 'must be > 0' }] });
+  }
+  return value;
+}

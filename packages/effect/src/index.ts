@@ -1,0 +1,51 @@
+/**
+ * `@onex/effect`: effect nodes — side-effecting I/O (databases, external HTTP APIs, files) made safe with declared
+ * operations, per-operation retries, timeouts and circuit breakers, idempotency keys, and transactions.
+ *
+ * @packageDocumentation
+ */
+
+// Operations and contract
+export { defineOperation, type AnyEffectOperation, type EffectOperation, type OperationContext, type OperationDefinition } from './operation/effect-operation.js';
+export {
+  defineEffectContract,
+  EffectResult,
+  type EffectContract,
+  type EffectContractDefinition,
+  type EffectRequest,
+  type EffectRequestInput,
+  type EffectRequestSchema,
+} from './contract/effect-contract.js';
+
+// Nodes
+export { NodeEffect, type EffectNodeDefinition, type NodeEffectOptions, type OperationName, type OperationNamed } from './node/node-effect.js';
+export { defineEffectNode, type DefineEffectNodeOptions } from './node/define-effect-node.js';
+export type { OperationStatsSnapshot } from './node/operation-stats.js';
+export { createEffectClient, type EffectClient } from './client/effect-client.js';
+
+// Idempotency
+export {
+  DEFAULT_LEASE_MS,
+  DEFAULT_RETENTION_MS,
+  type Awaitable,
+  type IdempotencyBegin,
+  type IdempotencyOutcome,
+  type IdempotencyStore,
+  type TransactionalCompletion,
+} from './idempotency/idempotency-store.js';
+export { MemoryIdempotencyStore, type MemoryIdempotencyStoreOptions } from './idempotency/memory-idempotency-store.js';
+export { SqliteIdempotencyStore, type SqliteIdempotencyStoreOptions } from './idempotency/sqlite-idempotency-store.js';
+export { canonicalJson, fingerprint } from './idempotency/fingerprint.js';
+
+// Transactions
+export type { TransactionManager, TransactionRunOptions } from './transaction/transaction-manager.js';
+export {
+  SqliteTransaction,
+  SqliteTransactionManager,
+  type SqliteTransactionManagerOptions,
+  type SqliteTransactionStats,
+} from './transaction/sqlite-transaction-manager.js';
+
+// HTTP
+export { createHttpEffect, type HttpEffect, type HttpEffectOptions, type HttpMethod, type HttpRequest, type HttpResponse } from './http/http-effect.js';
+export { parseRetryAfter } from './http/retry-after.js';

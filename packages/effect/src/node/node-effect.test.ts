@@ -1,0 +1,379 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { CircuitBreakerRegistry, createInProcessClient, createSilentLogger, ErrorCode, OnexError } from '@onex/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { defineOperation, type OperationContext } from '../operation/effect-operation.js';
+import { SqliteIdempotencyStore } from '../idempotency/sqlite-idempotency-store.js';
+import { MemoryIdempotencyStore } from '../idempotency/memory-idempotency-store.js';
+import { SqliteTransactionManager, type SqliteTransaction } from '../transaction/sqlite-transaction-manager.js';
+import { defineEffectNode } from './define-effect-node.js';
+import { NodeEffect } from './node-effect.js';
+
+const logger = createSilentLogger();
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function counterOp(options: { idempotent?: boolean; fail?: () => OnexError | undefined; delayMs?: number; retry?: { maxAttempts: number } } = {}) {
+  const calls = { n: 0 };
+  const op = defineOperation({
+    name: 'send',
+    input: z.object({ to: z.string() }),
+    output: z.object({ id: z.number(), to: z.string() }),
+    idempotent: options.idempotent ?? true,
+    retry: { initialDelayMs: 1, maxDelayMs: 5, ...options.retry },
+    run: async ({ to }) => {
+      calls.n++;
+      if (options.delayMs !== undefined) await sleep(options.delayMs);
+      const failure = options.fail?.();
+      if (failure !== undefined) throw failure;
+      return { id: calls.n, to };
+    },
+  });
+  return { op, calls };
+}
+
+async function ready<T extends { initialize(): Promise<void>; shutdown(): Promise<void> }>(node: T): Promise<T> {
+  await node.initialize();
+  cleanups.push(() => node.shutdown());
+  return node;
+}
+
+describe('NodeEffect idempotency', () => {
+  it('runs an idempotent operation once for 50 concurrent calls with one key; all get the same result', async () => {
+    const { op, calls } = counterOp({ delayMs: 20 });
+    const node = await ready(defineEffectNode({ name: 'mailer', version: '1.0.0', operations: [op], logger }));
+    const results = await Promise.all(Array.from({ length: 50 }, () => node.execute('send', { to: 'ada' }, { idempotencyKey: 'k-50' })));
+    expect(calls.n).toBe(1);
+    for (const r of results) expect(r).toEqual({ ok: true, value: { id: 1, to: 'ada' } });
+    // A later repeat is answered from the store.
+    expect(await node.execute('send', { to: 'ada' }, { idempotencyKey: 'k-50' })).toEqual({ ok: true, value: { id: 1, to: 'ada' } });
+    expect(calls.n).toBe(1);
+    const stats = (node.metrics().extra['operations'] as Record<string, { calls: number; dedupHits: number }>)['send'];
+    expect(stats?.calls).toBe(51);
+    expect(stats?.dedupHits).toBe(50);
+  });
+
+  it('replays a stored typed error without running again', async () => {
+    const { op, calls } = counterOp({ fail: () => new OnexError(ErrorCode.NotFound, 'no such recipient', { context: { to: 'x' } }) });
+    const node = await ready(defineEffectNode({ name: 'mailer', version: '1.0.0', operations: [op], logger }));
+    const first = await node.execute('send', { to: 'x' }, { idempotencyKey: 'k-err' });
+    const second = await node.execute('send', { to: 'x' }, { idempotencyKey: 'k-err', correlationId: 'second' });
+    expect(calls.n).toBe(1);
+    expect(first.ok || first.error.code).toBe(ErrorCode.NotFound);
+    expect(second.ok).toBe(false);
+    if (!second.ok) {
+      expect(second.error.code).toBe(ErrorCode.NotFound);
+      expect(second.error.message).toBe('no such recipient');
+      expect(second.error.correlationId).toBe('second');
+      expect(second.error.context['idempotentReplay']).toBe(true);
+    }
+  });
+
+  it('does not store a retryable failure: a later call with the key runs again', async () => {
+    let failing = true;
+    const { op, calls } = counterOp({ retry: { maxAttempts: 1 }, fail: () => (failing ? new OnexError(ErrorCode.Unavailable, 'down') : undefined) });
+    const node = await ready(defineEffectNode({ name: 'mailer', version: '1.0.0', operations: [op], logger }));
+    expect((await node.execute('send', { to: 'a' }, { idempotencyKey: 'k-r' })).ok).toBe(false);
+    failing = false;
+    expect(await node.execute('send', { to: 'a' }, { idempotencyKey: 'k-r' })).toEqual({ ok: true, value: { id: 2, to: 'a' } });
+    expect(calls.n).toBe(2);
+  });
+
+  it('refuses a key reused with a different input with CONFLICT, concurrently and afterwards', async () => {
+    const { op, calls } = counterOp({ delayMs: 10 });
+    const node = await ready(defineEffectNode({ name: 'mailer', version: '1.0.0', operations: [op], logger }));
+    const [a, b] = await Promise.all([
+      node.execute('send', { to: 'a' }, { idempotencyKey: 'k-c' }),
+      node.execute('send', { to: 'b' }, { idempotencyKey: 'k-c' }),
+    ]);
+    expect(a.ok).toBe(true);
+    expect(b.ok || b.error.code).toBe(ErrorCode.Conflict);
+    const later = await node.execute('send', { to: 'b' }, { idempotencyKey: 'k-c' });
+    expect(later.ok || later.error.code).toBe(ErrorCode.Conflict);
+    expect(later.ok || later.error.retryable).toBe(false);
+    expect(calls.n).toBe(1);
+  });
+
+  it('scopes keys by operation: the same key on two operations runs both', async () => {
+    const { op } = counterOp();
+    const other = defineOperation({ name: 'other', input: z.object({ to: z.string() }), output: z.string(), run: async ({ to }) => `other:${to}` });
+    const node = await ready(defineEffectNode({ name: 'mailer', version: '1.0.0', operations: [op, other], logger }));
+    expect((await node.execute('send', { to: 'a' }, { idempotencyKey: 'same' })).ok).toBe(true);
+    expect(await node.execute('other', { to: 'a' }, { idempotencyKey: 'same' })).toEqual({ ok: true, value: 'other:a' });
+  });
+
+  it('answers a key held by another process with a retryable CONFLICT', async () => {
+    const store = new MemoryIdempotencyStore();
+    const { op } = counterOp();
+    const node = await ready(defineEffectNode({ name: 'mailer', version: '1.0.0', operations: [op], logger, idempotencyStore: store }));
+    store.begin('mailer:send:held', 'someone-else-s-fingerprint');
+    const r = await node.execute('send', { to: 'a' }, { idempotencyKey: 'held' });
+    expect(r.ok || r.error.code).toBe(ErrorCode.Conflict);
+    // A different fingerprint on a live key is a plain mismatch; same fingerprint would be in_progress.
+    const { fingerprint } = await import('../idempotency/fingerprint.js');
+    store.begin('mailer:send:held2', fingerprint({ to: 'a' }));
+    const held = await node.execute('send', { to: 'a' }, { idempotencyKey: 'held2' });
+    expect(held.ok).toBe(false);
+    if (!held.ok) {
+      expect(held.error.code).toBe(ErrorCode.Conflict);
+      expect(held.error.retryable).toBe(true);
+      expect(held.error.retryAfterMs).toBeGreaterThan(0);
+    }
+  });
+});
+
+describe('NodeEffect retries, timeouts, breakers', () => {
+  it('does not retry a failing non-idempotent operation called without a key', async () => {
+    const { op, calls } = counterOp({ idempotent: false, retry: { maxAttempts: 5 }, fail: () => new OnexError(ErrorCode.Unavailable, 'down') });
+    const node = await ready(defineEffectNode({ name: 'mailer', version: '1.0.0', operations: [op], logger }));
+    const r = await node.execute('send', { to: 'a' });
+    expect(r.ok || r.error.code).toBe(ErrorCode.Unavailable);
+    expect(calls.n).toBe(1);
+  });
+
+  it('retries a non-idempotent operation when the call carries a key', async () => {
+    let n = 0;
+    const { op, calls } = counterOp({ idempotent: false, retry: { maxAttempts: 5 }, fail: () => (++n < 3 ? new OnexError(ErrorCode.Unavailable, 'down') : undefined) });
+    const node = await ready(defineEffectNode({ name: 'mailer', version: '1.0.0', operations: [op], logger }));
+    expect((await node.execute('send', { to: 'a' }, { idempotencyKey: 'k' })).ok).toBe(true);
+    expect(calls.n).toBe(3);
+  });
+
+  it('retries an idempotent operation on a retryable failure, not on a typed one', async () => {
+    let n = 0;
+    const { op, calls } = counterOp({ retry: { maxAttempts: 4 }, fail: () => (++n < 3 ? new OnexError(ErrorCode.Unavailable, 'down') : undefined) });
+    const node = await ready(defineEffectNode({ name: 'mailer', version: '1.0.0', operations: [op], logger }));
+    expect(await node.execute('send', { to: 'a' })).toEqual({ ok: true, value: { id: 3, to: 'a' } });
+    expect(calls.n).toBe(3);
+    expect((node.metrics().extra['operations'] as Record<string, { retries: number }>)['send']?.retries).toBe(2);
+
+    const typed = counterOp({ retry: { maxAttempts: 4 }, fail: () => new OnexError(ErrorCode.Validation, 'bad address') });
+    const node2 = await ready(defineEffectNode({ name: 'mailer-2', version: '1.0.0', operations: [typed.op], logger }));
+    expect((await node2.execute('send', { to: 'a' })).ok).toBe(false);
+    expect(typed.calls.n).toBe(1);
+  });
+
+  it('aborts the signal handed to run at the operation timeout, even when run ignores it', async () => {
+    const seen: { aborted: boolean; reason: unknown }[] = [];
+    const slow = defineOperation({
+      name: 'slow',
+      input: z.object({ ignoreSignal: z.boolean() }),
+      output: z.object({ done: z.boolean() }),
+      timeoutMs: 30,
+      retry: { maxAttempts: 1 },
+      run: async ({ ignoreSignal }, ctx) => {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 500);
+          if (!ignoreSignal) {
+            ctx.signal.addEventListener('abort', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+          }
+        });
+        seen.push({ aborted: ctx.signal.aborted, reason: ctx.signal.reason });
+        return { done: true };
+      },
+    });
+    const node = await ready(defineEffectNode({ name: 'slow', version: '1.0.0', operations: [slow], logger }));
+    const started = Date.now();
+    const r = await node.execute('slow', { ignoreSignal: false });
+    expect(r.ok || r.error.code).toBe(ErrorCode.Timeout);
+    expect(seen[0]?.aborted).toBe(true);
+    expect((seen[0]?.reason as OnexError).code).toBe(ErrorCode.Timeout);
+    const ignoring = await node.execute('slow', { ignoreSignal: true });
+    expect(ignoring.ok || ignoring.error.code).toBe(ErrorCode.Timeout);
+    expect(Date.now() - started).toBeLessThan(400);
+    expect((node.metrics().extra['operations'] as Record<string, { timeouts: number }>)['slow']?.timeouts).toBe(2);
+  });
+
+  it('opens the breaker of one operation without touching the others', async () => {
+    const breakers = new CircuitBreakerRegistry();
+    cleanups.push(() => breakers.shutdown());
+    const flaky = defineOperation({
+      name: 'flaky',
+      input: z.object({}),
+      output: z.object({}),
+      retry: { maxAttempts: 1 },
+      breaker: { volumeThreshold: 3, errorThresholdPercentage: 50, resetTimeoutMs: 60_000 },
+      run: async () => {
+        throw new OnexError(ErrorCode.Unavailable, 'down');
+      },
+    });
+    const fine = defineOperation({ name: 'fine', input: z.object({}), output: z.object({ ok: z.boolean() }), run: async () => ({ ok: true }) });
+    const node = await ready(defineEffectNode({ name: 'mixed', version: '1.0.0', operations: [flaky, fine], logger, breakers }));
+    for (let i = 0; i < 4; i++) await node.execute('flaky', {});
+    const r = await node.execute('flaky', {});
+    expect(r.ok || r.error.code).toBe(ErrorCode.CircuitOpen);
+    expect(await node.execute('fine', {})).toEqual({ ok: true, value: { ok: true } });
+    expect(breakers.states()).toEqual({ 'op:mixed:flaky': 'open', 'op:mixed:fine': 'closed' });
+    const health = await node.health();
+    expect(health.status).toBe('degraded');
+    expect(health.components['operation:flaky']?.status).toBe('degraded');
+    expect(health.components['operation:fine']?.status).toBe('healthy');
+    expect((node.metrics().extra['operations'] as Record<string, { breaker: string }>)['flaky']?.breaker).toBe('open');
+  });
+
+  it('validates the operation output and rejects unknown operations', async () => {
+    const liar = defineOperation({ name: 'liar', input: z.object({}), output: z.object({ n: z.number() }), run: async () => ({ n: 'x' as unknown as number }) });
+    const node = await ready(defineEffectNode({ name: 'liar', version: '1.0.0', operations: [liar], logger }));
+    const r = await node.execute('liar', {});
+    expect(r.ok || r.error.code).toBe(ErrorCode.Contract);
+    const unknownOp = await node.handle({ operation: 'nope', input: {} });
+    expect(unknownOp.ok || unknownOp.error.code).toBe(ErrorCode.Validation);
+    const badInput = await node.handle({ operation: 'liar', input: 5 });
+    expect(badInput.ok || badInput.error.code).toBe(ErrorCode.Validation);
+  });
+
+  it('refuses invalid definitions', () => {
+    const { op } = counterOp();
+    expect(() => defineEffectNode({ name: 'dup', version: '1.0.0', operations: [op, op] })).toThrow(/twice/);
+    const tx = defineOperation({ name: 'tx', input: z.object({}), output: z.object({}), transactional: true, run: async () => ({}) });
+    expect(() => defineEffectNode({ name: 'notx', version: '1.0.0', operations: [tx] })).toThrow(/transaction manager/);
+    expect(() => defineOperation({ name: 'bad:name', input: z.object({}), output: z.object({}), run: async () => ({}) })).toThrow(/Invalid operation name/);
+  });
+});
+
+describe('NodeEffect transactions', () => {
+  function ledger() {
+    const dir = mkdtempSync(join(tmpdir(), 'onex-effect-'));
+    const db = new Database(join(dir, 'ledger.db'));
+    db.pragma('journal_mode = WAL');
+    db.exec('CREATE TABLE accounts (id TEXT PRIMARY KEY, balance INTEGER NOT NULL); INSERT INTO accounts VALUES (\'a\', 100), (\'b\', 0);');
+    const transactions = new SqliteTransactionManager({ database: db });
+    cleanups.push(() => {
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const balances = () => Object.fromEntries((db.prepare('SELECT id, balance FROM accounts ORDER BY id').all() as { id: string; balance: number }[]).map((r) => [r.id, r.balance]));
+    return { db, transactions, balances, dir };
+  }
+
+  const transfer = (runs: { n: number }, behaviour: { delayMs?: number; failAfterDebit?: boolean; timeoutMs?: number }) =>
+    defineOperation({
+      name: 'transfer',
+      input: z.object({ from: z.string(), to: z.string(), amount: z.number().int().positive() }),
+      output: z.object({ from: z.number(), to: z.number() }),
+      transactional: true,
+      retry: { maxAttempts: 1 },
+      ...(behaviour.timeoutMs === undefined ? {} : { timeoutMs: behaviour.timeoutMs }),
+      run: async ({ from, to, amount }, ctx: OperationContext<SqliteTransaction>) => {
+        runs.n++;
+        ctx.tx.run('UPDATE accounts SET balance = balance - ? WHERE id = ?', amount, from);
+        if (behaviour.delayMs !== undefined) await sleep(behaviour.delayMs);
+        if (behaviour.failAfterDebit === true) throw new OnexError(ErrorCode.Validation, 'insufficient funds');
+        ctx.tx.run('UPDATE accounts SET balance = balance + ? WHERE id = ?', amount, to);
+        const get = (id: string) => ctx.tx.get<{ balance: number }>('SELECT balance FROM accounts WHERE id = ?', id)?.balance ?? 0;
+        return { from: get(from), to: get(to) };
+      },
+    });
+
+  it('commits on success', async () => {
+    const { transactions, balances } = ledger();
+    const runs = { n: 0 };
+    const node = await ready(defineEffectNode({ name: 'ledger', version: '1.0.0', operations: [transfer(runs, {})], transactions, logger }));
+    expect(await node.execute('transfer', { from: 'a', to: 'b', amount: 10 })).toEqual({ ok: true, value: { from: 90, to: 10 } });
+    expect(balances()).toEqual({ a: 90, b: 10 });
+  });
+
+  it('rolls back on error: the database is unchanged', async () => {
+    const { transactions, balances } = ledger();
+    const runs = { n: 0 };
+    const node = await ready(defineEffectNode({ name: 'ledger', version: '1.0.0', operations: [transfer(runs, { failAfterDebit: true })], transactions, logger }));
+    const r = await node.execute('transfer', { from: 'a', to: 'b', amount: 10 });
+    expect(r.ok || r.error.code).toBe(ErrorCode.Validation);
+    expect(balances()).toEqual({ a: 100, b: 0 });
+    expect(transactions.stats().rolledBack).toBe(1);
+  });
+
+  it('rolls back on timeout: the database is unchanged, and the next transaction runs normally', async () => {
+    const { transactions, balances } = ledger();
+    const runs = { n: 0 };
+    const node = await ready(defineEffectNode({ name: 'ledger', version: '1.0.0', operations: [transfer(runs, { delayMs: 200, timeoutMs: 30 })], transactions, logger }));
+    const r = await node.execute('transfer', { from: 'a', to: 'b', amount: 10 });
+    expect(r.ok || r.error.code).toBe(ErrorCode.Timeout);
+    expect(balances()).toEqual({ a: 100, b: 0 });
+    await sleep(250); // the abandoned run wakes up: its handle is dead, it cannot write outside the transaction
+    expect(balances()).toEqual({ a: 100, b: 0 });
+    expect(transactions.stats()).toMatchObject({ rolledBack: 1, timedOut: 1, committed: 0 });
+  });
+
+  it('exactly-once: the completion commits with the effect when store and transactions share the connection', async () => {
+    const { db, transactions, balances, dir } = ledger();
+    const store = new SqliteIdempotencyStore({ transactions });
+    const runs = { n: 0 };
+    const node = await ready(
+      defineEffectNode({ name: 'ledger', version: '1.0.0', operations: [transfer(runs, {})], transactions, idempotencyStore: store, logger }),
+    );
+    expect(node.exactlyOnceOperations).toEqual(['transfer']);
+    const results = await Promise.all(Array.from({ length: 20 }, () => node.execute('transfer', { from: 'a', to: 'b', amount: 10 }, { idempotencyKey: 'wf-1:pay' })));
+    for (const r of results) expect(r).toEqual({ ok: true, value: { from: 90, to: 10 } });
+    expect(runs.n).toBe(1);
+    expect(balances()).toEqual({ a: 90, b: 10 });
+    const row = db.prepare('SELECT status, result FROM onex_idempotency WHERE key = ?').get('ledger:transfer:wf-1:pay') as { status: string; result: string };
+    expect(row.status).toBe('completed');
+    expect(JSON.parse(row.result)).toEqual({ from: 90, to: 10 });
+
+    // A restarted node on the reopened file never runs the completed key again.
+    await node.shutdown();
+    db.close();
+    const reopened = new Database(join(dir, 'ledger.db'));
+    cleanups.push(() => reopened.close());
+    const transactions2 = new SqliteTransactionManager({ database: reopened });
+    const runs2 = { n: 0 };
+    const node2 = await ready(
+      defineEffectNode({
+        name: 'ledger',
+        version: '1.0.0',
+        operations: [transfer(runs2, {})],
+        transactions: transactions2,
+        idempotencyStore: new SqliteIdempotencyStore({ transactions: transactions2 }),
+        logger,
+      }),
+    );
+    expect(await node2.execute('transfer', { from: 'a', to: 'b', amount: 10 }, { idempotencyKey: 'wf-1:pay' })).toEqual({ ok: true, value: { from: 90, to: 10 } });
+    expect(runs2.n).toBe(0);
+  });
+
+  it('a rolled-back keyed transaction releases its key only for retryable failures', async () => {
+    const { transactions, balances } = ledger();
+    const store = new SqliteIdempotencyStore({ transactions });
+    const runs = { n: 0 };
+    const node = await ready(
+      defineEffectNode({ name: 'ledger', version: '1.0.0', operations: [transfer(runs, { delayMs: 100, timeoutMs: 20 })], transactions, idempotencyStore: store, logger }),
+    );
+    const r = await node.execute('transfer', { from: 'a', to: 'b', amount: 10 }, { idempotencyKey: 'k-timeout' });
+    expect(r.ok || r.error.code).toBe(ErrorCode.Timeout);
+    expect(balances()).toEqual({ a: 100, b: 0 });
+    expect(await store.begin('ledger:transfer:k-timeout', 'x')).toMatchObject({ kind: 'started' });
+  });
+});
+
+describe('NodeEffect subclass', () => {
+  it('can be extended, with hooks around every attempt, and used through an in-process client', async () => {
+    const { op } = counterOp();
+    const operations = [op] as const;
+    class Audited extends NodeEffect<typeof operations> {
+      readonly seen: string[] = [];
+      constructor() {
+        super({ name: 'audited', version: '1.0.0', operations }, { logger });
+      }
+      protected override async invokeOperation(...args: Parameters<NodeEffect<typeof operations>['invokeOperation']>): Promise<unknown> {
+        this.seen.push(`${args[0].name}#${args[2].attempt}`);
+        return super.invokeOperation(...args);
+      }
+    }
+    const node = await ready(new Audited());
+    const client = createInProcessClient(node);
+    expect(await client.call({ operation: 'send', input: { to: 'a' } })).toEqual({ ok: true, value: { result: { id: 1, to: 'a' } } });
+    expect(await node.executeOrThrow('send', { to: 'b' })).toEqual({ id: 2, to: 'b' });
+    expect(node.seen).toEqual(['send#1', 'send#1']);
+  });
+});
