@@ -85,6 +85,8 @@ export class WorkflowRun {
   #seq = 0;
   #stop: StopReason | undefined;
   #deadlineTimer: NodeJS.Timeout | undefined;
+  /** Step records settled but not yet committed: the closing commit carries them. */
+  #unsaved: StepRecord[] = [];
 
   constructor(record: WorkflowRecord, definition: AnyWorkflowDefinition, deps: RunDependencies) {
     this.id = record.id;
@@ -156,6 +158,12 @@ export class WorkflowRun {
     if (change.steps !== undefined) for (const step of change.steps) this.#steps.set(step.name, step);
     this.#record = { ...this.#record, ...workflow };
     await this.#deps.store.commit(this.id, this.#record.epoch, { workflow, ...(change.steps === undefined ? {} : { steps: change.steps }) });
+  }
+
+  #takeUnsaved(): StepRecord[] {
+    const unsaved = this.#unsaved;
+    this.#unsaved = [];
+    return unsaved;
   }
 
   #wire(error: OnexError): RecordedError {
@@ -242,6 +250,11 @@ export class WorkflowRun {
       }
       const workflowPatch: WorkflowPatch | undefined =
         this.#record.status === WorkflowStatus.Pending ? { status: WorkflowStatus.Running } : undefined;
+      if (toDispatch.length === 0 && inFlight.size === 0 && workflowPatch === undefined) {
+        // Nothing left to run: the last results go into the workflow's closing commit.
+        this.#unsaved = changes;
+        return;
+      }
       if (changes.length > 0 || workflowPatch !== undefined) {
         // Write-ahead: results and the starts they unlock are durable before any new call goes out.
         await this.#commit({ ...(workflowPatch === undefined ? {} : { workflow: workflowPatch }), steps: changes });
@@ -386,7 +399,7 @@ export class WorkflowRun {
       const failure = new OnexError(ErrorCode.Contract, `Workflow '${this.#definition.type}' produced an invalid output`, { cause: error });
       return this.#compensateAndFinish({ kind: 'failed', step: '(result)', error: this.#wire(failure) });
     }
-    await this.#commit({ workflow: { status: WorkflowStatus.Completed, output } });
+    await this.#commit({ workflow: { status: WorkflowStatus.Completed, output }, steps: this.#takeUnsaved() });
     return { status: WorkflowStatus.Completed, output };
   }
 
@@ -400,7 +413,7 @@ export class WorkflowRun {
     // Completed steps in reverse completion order; steps whose outcome is uncertain (no answer) first: they ran last.
     candidates.sort((a, b) => (b.completionSeq ?? Number.MAX_SAFE_INTEGER) - (a.completionSeq ?? Number.MAX_SAFE_INTEGER));
     if (candidates.length > 0 && this.#record.status !== WorkflowStatus.Compensating) {
-      await this.#commit({ workflow: { status: WorkflowStatus.Compensating, error } });
+      await this.#commit({ workflow: { status: WorkflowStatus.Compensating, error }, steps: this.#takeUnsaved() });
     }
     let compensationFailed = false;
     for (const record of candidates) {
@@ -418,7 +431,8 @@ export class WorkflowRun {
     const closing = [...this.#steps.values()]
       .filter((s) => s.status === StepStatus.Pending || s.status === StepStatus.Running)
       .map((s): StepRecord => ({ ...s, status: StepStatus.Cancelled, finishedAt: this.#deps.now() }));
-    await this.#commit({ workflow: { status, error }, steps: closing });
+    const unsaved = this.#takeUnsaved().filter((u) => !closing.some((c) => c.name === u.name));
+    await this.#commit({ workflow: { status, error }, steps: [...unsaved, ...closing] });
     return { status, error };
   }
 

@@ -160,6 +160,8 @@ export class SqliteWorkflowStore implements WorkflowStore {
   readonly #db: Database.Database;
   readonly #retentionMs: number;
   #statements: Statements | undefined;
+  // better-sqlite3 compiles a wrapper per transaction() call: make the hot one once.
+  #commitTx: Database.Transaction<(id: string, epoch: number, change: WorkflowCommit) => void> | undefined;
   #purgeTimer: NodeJS.Timeout | undefined;
 
   constructor(options: SqliteWorkflowStoreOptions) {
@@ -180,6 +182,7 @@ export class SqliteWorkflowStore implements WorkflowStore {
     if (this.#statements !== undefined) return;
     this.#db.exec(SCHEMA);
     this.#statements = prepareStatements(this.#db);
+    this.#commitTx = this.#db.transaction((id: string, epoch: number, change: WorkflowCommit) => this.#applyCommit(id, epoch, change));
     if (this.#retentionMs > 0) {
       this.#purge();
       this.#purgeTimer = setInterval(() => this.#purge(), 3_600_000);
@@ -225,28 +228,31 @@ export class SqliteWorkflowStore implements WorkflowStore {
   }
 
   async commit(id: string, epoch: number, change: WorkflowCommit): Promise<void> {
+    if (this.#commitTx === undefined) throw new OnexError(ErrorCode.Lifecycle, 'SqliteWorkflowStore used before init()');
+    this.#commitTx.immediate(id, epoch, change);
+  }
+
+  #applyCommit(id: string, epoch: number, change: WorkflowCommit): void {
     const s = this.#s;
     const w = change.workflow ?? {};
-    this.#db.transaction(() => {
-      const result = s.update.run({
-        id,
-        epoch,
-        status: w.status ?? null,
-        setOutput: 'output' in w ? 1 : 0,
-        output: json(w.output),
-        setError: 'error' in w ? 1 : 0,
-        error: json(w.error),
-        updated_at: w.updatedAt ?? null,
-        setDeadline: 'deadlineAt' in w ? 1 : 0,
-        deadline_at: w.deadlineAt ?? null,
-      });
-      if (result.changes === 0) {
-        const stored = s.epochOf.get(id);
-        if (stored === undefined) throw new OnexError(ErrorCode.NotFound, `Workflow ${id} not found`);
-        throw new OnexError(ErrorCode.Conflict, `Workflow ${id} is owned by a newer epoch`, { context: { epoch, stored: stored.epoch } });
-      }
-      for (const step of change.steps ?? []) s.upsertStep.run(id, step.name, JSON.stringify(step));
-    }).immediate();
+    const result = s.update.run({
+      id,
+      epoch,
+      status: w.status ?? null,
+      setOutput: 'output' in w ? 1 : 0,
+      output: json(w.output),
+      setError: 'error' in w ? 1 : 0,
+      error: json(w.error),
+      updated_at: w.updatedAt ?? null,
+      setDeadline: 'deadlineAt' in w ? 1 : 0,
+      deadline_at: w.deadlineAt ?? null,
+    });
+    if (result.changes === 0) {
+      const stored = s.epochOf.get(id);
+      if (stored === undefined) throw new OnexError(ErrorCode.NotFound, `Workflow ${id} not found`);
+      throw new OnexError(ErrorCode.Conflict, `Workflow ${id} is owned by a newer epoch`, { context: { epoch, stored: stored.epoch } });
+    }
+    for (const step of change.steps ?? []) s.upsertStep.run(id, step.name, JSON.stringify(step));
   }
 
   async get(id: string): Promise<WorkflowRecord | undefined> {
