@@ -101,7 +101,7 @@ describe('Orchestrator execution', () => {
     const slow = new ScriptedPeer('slow', { delayMs: 5_000 });
     const undo = new ScriptedPeer('undo');
     const wf = defineWorkflow({ type: 'deadline', version: '1.0.0', input: Input, output: Output, timeoutMs: 100 })
-      .step('fast', { target: ref('a'), input: ({ input }) => input, compensate: { target: ref('undo'), input: ({ output }) => ({ value: output.value }) } })
+      .step('fast', { target: ref('a'), input: ({ input }) => input, compensate: { target: ref('undo'), input: ({ output }) => ({ value: output?.value ?? -1 }) } })
       .step('slow', { target: ref('slow'), dependsOn: ['fast'], input: ({ input }) => input })
       .returns(() => ({ total: 0 }));
     const o = await orchestrator(await peers(a, slow, undo), [wf]);
@@ -148,7 +148,7 @@ describe('Orchestrator execution', () => {
       .step('reserve', {
         target: ref('reserve'),
         input: ({ input }) => input,
-        compensate: { target: ref('undo'), input: ({ output }) => ({ value: output.value }), retry: { maxAttempts: 2, initialDelayMs: 1 } },
+        compensate: { target: ref('undo'), input: ({ output }) => ({ value: output?.value ?? -1 }), retry: { maxAttempts: 2, initialDelayMs: 1 } },
       })
       .step('ship', { target: ref('ship'), dependsOn: ['reserve'], input: ({ input }) => input })
       .returns(() => ({ total: 0 }));
@@ -166,7 +166,7 @@ describe('Orchestrator execution', () => {
     const slow = new ScriptedPeer('slow', { delayMs: 5_000 });
     const undo = new ScriptedPeer('undo');
     const wf = defineWorkflow({ type: 'cancel', version: '1.0.0', input: Input, output: Output })
-      .step('first', { target: ref('first'), input: ({ input }) => input, compensate: { target: ref('undo'), input: ({ output }) => ({ value: output.value }) } })
+      .step('first', { target: ref('first'), input: ({ input }) => input, compensate: { target: ref('undo'), input: ({ output }) => ({ value: output?.value ?? -1 }) } })
       .step('slow', { target: ref('slow'), dependsOn: ['first'], input: ({ input }) => input })
       .returns(() => ({ total: 0 }));
     const o = await orchestrator(await peers(first, slow, undo), [wf]);

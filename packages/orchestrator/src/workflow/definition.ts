@@ -28,7 +28,11 @@ export interface StepInputContext<TInput, TDeps> {
 
 /** What a compensation's mapper sees: the step's own context plus the output it produced. */
 export interface CompensationContext<TInput, TDeps, TOutput> extends StepInputContext<TInput, TDeps> {
-  readonly output: TOutput;
+  /**
+   * What the step produced; `undefined` when its last attempt got no answer (timeout, cancelled, peer unavailable)
+   * and so may or may not have taken effect — the compensation must then be safe either way.
+   */
+  readonly output: TOutput | undefined;
 }
 
 /** A call that undoes a completed step. */
