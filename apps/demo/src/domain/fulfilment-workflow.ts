@@ -1,0 +1,145 @@
+import { defineWorkflow } from '@onex/orchestrator';
+import { z } from 'zod';
+import { Order } from './order.js';
+import { chargePeer, commitPeer, fraudCheckPeer, ledgerPeer, quotePeer, refundPeer, releasePeer, reservePeer } from './peers.js';
+
+/** The workflow's output: what a fulfilled order produced. */
+export const FulfilmentReceipt = z.object({
+  orderId: z.string(),
+  totalCents: z.int(),
+  chargeId: z.string(),
+  shipmentId: z.string(),
+});
+
+/** The workflow type, as started over HTTP (`POST /v1/workflows { type, input }`). */
+export const FULFILMENT_WORKFLOW = 'order-fulfilment';
+
+/** Fast local peers: a few quick retries. */
+const LOCAL_RETRY = { maxAttempts: 4, initialDelayMs: 50, maxDelayMs: 500 };
+/**
+ * The charge waits out a short provider outage: retries spread over ~10 s, while the payments breaker (open) makes
+ * the attempts in between fail fast instead of piling onto the provider.
+ */
+const CHARGE_RETRY = { maxAttempts: 10, initialDelayMs: 250, maxDelayMs: 2_000, jitter: 'full' as const };
+/** Compensations must get through: they outlast any outage the scenarios inject. */
+const COMPENSATION_RETRY = { maxAttempts: 30, initialDelayMs: 100, maxDelayMs: 2_000 };
+
+/**
+ * `order-fulfilment` v1:
+ *
+ * ```text
+ * ledger-open → price ─┬─ reserve ──────┐
+ *                      ├─ fraud-check ──┼─ ledger-reserved → charge → ledger-paid → fulfil → ledger-fulfilled
+ *                      └─ ledger-priced ┘
+ * ```
+ *
+ * Compensations, run in reverse completion order when a step fails for good: `charge` → refund, `reserve` →
+ * release the stock, `ledger-open` → `CANCEL` on the ledger (which ends `refunded` if the ledger had seen the
+ * payment, else `cancelled`). Every compensation is safe for work that never happened. Ledger event ids are derived
+ * from the workflow id and the step, so a replay after a crash is a no-op.
+ */
+export const fulfilmentWorkflow = defineWorkflow({
+  type: FULFILMENT_WORKFLOW,
+  version: '1.0.0',
+  input: Order,
+  output: FulfilmentReceipt,
+  timeoutMs: 60_000,
+})
+  .step('ledger-open', {
+    target: ledgerPeer,
+    timeoutMs: 2_000,
+    retry: LOCAL_RETRY,
+    input: ({ workflowId, input }) => ({ aggregateId: input.orderId, event: { id: `${workflowId}:open`, type: 'OPEN' as const, payload: { customerId: input.customerId } } }),
+    compensate: {
+      target: ledgerPeer,
+      retry: COMPENSATION_RETRY,
+      timeoutMs: 2_000,
+      input: ({ workflowId, input }) => ({ aggregateId: input.orderId, event: { id: `${workflowId}:cancel`, type: 'CANCEL' as const, payload: { reason: 'saga' } } }),
+    },
+  })
+  .step('price', {
+    target: quotePeer,
+    dependsOn: ['ledger-open'],
+    timeoutMs: 2_000,
+    retry: LOCAL_RETRY,
+    input: ({ input }) => ({ computation: 'order.quote' as const, input }),
+  })
+  .step('ledger-priced', {
+    target: ledgerPeer,
+    dependsOn: ['price'],
+    timeoutMs: 2_000,
+    retry: LOCAL_RETRY,
+    input: ({ workflowId, input, steps }) => ({
+      aggregateId: input.orderId,
+      event: { id: `${workflowId}:priced`, type: 'PRICE' as const, payload: { totalCents: steps.price.result.totalCents } },
+    }),
+  })
+  .step('reserve', {
+    target: reservePeer,
+    dependsOn: ['price'],
+    timeoutMs: 2_000,
+    retry: LOCAL_RETRY,
+    input: ({ input }) => ({ operation: 'reserve' as const, input: { orderId: input.orderId, lines: input.lines } }),
+    compensate: { target: releasePeer, retry: COMPENSATION_RETRY, timeoutMs: 2_000, input: ({ input }) => ({ operation: 'release' as const, input: { orderId: input.orderId } }) },
+  })
+  .step('fraud-check', {
+    target: fraudCheckPeer,
+    dependsOn: ['price'],
+    timeoutMs: 2_000,
+    retry: LOCAL_RETRY,
+    input: ({ input, steps }) => ({
+      computation: 'order.fraud-check' as const,
+      input: { orderId: input.orderId, customerId: input.customerId, country: input.country, totalCents: steps.price.result.totalCents },
+    }),
+  })
+  .step('ledger-reserved', {
+    target: ledgerPeer,
+    dependsOn: ['ledger-priced', 'reserve', 'fraud-check'],
+    timeoutMs: 2_000,
+    retry: LOCAL_RETRY,
+    input: ({ workflowId, input, steps }) => ({
+      aggregateId: input.orderId,
+      event: { id: `${workflowId}:reserved`, type: 'RESERVE' as const, payload: { reservationId: steps.reserve.result.reservationId } },
+    }),
+  })
+  .step('charge', {
+    target: chargePeer,
+    dependsOn: ['ledger-reserved', 'price'],
+    timeoutMs: 3_000,
+    retry: CHARGE_RETRY,
+    input: ({ input, steps }) => ({ operation: 'charge' as const, input: { orderId: input.orderId, amountCents: steps.price.result.totalCents, currency: 'EUR' as const } }),
+    compensate: { target: refundPeer, retry: COMPENSATION_RETRY, timeoutMs: 3_000, input: ({ input }) => ({ operation: 'refund' as const, input: { orderId: input.orderId } }) },
+  })
+  .step('ledger-paid', {
+    target: ledgerPeer,
+    dependsOn: ['charge'],
+    timeoutMs: 2_000,
+    retry: LOCAL_RETRY,
+    input: ({ workflowId, input, steps }) => ({
+      aggregateId: input.orderId,
+      event: { id: `${workflowId}:paid`, type: 'PAY' as const, payload: { chargeId: steps.charge.result.chargeId, amountCents: steps.charge.result.amountCents } },
+    }),
+  })
+  .step('fulfil', {
+    target: commitPeer,
+    dependsOn: ['ledger-paid'],
+    timeoutMs: 2_000,
+    retry: LOCAL_RETRY,
+    input: ({ input }) => ({ operation: 'commit' as const, input: { orderId: input.orderId } }),
+  })
+  .step('ledger-fulfilled', {
+    target: ledgerPeer,
+    dependsOn: ['fulfil'],
+    timeoutMs: 2_000,
+    retry: LOCAL_RETRY,
+    input: ({ workflowId, input, steps }) => ({
+      aggregateId: input.orderId,
+      event: { id: `${workflowId}:fulfilled`, type: 'FULFIL' as const, payload: { shipmentId: steps.fulfil.result.shipmentId } },
+    }),
+  })
+  .returns(({ input, steps }) => ({
+    orderId: input.orderId,
+    totalCents: steps.price?.result.totalCents ?? 0,
+    chargeId: steps.charge?.result.chargeId ?? '',
+    shipmentId: steps.fulfil?.result.shipmentId ?? '',
+  }));

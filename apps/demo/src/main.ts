@@ -1,0 +1,155 @@
+#!/usr/bin/env node
+// The demo launcher: starts the order-fulfilment stack (one process per node), runs a scenario with a progress bar,
+// checks the books, prints a summary, and stops everything. `--serve` keeps the stack up instead.
+import { rmSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { checkBooks, gatherEvidence } from './stack/books.js';
+import { ProgressBar } from './stack/progress-bar.js';
+import { runScenario, ScenarioName, SCENARIOS } from './stack/scenario.js';
+import { ServiceName, Stack } from './stack/stack.js';
+import { defaultDataDir, stateFilePath, writeStackState } from './stack/state-file.js';
+import { formatSummary } from './stack/summary.js';
+
+const HELP = `Usage: pnpm demo [-- options]
+
+Starts the ONEX order-fulfilment stack — payment provider, pricing (compute), inventory and payments (effect),
+order-ledger (reducer), order-fulfilment (orchestrator), each its own process on 127.0.0.1 — runs a scenario,
+checks the books and prints a summary, then stops every process.
+
+Options:
+  --orders N           orders to run (default 300; with --serve default 0)
+  --scenario NAME      ${Object.entries(SCENARIOS)
+    .map(([name, plan]) => `${name}: ${plan.description}`)
+    .join('\n                       ')}
+                       (default mixed)
+  --concurrency N      orders in flight at once (default 16)
+  --seed N             seed of the generated orders (default 42)
+  --serve              keep the stack running (Ctrl-C stops it); use curl or the CLI against it
+  --data-dir DIR       SQLite files, logs and stack.json (default apps/demo/.data)
+  --keep-data          do not wipe the data folder first (the orchestrator resumes what it finds)
+  -h, --help           this text
+
+Exit code: 0 when the books balance, 1 when they do not or the run failed, 130 on Ctrl-C.`;
+
+function fail(message: string): never {
+  process.stderr.write(`${message}\n\n${HELP}\n`);
+  process.exit(2);
+}
+
+function integer(value: string | undefined, name: string, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) fail(`--${name} must be an integer >= ${min} (got '${value}')`);
+  return n;
+}
+
+const { values } = (() => {
+  try {
+    return parseArgs({
+      // pnpm passes a literal `--` through (`pnpm demo -- --serve`): drop it.
+      args: process.argv.slice(2).filter((a) => a !== '--'),
+      options: {
+        orders: { type: 'string' },
+        scenario: { type: 'string' },
+        concurrency: { type: 'string' },
+        seed: { type: 'string' },
+        serve: { type: 'boolean', default: false },
+        'data-dir': { type: 'string' },
+        'keep-data': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+    });
+  } catch (error) {
+    return fail(error instanceof Error ? error.message : String(error));
+  }
+})();
+
+if (values.help) {
+  process.stdout.write(`${HELP}\n`);
+  process.exit(0);
+}
+const scenario = (values.scenario ?? ScenarioName.Mixed) as ScenarioName;
+if (!(scenario in SCENARIOS)) fail(`unknown --scenario '${values.scenario ?? ''}'`);
+const orders = integer(values.orders, 'orders', values.serve ? 0 : 300, 0);
+const concurrency = integer(values.concurrency, 'concurrency', 16, 1);
+const seed = integer(values.seed, 'seed', 42, 0);
+const dataDir = resolve(values['data-dir'] ?? defaultDataDir());
+
+if (!values['keep-data']) rmSync(dataDir, { recursive: true, force: true });
+
+const say = (text: string): void => {
+  process.stderr.write(`${text}\n`);
+};
+
+let stack: Stack | undefined;
+let stopping = false;
+const shutdown = async (code: number): Promise<never> => {
+  if (!stopping) {
+    stopping = true;
+    await stack?.stop().catch(() => undefined);
+    if (code === 130 || code === 143) say('Every process stopped.');
+  }
+  process.exit(code);
+};
+process.on('SIGINT', () => {
+  say('\nStopping every process…');
+  void shutdown(130);
+});
+process.on('SIGTERM', () => void shutdown(143));
+
+try {
+  const t0 = Date.now();
+  say(`Starting the stack (data in ${dataDir})…`);
+  stack = await Stack.start({ dataDir, env: { ONEX_LOG_LEVEL: process.env['ONEX_LOG_LEVEL'] ?? 'warn' } });
+  const urls = Object.fromEntries(Object.values(ServiceName).map((name) => [name, stack!.url(name)]));
+  writeStackState(dataDir, { pid: process.pid, startedAt: new Date().toISOString(), urls });
+  say(`Stack healthy in ${Date.now() - t0} ms:`);
+  for (const [name, url] of Object.entries(urls)) say(`  ${name.padEnd(17)} ${url}`);
+
+  let booksOk = true;
+  if (orders > 0) {
+    say(`\nScenario '${scenario}': ${SCENARIOS[scenario].description}; ${orders} orders, ${concurrency} at a time`);
+    const bar = new ProgressBar('orders');
+    const result = await runScenario({
+      stack,
+      scenario,
+      orders,
+      concurrency,
+      seed,
+      onProgress: (done, total) => bar.update(done, total),
+      onEvent: (what) => {
+        bar.note(what);
+        if (!process.stderr.isTTY) say(`  ${what}`);
+      },
+    });
+    bar.done();
+    const evidence = await gatherEvidence(stack, result.outcomes);
+    const books = checkBooks(result.outcomes, evidence);
+    booksOk = books.ok;
+    process.stdout.write(formatSummary(result, books, [...evidence.workflows.values()]));
+  }
+
+  if (values.serve) {
+    const orchestrator = stack.url(ServiceName.Orchestrator);
+    say(`
+Serving until Ctrl-C. State: ${stateFilePath(dataDir)}
+  pnpm --filter @onex/demo cli submit --sku BOOK-TS:2 --sku MUG-ONEX:1
+  pnpm --filter @onex/demo cli list --status completed,compensated
+  curl -s ${orchestrator}/v1/workflows?limit=5
+  curl -s ${orchestrator}/metrics
+  curl -s ${stack.url(ServiceName.Inventory)}/v1/stock
+  curl -s -XPOST -H 'content-type: application/json' -d '{"outage":true}' ${stack.url(ServiceName.Provider)}/admin/config`);
+    // Keep the event loop alive until a signal arrives.
+    setInterval(() => undefined, 1 << 30);
+    await new Promise<never>(() => undefined);
+  }
+  say(booksOk ? 'Stopping every process… done.' : 'The books do not balance: see above.');
+  await shutdown(booksOk ? 0 : 1);
+} catch (error) {
+  say(`\nThe demo failed: ${error instanceof Error ? error.message : String(error)}`);
+  if (error instanceof Error && error.cause instanceof Error) say(`  cause: ${error.cause.message}`);
+  say(`Logs: ${resolve(dataDir, 'logs')}`);
+  await shutdown(1);
+}

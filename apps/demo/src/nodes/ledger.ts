@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+// REDUCER node `order-ledger`: the order lifecycle FSM, one aggregate per order, in SQLite.
+import { ErrorCode, OnexError, serveNode } from '@onex/core';
+import { defineReducerNode } from '@onex/reducer';
+import { orderLedgerMachine } from '../domain/order-ledger.js';
+import { CONTRACT_VERSION, PeerName } from '../domain/peers.js';
+import { runNodeProcess } from '../runtime/node-process.js';
+import { openReducerStore } from '../runtime/stores.js';
+
+await runNodeProcess({
+  name: PeerName.Ledger,
+  start: async (args, logger) => {
+    const node = defineReducerNode({
+      machine: orderLedgerMachine,
+      name: PeerName.Ledger,
+      version: CONTRACT_VERSION,
+      store: openReducerStore(args.dataDir),
+      logger,
+    });
+    const served = await serveNode(node, {
+      port: args.port,
+      configure: (app) => {
+        // Read side for people and the books check: an order's state and its transitions.
+        app.get('/v1/orders/:id', async (c) => {
+          const id = c.req.param('id');
+          const snapshot = await node.get(id);
+          if (snapshot === undefined) throw new OnexError(ErrorCode.NotFound, `No ledger entry for order ${id}`, { context: { orderId: id } });
+          const history = await node.history(id);
+          return c.json({ orderId: id, ...snapshot, history: history.map((h) => ({ version: h.version, from: h.from, to: h.to, eventId: h.eventId })) });
+        });
+      },
+    });
+    return { served };
+  },
+});

@@ -1,0 +1,127 @@
+// End to end: the whole stack as separate processes on free ports, in a temporary data folder, with declines,
+// fraud refusals, damaged goods, a payment-provider outage and an orchestrator SIGKILL + restart — then the books
+// must balance. The processes run the built JavaScript (`turbo run build` first, as CI does); without it this fails.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chargeKey } from '../src/domain/payments.js';
+import { checkBooks, gatherEvidence, type BooksEvidence, type BooksReport } from '../src/stack/books.js';
+import { requestJson } from '../src/stack/http-json.js';
+import { runScenario, SCENARIOS, type ScenarioResult } from '../src/stack/scenario.js';
+import { ServiceName, Stack } from '../src/stack/stack.js';
+
+const distDir = fileURLToPath(new URL('../dist', import.meta.url));
+const built = existsSync(join(distDir, 'nodes', 'orchestrator.js'));
+const dataDir = mkdtempSync(join(tmpdir(), 'onex-demo-e2e-'));
+const ORDERS = 60;
+
+let stack: Stack | undefined;
+let pids: Readonly<Record<string, number>> = {};
+let result: ScenarioResult;
+let evidence: BooksEvidence;
+let books: BooksReport;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+beforeAll(async () => {
+  if (!built) return;
+  // Seeded provider and fixed order ids: the same declines and damaged orders on every run.
+  stack = await Stack.start({ dataDir, distDir, providerSettings: { seed: '7' }, env: { ONEX_LOG_LEVEL: 'warn' } });
+  result = await runScenario({ stack, scenario: 'all', orders: ORDERS, concurrency: 8, seed: 7, orderPrefix: 'e2e', plan: { ...SCENARIOS.all, declineRate: 0.12 } });
+  pids = stack.pids();
+  evidence = await gatherEvidence(stack, result.outcomes);
+  books = checkBooks(result.outcomes, evidence);
+}, 90_000);
+
+afterAll(async () => {
+  // Stops every child even when a test failed; the data folder goes too.
+  await stack?.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('demo stack end to end', () => {
+  it('has the built demo to spawn', () => {
+    expect(built, 'run `pnpm turbo run build --filter=@onex/demo...` first: the stack runs apps/demo/dist').toBe(true);
+  });
+
+  it('finishes every order, some completed and some compensated, across the injected failures', () => {
+    expect(result.outcomes).toHaveLength(ORDERS);
+    const statuses = new Set(result.outcomes.map((o) => o.status));
+    expect(statuses.has('completed')).toBe(true);
+    expect(statuses.has('compensated')).toBe(true);
+    expect(result.events.map((e) => e.what)).toEqual(
+      expect.arrayContaining([expect.stringContaining('outage starts'), expect.stringContaining('killed with SIGKILL'), expect.stringContaining('restarted')]),
+    );
+    // The restarted orchestrator picked up what the killed one left running.
+    expect(result.orchestrator.recovered).toBeGreaterThan(0);
+  });
+
+  it('balances the books', () => {
+    for (const check of books.checks) expect(check.problems, check.name).toEqual([]);
+    expect(books.ok).toBe(true);
+  });
+
+  it('put back the stock of every compensated order, and conserved stock per SKU', () => {
+    for (const level of evidence.stock) {
+      expect(level.available + level.reserved + level.committed, level.sku).toBe(level.initial);
+      expect(level.reserved, level.sku).toBe(0);
+    }
+    for (const o of result.outcomes.filter((x) => x.status !== 'completed')) {
+      expect(['released', undefined], o.order.orderId).toContain(evidence.reservations.get(o.order.orderId)?.status);
+    }
+  });
+
+  it('never keeps money for an order that did not complete, and never charges an order twice', () => {
+    const entries = evidence.provider.entries;
+    for (const o of result.outcomes) {
+      const entry = entries.find((e) => e.key === chargeKey(o.order.orderId));
+      if (o.status === 'completed') expect(entry?.status, o.order.orderId).toBe('succeeded');
+      else expect(['declined', 'refunded', 'voided', undefined], o.order.orderId).toContain(entry?.status);
+    }
+    const taken = entries.filter((e) => e.status === 'succeeded' || e.status === 'refunded').map((e) => e.orderId);
+    expect(new Set(taken).size).toBe(taken.length);
+    expect(evidence.provider.stats.declines).toBeGreaterThan(0);
+    expect(evidence.provider.stats.rejectedDuringOutage).toBeGreaterThan(0);
+  });
+
+  it("has each order's ledger state match its workflow's final status", () => {
+    for (const o of result.outcomes) {
+      const record = evidence.workflows.get(o.workflowId)!;
+      const ledger = evidence.ledger.get(o.order.orderId);
+      if (record.status === 'completed') expect(ledger, o.order.orderId).toBe('fulfilled');
+      else if (record.steps['ledger-paid']?.status === 'completed') expect(ledger, o.order.orderId).toBe('refunded');
+      else expect(ledger, o.order.orderId).toBe('cancelled');
+    }
+  });
+
+  it('answers the CLI', async () => {
+    const some = result.outcomes[0]!;
+    const cli = join(distDir, 'cli.js');
+    const url = stack!.url(ServiceName.Orchestrator);
+    const status = spawnSync(process.execPath, [cli, 'status', some.workflowId, '--url', url], { encoding: 'utf8' });
+    expect(status.status, status.stderr).toBe(0);
+    expect(status.stdout).toContain(`Workflow ${some.workflowId}`);
+    expect(status.stdout).toContain('ledger-open');
+    const list = spawnSync(process.execPath, [cli, 'list', '--status', 'completed', '--limit', '3', '--json', '--url', url], { encoding: 'utf8' });
+    expect(list.status, list.stderr).toBe(0);
+    expect(JSON.parse(list.stdout)).toHaveLength(3);
+    const health = await requestJson<{ status: string }>(`${url}/health`);
+    expect(['healthy', 'degraded']).toContain(health.status);
+  });
+
+  it('leaves no process behind once stopped', async () => {
+    await stack!.stop();
+    expect(Object.keys(pids)).toHaveLength(6);
+    for (const [name, pid] of Object.entries(pids)) expect(alive(pid), name).toBe(false);
+  });
+});
