@@ -2,6 +2,7 @@
 // plus the runtime view of what the builder collected.
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { defineContract, NodeKind } from '@onex/core';
 import { defineWorkflow, peer } from '../src/index.js';
 import { stepContract } from './scripted-peer.js';
 
@@ -47,6 +48,36 @@ describe('workflow definition typing', () => {
       input: ({ input }) => input,
     });
     expect(() => open.returns(() => ({ total: 0 }))).toThrow(/depends on unknown step 'later'/);
+  });
+
+  it('keeps literals in mappers literal (no `as const` needed for discriminated peer inputs)', () => {
+    const ops = peer(
+      'ops',
+      defineContract({
+        name: 'ops',
+        kind: NodeKind.Effect,
+        version: '1.0.0',
+        input: z.discriminatedUnion('operation', [
+          z.object({ operation: z.literal('reserve'), qty: z.number() }),
+          z.object({ operation: z.literal('release') }),
+        ]),
+        output: z.object({ ok: z.boolean() }),
+      }),
+    );
+    const wf = defineWorkflow({ type: 'literals', version: '1.0.0', input: Input, output: Output })
+      .step('reserve', {
+        target: ops,
+        input: ({ input }) => ({ operation: 'reserve', qty: input.value }),
+        compensate: { target: ops, input: () => ({ operation: 'release' }) },
+      })
+      .step('checked', {
+        target: ops,
+        input: () => ({ operation: 'release' }),
+        // @ts-expect-error the compensation's input is checked against its own target's contract
+        compensate: { target: ops, input: () => ({ operation: 'refund' }) },
+      })
+      .returns(() => ({ total: 0 }));
+    expect(wf.steps[0]?.input({ workflowId: 'w', input: { value: 2 }, steps: {} })).toEqual({ operation: 'reserve', qty: 2 });
   });
 
   it('types compensations with the step output', () => {

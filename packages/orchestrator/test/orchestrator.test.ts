@@ -140,6 +140,40 @@ describe('Orchestrator execution', () => {
     expect(record.steps['ship']?.status).toBe(StepStatus.Failed);
   });
 
+  it('compensates a failed step when any attempt ended without an answer (it may have taken effect)', async () => {
+    const charge = new ScriptedPeer('charge', { failSequence: [ErrorCode.Timeout, ErrorCode.Conflict] });
+    const refund = new ScriptedPeer('refund');
+    const wf = defineWorkflow({ type: 'uncertain', version: '1.0.0', input: Input, output: Output })
+      .step('charge', {
+        target: ref('charge'),
+        retry: { maxAttempts: 3, initialDelayMs: 1 },
+        input: ({ input }) => input,
+        compensate: { target: ref('refund'), input: ({ output, input }) => ({ value: output?.value ?? input.value, tag: 'refund' }) },
+      })
+      .returns(() => ({ total: 0 }));
+    const o = await orchestrator(await peers(charge, refund), [wf]);
+    const outcome = await o.result(await o.start('uncertain', { value: 7 }));
+    expect(outcome.status).toBe('compensated');
+    expect(outcome.error?.code).toBe('CONFLICT');
+    // The first attempt timed out, the second was refused: the refund still runs, without an output to go on.
+    expect(refund.log.map((l) => l.value)).toEqual([7]);
+    const step = (await o.get(outcome.id)).steps['charge']!;
+    expect(step.attemptErrors.map((e) => e.code)).toEqual(['TIMEOUT', 'CONFLICT']);
+    expect(step.status).toBe(StepStatus.Compensated);
+  });
+
+  it('does not compensate a step that was refused outright', async () => {
+    const charge = new ScriptedPeer('charge', { alwaysFail: ErrorCode.Conflict });
+    const refund = new ScriptedPeer('refund');
+    const wf = defineWorkflow({ type: 'refused', version: '1.0.0', input: Input, output: Output })
+      .step('charge', { target: ref('charge'), input: ({ input }) => input, compensate: { target: ref('refund'), input: ({ input }) => input } })
+      .returns(() => ({ total: 0 }));
+    const o = await orchestrator(await peers(charge, refund), [wf]);
+    const outcome = await o.result(await o.start('refused', { value: 1 }));
+    expect(outcome.status).toBe('failed');
+    expect(refund.calls).toBe(0);
+  });
+
   it('records a failed compensation instead of hiding it', async () => {
     const reserve = new ScriptedPeer('reserve');
     const ship = new ScriptedPeer('ship', { alwaysFail: ErrorCode.Conflict });
@@ -268,6 +302,9 @@ describe('Orchestrator execution', () => {
     for (let i = 0; i < 5; i += 1) await o.result(await o.start('breakers', { value: i }));
     const health = await o.health();
     expect(health.components['peers']?.data).toEqual({ breakers: { 'peer:down': 'open', 'peer:up': 'closed' } });
+    expect(o.metrics().extra['workflows']).toMatchObject({
+      breakers: { 'peer:down': { state: 'open', openings: 1 }, 'peer:up': { state: 'closed', openings: 0 } },
+    });
     expect(down.calls).toBeLessThan(5);
     expect(up.calls).toBe(5);
   });

@@ -16,6 +16,8 @@ export interface Script {
   /** Fail this many times first, with this code. */
   failTimes?: number;
   failCode?: (typeof ErrorCode)[keyof typeof ErrorCode];
+  /** Attempt i (1-based) fails with failSequence[i-1], when set. */
+  failSequence?: (typeof ErrorCode)[keyof typeof ErrorCode][];
   /** Always fail with this code. */
   alwaysFail?: (typeof ErrorCode)[keyof typeof ErrorCode];
 }
@@ -47,6 +49,8 @@ export class ScriptedPeer extends NodeService<typeof stepContract.input, typeof 
         });
       });
     }
+    const scripted = this.script.failSequence?.[attempt - 1];
+    if (scripted !== undefined) throw new OnexError(scripted, `${this.label} scripted failure ${attempt}`);
     if (this.script.alwaysFail !== undefined) throw new OnexError(this.script.alwaysFail, `${this.label} fails`);
     if (this.script.failTimes !== undefined && attempt <= this.script.failTimes) {
       throw new OnexError(this.script.failCode ?? ErrorCode.Unavailable, `${this.label} transient failure ${attempt}`);

@@ -49,12 +49,12 @@ export const fulfilmentWorkflow = defineWorkflow({
     target: ledgerPeer,
     timeoutMs: 2_000,
     retry: LOCAL_RETRY,
-    input: ({ workflowId, input }) => ({ aggregateId: input.orderId, event: { id: `${workflowId}:open`, type: 'OPEN' as const, payload: { customerId: input.customerId } } }),
+    input: ({ workflowId, input }) => ({ aggregateId: input.orderId, event: { id: `${workflowId}:open`, type: 'OPEN', payload: { customerId: input.customerId } } }),
     compensate: {
       target: ledgerPeer,
       retry: COMPENSATION_RETRY,
       timeoutMs: 2_000,
-      input: ({ workflowId, input }) => ({ aggregateId: input.orderId, event: { id: `${workflowId}:cancel`, type: 'CANCEL' as const, payload: { reason: 'saga' } } }),
+      input: ({ workflowId, input }) => ({ aggregateId: input.orderId, event: { id: `${workflowId}:cancel`, type: 'CANCEL', payload: { reason: 'saga' } } }),
     },
   })
   .step('price', {
@@ -62,7 +62,7 @@ export const fulfilmentWorkflow = defineWorkflow({
     dependsOn: ['ledger-open'],
     timeoutMs: 2_000,
     retry: LOCAL_RETRY,
-    input: ({ input }) => ({ computation: 'order.quote' as const, input }),
+    input: ({ input }) => ({ computation: 'order.quote', input }),
   })
   .step('ledger-priced', {
     target: ledgerPeer,
@@ -71,7 +71,7 @@ export const fulfilmentWorkflow = defineWorkflow({
     retry: LOCAL_RETRY,
     input: ({ workflowId, input, steps }) => ({
       aggregateId: input.orderId,
-      event: { id: `${workflowId}:priced`, type: 'PRICE' as const, payload: { totalCents: steps.price.result.totalCents } },
+      event: { id: `${workflowId}:priced`, type: 'PRICE', payload: { totalCents: steps.price.result.totalCents } },
     }),
   })
   .step('reserve', {
@@ -79,8 +79,8 @@ export const fulfilmentWorkflow = defineWorkflow({
     dependsOn: ['price'],
     timeoutMs: 2_000,
     retry: LOCAL_RETRY,
-    input: ({ input }) => ({ operation: 'reserve' as const, input: { orderId: input.orderId, lines: input.lines } }),
-    compensate: { target: releasePeer, retry: COMPENSATION_RETRY, timeoutMs: 2_000, input: ({ input }) => ({ operation: 'release' as const, input: { orderId: input.orderId } }) },
+    input: ({ input }) => ({ operation: 'reserve', input: { orderId: input.orderId, lines: input.lines } }),
+    compensate: { target: releasePeer, retry: COMPENSATION_RETRY, timeoutMs: 2_000, input: ({ input }) => ({ operation: 'release', input: { orderId: input.orderId } }) },
   })
   .step('fraud-check', {
     target: fraudCheckPeer,
@@ -88,7 +88,7 @@ export const fulfilmentWorkflow = defineWorkflow({
     timeoutMs: 2_000,
     retry: LOCAL_RETRY,
     input: ({ input, steps }) => ({
-      computation: 'order.fraud-check' as const,
+      computation: 'order.fraud-check',
       input: { orderId: input.orderId, customerId: input.customerId, country: input.country, totalCents: steps.price.result.totalCents },
     }),
   })
@@ -99,7 +99,7 @@ export const fulfilmentWorkflow = defineWorkflow({
     retry: LOCAL_RETRY,
     input: ({ workflowId, input, steps }) => ({
       aggregateId: input.orderId,
-      event: { id: `${workflowId}:reserved`, type: 'RESERVE' as const, payload: { reservationId: steps.reserve.result.reservationId } },
+      event: { id: `${workflowId}:reserved`, type: 'RESERVE', payload: { reservationId: steps.reserve.result.reservationId } },
     }),
   })
   .step('charge', {
@@ -107,8 +107,8 @@ export const fulfilmentWorkflow = defineWorkflow({
     dependsOn: ['ledger-reserved', 'price'],
     timeoutMs: 3_000,
     retry: CHARGE_RETRY,
-    input: ({ input, steps }) => ({ operation: 'charge' as const, input: { orderId: input.orderId, amountCents: steps.price.result.totalCents, currency: 'EUR' as const } }),
-    compensate: { target: refundPeer, retry: COMPENSATION_RETRY, timeoutMs: 3_000, input: ({ input }) => ({ operation: 'refund' as const, input: { orderId: input.orderId } }) },
+    input: ({ input, steps }) => ({ operation: 'charge', input: { orderId: input.orderId, amountCents: steps.price.result.totalCents, currency: 'EUR' } }),
+    compensate: { target: refundPeer, retry: COMPENSATION_RETRY, timeoutMs: 3_000, input: ({ input }) => ({ operation: 'refund', input: { orderId: input.orderId } }) },
   })
   .step('ledger-paid', {
     target: ledgerPeer,
@@ -117,7 +117,7 @@ export const fulfilmentWorkflow = defineWorkflow({
     retry: LOCAL_RETRY,
     input: ({ workflowId, input, steps }) => ({
       aggregateId: input.orderId,
-      event: { id: `${workflowId}:paid`, type: 'PAY' as const, payload: { chargeId: steps.charge.result.chargeId, amountCents: steps.charge.result.amountCents } },
+      event: { id: `${workflowId}:paid`, type: 'PAY', payload: { chargeId: steps.charge.result.chargeId, amountCents: steps.charge.result.amountCents } },
     }),
   })
   .step('fulfil', {
@@ -125,7 +125,7 @@ export const fulfilmentWorkflow = defineWorkflow({
     dependsOn: ['ledger-paid'],
     timeoutMs: 2_000,
     retry: LOCAL_RETRY,
-    input: ({ input }) => ({ operation: 'commit' as const, input: { orderId: input.orderId } }),
+    input: ({ input }) => ({ operation: 'commit', input: { orderId: input.orderId } }),
   })
   .step('ledger-fulfilled', {
     target: ledgerPeer,
@@ -134,7 +134,7 @@ export const fulfilmentWorkflow = defineWorkflow({
     retry: LOCAL_RETRY,
     input: ({ workflowId, input, steps }) => ({
       aggregateId: input.orderId,
-      event: { id: `${workflowId}:fulfilled`, type: 'FULFIL' as const, payload: { shipmentId: steps.fulfil.result.shipmentId } },
+      event: { id: `${workflowId}:fulfilled`, type: 'FULFIL', payload: { shipmentId: steps.fulfil.result.shipmentId } },
     }),
   })
   .returns(({ input, steps }) => ({

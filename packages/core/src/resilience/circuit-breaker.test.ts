@@ -100,6 +100,7 @@ describe('CircuitBreaker', () => {
     await fail(b, 1);
     expect(b.state).toBe(BreakerState.Open);
     expect(b.stats().openedAt).toBeGreaterThan(firstOpenedAt);
+    expect(b.stats().openings).toBe(2);
     const error = await rejectionOf(b.execute(ok));
     expect(error.retryAfterMs).toBeGreaterThan(RESET_MS / 2);
     await vi.waitFor(() => expect(b.state).toBe(BreakerState.HalfOpen), { timeout: RESET_MS * 10, interval: 5 });
@@ -320,8 +321,8 @@ describe('CircuitBreakerRegistry', () => {
       await expect(b.execute(ok)).resolves.toBe('ok');
       expect(changes).toEqual([expect.objectContaining({ key: 'a', from: 'closed', to: 'open' })]);
       expect(registry.stats()).toEqual([
-        expect.objectContaining({ key: 'a', state: 'open', failures: 2 }),
-        expect.objectContaining({ key: 'b', state: 'closed', successes: 1 }),
+        expect.objectContaining({ key: 'a', state: 'open', failures: 2, openings: 1 }),
+        expect.objectContaining({ key: 'b', state: 'closed', successes: 1, openings: 0 }),
       ]);
     } finally {
       registry.shutdown();

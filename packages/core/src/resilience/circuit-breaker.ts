@@ -124,6 +124,8 @@ export interface BreakerStats {
   readonly rejections: number;
   /** Calls that exceeded `timeoutMs` (also counted in `failures`). */
   readonly timeouts: number;
+  /** How many times the breaker has opened since it was created. */
+  readonly openings: number;
   /** Epoch ms at which the breaker last opened; present while it is open or half-open. */
   readonly openedAt?: number;
 }
@@ -176,6 +178,7 @@ export class CircuitBreaker {
   #failures: number;
   #rejections: number;
   #timeouts: number;
+  #openings: number;
   #isShutdown: boolean;
 
   /**
@@ -194,6 +197,7 @@ export class CircuitBreaker {
     this.#failures = 0;
     this.#rejections = 0;
     this.#timeouts = 0;
+    this.#openings = 0;
     this.#isShutdown = false;
 
     const isFailure = this.options.isFailure;
@@ -299,6 +303,7 @@ export class CircuitBreaker {
       failures: this.#failures,
       rejections: this.#rejections,
       timeouts: this.#timeouts,
+      openings: this.#openings,
       ...(this.#openedAt === undefined ? {} : { openedAt: this.#openedAt }),
     };
   }
@@ -417,6 +422,7 @@ export class CircuitBreaker {
     const from = this.#state;
     if (from === to) return;
     this.#state = to;
+    if (to === BreakerState.Open) this.#openings++;
     if (to === BreakerState.Closed) this.#openedAt = undefined;
     const change: BreakerStateChange = Object.freeze({ key: this.key, from, to, at: Date.now() });
     for (const listener of this.#listeners) {

@@ -128,7 +128,8 @@ export interface OrchestratorFigures {
   readonly compensationsFailed: number;
   readonly recovered: number;
   readonly workflowLatency: LatencySummary;
-  readonly breakers: Readonly<Record<string, string>>;
+  /** Per peer breaker: its state and how many times it opened. */
+  readonly breakers: Readonly<Record<string, { readonly state: string; readonly openings: number }>>;
 }
 
 interface Waiter {
@@ -440,7 +441,7 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
       ...this.#counters,
       recovered: this.#recovered,
       workflowLatency: this.#latency.summary(),
-      breakers: this.#breakers.states(),
+      breakers: Object.fromEntries(this.#breakers.stats().map((b) => [b.key, { state: b.state, openings: b.openings }])),
     };
     return { workflows: figures };
   }

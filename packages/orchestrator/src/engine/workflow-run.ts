@@ -442,8 +442,10 @@ export class WorkflowRun {
     if (record.status === StepStatus.Completed || record.status === StepStatus.Compensating) return true;
     // No answer came back: the peer may have done the work. Compensations must be safe when it did not.
     if (record.status === StepStatus.Failed || record.status === StepStatus.Cancelled || record.status === StepStatus.Running) {
-      const last = record.attemptErrors.at(-1) ?? record.error;
-      return record.attempts > 0 && (last === undefined || UNCERTAIN.has(last.code));
+      // Any attempt that ended without an answer may have taken effect, not only the last one (a timeout after the
+      // peer acted, then CIRCUIT_OPEN on the retry, must still be undone).
+      const errors = record.attemptErrors.length > 0 ? record.attemptErrors : record.error === undefined ? [] : [record.error];
+      return record.attempts > 0 && (errors.length === 0 || errors.some((e) => UNCERTAIN.has(e.code)));
     }
     return false;
   }

@@ -35,27 +35,39 @@ export interface CompensationContext<TInput, TDeps, TOutput> extends StepInputCo
   readonly output: TOutput | undefined;
 }
 
-/** A call that undoes a completed step. */
-export interface CompensationSpec<TInput, TDeps, TOutput, CC extends NodeContract = NodeContract> {
+/** A call that undoes a completed step; `TMapped` is what its mapper returns, checked against the target's input. */
+export interface CompensationSpec<TInput, TDeps, TOutput, CC extends NodeContract = NodeContract, TMapped = z.input<CC['input']>> {
   readonly target: PeerRef<CC>;
-  readonly input: (ctx: CompensationContext<TInput, TDeps, TOutput>) => z.input<CC['input']>;
+  readonly input: (ctx: CompensationContext<TInput, TDeps, TOutput>) => TMapped;
   /** Retry policy of the compensation (default: 5 attempts). */
   readonly retry?: RetryPolicyOptions;
   /** Per-attempt timeout of the compensation call, ms. */
   readonly timeoutMs?: number;
 }
 
-/** Options of one step targeting a peer node. */
-export interface PeerStepSpec<TInput, TDeps, C extends NodeContract, TDepNames extends string> {
+/**
+ * Options of one step targeting a peer node. `TMapped` (and the compensation's `TCompMapped`) are what the mappers
+ * return, inferred as `const` and checked against the target's input schema, so literals stay literal
+ * (`operation: 'reserve'` needs no `as const`).
+ */
+export interface PeerStepSpec<
+  TInput,
+  TDeps,
+  C extends NodeContract,
+  TDepNames extends string,
+  TMapped = z.input<C['input']>,
+  CC extends NodeContract = NodeContract,
+  TCompMapped = z.input<CC['input']>,
+> {
   readonly target: PeerRef<C>;
   readonly dependsOn?: readonly TDepNames[];
-  readonly input: (ctx: StepInputContext<TInput, TDeps>) => z.input<C['input']>;
+  readonly input: (ctx: StepInputContext<TInput, TDeps>) => TMapped;
   /** Per-attempt timeout, ms: the peer call is aborted (and told so through its deadline header). */
   readonly timeoutMs?: number;
   /** Retry policy of the step (core's retry module). Default: 3 attempts. */
   readonly retry?: RetryPolicyOptions;
   /** Undoes the step when a later step fails for good (saga). */
-  readonly compensate?: CompensationSpec<TInput, TDeps, z.output<C['output']>>;
+  readonly compensate?: CompensationSpec<TInput, TDeps, z.output<C['output']>, CC, TCompMapped>;
   /** Runs the step only when this returns true; otherwise it is `skipped` (and so are its dependents). */
   readonly when?: (ctx: StepInputContext<TInput, TDeps>) => boolean;
   /** A failure of this step does not fail the workflow; its dependents are skipped. */
@@ -157,9 +169,16 @@ export class WorkflowBuilder<TInputSchema extends z.ZodType, TOutputSchema exten
   }
 
   /** Adds a step that calls a peer node. */
-  step<const TName extends string, C extends NodeContract, const TDep extends keyof TSteps & string = never>(
+  step<
+    const TName extends string,
+    C extends NodeContract,
+    const TMapped extends z.input<C['input']>,
+    const TDep extends keyof TSteps & string = never,
+    CC extends NodeContract = NodeContract,
+    const TCompMapped extends z.input<CC['input']> = z.input<CC['input']>,
+  >(
     name: TName,
-    spec: PeerStepSpec<z.output<TInputSchema>, Pick<TSteps, TDep>, C, TDep>,
+    spec: PeerStepSpec<z.output<TInputSchema>, Pick<TSteps, TDep>, C, TDep, TMapped, CC, TCompMapped>,
   ): WorkflowBuilder<TInputSchema, TOutputSchema, TSteps & { readonly [K in TName]: z.output<C['output']> }> {
     const compensate = spec.compensate;
     const step: StepDefinition = {
