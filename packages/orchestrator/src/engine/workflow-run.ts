@@ -81,7 +81,8 @@ export class WorkflowRun {
   readonly #byName: ReadonlyMap<string, StepDefinition>;
   readonly #controller = new AbortController();
   readonly #steps = new Map<string, StepRecord>();
-  #record: WorkflowRecord;
+  // Owned by this run and changed in place (commits are frequent; the `record` getter hands out copies).
+  readonly #record: { -readonly [K in keyof WorkflowRecord]: WorkflowRecord[K] };
   #seq = 0;
   #stop: StopReason | undefined;
   #deadlineTimer: NodeJS.Timeout | undefined;
@@ -90,7 +91,7 @@ export class WorkflowRun {
 
   constructor(record: WorkflowRecord, definition: AnyWorkflowDefinition, deps: RunDependencies) {
     this.id = record.id;
-    this.#record = record;
+    this.#record = { ...record };
     this.#definition = definition;
     this.#deps = deps;
     this.#byName = new Map(definition.steps.map((s) => [s.name, s]));
@@ -156,7 +157,7 @@ export class WorkflowRun {
     const now = this.#deps.now();
     const workflow: WorkflowPatch = { ...change.workflow, updatedAt: now };
     if (change.steps !== undefined) for (const step of change.steps) this.#steps.set(step.name, step);
-    this.#record = { ...this.#record, ...workflow };
+    Object.assign(this.#record, workflow);
     await this.#deps.store.commit(this.id, this.#record.epoch, { workflow, ...(change.steps === undefined ? {} : { steps: change.steps }) });
   }
 
@@ -308,7 +309,7 @@ export class WorkflowRun {
     if (step.target.kind === 'workflow') {
       try {
         const { childId, outcome } = await this.#deps.children.runChild({
-          parent: this.#record,
+          parent: this.record,
           step,
           definition: step.target.workflow,
           input,

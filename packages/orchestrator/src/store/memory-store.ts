@@ -1,6 +1,12 @@
 import { ErrorCode, HealthStatus, OnexError, type ComponentHealth } from '@onex/core';
-import { isTerminalStatus, type WorkflowCommit, type WorkflowFilter, type WorkflowRecord, type WorkflowSummary } from './workflow-record.js';
+import { isTerminalStatus, type StepRecord, type WorkflowCommit, type WorkflowFilter, type WorkflowRecord, type WorkflowSummary } from './workflow-record.js';
 import type { ClaimOptions, CreateResult, WorkflowStore } from './workflow-store.js';
+
+type MutableRecord = { -readonly [K in keyof WorkflowRecord]: WorkflowRecord[K] } & { steps: Record<string, StepRecord> };
+
+function copyOf(record: MutableRecord): WorkflowRecord {
+  return { ...record, steps: { ...record.steps } };
+}
 
 /** Options of {@link MemoryWorkflowStore}. */
 export interface MemoryWorkflowStoreOptions {
@@ -18,7 +24,7 @@ export interface MemoryWorkflowStoreOptions {
  * ```
  */
 export class MemoryWorkflowStore implements WorkflowStore {
-  readonly #records = new Map<string, WorkflowRecord>();
+  readonly #records = new Map<string, MutableRecord>();
   readonly #byKey = new Map<string, string>();
   // Insertion-ordered set of finished ids: the first is the oldest to evict.
   readonly #finished = new Set<string>();
@@ -34,10 +40,10 @@ export class MemoryWorkflowStore implements WorkflowStore {
     if (record.idempotencyKey !== undefined) {
       const existingId = this.#byKey.get(record.idempotencyKey);
       const existing = existingId === undefined ? undefined : this.#records.get(existingId);
-      if (existing !== undefined) return { created: false, record: existing };
+      if (existing !== undefined) return { created: false, record: copyOf(existing) };
     }
     if (this.#records.has(record.id)) throw new OnexError(ErrorCode.Conflict, `Workflow ${record.id} already exists`);
-    this.#records.set(record.id, record);
+    this.#records.set(record.id, { ...record, steps: { ...record.steps } });
     if (record.idempotencyKey !== undefined) this.#byKey.set(record.idempotencyKey, record.id);
     return { created: true, record };
   }
@@ -48,19 +54,16 @@ export class MemoryWorkflowStore implements WorkflowStore {
     if (current.epoch !== epoch) {
       throw new OnexError(ErrorCode.Conflict, `Workflow ${id} is owned by a newer epoch`, { context: { epoch, stored: current.epoch } });
     }
-    let steps = current.steps;
-    if (change.steps !== undefined && change.steps.length > 0) {
-      const next: Record<string, (typeof steps)[string]> = { ...steps };
-      for (const step of change.steps) next[step.name] = step;
-      steps = next;
-    }
-    const updated: WorkflowRecord = { ...current, ...change.workflow, steps };
-    this.#records.set(id, updated);
-    if (isTerminalStatus(updated.status) && !isTerminalStatus(current.status)) this.#markFinished(id);
+    // Records are private to the store and changed in place; readers get copies (commits far outnumber reads).
+    const wasTerminal = isTerminalStatus(current.status);
+    if (change.workflow !== undefined) Object.assign(current, change.workflow);
+    if (change.steps !== undefined) for (const step of change.steps) current.steps[step.name] = step;
+    if (isTerminalStatus(current.status) && !wasTerminal) this.#markFinished(id);
   }
 
   async get(id: string): Promise<WorkflowRecord | undefined> {
-    return this.#records.get(id);
+    const record = this.#records.get(id);
+    return record === undefined ? undefined : copyOf(record);
   }
 
   async list(filter: WorkflowFilter): Promise<readonly WorkflowSummary[]> {
@@ -85,16 +88,15 @@ export class MemoryWorkflowStore implements WorkflowStore {
       if (isTerminalStatus(record.status)) continue;
       const free = record.owner === undefined || record.owner === options.owner || (record.leaseExpiresAt ?? 0) <= options.now;
       if (!free) continue;
-      const next: WorkflowRecord = { ...record, owner: options.owner, leaseExpiresAt: options.now + options.leaseMs, epoch: record.epoch + 1 };
-      this.#records.set(record.id, next);
-      claimed.push(next);
+      Object.assign(record, { owner: options.owner, leaseExpiresAt: options.now + options.leaseMs, epoch: record.epoch + 1 });
+      claimed.push(copyOf(record));
     }
     return claimed;
   }
 
   async renewLeases(owner: string, leaseExpiresAt: number): Promise<void> {
     for (const record of this.#records.values()) {
-      if (record.owner === owner && !isTerminalStatus(record.status)) this.#records.set(record.id, { ...record, leaseExpiresAt });
+      if (record.owner === owner && !isTerminalStatus(record.status)) record.leaseExpiresAt = leaseExpiresAt;
     }
   }
 
