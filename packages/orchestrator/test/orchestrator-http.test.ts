@@ -37,6 +37,7 @@ beforeAll(async () => {
     peers: { slow: createNodeClient(peerServer.url, stepContract) },
     workflows: [wf],
     logger: createSilentLogger(),
+    name: 'order-flows',
   });
   server = await serveOrchestrator(orchestrator);
 });
@@ -94,6 +95,7 @@ describe('orchestrator over HTTP, peers over HTTP', () => {
     expect(badInput).toMatchObject({ status: 422, body: { error: { code: 'VALIDATION' } } });
     expect((await http('GET', '/v1/workflows?status=bogus')).status).toBe(422);
     expect((await http('GET', '/v1/workflows/does-not-exist')).status).toBe(404);
-    expect((await http('GET', '/health')).status).toBe(200);
+    const health = await http('GET', '/health');
+    expect(health).toMatchObject({ status: 200, body: { node: { name: 'order-flows', kind: 'orchestrator' } } });
   });
 });

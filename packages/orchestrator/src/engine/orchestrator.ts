@@ -76,6 +76,8 @@ export const orchestratorContract = defineContract({
 
 /** Options of {@link Orchestrator}. */
 export interface OrchestratorOptions extends Omit<NodeServiceOptions<typeof orchestratorContract.config>, 'config'> {
+  /** Node name (kebab-case) in health, metrics, logs and `GET /contract`. Default `orchestrator`. */
+  readonly name?: string;
   /** Where workflows are persisted (write-ahead). */
   readonly store: WorkflowStore;
   /** Peer nodes by name; steps and compensations name them. */
@@ -187,7 +189,19 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
   #accepting = false;
 
   constructor(options: OrchestratorOptions) {
-    super(orchestratorContract, options);
+    super(
+      options.name === undefined
+        ? orchestratorContract
+        : defineContract({
+            name: options.name,
+            kind: NodeKind.Orchestrator,
+            version: orchestratorContract.version,
+            description: orchestratorContract.description ?? 'Runs durable workflows over ONEX nodes',
+            input: RunWorkflowInput,
+            output: WorkflowOutcomeSchema,
+          }),
+      options,
+    );
     this.store = options.store;
     this.#ownsBreakers = options.breakers === undefined;
     // Step deadlines do the timing, so breakers have no timeout of their own (and cost no timer per call).
