@@ -291,6 +291,23 @@ describe('Orchestrator execution', () => {
     expect(outcomes.every((x) => x.status === 'completed')).toBe(true);
   });
 
+  it('answers result() for a workflow another instance runs, by reading the shared store', async () => {
+    const slow = new ScriptedPeer('slow', { delayMs: 150 });
+    const wf = defineWorkflow({ type: 'shared', version: '1.0.0', input: Input, output: Output })
+      .step('only', { target: ref('slow'), input: ({ input }) => input })
+      .returns(({ steps }) => ({ total: steps.only?.value ?? 0 }));
+    const store = new MemoryWorkflowStore();
+    const clients = await peers(slow);
+    const a = await orchestrator(clients, [wf], { store, instanceId: 'a' });
+    const b = await orchestrator(clients, [wf], { store, instanceId: 'b' });
+    const id = await a.start('shared', { value: 1 });
+    const outcome = await b.result(id);
+    expect(outcome).toMatchObject({ id, status: 'completed', output: { total: 2 } });
+    const controller = new AbortController();
+    const unknown = b.result('no-such-id', { signal: controller.signal }).catch((e: unknown) => e);
+    expect(isOnexError(await unknown) && ((await unknown) as OnexError).code).toBe(ErrorCode.NotFound);
+  });
+
   it('keeps one circuit breaker per peer', async () => {
     const down = new ScriptedPeer('down', { alwaysFail: ErrorCode.Unavailable });
     const up = new ScriptedPeer('up');

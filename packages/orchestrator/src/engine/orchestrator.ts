@@ -8,6 +8,7 @@ import {
   NodeKind,
   NodeService,
   OnexError,
+  sleep,
   toOnexError,
   type CallContext,
   type CircuitBreakerOptions,
@@ -136,7 +137,11 @@ export interface OrchestratorFigures {
 
 interface Waiter {
   readonly resolve: (outcome: WorkflowOutcome) => void;
+  readonly reject: (error: OnexError) => void;
 }
+
+/** How often `result()` reads the store for a workflow another instance runs. */
+const RESULT_POLL_MS = 250;
 
 function semverCompare(a: string, b: string): number {
   const pa = a.split(/[.-]/).map((p) => Number.parseInt(p, 10));
@@ -303,10 +308,16 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
 
   /** Waits until the workflow is finished and returns its outcome. */
   async result(id: string, options: { readonly signal?: AbortSignal } = {}): Promise<WorkflowOutcome> {
-    const record = await this.store.get(id);
-    if (record === undefined) throw new OnexError(ErrorCode.NotFound, `Workflow ${id} not found`, { context: { id } });
-    if (isTerminalStatus(record.status)) return outcomeOf(record);
     const signal = options.signal;
+    // Not run by this instance (finished, unknown, or run by another one): read the store, polling while it runs.
+    while (!this.#running.has(id) && !this.#queued.has(id)) {
+      const record = await this.store.get(id);
+      if (record === undefined) throw new OnexError(ErrorCode.NotFound, `Workflow ${id} not found`, { context: { id } });
+      if (isTerminalStatus(record.status)) return outcomeOf(record);
+      if (this.#running.has(id) || this.#queued.has(id)) break;
+      await sleep(RESULT_POLL_MS, signal);
+    }
+    // Run here: #finish resolves the waiter (registered synchronously, so the end cannot slip past it).
     return new Promise<WorkflowOutcome>((resolve, reject) => {
       let waiters = this.#waiters.get(id);
       if (waiters === undefined) {
@@ -317,6 +328,10 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
         resolve: (outcome) => {
           signal?.removeEventListener('abort', onAbort);
           resolve(outcome);
+        },
+        reject: (error) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(error);
         },
       };
       const onAbort = (): void => {
@@ -475,6 +490,7 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
       definition = this.definition(record.type, record.version);
     } catch (error) {
       this.logger.error({ err: error, workflowId: record.id }, 'workflow definition missing: cannot resume');
+      this.#failWaiters(record.id, toOnexError(error));
       return;
     }
     const run = new WorkflowRun(record, definition, {
@@ -495,6 +511,10 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
         // A store failure (or a fencing conflict: another instance took over). The workflow stays resumable.
         this.logger.error({ err: error, workflowId: record.id }, 'workflow run stopped');
         this.#running.delete(record.id);
+        this.#failWaiters(
+          record.id,
+          new OnexError(ErrorCode.Unavailable, `Workflow ${record.id} stopped: its state could not be saved; it resumes on restart`, { cause: error }),
+        );
         this.#next();
       },
     );
@@ -510,6 +530,13 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
       for (const waiter of waiters) waiter.resolve(outcome);
     }
     this.#next();
+  }
+
+  #failWaiters(id: string, error: OnexError): void {
+    const waiters = this.#waiters.get(id);
+    if (waiters === undefined) return;
+    this.#waiters.delete(id);
+    for (const waiter of waiters) waiter.reject(error);
   }
 
   #next(): void {
