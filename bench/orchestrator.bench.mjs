@@ -18,7 +18,11 @@ import {
 } from '../packages/core/dist/index.js';
 import { defineWorkflow, MemoryWorkflowStore, Orchestrator, peer, SqliteWorkflowStore } from '../packages/orchestrator/dist/index.js';
 
-const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL ?? 1000);
+// In process a workflow takes tens of µs: many samples and a long warm-up (JIT, heap sizing) are needed for stable
+// percentiles. Over HTTP each takes ~1 ms, so fewer do.
+const SEQUENTIAL_IN_PROCESS = Number(process.env.BENCH_SEQUENTIAL ?? 10_000);
+const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL ?? 2000);
+const WARMUP = 3000;
 const CONCURRENT_TOTAL = Number(process.env.BENCH_CONCURRENT ?? 2000);
 const CONCURRENCY = 64;
 
@@ -56,7 +60,7 @@ function stats(samplesMs, wallMs) {
 }
 
 async function sequential(fn, n) {
-  for (let i = 0; i < Math.min(200, n); i += 1) await fn(i); // warm-up
+  for (let i = 0; i < WARMUP; i += 1) await fn(i); // warm-up
   const samples = new Array(n);
   const start = performance.now();
   for (let i = 0; i < n; i += 1) {
@@ -65,6 +69,25 @@ async function sequential(fn, n) {
     samples[i] = performance.now() - t;
   }
   return stats(samples, performance.now() - start);
+}
+
+async function interleaved(fns, n, rounds) {
+  for (const fn of fns) for (let i = 0; i < 500; i += 1) await fn(i); // warm-up
+  const samples = fns.map(() => []);
+  const wall = fns.map(() => 0);
+  const perRound = Math.ceil(n / rounds);
+  for (let round = 0; round < rounds; round += 1) {
+    for (const [k, fn] of fns.entries()) {
+      const start = performance.now();
+      for (let i = 0; i < perRound; i += 1) {
+        const t = performance.now();
+        await fn(i);
+        samples[k].push(performance.now() - t);
+      }
+      wall[k] += performance.now() - start;
+    }
+  }
+  return samples.map((s, k) => stats(s, wall[k]));
 }
 
 async function concurrent(fn, total, concurrency) {
@@ -97,28 +120,31 @@ async function runWorkflow(orchestrator, i) {
 
 // ---------- (a) in-process peers, memory store ----------
 async function inProcess() {
-  console.log(`\n(a) in-process peers + memory store (${SEQUENTIAL} sequential, ${CONCURRENT_TOTAL} at ${CONCURRENCY} concurrent)`);
+  console.log(`\n(a) in-process peers + memory store (${SEQUENTIAL_IN_PROCESS} sequential, ${CONCURRENT_TOTAL} at ${CONCURRENCY} concurrent)`);
   const nodes = { a: new StepNode(), b: new StepNode(), c: new StepNode() };
   for (const n of Object.values(nodes)) await n.initialize();
   const peers = Object.fromEntries(Object.entries(nodes).map(([k, n]) => [k, createInProcessClient(n)]));
   const orchestrator = new Orchestrator({ store: new MemoryWorkflowStore({ maxFinished: 1000 }), peers, workflows: [workflow], logger: createSilentLogger() });
   await orchestrator.initialize();
 
-  const direct = await sequential(async (i) => work(work(work({ value: i }))), SEQUENTIAL);
+  const direct = await sequential(async (i) => work(work(work({ value: i }))), SEQUENTIAL_IN_PROCESS);
   const viaHandle = await sequential(async (i) => {
     let v = { value: i };
     for (const n of Object.values(nodes)) {
       const r = await n.handle(v);
       v = r.value;
     }
-  }, SEQUENTIAL);
-  const wf1 = await sequential((i) => runWorkflow(orchestrator, i), SEQUENTIAL);
+  }, SEQUENTIAL_IN_PROCESS);
+  const wf1 = await sequential((i) => runWorkflow(orchestrator, i), SEQUENTIAL_IN_PROCESS);
   const wf64 = await concurrent((i) => runWorkflow(orchestrator, i), CONCURRENT_TOTAL, CONCURRENCY);
   row('baseline: 3 direct function calls', direct);
   row('baseline: 3 node.handle() calls', viaHandle);
   row('ONEX workflow, concurrency 1', wf1);
   row(`ONEX workflow, concurrency ${CONCURRENCY}`, wf64);
-  console.log(`  framework overhead per workflow (mean, vs direct): ${fmt(wf1.mean - direct.mean)}; vs 3 handle() calls: ${fmt(wf1.mean - viaHandle.mean)} (target ≤ 50 µs)`);
+  console.log(
+    `  framework overhead per workflow vs 3 direct calls: p50 ${fmt(wf1.p50 - direct.p50)}, mean ${fmt(wf1.mean - direct.mean)}` +
+      `; of it the 3 node.handle() calls: p50 ${fmt(viaHandle.p50 - direct.p50)} (target ≤ 50 µs)`,
+  );
   await orchestrator.shutdown();
 }
 
@@ -165,8 +191,8 @@ async function overHttp() {
   const orchestrator = new Orchestrator({ store: new SqliteWorkflowStore({ path: join(dir, 'wf.db') }), peers, workflows: [workflow], logger: createSilentLogger() });
   await orchestrator.initialize();
 
-  const bare1 = await sequential(chain, SEQUENTIAL);
-  const wf1 = await sequential((i) => runWorkflow(orchestrator, i), SEQUENTIAL);
+  // Interleaved rounds, so that the machine's drift hits the baseline and ONEX alike.
+  const [bare1, wf1] = await interleaved([chain, (i) => runWorkflow(orchestrator, i)], SEQUENTIAL, 10);
   const bare64 = await concurrent(chain, CONCURRENT_TOTAL, CONCURRENCY);
   const wf64 = await concurrent((i) => runWorkflow(orchestrator, i), CONCURRENT_TOTAL, CONCURRENCY);
   row('baseline: bare 3-hop chain, concurrency 1', bare1);
