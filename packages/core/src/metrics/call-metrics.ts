@@ -72,6 +72,18 @@ export class CallMetrics {
     this.#windowStart = this.#now();
   }
 
+  /** Marks a call as started and returns its start time; pass that to {@link CallMetrics.end}. */
+  begin(): number {
+    this.#inFlight += 1;
+    return performance.now();
+  }
+
+  /** Marks a call started with {@link CallMetrics.begin} as finished; `failureCode` set means it failed. */
+  end(startedAt: number, failureCode?: string): void {
+    this.#inFlight -= 1;
+    this.record(performance.now() - startedAt, failureCode);
+  }
+
   /** Marks a call as started; call the returned function with the error code on failure, or nothing on success. */
   start(): (failureCode?: string) => void {
     const startedAt = performance.now();

@@ -6,7 +6,7 @@ import { ErrorSanitizer } from '../errors/error-sanitizer.js';
 import { abortReasonToOnexError, isOnexError, OnexError, toOnexError, validationDetails } from '../errors/onex-error.js';
 import { childLogger, createLogger, type Logger } from '../logging/logger.js';
 import { CallMetrics, type CallMetricsSnapshot } from '../metrics/call-metrics.js';
-import { resolveDeadline, type CallContext, type CallerIdentity, type CallOptions } from './call-context.js';
+import type { CallContext, CallerIdentity, CallOptions } from './call-context.js';
 import type { Result } from './result.js';
 
 /**
@@ -217,13 +217,11 @@ export abstract class NodeService<TInput extends Schema, TOutput extends Schema,
     if (this.#metrics.inFlight >= this.#maxConcurrency) {
       return this.#reject(ErrorCode.Overloaded, `Node '${this.name}' is at its concurrency limit`, correlationId);
     }
-    const done = this.#metrics.start();
+    const startedAt = this.#metrics.begin();
     const now = this.clock.now();
-    const deadlineAt = resolveDeadline(
-      { timeoutMs: options.timeoutMs ?? this.#defaultTimeoutMs, ...(options.deadlineAt === undefined ? {} : { deadlineAt: options.deadlineAt }) },
-      now,
-    );
-    const call = new CallState(this.name, this.logger, correlationId, deadlineAt, options);
+    const relative = now + (options.timeoutMs ?? this.#defaultTimeoutMs);
+    const deadlineAt = options.deadlineAt === undefined ? relative : Math.min(relative, options.deadlineAt);
+    const call = new CallState(this.name, this.logger, correlationId, deadlineAt, deadlineAt - now, options);
     try {
       const input = this.contract.input.safeParse(raw);
       if (!input.success) {
@@ -242,11 +240,11 @@ export abstract class NodeService<TInput extends Schema, TOutput extends Schema,
           details: validationDetails(output.error.issues),
         });
       }
-      done();
+      this.#metrics.end(startedAt);
       return { ok: true, value: output.data };
     } catch (error) {
       const onex = toOnexError(error, { correlationId });
-      done(onex.code);
+      this.#metrics.end(startedAt, onex.code);
       this.#logFailure(call.logger, onex, error);
       return { ok: false, error: onex };
     } finally {
@@ -343,20 +341,18 @@ class CallState implements CallContext {
   #reason: unknown;
   #aborted = false;
   #reject: ((error: OnexError) => void) | undefined;
-  readonly #timer: NodeJS.Timeout | undefined;
+  readonly #timer: NodeJS.Timeout;
   readonly #external: AbortSignal | undefined;
   readonly #onExternalAbort: (() => void) | undefined;
 
-  constructor(node: string, rootLogger: Logger, correlationId: string, deadlineAt: number | undefined, options: CallOptions) {
+  constructor(node: string, rootLogger: Logger, correlationId: string, deadlineAt: number, delayMs: number, options: CallOptions) {
     this.correlationId = correlationId;
     this.deadlineAt = deadlineAt;
     this.idempotencyKey = options.idempotencyKey;
     this.caller = options.caller;
     this.#node = node;
     this.#rootLogger = rootLogger;
-    if (deadlineAt !== undefined) {
-      this.#timer = setTimeout(() => this.#abort(new DOMException('Deadline exceeded', 'TimeoutError')), Math.max(0, deadlineAt - Date.now()));
-    }
+    this.#timer = setTimeout(() => this.#abort(new DOMException('Deadline exceeded', 'TimeoutError')), Math.max(0, delayMs));
     const external = options.signal;
     if (external !== undefined) {
       this.#external = external;
@@ -398,7 +394,7 @@ class CallState implements CallContext {
   }
 
   dispose(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    clearTimeout(this.#timer);
     if (this.#onExternalAbort !== undefined) this.#external?.removeEventListener('abort', this.#onExternalAbort);
     this.#reject = undefined;
   }
