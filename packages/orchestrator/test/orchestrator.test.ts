@@ -308,6 +308,52 @@ describe('Orchestrator execution', () => {
     expect(isOnexError(await unknown) && ((await unknown) as OnexError).code).toBe(ErrorCode.NotFound);
   });
 
+  it('honours deadlines longer than Node can time in one timer (30 days)', async () => {
+    const a = new ScriptedPeer('a');
+    const wf = defineWorkflow({ type: 'long', version: '1.0.0', input: Input, output: Output, timeoutMs: 30 * 24 * 3_600_000 })
+      .step('only', { target: ref('a'), input: ({ input }) => input })
+      .returns(({ steps }) => ({ total: steps.only?.value ?? 0 }));
+    const o = await orchestrator(await peers(a), [wf]);
+    const outcome = await o.result(await o.start('long', { value: 1 }));
+    expect(outcome).toMatchObject({ status: 'completed', output: { total: 2 } });
+  });
+
+  it('resumes an interrupted saga with the reason it started for, even past the deadline', async () => {
+    const undo = new ScriptedPeer('undo');
+    const wf = defineWorkflow({ type: 'resume-saga', version: '1.0.0', input: Input, output: Output })
+      .step('reserve', { target: ref('undo'), input: ({ input }) => input, compensate: { target: ref('undo'), input: () => ({ value: 99 }) } })
+      .step('ship', { target: ref('undo'), dependsOn: ['reserve'], input: ({ input }) => input })
+      .returns(() => ({ total: 0 }));
+    const store = new MemoryWorkflowStore();
+    const now = Date.now();
+    const validation = { code: 'VALIDATION', message: 'bad address', retryable: false } as const;
+    // What a crash during compensation leaves behind, found after the workflow's deadline has passed.
+    await store.create({
+      id: 'w-crashed',
+      type: 'resume-saga',
+      version: '1.0.0',
+      status: WorkflowStatus.Compensating,
+      input: { value: 1 },
+      error: validation,
+      correlationId: 'c',
+      createdAt: now - 10_000,
+      updatedAt: now - 5_000,
+      deadlineAt: now - 1_000,
+      owner: 'orchestrator',
+      leaseExpiresAt: now - 1,
+      epoch: 1,
+      steps: {
+        reserve: { name: 'reserve', status: StepStatus.Compensating, attempts: 1, attemptErrors: [], output: { value: 2, by: 'undo' }, completionSeq: 1 },
+        ship: { name: 'ship', status: StepStatus.Failed, attempts: 1, attemptErrors: [validation], error: validation },
+      },
+    });
+    const o = await orchestrator(await peers(undo), [wf], { store });
+    const outcome = await o.result('w-crashed');
+    expect(outcome.status).toBe('compensated');
+    expect(outcome.error?.code).toBe('VALIDATION');
+    expect(undo.log.map((l) => l.value)).toEqual([99]);
+  });
+
   it('keeps one circuit breaker per peer', async () => {
     const down = new ScriptedPeer('down', { alwaysFail: ErrorCode.Unavailable });
     const up = new ScriptedPeer('up');

@@ -6,6 +6,7 @@ import { ErrorSanitizer } from '../errors/error-sanitizer.js';
 import { abortReasonToOnexError, isOnexError, OnexError, toOnexError, validationDetails } from '../errors/onex-error.js';
 import { childLogger, createLogger, type Logger } from '../logging/logger.js';
 import { CallMetrics, type CallMetricsSnapshot } from '../metrics/call-metrics.js';
+import { MAX_TIMEOUT_MS } from '../transport/headers.js';
 import type { CallContext, CallerIdentity, CallOptions } from './call-context.js';
 import type { Result } from './result.js';
 
@@ -352,7 +353,8 @@ class CallState implements CallContext {
     this.caller = options.caller;
     this.#node = node;
     this.#rootLogger = rootLogger;
-    this.#timer = setTimeout(() => this.#abort(new DOMException('Deadline exceeded', 'TimeoutError')), Math.max(0, delayMs));
+    // Node fires timers longer than 2^31-1 ms at once: clamp (a call cannot usefully run ~25 days anyway).
+    this.#timer = setTimeout(() => this.#abort(new DOMException('Deadline exceeded', 'TimeoutError')), Math.min(Math.max(0, delayMs), MAX_TIMEOUT_MS));
     const external = options.signal;
     if (external !== undefined) {
       this.#external = external;

@@ -1,4 +1,5 @@
 import { abortReasonToOnexError } from '../errors/onex-error.js';
+import { MAX_TIMEOUT_MS } from '../transport/headers.js';
 
 /**
  * Waits `ms` milliseconds, or rejects as soon as `signal` aborts with
@@ -16,6 +17,8 @@ import { abortReasonToOnexError } from '../errors/onex-error.js';
  * ```
  */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  // Node fires timers longer than 2^31-1 ms at once.
+  ms = Math.min(Math.max(0, ms), MAX_TIMEOUT_MS);
   if (signal === undefined) return new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
   if (signal.aborted) return Promise.reject(abortReasonToOnexError(signal));
   return new Promise<void>((resolve, reject) => {

@@ -9,7 +9,15 @@ import type { RetryPolicy } from '../resilience/retry-policy.js';
 import type { CallOptions, CallerIdentity } from '../node/call-context.js';
 import type { NodeHealth, NodeMetrics } from '../node/node-service.js';
 import type { Result } from '../node/result.js';
-import { OnexHeader, formatCallerHeader, formatTimeoutHeader, isValidCorrelationId, isValidIdempotencyKey, parseCorrelationIdHeader } from './headers.js';
+import {
+  MAX_TIMEOUT_MS,
+  OnexHeader,
+  formatCallerHeader,
+  formatTimeoutHeader,
+  isValidCorrelationId,
+  isValidIdempotencyKey,
+  parseCorrelationIdHeader,
+} from './headers.js';
 
 /**
  * A typed client of one node: the interface shared by the HTTP client ({@link createNodeClient}) and the
@@ -257,7 +265,7 @@ function exchange<R>(
     const timer = setTimeout(() => {
       fail(new OnexError(ErrorCode.Timeout, 'Deadline exceeded', { correlationId }));
       req.destroy();
-    }, remaining);
+    }, Math.min(remaining, MAX_TIMEOUT_MS)); // Node fires longer timers at once
     function onAbort(): void {
       fail(abortReasonToOnexError(signal as AbortSignal, correlationId));
       req.destroy();

@@ -4,6 +4,7 @@ import {
   defineContract,
   ErrorCode,
   HealthStatus,
+  isOnexError,
   LatencyHistogram,
   NodeKind,
   NodeService,
@@ -139,6 +140,9 @@ interface Waiter {
   readonly resolve: (outcome: WorkflowOutcome) => void;
   readonly reject: (error: OnexError) => void;
 }
+
+/** How long after a store failure a stopped workflow is resumed. */
+const RESUME_DELAY_MS = 1_000;
 
 /** How often `result()` reads the store for a workflow another instance runs. */
 const RESULT_POLL_MS = 250;
@@ -374,9 +378,12 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
     const record = await this.get(id);
     if (isTerminalStatus(record.status)) return outcomeOf(record);
     if (this.#queued.has(id)) {
-      this.#queued.delete(id);
       const error: RecordedError = { code: ErrorCode.Cancelled, message: 'Workflow cancelled', retryable: false };
       await this.store.commit(id, record.epoch, { workflow: { status: WorkflowStatus.Cancelled, error, updatedAt: this.clock.now() } });
+      // Only once the cancellation is durable does it leave the queue (a failed commit leaves it queued).
+      this.#queued.delete(id);
+      const at = this.#queue.findIndex((queued) => queued.id === id);
+      if (at !== -1) this.#queue.splice(at, 1);
       const outcome: WorkflowOutcome = { id, status: WorkflowStatus.Cancelled, error };
       this.#finish(id, outcome, record.createdAt);
       return outcome;
@@ -398,6 +405,8 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
       this.cancel(childId).catch((error: unknown) => this.logger.warn({ err: error, childId }, 'could not cancel child workflow'));
     };
     options.signal.addEventListener('abort', onAbort, { once: true });
+    // The parent may have been stopped while the child was being created.
+    if (options.signal.aborted) onAbort();
     try {
       const outcome = await this.result(childId);
       return { childId, outcome };
@@ -513,8 +522,9 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
         this.#running.delete(record.id);
         this.#failWaiters(
           record.id,
-          new OnexError(ErrorCode.Unavailable, `Workflow ${record.id} stopped: its state could not be saved; it resumes on restart`, { cause: error }),
+          new OnexError(ErrorCode.Unavailable, `Workflow ${record.id} stopped: its state could not be saved; it will be resumed`, { cause: error }),
         );
+        if (!isOnexError(error) || error.code !== ErrorCode.Conflict) this.#resumeLater(record.id);
         this.#next();
       },
     );
@@ -532,6 +542,20 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
     this.#next();
   }
 
+  /** After a run stopped on a store failure (not a fencing conflict), resume the workflow from its stored state. */
+  #resumeLater(id: string): void {
+    const timer = setTimeout(() => {
+      if (!this.#accepting || this.#running.has(id)) return;
+      this.store.get(id).then(
+        (stored) => {
+          if (stored !== undefined && !isTerminalStatus(stored.status) && stored.owner === this.#instanceId && !this.#running.has(id)) this.#admit(stored);
+        },
+        (error: unknown) => this.logger.error({ err: error, workflowId: id }, 'could not reload workflow to resume it'),
+      );
+    }, RESUME_DELAY_MS);
+    timer.unref();
+  }
+
   #failWaiters(id: string, error: OnexError): void {
     const waiters = this.#waiters.get(id);
     if (waiters === undefined) return;
@@ -540,6 +564,8 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
   }
 
   #next(): void {
+    // Shutting down: queued workflows stay pending in the store and start on the next run.
+    if (!this.#accepting) return;
     while (this.#running.size < this.#maxConcurrent && this.#queue.length > 0) {
       const record = this.#queue.shift()!;
       if (!this.#queued.delete(record.id)) continue; // cancelled while queued

@@ -62,6 +62,8 @@ export interface RunDependencies {
   readonly children: ChildRunner;
 }
 
+const MAX_TIMER_MS = 2_147_483_647;
+
 // Outcomes of a step call that may have taken effect on the peer even though no answer came back.
 const UNCERTAIN = new Set<string>([ErrorCode.Timeout, ErrorCode.Cancelled, ErrorCode.Unavailable, ErrorCode.Internal]);
 
@@ -115,24 +117,28 @@ export class WorkflowRun {
   /** Runs (or resumes) the workflow to a terminal status. */
   async run(): Promise<RunOutcome> {
     try {
-      const deadlineAt = this.#record.deadlineAt;
-      if (deadlineAt !== undefined) {
-        const remaining = deadlineAt - this.#deps.now();
-        if (remaining <= 0) this.#stopWith({ kind: 'timed_out' });
-        else {
-          this.#deadlineTimer = setTimeout(() => this.#stopWith({ kind: 'timed_out' }), remaining);
-          this.#deadlineTimer.unref();
-        }
-      }
-      if (this.#record.status === WorkflowStatus.Compensating) {
-        return await this.#compensateAndFinish(this.#stop ?? this.#restoredStopReason());
-      }
+      // A saga interrupted by a crash finishes with the reason it started for, whatever the clock says now.
+      if (this.#record.status === WorkflowStatus.Compensating) return await this.#compensateAndFinish(this.#restoredStopReason());
+      if (this.#record.deadlineAt !== undefined) this.#armDeadline(this.#record.deadlineAt);
       await this.#execute();
       if (this.#stop !== undefined) return await this.#compensateAndFinish(this.#stop);
       return await this.#complete();
     } finally {
       if (this.#deadlineTimer !== undefined) clearTimeout(this.#deadlineTimer);
+      // Whatever ended the run (a store failure included), nothing it started may go on calling peers.
+      if (!this.#controller.signal.aborted) this.#controller.abort(new OnexError(ErrorCode.Cancelled, 'Workflow run ended'));
     }
+  }
+
+  /** Times the workflow out at `deadlineAt`, re-arming in steps: Node fires timers past 2^31-1 ms at once. */
+  #armDeadline(deadlineAt: number): void {
+    const remaining = deadlineAt - this.#deps.now();
+    if (remaining <= 0) {
+      this.#stopWith({ kind: 'timed_out' });
+      return;
+    }
+    this.#deadlineTimer = setTimeout(() => this.#armDeadline(deadlineAt), Math.min(remaining, MAX_TIMER_MS));
+    this.#deadlineTimer.unref();
   }
 
   #stopWith(reason: StopReason): void {
@@ -205,6 +211,11 @@ export class WorkflowRun {
         while (progressed) {
           progressed = false;
           for (const step of this.#definition.steps) {
+            // A step settled in this pass may have stopped the workflow: start nothing more.
+            if (this.#stop !== undefined) {
+              progressed = false;
+              break;
+            }
             const record = this.#steps.get(step.name)!;
             const isResumed = resumed.has(step.name) && !inFlight.has(step.name);
             if (record.status !== StepStatus.Pending && !isResumed) continue;
