@@ -4,9 +4,9 @@
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { isOnexError } from '@onex/core';
 import { SKUS } from './domain/catalog.js';
 import { Order } from './domain/order.js';
-import { HttpStatusError } from './stack/http-json.js';
 import { OrchestratorApi } from './stack/orchestrator-api.js';
 import { defaultDataDir, readStackState, stateFilePath } from './stack/state-file.js';
 import { formatTimeline } from './stack/summary.js';
@@ -134,6 +134,8 @@ try {
       die(`Unknown command '${command}'\n\n${HELP}`);
   }
 } catch (error) {
-  if (error instanceof HttpStatusError) die(error.message, 1);
-  die(`Cannot reach the orchestrator: ${error instanceof Error ? error.message : String(error)}`, 1);
+  // requestJson fails with an OnexError: the orchestrator's own error (NOT_FOUND: Workflow … not found), or a
+  // transport failure that names the URL and the reason (UNAVAILABLE: GET http://… failed: ECONNREFUSED).
+  if (isOnexError(error)) die(`${error.code}: ${error.message}`, 1);
+  die(error instanceof Error ? error.message : String(error), 1);
 }

@@ -1,9 +1,10 @@
+import { ErrorCode, isOnexError } from '@onex/core';
 import type { WorkflowRecord } from '@onex/orchestrator';
 import type { Reservation, StockLevel } from '../domain/inventory.js';
 import { expectedLedgerState } from '../domain/order-ledger.js';
 import type { ProviderLedger } from '../domain/payment-provider-protocol.js';
 import { chargeKey } from '../domain/payments.js';
-import { HttpStatusError, requestJson } from './http-json.js';
+import { requestJson } from './http-json.js';
 import { OrchestratorApi } from './orchestrator-api.js';
 import type { OrderOutcome } from './scenario.js';
 import { ServiceName, type Stack } from './stack.js';
@@ -64,7 +65,7 @@ export async function gatherEvidence(stack: Stack, outcomes: readonly OrderOutco
       try {
         return (await requestJson<{ state: string }>(`${ledgerUrl}/v1/orders/${encodeURIComponent(o.order.orderId)}`)).state;
       } catch (error) {
-        if (error instanceof HttpStatusError && error.status === 404) return undefined;
+        if (isOnexError(error) && error.code === ErrorCode.NotFound) return undefined;
         throw error;
       }
     }),

@@ -1,17 +1,90 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { errorCodeForHttpStatus, isConnectionError, isErrorCode, OnexError, parseWireError, toOnexError } from '@onex/core';
 
-/** A non-2xx answer: its status and body. */
-export class HttpStatusError extends Error {
-  constructor(
-    readonly status: number,
-    readonly body: unknown,
-    readonly url: string,
-  ) {
-    super(`${url} answered HTTP ${status}${describe(body)}`);
-    this.name = 'HttpStatusError';
-  }
+/** Options of {@link requestJson}. */
+export interface RequestJsonOptions {
+  readonly method?: 'GET' | 'POST';
+  readonly body?: unknown;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Abort the request after this long, ms. Default 10 000. */
+  readonly timeoutMs?: number;
+  /** Aborts the request early (the stack stopping, say); it then fails with `CANCELLED`. */
+  readonly signal?: AbortSignal;
 }
 
+/**
+ * One JSON request with Node's `fetch`. Every failure is an {@link OnexError}, so callers retry it with a
+ * `RetryPolicy` (whose default classification reads `retryable`) and branch on its `code`:
+ * an ONEX node's error answer becomes that error (`parseWireError`); any other non-2xx answer gets the code of
+ * its HTTP status, with `context.status`; a refused or dropped connection is `UNAVAILABLE`, a timeout `TIMEOUT`.
+ *
+ * @example
+ * ```ts
+ * const { id } = await requestJson<{ id: string }>(`${orchestratorUrl}/v1/workflows`, { body: start });
+ * ```
+ */
+export async function requestJson<T = unknown>(url: string, options: RequestJsonOptions = {}): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
+  let body: string | undefined;
+  if (options.body !== undefined) {
+    body = JSON.stringify(options.body);
+    headers['content-type'] = 'application/json';
+  }
+  const method = options.method ?? (body === undefined ? 'GET' : 'POST');
+  const timeout = AbortSignal.timeout(options.timeoutMs ?? 10_000);
+  let status: number;
+  let text: string;
+  try {
+    const response = await fetch(url, {
+      method,
+      headers,
+      ...(body === undefined ? {} : { body }),
+      signal: options.signal === undefined ? timeout : AbortSignal.any([timeout, options.signal]),
+    });
+    status = response.status;
+    text = await response.text();
+  } catch (error) {
+    throw transportError(error, method, url);
+  }
+  let parsed: unknown = text;
+  try {
+    parsed = text === '' ? undefined : (JSON.parse(text) as unknown);
+  } catch {
+    // not JSON: keep the text
+  }
+  if (status < 200 || status > 299) throw statusError(status, parsed, method, url);
+  return parsed as T;
+}
+
+function transportError(error: unknown, method: string, url: string): OnexError {
+  // fetch reports a refused or dropped connection as a TypeError ('fetch failed', 'terminated') whose cause carries
+  // the system code (ECONNREFUSED, UND_ERR_SOCKET): classify the cause, which toOnexError maps to UNAVAILABLE. A
+  // timeout (TimeoutError) or an abort (AbortError) is classified as it is.
+  const cause: unknown = error instanceof TypeError && isConnectionError(error.cause) ? error.cause : error;
+  const normalised = toOnexError(cause);
+  const code = typeof cause === 'object' && cause !== null ? (cause as { code?: unknown }).code : undefined;
+  const reason = typeof code === 'string' ? code : normalised.message;
+  return new OnexError(normalised.code, `${method} ${url} failed: ${reason}`, {
+    cause: error,
+    retryable: normalised.retryable,
+    context: { method, url },
+  });
+}
+
+function statusError(status: number, body: unknown, method: string, url: string): OnexError {
+  // An ONEX node answers with its wire error: keep its code, message, retryability and retryAfterMs.
+  if (isWireErrorBody(body)) return parseWireError(body, status);
+  return new OnexError(errorCodeForHttpStatus(status), `${method} ${url} answered HTTP ${status}${describe(body)}`, {
+    context: { method, url, status },
+  });
+}
+
+function isWireErrorBody(body: unknown): boolean {
+  if (typeof body !== 'object' || body === null) return false;
+  const error = (body as { error?: unknown }).error;
+  return typeof error === 'object' && error !== null && isErrorCode((error as { code?: unknown }).code);
+}
+
+/** The gist of a non-ONEX error body (the payment provider's `{ error: 'card_declined' }`), for the message. */
 function describe(body: unknown): string {
   if (typeof body !== 'object' || body === null) return '';
   const error = (body as { error?: unknown }).error;
@@ -21,59 +94,4 @@ function describe(body: unknown): string {
     return `: ${String(code)} ${String(message)}`;
   }
   return '';
-}
-
-/** Options of {@link requestJson}. */
-export interface RequestJsonOptions {
-  readonly method?: 'GET' | 'POST';
-  readonly body?: unknown;
-  readonly headers?: Readonly<Record<string, string>>;
-  /** Abort the request after this long, ms. Default 10 000. */
-  readonly timeoutMs?: number;
-}
-
-/** One JSON request with Node's `fetch`; throws {@link HttpStatusError} on a non-2xx answer. */
-export async function requestJson<T = unknown>(url: string, options: RequestJsonOptions = {}): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
-  let body: string | undefined;
-  if (options.body !== undefined) {
-    body = JSON.stringify(options.body);
-    headers['content-type'] = 'application/json';
-  }
-  const response = await fetch(url, {
-    method: options.method ?? (body === undefined ? 'GET' : 'POST'),
-    headers,
-    ...(body === undefined ? {} : { body }),
-    signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
-  });
-  const text = await response.text();
-  let parsed: unknown = text;
-  try {
-    parsed = text === '' ? undefined : (JSON.parse(text) as unknown);
-  } catch {
-    // not JSON: keep the text
-  }
-  if (!response.ok) throw new HttpStatusError(response.status, parsed, url);
-  return parsed as T;
-}
-
-/** True for failures worth another try: no connection, a reset, a timeout, or a 503/504/429 answer. */
-export function isTransient(error: unknown): boolean {
-  if (error instanceof HttpStatusError) return error.status === 503 || error.status === 504 || error.status === 429 || error.status === 502;
-  return error instanceof Error && (error.name === 'TypeError' || error.name === 'TimeoutError' || error.name === 'AbortError');
-}
-
-/**
- * Repeats `fn` while it fails transiently (the orchestrator restarting, say), up to `untilMs` from now.
- */
-export async function retryTransient<T>(fn: () => Promise<T>, untilMs: number, pauseMs = 100): Promise<T> {
-  const deadline = Date.now() + untilMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (error) {
-      if (!isTransient(error) || Date.now() + pauseMs > deadline) throw error;
-      await sleep(pauseMs);
-    }
-  }
 }

@@ -1,11 +1,21 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { WorkflowStatus } from '@onex/orchestrator';
+import { RetryPolicy } from '@onex/core';
+import type { WorkflowOutcome, WorkflowStatus } from '@onex/orchestrator';
 import type { Order } from '../domain/order.js';
 import type { BreakerReport } from '../runtime/breaker-log.js';
-import { requestJson, retryTransient } from './http-json.js';
+import { requestJson } from './http-json.js';
 import { OrchestratorApi } from './orchestrator-api.js';
 import { generateOrders } from './orders.js';
 import { ServiceName, type Stack } from './stack.js';
+
+/**
+ * Calls to the orchestrator ride out its restart in the crash scenarios (down for ~0.5 s, then about a second to
+ * start): first retries within 100 ms, then at most a second apart. The default classification is the right one:
+ * a refused or dropped connection (UNAVAILABLE), a long poll that ended with the workflow still running (TIMEOUT)
+ * and a node still starting (LIFECYCLE) are retried; a refusal (VALIDATION, CONFLICT) is not. Each call passes a deadline, and that is the
+ * bound: `maxAttempts` is only a backstop.
+ */
+const ORCHESTRATOR_RETRY = new RetryPolicy({ maxAttempts: 1_000, initialDelayMs: 100, maxDelayMs: 1_000 });
 
 /** The failure mixes the launcher can inject. */
 export const ScenarioName = { Happy: 'happy', Declines: 'declines', Outage: 'outage', Crash: 'crash', Mixed: 'mixed', All: 'all' } as const;
@@ -202,12 +212,13 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
       submitted += 1;
       inject();
       // Transient failures (the orchestrator is being restarted) are retried: the order id makes the start idempotent.
-      const workflowId = await retryTransient(() => api.submit(order), 60_000);
-      let outcome = await retryTransient(() => api.result(workflowId, 30_000), 120_000, 200);
+      const workflowId = await ORCHESTRATOR_RETRY.execute(() => api.submit(order), { deadlineAt: Date.now() + 60_000 });
+      const result = (): Promise<WorkflowOutcome> => ORCHESTRATOR_RETRY.execute(() => api.result(workflowId, 30_000), { deadlineAt: Date.now() + 120_000 });
+      let outcome = await result();
       // A result that came back `pending`/`running` cannot happen: result() waits for the end. Guard anyway.
       while (outcome.status === 'pending' || outcome.status === 'running' || outcome.status === 'compensating') {
         await sleep(100);
-        outcome = await retryTransient(() => api.result(workflowId, 30_000), 120_000, 200);
+        outcome = await result();
       }
       outcomes.push({ order, workflowId, status: outcome.status, latencyMs: Date.now() - t0 });
       options.onProgress?.(outcomes.length, orders.length);
@@ -216,7 +227,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
   await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 16) }, () => worker()));
   await Promise.all(injections);
   if (restarting !== undefined) await restarting;
-  addFigures(totals, await retryTransient(() => orchestratorFigures(stack.url(ServiceName.Orchestrator)), 10_000));
+  addFigures(totals, await ORCHESTRATOR_RETRY.execute(() => orchestratorFigures(stack.url(ServiceName.Orchestrator)), { deadlineAt: Date.now() + 10_000 }));
   const payments = await requestJson<BreakerReport>(`${stack.url(ServiceName.Payments)}/v1/breakers`);
   return { scenario: options.scenario, outcomes, wallMs: Date.now() - started, orchestrator: totals, payments, events };
 }
