@@ -20,13 +20,32 @@ describe('deepFreeze', () => {
     expect(Object.isFrozen(deepFreeze(cyclic))).toBe(true);
   });
 
-  it('does not walk into class instances', () => {
+  it('leaves class instances alone', () => {
     class Box {
       inner = { n: 1 };
     }
     const box = new Box();
     deepFreeze({ box });
-    expect(Object.isFrozen(box)).toBe(true);
+    expect(Object.isFrozen(box)).toBe(false);
     expect(Object.isFrozen(box.inner)).toBe(false);
+  });
+
+  it('walks into an already-frozen object: its nested values are frozen too', () => {
+    const value = Object.freeze({ tags: ['a'], meta: { n: 1 } });
+    deepFreeze(value);
+    expect(Object.isFrozen(value.tags)).toBe(true);
+    expect(Object.isFrozen(value.meta)).toBe(true);
+    expect(() => {
+      value.tags.push('b');
+    }).toThrow(TypeError);
+  });
+
+  it('leaves typed arrays and Buffers writable instead of throwing', () => {
+    const value = { bytes: new Uint8Array([1, 2]), buffer: Buffer.from('hi'), list: [new Float64Array([1])] };
+    expect(deepFreeze(value)).toBe(value);
+    expect(Object.isFrozen(value)).toBe(true);
+    expect(Object.isFrozen(value.list)).toBe(true);
+    expect(Object.isFrozen(value.bytes)).toBe(false);
+    expect(deepFreeze(new Uint8Array([3]))).toEqual(new Uint8Array([3]));
   });
 });

@@ -1,6 +1,8 @@
 /**
  * Freezes a value and every plain object and array inside it, so a cached result shared by many callers cannot be
- * changed by one of them. Already-frozen parts are skipped (which also ends cycles). Returns the value.
+ * changed by one of them. Frozen parts are still walked (a frozen object may hold writable ones); cycles end.
+ * Anything else — typed arrays and `Buffer`s (which cannot be frozen), class instances — is left as it is. Returns
+ * the value.
  *
  * @example
  * ```ts
@@ -8,12 +10,12 @@
  * Object.isFrozen(v.items); // true
  * ```
  */
-export function deepFreeze<T>(value: T): T {
-  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
+export function deepFreeze<T>(value: T, seen = new Set<object>()): T {
+  if (typeof value !== 'object' || value === null || seen.has(value)) return value;
+  if (!Array.isArray(value) && !isPlain(value)) return value; // typed arrays cannot be frozen; class instances are not ours
+  seen.add(value);
   Object.freeze(value);
-  if (Array.isArray(value) || isPlain(value)) {
-    for (const child of Object.values(value)) deepFreeze(child);
-  }
+  for (const child of Object.values(value)) deepFreeze(child, seen);
   return value;
 }
 

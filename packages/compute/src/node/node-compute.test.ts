@@ -237,6 +237,43 @@ describe('NodeCompute: result cache', () => {
     expect(await node.compute('add', { a: 1, b: 2 })).toEqual({ ok: true, value: { sum: 3 } });
   });
 
+  it('freezes the nested values of a result the computation froze itself', async () => {
+    const tagged = defineComputation({
+      name: 'tagged',
+      input: z.string(),
+      output: z.custom<Readonly<{ tags: string[] }>>(),
+      compute: (name) => Object.freeze({ tags: [name] }),
+      cache: {},
+    });
+    const node = await ready(new (class extends NodeCompute<[typeof tagged]> {})({ name: 'tags', version: '1.0.0', computations: [tagged], logger: createSilentLogger() }));
+    const first = await node.compute('tagged', 'a');
+    if (!first.ok) throw first.error;
+    expect(() => first.value.tags.push('leaked')).toThrow(TypeError);
+    expect(await node.compute('tagged', 'a')).toEqual({ ok: true, value: { tags: ['a'] } });
+  });
+
+  it('caches a result holding bytes (typed arrays cannot be frozen)', async () => {
+    let count = 0;
+    const bytes = defineComputation({
+      name: 'bytes',
+      input: z.string(),
+      output: z.object({ data: z.instanceof(Uint8Array) }),
+      compute: (text) => {
+        count += 1;
+        return { data: Buffer.from(text) };
+      },
+      cache: {},
+    });
+    const node = await ready(new (class extends NodeCompute<[typeof bytes]> {})({ name: 'bytes', version: '1.0.0', computations: [bytes], logger: createSilentLogger() }));
+    for (let i = 0; i < 2; i += 1) {
+      const r = await node.compute('bytes', 'hi');
+      if (!r.ok) throw r.error;
+      expect(Buffer.from(r.value.data).toString()).toBe('hi');
+    }
+    expect(count).toBe(1);
+    expect(node.figures().cache['bytes']).toMatchObject({ hits: 1, misses: 1 });
+  });
+
   it('computes without the cache when the input has no canonical form', async () => {
     let count = 0;
     const size = defineComputation({

@@ -115,13 +115,37 @@ describe('SqliteIdempotencyStore', () => {
 });
 
 describe('MemoryIdempotencyStore', () => {
-  it('is bounded: past maxEntries the oldest key is evicted', () => {
+  function completeKey(store: MemoryIdempotencyStore, key: string): void {
+    const begun = store.begin(key, 'fp');
+    if (begun.kind !== 'started') throw new Error('expected started');
+    store.complete(key, begun.token, { ok: true, resultJson: '1' });
+  }
+
+  it('is bounded: past maxEntries the oldest completed key is evicted', () => {
     const store = new MemoryIdempotencyStore({ maxEntries: 2 });
-    store.begin('a', 'fp');
-    store.begin('b', 'fp');
-    store.begin('c', 'fp');
+    completeKey(store, 'a');
+    completeKey(store, 'b');
+    completeKey(store, 'c');
     expect(store.size).toBe(2);
     expect(store.begin('a', 'fp').kind).toBe('started');
     expect(store.health().data).toMatchObject({ evictions: 2 });
+  });
+
+  it('never evicts a key in progress; refuses a new key with a retryable OVERLOADED when every kept key is', () => {
+    const store = new MemoryIdempotencyStore({ maxEntries: 2, leaseMs: 1_000, now });
+    const running = store.begin('running', 'fp');
+    if (running.kind !== 'started') throw new Error('expected started');
+    completeKey(store, 'done');
+    completeKey(store, 'next'); // evicts 'done', the oldest key not in progress
+    expect(store.begin('done', 'fp').kind).toBe('started'); // evicts 'next'; now both kept keys are running
+    expect(() => store.begin('another', 'fp')).toThrow(expect.objectContaining({ code: ErrorCode.Overloaded, retryable: true, retryAfterMs: 1_000 }));
+    expect(store.complete('running', running.token, { ok: true, resultJson: '"kept"' })).toBe(true);
+    expect(store.begin('running', 'fp')).toEqual({ kind: 'completed', outcome: { ok: true, resultJson: '"kept"' } });
+    expect(store.begin('another', 'fp').kind).toBe('started'); // evicts 'running', completed now
+    expect(() => store.begin('third', 'fp')).toThrow(expect.objectContaining({ code: ErrorCode.Overloaded }));
+    // A holder whose lease ran out has abandoned its key: that record may go.
+    clock.now += 1_001;
+    expect(store.begin('third', 'fp').kind).toBe('started'); // evicts 'done'
+    expect(store.health().data).toMatchObject({ entries: 2, evictions: 4 });
   });
 });

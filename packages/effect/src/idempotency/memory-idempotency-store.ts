@@ -14,7 +14,11 @@ export interface MemoryIdempotencyStoreOptions {
   readonly retentionMs?: number;
   /** How long an in-progress key is held without renewal, ms. Default 30 000. */
   readonly leaseMs?: number;
-  /** Most keys kept; past it the oldest record is evicted (its key can run again). Default 10 000. */
+  /**
+   * Most keys kept; past it the oldest record not in progress is evicted (its key can run again). Keys in progress
+   * are never evicted: when all of them are, a new key is refused with a retryable `OVERLOADED`
+   * (`retryAfterMs` = `leaseMs`). Default 10 000.
+   */
   readonly maxEntries?: number;
   /** Clock, epoch ms. Default `Date.now`. */
   readonly now?: () => number;
@@ -29,9 +33,9 @@ interface MemoryRecord {
 }
 
 /**
- * An {@link IdempotencyStore} in process memory: fast, bounded (`maxEntries`, oldest evicted first) and lost on
- * restart — dedup holds within one process and within its bounds. Use {@link SqliteIdempotencyStore} when a
- * restarted process must still remember completed keys.
+ * An {@link IdempotencyStore} in process memory: fast, bounded (`maxEntries`, the oldest key not in progress evicted
+ * first) and lost on restart — dedup holds within one process and within its bounds. Use
+ * {@link SqliteIdempotencyStore} when a restarted process must still remember completed keys.
  *
  * @example
  * ```ts
@@ -78,7 +82,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     // Absent, expired, or abandoned by a holder whose lease ran out: take it.
     const token = String(this.#nextToken++);
     if (existing !== undefined) this.#records.delete(key);
-    else if (this.#records.size >= this.#maxEntries) this.#evictOldest();
+    else if (this.#records.size >= this.#maxEntries) this.#evictOldest(now);
     this.#records.set(key, { fingerprint, token, outcome: undefined, leaseExpiresAt: now + this.leaseMs, expiresAt: now + this.retentionMs });
     return { kind: 'started', token };
   }
@@ -126,13 +130,25 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     this.#records.clear();
   }
 
-  #evictOldest(): void {
+  /**
+   * Makes room by evicting the oldest record that is not running. A key still in progress is never evicted: its
+   * holder could not record the outcome, and a retry would run the operation again.
+   *
+   * @throws OnexError retryable `OVERLOADED` when every kept key is still in progress.
+   */
+  #evictOldest(now: number): void {
     // Map iteration follows insertion order: the first key is the oldest claim.
-    const oldest = this.#records.keys().next();
-    if (oldest.done !== true) {
-      this.#records.delete(oldest.value);
+    for (const [key, record] of this.#records) {
+      if (record.outcome === undefined && record.leaseExpiresAt > now) continue;
+      this.#records.delete(key);
       this.#evictions++;
+      return;
     }
+    throw new OnexError(ErrorCode.Overloaded, `Idempotency store full: all ${String(this.#maxEntries)} keys are in progress`, {
+      retryable: true,
+      retryAfterMs: this.leaseMs,
+      context: { maxEntries: this.#maxEntries },
+    });
   }
 }
 

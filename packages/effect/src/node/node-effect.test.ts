@@ -129,6 +129,130 @@ describe('NodeEffect idempotency', () => {
   });
 });
 
+describe('NodeEffect idempotency: bounded store and shared results', () => {
+  it('does not evict a slow key while maxEntries other keys arrive: its retry is answered from the store', async () => {
+    let release = (): void => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const calls: string[] = [];
+    const op = defineOperation({
+      name: 'send',
+      input: z.object({ to: z.string() }),
+      output: z.object({ to: z.string(), n: z.number() }),
+      run: async ({ to }) => {
+        calls.push(to);
+        if (to === 'slow') await gate;
+        return { to, n: calls.length };
+      },
+    });
+    const store = new MemoryIdempotencyStore({ maxEntries: 2 });
+    const node = await ready(defineEffectNode({ name: 'mailer', version: '1.0.0', operations: [op], logger, idempotencyStore: store }));
+    const slow = node.execute('send', { to: 'slow' }, { idempotencyKey: 'k-slow' });
+    for (const key of ['k-1', 'k-2', 'k-3']) expect((await node.execute('send', { to: key }, { idempotencyKey: key })).ok).toBe(true);
+    release();
+    const first = await slow;
+    expect(first).toEqual({ ok: true, value: { to: 'slow', n: 4 } });
+    expect(await node.execute('send', { to: 'slow' }, { idempotencyKey: 'k-slow' })).toEqual(first);
+    expect(calls.filter((to) => to === 'slow')).toHaveLength(1);
+  });
+
+  it('refuses a new key with a retryable OVERLOADED when every kept key is in progress', async () => {
+    let release = (): void => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const op = defineOperation({
+      name: 'wait',
+      input: z.string(),
+      output: z.string(),
+      run: async (s) => {
+        if (s === 'a') await gate;
+        return s;
+      },
+    });
+    const node = await ready(
+      defineEffectNode({ name: 'waiter', version: '1.0.0', operations: [op], logger, idempotencyStore: new MemoryIdempotencyStore({ maxEntries: 1, leaseMs: 5_000 }) }),
+    );
+    const holding = node.execute('wait', 'a', { idempotencyKey: 'k-a' });
+    const refused = await node.execute('wait', 'b', { idempotencyKey: 'k-b' });
+    release();
+    expect(!refused.ok && refused.error).toMatchObject({ code: ErrorCode.Overloaded, retryable: true, retryAfterMs: 5_000 });
+    expect(await holding).toEqual({ ok: true, value: 'a' });
+  });
+
+  it('replays a stored result through the output schema: a coerced date comes back as a Date', async () => {
+    let runs = 0;
+    const stamp = defineOperation({
+      name: 'stamp',
+      input: z.object({ id: z.string() }),
+      output: z.object({ id: z.string(), at: z.coerce.date() }),
+      run: async ({ id }) => {
+        runs++;
+        return { id, at: new Date('2024-05-01T12:00:00.000Z') };
+      },
+    });
+    const node = await ready(defineEffectNode({ name: 'clock', version: '1.0.0', operations: [stamp], logger }));
+    const first = await node.executeOrThrow('stamp', { id: 'x' }, { idempotencyKey: 'k-date' });
+    const replayed = await node.executeOrThrow('stamp', { id: 'x' }, { idempotencyKey: 'k-date' });
+    expect(runs).toBe(1);
+    expect(first.at).toBeInstanceOf(Date);
+    expect(replayed.at).toBeInstanceOf(Date);
+    expect(replayed).toEqual(first);
+  });
+
+  it('replays a result of undefined (stored as null) through a z.void() output', async () => {
+    let runs = 0;
+    const fire = defineOperation({
+      name: 'fire',
+      input: z.object({}),
+      output: z.void(),
+      run: async () => {
+        runs++;
+      },
+    });
+    const node = await ready(defineEffectNode({ name: 'fire', version: '1.0.0', operations: [fire], logger }));
+    expect(await node.execute('fire', {}, { idempotencyKey: 'k' })).toEqual({ ok: true, value: undefined });
+    expect(await node.execute('fire', {}, { idempotencyKey: 'k' })).toEqual({ ok: true, value: undefined });
+    expect(runs).toBe(1);
+  });
+
+  it('answers CONTRACT when a stored result no longer fits the output schema', async () => {
+    const strict = defineOperation({
+      name: 'strict',
+      input: z.object({}),
+      output: z.object({ at: z.date() }), // cannot read back its own JSON form (a string)
+      run: async () => ({ at: new Date(0) }),
+    });
+    const node = await ready(defineEffectNode({ name: 'strict', version: '1.0.0', operations: [strict], logger }));
+    expect((await node.execute('strict', {}, { idempotencyKey: 'k' })).ok).toBe(true);
+    const replayed = await node.execute('strict', {}, { idempotencyKey: 'k' });
+    expect(!replayed.ok && replayed.error).toMatchObject({ code: ErrorCode.Contract, context: { operation: 'strict', idempotentReplay: true } });
+  });
+
+  it('hands concurrent callers of one key the same deep-frozen result', async () => {
+    const listed = defineOperation({
+      name: 'listed',
+      input: z.object({ to: z.string() }),
+      output: z.object({ to: z.string(), tags: z.array(z.string()) }),
+      run: async ({ to }) => {
+        await sleep(10);
+        return { to, tags: ['a'] };
+      },
+    });
+    const node = await ready(defineEffectNode({ name: 'mailer', version: '1.0.0', operations: [listed], logger }));
+    const [a, b] = await Promise.all([
+      node.executeOrThrow('listed', { to: 'ada' }, { idempotencyKey: 'k-frozen' }),
+      node.executeOrThrow('listed', { to: 'ada' }, { idempotencyKey: 'k-frozen' }),
+    ]);
+    expect(b).toBe(a);
+    expect(Object.isFrozen(b)).toBe(true);
+    expect(Object.isFrozen(b.tags)).toBe(true);
+    expect(() => b.tags.push('leaked')).toThrow(TypeError);
+    expect(a.tags).toEqual(['a']);
+  });
+});
+
 describe('NodeEffect retries, timeouts, breakers', () => {
   it('does not retry a failing non-idempotent operation called without a key', async () => {
     const { op, calls } = counterOp({ idempotent: false, retry: { maxAttempts: 5 }, fail: () => new OnexError(ErrorCode.Unavailable, 'down') });

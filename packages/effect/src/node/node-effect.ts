@@ -23,6 +23,7 @@ import {
 } from '@onex/core';
 import type { z } from 'zod';
 import { defineEffectContract, type EffectContractDefinition, type EffectRequest, type EffectRequestSchema, type EffectResult } from '../contract/effect-contract.js';
+import { deepFreeze } from '../idempotency/deep-freeze.js';
 import { fingerprint } from '../idempotency/fingerprint.js';
 import type { IdempotencyOutcome, IdempotencyStore, TransactionalCompletion } from '../idempotency/idempotency-store.js';
 import { MemoryIdempotencyStore } from '../idempotency/memory-idempotency-store.js';
@@ -119,8 +120,9 @@ const DEFAULT_PURGE_INTERVAL_MS = 60 * 60 * 1000;
  *
  * **Idempotency.** A call with an idempotency key (`CallOptions.idempotencyKey`, the `idempotency-key` header; the
  * orchestrator sends `<workflowId>:<step>`) runs at most once per operation: keys are scoped as
- * `<node>:<operation>:<key>`; a repeat gets the stored result, or the stored error; concurrent duplicates in the
- * process wait for the first; a duplicate running in another process is refused with a retryable `CONFLICT`
+ * `<node>:<operation>:<key>`; a repeat gets the stored result (its JSON re-parsed by the operation's output schema),
+ * or the stored error; concurrent duplicates in the process wait for the first and share its result, deep-frozen; a
+ * duplicate running in another process is refused with a retryable `CONFLICT`
  * (`retryAfterMs` = the holder's remaining lease); the same key with a different input is a `CONFLICT`. Outcomes
  * stored: results, and errors that are not retryable (typed business errors such as `VALIDATION`, `NOT_FOUND`,
  * `CONFLICT`, and `INTERNAL` — the effect may have happened). Released (not stored, so a retry may run again):
@@ -365,7 +367,8 @@ export abstract class NodeEffect<const TOps extends readonly AnyEffectOperation[
         throw error;
       }
     }
-    const promise = this.#claimAndRun(prepared, input, ctx, scoped, print);
+    // Every caller joining this key gets this very value: frozen, so one of them cannot change what the others see.
+    const promise = this.#claimAndRun(prepared, input, ctx, scoped, print).then((value) => deepFreeze(value));
     const entry: InFlight = { fingerprint: print, promise };
     this.#inFlight.set(scoped, entry);
     try {
@@ -381,7 +384,7 @@ export abstract class NodeEffect<const TOps extends readonly AnyEffectOperation[
     switch (begun.kind) {
       case 'completed':
         prepared.stats.dedupHits++;
-        return replay(begun.outcome, prepared.op.name, ctx.correlationId);
+        return replay(begun.outcome, prepared.op, ctx.correlationId);
       case 'mismatch':
         throw this.#mismatch(prepared, ctx);
       case 'in_progress':
@@ -606,8 +609,29 @@ function serialize(value: unknown, operation: string): string {
   return json ?? 'null';
 }
 
-function replay(outcome: IdempotencyOutcome, operation: string, correlationId: string): unknown {
-  if (outcome.ok) return JSON.parse(outcome.resultJson) as unknown;
+/**
+ * A stored outcome, answered again: the stored JSON result re-parsed by the operation's output schema (so a schema
+ * that turns JSON into richer values — `z.coerce.date()` — gives them back), or the stored error.
+ */
+function replay(outcome: IdempotencyOutcome, op: AnyEffectOperation, correlationId: string): unknown {
+  const operation = op.name;
+  if (outcome.ok) {
+    const stored: unknown = JSON.parse(outcome.resultJson);
+    let parsed = op.output.safeParse(stored);
+    // A result of undefined is stored as null (JSON has no undefined): a `z.void()` output reads it back as undefined.
+    if (!parsed.success && stored === null) {
+      const absent = op.output.safeParse(undefined);
+      if (absent.success) parsed = absent;
+    }
+    if (!parsed.success) {
+      throw new OnexError(ErrorCode.Contract, `Stored result of operation '${operation}' does not fit its output schema (as JSON)`, {
+        correlationId,
+        details: validationDetails(parsed.error.issues),
+        context: { operation, idempotentReplay: true },
+      });
+    }
+    return parsed.data;
+  }
   const e = outcome.error.error;
   throw new OnexError(e.code, e.message, {
     correlationId,

@@ -43,7 +43,10 @@ export interface OperationDefinition<TName extends string, TInput extends Schema
   readonly description?: string;
   /** Schema of the operation's input. */
   readonly input: TInput;
-  /** Schema of its result (must be JSON-serializable: results are stored for replay). */
+  /**
+   * Schema of its result. Results are stored as JSON and re-parsed by this schema on replay: the result must be
+   * JSON-serializable and the schema must accept its JSON form (`z.coerce.date()`, not `z.date()`).
+   */
   readonly output: TOutput;
   /** The side effect. Honour `ctx.signal`. */
   readonly run: (input: z.output<TInput>, ctx: OperationContext<TTx>) => Promise<z.input<TOutput>>;

@@ -27,6 +27,8 @@ export const ReduceErrorReason = {
   InvalidContext: 'INVALID_CONTEXT',
   /** An `emit` returned an intent the machine's intent schemas reject. `CONTRACT`. */
   InvalidIntent: 'INVALID_INTENT',
+  /** A reducer node got an event id already applied to the aggregate with a different type or payload. `CONFLICT`. */
+  EventIdReused: 'EVENT_ID_REUSED',
 } as const;
 /** One of the {@link ReduceErrorReason} values. */
 export type ReduceErrorReason = (typeof ReduceErrorReason)[keyof typeof ReduceErrorReason];

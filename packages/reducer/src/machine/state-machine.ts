@@ -1,6 +1,7 @@
 import { ErrorCode, OnexError, type Schema } from '@onex/core';
 import type { z } from 'zod';
 import { checkDefinition, type DefinitionIssue } from './check-definition.js';
+import { deepFreeze } from './deep-freeze.js';
 
 /**
  * What should happen next because of a transition ("persist", "notify", "charge"): returned to the caller of
@@ -205,6 +206,7 @@ export interface StateMachine<
   readonly terminal: readonly TState[];
   readonly error: readonly TState[];
   readonly context: TContext;
+  /** The context of a new aggregate, deep-frozen: every new aggregate shares it. */
   readonly initialContext: z.output<TContext>;
   readonly events: TEvents;
   /** The intent schemas, when the machine declares them. */
@@ -212,7 +214,7 @@ export interface StateMachine<
   // Triggers and intents are `string` and `Intent` here (not `keyof TEvents`, which would make every machine
   // invariant in its events and unassignable to AnyStateMachine); TriggerOf<M> and IntentOf<M> give the precise types.
   readonly transitions: readonly MachineTransition<TState, string, z.output<TContext>>[];
-  /** The snapshot of a new aggregate. */
+  /** The snapshot of a new aggregate (its context is {@link StateMachine.initialContext}, frozen). */
   initialSnapshot(): MachineSnapshot<TState, z.output<TContext>>;
   /** True for a state of this machine. */
   isState(state: string): boolean;
@@ -351,6 +353,10 @@ export function buildMachine<TState extends string, TEvents extends EventSchemas
   initialContext: z.output<TContext>,
 ): StateMachine<TState, TEvents, TContext, TIntents> {
   type T = MachineTransition<TState, string, z.output<TContext>>;
+  // Every new aggregate starts from this one object: frozen, so an update that mutates its context in place fails
+  // (as it does on a context of the memory store) instead of leaking into every later aggregate. A copy (contexts are
+  // JSON), so that objects the caller or the schema's defaults still hold are not frozen under them.
+  const initial = deepFreeze(structuredClone(initialContext));
   const states = Object.freeze([...definition.states]);
   const terminal = Object.freeze([...(definition.terminal ?? [])]);
   const error = Object.freeze([...(definition.error ?? [])]);
@@ -400,11 +406,11 @@ export function buildMachine<TState extends string, TEvents extends EventSchemas
     terminal,
     error,
     context: definition.context,
-    initialContext,
+    initialContext: initial,
     events: definition.events,
     intents: definition.intents,
     transitions: Object.freeze(transitions),
-    initialSnapshot: () => ({ state: definition.initial, context: initialContext }),
+    initialSnapshot: () => ({ state: definition.initial, context: initial }),
     isState: (state: string) => stateSet.has(state),
     isTerminal: (state: string) => terminalSet.has(state),
     isError: (state: string) => errorSet.has(state),

@@ -15,7 +15,7 @@ import {
   type NodeServiceOptions,
   type Result,
 } from '@onex/core';
-import { withErrorContext } from '../machine/reduce-error.js';
+import { reduceError, ReduceErrorReason, withErrorContext } from '../machine/reduce-error.js';
 import { parseEvent, reduceParsed } from '../machine/reduce.js';
 import type { AnyStateMachine, ContextOf, IntentOf, ParsedEventOf, StateOf } from '../machine/state-machine.js';
 import { MemoryReducerStore } from '../store/memory-store.js';
@@ -137,9 +137,9 @@ const RESTORE_EVENT = '$restore';
  * The reducer node: state from events, through a finite-state machine. Each event for an aggregate goes through
  * {@link reduce} (pure) from the aggregate's stored snapshot; a legal one is recorded atomically in the
  * {@link ReducerStore} (snapshot + history) and its intents are returned to the caller; an illegal one is a typed
- * error and changes nothing. Event ids are deduplicated per aggregate (a replay is a no-op that returns the first
- * answer). Events for one aggregate are applied one at a time, in arrival order; different aggregates run
- * concurrently.
+ * error and changes nothing. Event ids are deduplicated per aggregate (a replay of the same event is a no-op that
+ * returns the first answer; the id reused for a different event is a `CONFLICT`, reason `EVENT_ID_REUSED`). Events
+ * for one aggregate are applied one at a time, in arrival order; different aggregates run concurrently.
  *
  * Extend it in a downstream repo (or use {@link defineReducerNode}); the protected hook is
  * {@link NodeReducer.onTransition}, plus `NodeService`'s `componentHealth` and `extraMetrics` (call `super`).
@@ -245,8 +245,9 @@ export abstract class NodeReducer<M extends AnyStateMachine> extends NodeService
   async restore(aggregateId: string, target: RestoreTarget<M>, options: { readonly reason?: string } = {}): Promise<Snapshot<M>> {
     this.#assertReady();
     checkId('aggregateId', aggregateId);
-    const to = await this.#restoreTarget(aggregateId, target);
+    // The target is read inside the queued task: an event applied after this call must not run before the restore.
     return this.#queue.run(aggregateId, async () => {
+      const to = await this.#restoreTarget(aggregateId, target);
       const current = ((await this.store.load(aggregateId)) as Snapshot<M> | undefined) ?? this.#initial();
       const change: TransitionChange = {
         eventId: `${RESTORE_EVENT}:${randomUUID()}`,
@@ -316,7 +317,7 @@ export abstract class NodeReducer<M extends AnyStateMachine> extends NodeService
       if (signal?.aborted === true) throw abortReasonToOnexError(signal);
       for (let attempt = 0; ; attempt += 1) {
         const seen = await this.store.findEvent(aggregateId, eventId);
-        if (seen !== undefined) return this.#duplicate(seen);
+        if (seen !== undefined) return this.#duplicate(seen, event);
         const current = ((await this.store.load(aggregateId)) as Snapshot<M> | undefined) ?? this.#initial();
         const reduced = reduceParsed(this.machine, current, event);
         if (!reduced.ok) {
@@ -345,7 +346,7 @@ export abstract class NodeReducer<M extends AnyStateMachine> extends NodeService
           }
           throw error;
         }
-        if (result.status === 'duplicate') return this.#duplicate(result.record);
+        if (result.status === 'duplicate') return this.#duplicate(result.record, event);
         this.#applied += 1;
         this.#entered.set(value.state, (this.#entered.get(value.state) ?? 0) + 1);
         const applied = this.#answer(result.record, false);
@@ -359,7 +360,16 @@ export abstract class NodeReducer<M extends AnyStateMachine> extends NodeService
     });
   }
 
-  #duplicate(record: TransitionRecord): AppliedEvent<M> {
+  /** The first answer for a replayed event id; an id reused for a different event is a `CONFLICT`, not a replay. */
+  #duplicate(record: TransitionRecord, event: ParsedEventOf<M>): AppliedEvent<M> {
+    if (record.event.type !== event.type || canonicalJson(record.event.payload) !== canonicalJson(event.payload)) {
+      throw reduceError(
+        ErrorCode.Conflict,
+        ReduceErrorReason.EventIdReused,
+        `Event id '${record.eventId}' was already applied to aggregate ${record.aggregateId} with a different event`,
+        { aggregateId: record.aggregateId, eventId: record.eventId },
+      );
+    }
     this.#duplicates += 1;
     return this.#answer(record, true);
   }
@@ -408,4 +418,18 @@ export abstract class NodeReducer<M extends AnyStateMachine> extends NodeService
   #assertReady(): void {
     if (this.status !== LifecycleStatus.Ready) throw new OnexError(ErrorCode.Lifecycle, `Node '${this.name}' is ${this.status}, not ready`);
   }
+}
+
+/**
+ * JSON of a value with object keys sorted at every level: an event's parsed payload and its stored copy (which went
+ * through JSON) compare equal when they carry the same data.
+ */
+function canonicalJson(value: unknown): string {
+  return (
+    JSON.stringify(value, (_key, v: unknown) =>
+      typeof v === 'object' && v !== null && !Array.isArray(v)
+        ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+        : v,
+    ) ?? 'null'
+  );
 }

@@ -1,4 +1,5 @@
 import { ErrorCode, HealthStatus, OnexError, type ComponentHealth } from '@onex/core';
+import { deepFreeze } from '../machine/deep-freeze.js';
 import type { AggregateSnapshot, AppendResult, HistoryOptions, ReducerStore, TransitionChange, TransitionRecord } from './reducer-store.js';
 
 /**
@@ -27,14 +28,6 @@ interface Aggregate {
 /** A deep-frozen JSON copy: what the SQLite store would give back, and safe to hand out. */
 function frozenJson<T>(value: T): T {
   return deepFreeze(JSON.parse(JSON.stringify(value) ?? 'null') as T);
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null) {
-    for (const child of Object.values(value)) deepFreeze(child);
-    Object.freeze(value);
-  }
-  return value;
 }
 
 /**

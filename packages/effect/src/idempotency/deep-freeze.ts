@@ -1,0 +1,25 @@
+/**
+ * Freezes a value and every plain object and array inside it, so a result shared by the callers of one idempotency
+ * key cannot be changed by one of them. Frozen parts are still walked; cycles end. Anything else — typed arrays and
+ * `Buffer`s (which cannot be frozen), `Date`s, class instances — is left as it is. Returns the value.
+ *
+ * @internal
+ * @example
+ * ```ts
+ * const result = deepFreeze({ ids: [1, 2] });
+ * Object.isFrozen(result.ids); // true
+ * ```
+ */
+export function deepFreeze<T>(value: T, seen = new Set<object>()): T {
+  if (typeof value !== 'object' || value === null || seen.has(value)) return value;
+  if (!Array.isArray(value) && !isPlain(value)) return value; // typed arrays cannot be frozen; class instances are not ours
+  seen.add(value);
+  Object.freeze(value);
+  for (const child of Object.values(value)) deepFreeze(child, seen);
+  return value;
+}
+
+function isPlain(value: object): boolean {
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
