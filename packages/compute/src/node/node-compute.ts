@@ -19,9 +19,9 @@ import {
   type LatencySummary,
   type NodeServiceOptions,
   type Result,
+  deepFreeze,
 } from '@onex/core';
 import { mapConcurrent } from '../batch/map-concurrent.js';
-import { deepFreeze } from '../cache/deep-freeze.js';
 import { stableKey } from '../cache/stable-key.js';
 import { TtlLruCache, type CacheStats } from '../cache/ttl-lru-cache.js';
 import type {

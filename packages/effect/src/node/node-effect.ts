@@ -20,10 +20,10 @@ import {
   type Result,
   type Schema,
   type WireError,
+  deepFreeze,
 } from '@onex/core';
 import type { z } from 'zod';
 import { defineEffectContract, type EffectContractDefinition, type EffectRequest, type EffectRequestSchema, type EffectResult } from '../contract/effect-contract.js';
-import { deepFreeze } from '../idempotency/deep-freeze.js';
 import { fingerprint } from '../idempotency/fingerprint.js';
 import type { IdempotencyOutcome, IdempotencyStore, TransactionalCompletion } from '../idempotency/idempotency-store.js';
 import { MemoryIdempotencyStore } from '../idempotency/memory-idempotency-store.js';

@@ -1,7 +1,6 @@
-import { ErrorCode, OnexError, type Schema } from '@onex/core';
+import { ErrorCode, OnexError, type Schema, deepFreeze } from '@onex/core';
 import type { z } from 'zod';
 import { checkDefinition, type DefinitionIssue } from './check-definition.js';
-import { deepFreeze } from './deep-freeze.js';
 
 /**
  * What should happen next because of a transition ("persist", "notify", "charge"): returned to the caller of

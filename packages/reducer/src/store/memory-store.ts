@@ -1,5 +1,4 @@
-import { ErrorCode, HealthStatus, OnexError, type ComponentHealth } from '@onex/core';
-import { deepFreeze } from '../machine/deep-freeze.js';
+import { ErrorCode, HealthStatus, OnexError, type ComponentHealth, deepFreeze } from '@onex/core';
 import type { AggregateSnapshot, AppendResult, HistoryOptions, ReducerStore, TransitionChange, TransitionRecord } from './reducer-store.js';
 
 /**

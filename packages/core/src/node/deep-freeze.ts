@@ -1,13 +1,15 @@
 /**
- * Freezes a value and every plain object and array inside it, so a result shared by the callers of one idempotency
- * key cannot be changed by one of them. Frozen parts are still walked; cycles end. Anything else — typed arrays and
- * `Buffer`s (which cannot be frozen), `Date`s, class instances — is left as it is. Returns the value.
+ * Freezes a value and every plain object and array inside it, so a value shared by many readers (a cached result,
+ * the result handed to every caller of one idempotency key, a machine's initial context) cannot be changed by one of
+ * them. Frozen parts are still walked (a frozen object may hold writable ones); cycles end.
+ * Anything else — typed arrays and `Buffer`s (which cannot be frozen), class instances — is left as it is. Returns
+ * the value.
  *
- * @internal
  * @example
  * ```ts
- * const result = deepFreeze({ ids: [1, 2] });
- * Object.isFrozen(result.ids); // true
+ * import { deepFreeze } from '@onex/core';
+ * const v = deepFreeze({ items: [1, 2] });
+ * Object.isFrozen(v.items); // true
  * ```
  */
 export function deepFreeze<T>(value: T, seen = new Set<object>()): T {
