@@ -106,8 +106,12 @@ const DEFAULT_BODY_LIMIT = 1024 * 1024;
 const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
 /** After the drain, how long responses already produced get to reach the wire before connections are cut. */
 const FLUSH_GRACE_MS = 1_000;
-/** A client that disconnects this close to its deadline gave up because of it: report TIMEOUT, not CANCELLED. */
-const DEADLINE_SLACK_MS = 5;
+/**
+ * A client that disconnects this close to its deadline gave up because of it: report TIMEOUT, not CANCELLED. The
+ * server's deadline starts when it reads the request, later than the client's by the transit and event-loop lag,
+ * which on a loaded machine reaches tens of ms.
+ */
+const DEADLINE_SLACK_MS = 50;
 const JSON_TYPE = 'application/json';
 const PROCESS_PATH = '/v1/process';
 
