@@ -64,6 +64,17 @@ export interface RunDependencies {
 
 const MAX_TIMER_MS = 2_147_483_647;
 
+// Step lookup by name, built once per definition rather than once per run.
+const STEP_INDEX = new WeakMap<AnyWorkflowDefinition, ReadonlyMap<string, StepDefinition>>();
+function stepIndex(definition: AnyWorkflowDefinition): ReadonlyMap<string, StepDefinition> {
+  let index = STEP_INDEX.get(definition);
+  if (index === undefined) {
+    index = new Map(definition.steps.map((s) => [s.name, s]));
+    STEP_INDEX.set(definition, index);
+  }
+  return index;
+}
+
 // Outcomes of a step call that may have taken effect on the peer even though no answer came back.
 const UNCERTAIN = new Set<string>([ErrorCode.Timeout, ErrorCode.Cancelled, ErrorCode.Unavailable, ErrorCode.Internal]);
 
@@ -96,7 +107,7 @@ export class WorkflowRun {
     this.#record = { ...record };
     this.#definition = definition;
     this.#deps = deps;
-    this.#byName = new Map(definition.steps.map((s) => [s.name, s]));
+    this.#byName = stepIndex(definition);
     for (const step of definition.steps) {
       const stored = record.steps[step.name];
       this.#steps.set(step.name, stored ?? { name: step.name, status: StepStatus.Pending, attempts: 0, attemptErrors: [] });
@@ -161,7 +172,7 @@ export class WorkflowRun {
 
   async #commit(change: WorkflowCommit): Promise<void> {
     const now = this.#deps.now();
-    const workflow: WorkflowPatch = { ...change.workflow, updatedAt: now };
+    const workflow: WorkflowPatch = change.workflow === undefined ? { updatedAt: now } : { ...change.workflow, updatedAt: now };
     if (change.steps !== undefined) for (const step of change.steps) this.#steps.set(step.name, step);
     Object.assign(this.#record, workflow);
     await this.#deps.store.commit(this.id, this.#record.epoch, { workflow, ...(change.steps === undefined ? {} : { steps: change.steps }) });
@@ -199,7 +210,8 @@ export class WorkflowRun {
     const finished: StepResult[] = [];
     let wake: (() => void) | undefined;
     // Steps a crash left `running` are dispatched again: the idempotency key makes the peer not repeat the work.
-    const resumed = new Set([...this.#steps.values()].filter((s) => s.status === StepStatus.Running).map((s) => s.name));
+    const resumed = new Set<string>();
+    for (const record of this.#steps.values()) if (record.status === StepStatus.Running) resumed.add(record.name);
     let pendingResults: StepResult[] = [];
     for (;;) {
       const changes: StepRecord[] = [];
@@ -359,12 +371,14 @@ export class WorkflowRun {
           // The step's deadline does the timing (the orchestrator's breakers have no timeout of their own), so the
           // breaker's signal never aborts and the workflow's signal is the one to honour.
           return breaker.execute(async () => {
-            const result = await client.call(input, {
+            const options: { signal: AbortSignal; idempotencyKey: string; correlationId: string; deadlineAt?: number } = {
               signal,
               idempotencyKey,
               correlationId: this.#record.correlationId,
-              ...this.#deadlineOption(step),
-            });
+            };
+            const deadlineAt = this.#attemptDeadline(step);
+            if (deadlineAt !== undefined) options.deadlineAt = deadlineAt;
+            const result = await client.call(input, options);
             if (!result.ok) throw result.error;
             return result.value;
           });
@@ -392,11 +406,6 @@ export class WorkflowRun {
     const wf = this.#record.deadlineAt;
     if (stepDeadline === undefined) return wf;
     return wf === undefined ? stepDeadline : Math.min(stepDeadline, wf);
-  }
-
-  #deadlineOption(step: StepDefinition): { deadlineAt?: number } {
-    const deadlineAt = this.#attemptDeadline(step);
-    return deadlineAt === undefined ? {} : { deadlineAt };
   }
 
   async #complete(): Promise<RunOutcome> {
