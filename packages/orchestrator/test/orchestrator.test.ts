@@ -358,6 +358,34 @@ describe('Orchestrator execution', () => {
     expect(undo.log.map((l) => l.value)).toEqual([99]);
   });
 
+  it('takes over, while running, the workflows of an instance that stopped renewing its lease', async () => {
+    const a = new ScriptedPeer('a');
+    const wf = defineWorkflow({ type: 'orphan', version: '1.0.0', input: Input, output: Output })
+      .step('only', { target: ref('a'), input: ({ input }) => input })
+      .returns(({ steps }) => ({ total: steps.only?.value ?? 0 }));
+    const store = new MemoryWorkflowStore();
+    const survivor = await orchestrator(await peers(a), [wf], { store, instanceId: 'survivor', leaseMs: 300 });
+    const now = Date.now();
+    // Left by a crashed instance after the survivor started: only the periodic claim can pick it up.
+    await store.create({
+      id: 'orphan-1',
+      type: 'orphan',
+      version: '1.0.0',
+      status: WorkflowStatus.Running,
+      input: { value: 4 },
+      correlationId: 'c',
+      createdAt: now,
+      updatedAt: now,
+      owner: 'crashed',
+      leaseExpiresAt: now - 1,
+      epoch: 3,
+      steps: {},
+    });
+    const outcome = await survivor.result('orphan-1');
+    expect(outcome).toMatchObject({ status: 'completed', output: { total: 5 } });
+    expect((await store.get('orphan-1'))).toMatchObject({ owner: 'survivor', epoch: 4 });
+  });
+
   it('keeps one circuit breaker per peer', async () => {
     const down = new ScriptedPeer('down', { alwaysFail: ErrorCode.Unavailable });
     const up = new ScriptedPeer('up');

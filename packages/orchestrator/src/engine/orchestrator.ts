@@ -438,8 +438,22 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
     if (claimed.length > 0) this.logger.info({ count: claimed.length }, 'resuming unfinished workflows');
     this.#leaseTimer = setInterval(() => {
       this.store.renewLeases(this.#instanceId, this.clock.now() + this.#leaseMs).catch((error: unknown) => this.logger.error({ err: error }, 'lease renewal failed'));
+      this.#takeOverExpired().catch((error: unknown) => this.logger.error({ err: error }, 'taking over expired workflows failed'));
     }, Math.max(1_000, Math.floor(this.#leaseMs / 3)));
     this.#leaseTimer.unref();
+  }
+
+  /** Claims the unfinished workflows of instances whose lease ran out (crashed or partitioned), as far as capacity allows. */
+  async #takeOverExpired(): Promise<void> {
+    const room = this.#maxConcurrent + this.#maxQueued - this.#running.size - this.#queue.length;
+    if (!this.#accepting || room <= 0) return;
+    const claimed = await this.store.claim({ owner: this.#instanceId, leaseMs: this.#leaseMs, now: this.clock.now(), limit: room, includeOwn: false });
+    for (const record of claimed) {
+      if (this.#running.has(record.id) || this.#queued.has(record.id)) continue;
+      this.#recovered += 1;
+      this.#admit(record);
+    }
+    if (claimed.length > 0) this.logger.warn({ count: claimed.length }, 'took over workflows whose owner stopped renewing its lease');
   }
 
   /** Stops taking workflows, waits for running ones (they are resumable anyway), closes the store. */

@@ -86,7 +86,9 @@ export class MemoryWorkflowStore implements WorkflowStore {
     for (const record of this.#records.values()) {
       if (claimed.length >= options.limit) break;
       if (isTerminalStatus(record.status)) continue;
-      const free = record.owner === undefined || record.owner === options.owner || (record.leaseExpiresAt ?? 0) <= options.now;
+      const own = record.owner === options.owner;
+      if (own && options.includeOwn === false) continue;
+      const free = record.owner === undefined || own || (record.leaseExpiresAt ?? 0) <= options.now;
       if (!free) continue;
       Object.assign(record, { owner: options.owner, leaseExpiresAt: options.now + options.leaseMs, epoch: record.epoch + 1 });
       claimed.push(copyOf(record));

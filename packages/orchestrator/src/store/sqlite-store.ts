@@ -135,6 +135,10 @@ function prepareStatements(db: Database.Database) {
       `SELECT * FROM onex_workflows WHERE status NOT IN (${TERMINAL_SQL})
          AND (owner IS NULL OR owner = ? OR lease_expires_at IS NULL OR lease_expires_at <= ?) ORDER BY created_at LIMIT ?`,
     ),
+    claimableOthers: db.prepare<[string, number, number], WorkflowRow>(
+      `SELECT * FROM onex_workflows WHERE status NOT IN (${TERMINAL_SQL})
+         AND (owner IS NULL OR (owner <> ? AND (lease_expires_at IS NULL OR lease_expires_at <= ?))) ORDER BY created_at LIMIT ?`,
+    ),
     claim: db.prepare<[string, number, string, number]>(
       'UPDATE onex_workflows SET owner = ?, lease_expires_at = ?, epoch = epoch + 1 WHERE id = ? AND epoch = ?',
     ),
@@ -282,7 +286,8 @@ export class SqliteWorkflowStore implements WorkflowStore {
   async claim(options: ClaimOptions): Promise<readonly WorkflowRecord[]> {
     const s = this.#s;
     return this.#db.transaction(() => {
-      const rows = s.claimable.all(options.owner, options.now, options.limit);
+      const query = options.includeOwn === false ? s.claimableOthers : s.claimable;
+      const rows = query.all(options.owner, options.now, options.limit);
       const claimed: WorkflowRecord[] = [];
       for (const row of rows) {
         const leaseExpiresAt = options.now + options.leaseMs;

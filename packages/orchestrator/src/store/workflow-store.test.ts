@@ -87,6 +87,19 @@ describe.each(stores)('%s workflow store', (_name, make) => {
     await store.close();
   });
 
+  it('claims only other owners\' expired workflows when includeOwn is false', async () => {
+    const store = make();
+    await store.init();
+    const now = Date.now();
+    await store.create(record('mine', { owner: 'a', leaseExpiresAt: now - 1 }));
+    await store.create(record('crashed', { owner: 'b', leaseExpiresAt: now - 1 }));
+    await store.create(record('alive', { owner: 'c', leaseExpiresAt: now + 60_000 }));
+    const taken = await store.claim({ owner: 'a', leaseMs: 1000, now, limit: 10, includeOwn: false });
+    expect(taken.map((r) => r.id)).toEqual(['crashed']);
+    expect((await store.get('mine'))?.epoch).toBe(1);
+    await store.close();
+  });
+
   it('lists by status and type, newest first', async () => {
     const store = make();
     await store.init();

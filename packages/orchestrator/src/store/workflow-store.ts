@@ -17,6 +17,12 @@ export interface ClaimOptions {
   readonly now: number;
   /** At most this many workflows. */
   readonly limit: number;
+  /**
+   * Also take back the workflows `owner` itself holds, whatever their lease (true, the default, is what a restarted
+   * instance does). A running instance taking over a crashed peer's workflows passes false, so it never fences its
+   * own live runs.
+   */
+  readonly includeOwn?: boolean;
 }
 
 /**
