@@ -12,7 +12,7 @@
 // 3. Batch: per-item cost of a 1 000-item batch against 1 000 single `compute()` calls.
 // Variants run in interleaved rounds so machine drift hits them alike; each sample times a run of calls, since one
 // direct call is below the timer's resolution. Bounded: a few seconds (QUICK: about one).
-import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
 import { performance } from 'node:perf_hooks';
 
 const compute = await import('../packages/compute/dist/index.js');
@@ -20,15 +20,6 @@ const core = await import('../packages/core/dist/index.js');
 const { defineComputation, defineComputeNode, stableKey } = compute;
 const { createSilentLogger } = core;
 
-/** zod through @onex/compute's own dependency (the root workspace does not depend on it). */
-async function importFromCompute(name) {
-  const pkgUrl = new URL(`../packages/compute/node_modules/${name}/package.json`, import.meta.url);
-  const pkg = JSON.parse(await readFile(pkgUrl, 'utf8'));
-  let entry = pkg.exports?.['.'] ?? pkg.module ?? pkg.main;
-  while (typeof entry === 'object' && entry !== null) entry = entry.import ?? entry.default ?? entry.node;
-  return import(new URL(entry, pkgUrl).href);
-}
-const { z } = await importFromCompute('zod');
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const ROUNDS = QUICK ? 2 : 5;

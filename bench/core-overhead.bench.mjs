@@ -9,24 +9,15 @@
 //    called by a minimal http.request client (the same request code, without ONEX's headers, deadline and
 //    validation), plus a bare node:http server as the floor. Sequential (concurrency 1) latency and a
 //    64-concurrent throughput figure. Variants run in interleaved rounds so machine drift hits them alike.
-import { readFile } from 'node:fs/promises';
+import { serve } from '@hono/node-server';
+import { Hono } from 'hono';
+import { z } from 'zod';
 import { Agent, createServer, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
 
 const core = await import('../packages/core/dist/index.js');
 const { NodeService, NodeKind, defineContract, serveNode, createNodeClient, createSilentLogger, createLogger } = core;
 
-/** Imports a dependency of @onex/core (the root workspace does not depend on it) through its ESM entry. */
-async function importFromCore(name) {
-  const pkgUrl = new URL(`../packages/core/node_modules/${name}/package.json`, import.meta.url);
-  const pkg = JSON.parse(await readFile(pkgUrl, 'utf8'));
-  let entry = pkg.exports?.['.'] ?? pkg.module ?? pkg.main;
-  while (typeof entry === 'object' && entry !== null) entry = entry.import ?? entry.default ?? entry.node;
-  return import(new URL(entry, pkgUrl).href);
-}
-const { z } = await importFromCore('zod');
-const { Hono } = await importFromCore('hono');
-const { serve } = await importFromCore('@hono/node-server');
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const ROUNDS = QUICK ? 2 : 8;

@@ -11,7 +11,7 @@
 // Every call is a legal event with a fresh id (a partial payment on an order in `reserved`), so each one is applied
 // and, with a store, persisted. Variants run in interleaved rounds so machine drift hits them alike.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -19,15 +19,6 @@ import { performance } from 'node:perf_hooks';
 const { createSilentLogger } = await import('../packages/core/dist/index.js');
 const { defineStateMachine, defineReducerNode, reduce, MemoryReducerStore, SqliteReducerStore } = await import('../packages/reducer/dist/index.js');
 
-/** Imports a dependency of @onex/reducer (the root workspace does not depend on it) through its ESM entry. */
-async function importFromReducer(name) {
-  const pkgUrl = new URL(`../packages/reducer/node_modules/${name}/package.json`, import.meta.url);
-  const pkg = JSON.parse(await readFile(pkgUrl, 'utf8'));
-  let entry = pkg.exports?.['.'] ?? pkg.module ?? pkg.main;
-  while (typeof entry === 'object' && entry !== null) entry = entry.import ?? entry.default ?? entry.node;
-  return import(new URL(entry, pkgUrl).href);
-}
-const { z } = await importFromReducer('zod');
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const ROUNDS = QUICK ? 2 : 5;

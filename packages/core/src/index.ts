@@ -62,7 +62,7 @@ export { sleep } from './resilience/sleep.js';
 
 // Nodes
 export { NodeKind } from './node/node-kind.js';
-export { resolveDeadline, withSignal, type CallContext, type CallerIdentity, type CallOptions } from './node/call-context.js';
+export { withSignal, type CallContext, type CallerIdentity, type CallOptions } from './node/call-context.js';
 export { err, ok, type Result } from './node/result.js';
 export { deepFreeze } from './node/deep-freeze.js';
 export {

@@ -49,8 +49,8 @@ class Window {
  * @example
  * ```ts
  * const m = new CallMetrics();
- * const done = m.start();
- * done(undefined); // success
+ * const startedAt = m.begin();
+ * m.end(startedAt); // success; m.end(startedAt, 'TIMEOUT') for a failure
  * m.snapshot().calls; // 1
  * ```
  */
@@ -82,16 +82,6 @@ export class CallMetrics {
   end(startedAt: number, failureCode?: string): void {
     this.#inFlight -= 1;
     this.record(performance.now() - startedAt, failureCode);
-  }
-
-  /** Marks a call as started; call the returned function with the error code on failure, or nothing on success. */
-  start(): (failureCode?: string) => void {
-    const startedAt = performance.now();
-    this.#inFlight += 1;
-    return (failureCode?: string) => {
-      this.#inFlight -= 1;
-      this.record(performance.now() - startedAt, failureCode);
-    };
   }
 
   /** Records one finished call of `durationMs`; `failureCode` set means it failed. */

@@ -58,9 +58,9 @@ describe('CallMetrics', () => {
 
   it('tracks in-flight calls', () => {
     const m = new CallMetrics();
-    const done = m.start();
+    const startedAt = m.begin();
     expect(m.inFlight).toBe(1);
-    done();
+    m.end(startedAt);
     expect(m.inFlight).toBe(0);
     expect(m.snapshot().successes).toBe(1);
   });

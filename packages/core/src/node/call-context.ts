@@ -43,14 +43,6 @@ export interface CallOptions {
   readonly caller?: CallerIdentity;
 }
 
-/** The earlier of an absolute deadline and a relative timeout, as epoch ms. */
-export function resolveDeadline(options: Pick<CallOptions, 'deadlineAt' | 'timeoutMs'>, now: number): number | undefined {
-  const relative = options.timeoutMs === undefined ? undefined : now + options.timeoutMs;
-  if (options.deadlineAt === undefined) return relative;
-  if (relative === undefined) return options.deadlineAt;
-  return Math.min(relative, options.deadlineAt);
-}
-
 /**
  * The same call context with another signal (e.g. the caller's combined with a breaker's or a per-attempt timeout).
  * Use it rather than spreading a context: the logger and signal of `handle()`'s contexts are lazy getters that a
