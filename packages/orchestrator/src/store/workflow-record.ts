@@ -80,6 +80,13 @@ export interface StepRecord {
   readonly compensationError?: RecordedError;
   /** Id of the child workflow, for a nested-workflow step. */
   readonly childWorkflowId?: string;
+  /**
+   * The input sent to the peer, persisted with the dispatch: a resumed run sends the same input (a fingerprint
+   * the peer can match) rather than one recomputed from a changed state.
+   */
+  readonly input?: unknown;
+  /** Times the compensation waited (durably, off the run) for an unavailable peer. */
+  readonly compensationWaits?: number;
 }
 
 /** The persisted state of one workflow, steps included. */
@@ -103,11 +110,20 @@ export interface WorkflowRecord {
   readonly leaseExpiresAt?: number;
   /** Fencing token: bumped at every claim; a write carrying an older epoch is refused. */
   readonly epoch: number;
+  /**
+   * Parked until then, epoch ms: the workflow holds no run anywhere and is claimable only once due (a compensation
+   * waiting for its peer, a durable sleep). `WorkflowStore.nextWakeAt` answers the earliest one.
+   */
+  readonly wakeAt?: number;
+  /** `cancel(id)` was asked for, durably: whoever runs (or next claims) the workflow cancels it. */
+  readonly cancelRequested?: boolean;
   readonly steps: Readonly<Record<string, StepRecord>>;
 }
 
-/** The workflow-level fields a commit may change. */
-export type WorkflowPatch = Partial<Pick<WorkflowRecord, 'status' | 'output' | 'error' | 'updatedAt' | 'deadlineAt'>>;
+/** The workflow-level fields a commit may change. `wakeAt: null` clears the wake-up time. */
+export type WorkflowPatch = Partial<Pick<WorkflowRecord, 'status' | 'output' | 'error' | 'updatedAt' | 'deadlineAt'>> & {
+  readonly wakeAt?: number | null;
+};
 
 /** One atomic write: workflow fields and whole step records, applied together or not at all. */
 export interface WorkflowCommit {

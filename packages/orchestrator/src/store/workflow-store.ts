@@ -7,6 +7,18 @@ export interface CreateResult {
   readonly record: WorkflowRecord;
 }
 
+/** A workflow an instance holds: its id and the epoch its claim (or create) gave it. */
+export interface HeldRun {
+  readonly id: string;
+  readonly epoch: number;
+}
+
+/** A workflow type and version an instance can run (it has the definition registered). */
+export interface RunnableType {
+  readonly type: string;
+  readonly version: string;
+}
+
 /** Options of {@link WorkflowStore.claim}. */
 export interface ClaimOptions {
   /** The claiming instance. */
@@ -17,42 +29,72 @@ export interface ClaimOptions {
   readonly now: number;
   /** At most this many workflows. */
   readonly limit: number;
+  /** Only workflows of these types and versions (an instance never claims what it cannot run). */
+  readonly runnable: readonly RunnableType[];
   /**
-   * Also take back the workflows `owner` itself holds, whatever their lease (true, the default, is what a restarted
-   * instance does). A running instance taking over a crashed peer's workflows passes false, so it never fences its
-   * own live runs.
+   * Also take the workflows `owner` itself holds whatever their lease: what an instance restarted under a stable
+   * `instanceId` does once at start. Default false (only free or expired leases are taken).
    */
   readonly includeOwn?: boolean;
+}
+
+/** What {@link WorkflowStore.renew} answers. */
+export interface RenewResult {
+  /** Held runs whose lease was not extended: another instance claimed them (newer epoch), or they are finished or gone. */
+  readonly lost: readonly string[];
+  /** Held runs (renewed) whose cancellation was requested. */
+  readonly cancelRequested: readonly string[];
 }
 
 /**
  * Where workflows live. Every state change goes through {@link WorkflowStore.commit} before the engine acts on it
  * (write-ahead), so a crash at any instant leaves a state the engine can resume from.
  *
- * Multi-instance ready: each workflow has an `owner`, a `leaseExpiresAt` and an `epoch` (fencing token).
- * `claim` takes unfinished workflows whose lease expired (or that the same owner held before a restart) and bumps
- * their epoch; `commit` refuses a write whose epoch is stale with a CONFLICT error, so a paused instance that lost
- * its lease cannot overwrite the new owner's progress. A PostgreSQL store implements the same contract with
- * `SELECT … FOR UPDATE SKIP LOCKED` for `claim` and `WHERE epoch = $n` for `commit`.
+ * Multi-instance: each workflow has an `owner`, a `leaseExpiresAt` and an `epoch` (fencing token). `claim` takes
+ * unfinished, due workflows whose lease is free or expired and bumps their epoch; `commit`, `renew` and `release`
+ * carry the epoch the caller holds and change nothing when it is stale, so a paused instance that lost its lease
+ * cannot overwrite the new owner's progress. A finished workflow refuses every commit. A PostgreSQL store
+ * implements the same contract with `SELECT … FOR UPDATE SKIP LOCKED` for `claim` and `WHERE epoch = $n` for the
+ * writes.
  */
 export interface WorkflowStore {
-  /** Creates the schema if needed. */
+  /** Creates (or migrates) the schema if needed. */
   init(): Promise<void>;
   /**
    * Inserts a new workflow, owned by `record.owner`. When `record.idempotencyKey` was used before, inserts nothing
    * and returns the existing workflow.
    */
   create(record: WorkflowRecord): Promise<CreateResult>;
-  /** Applies one atomic change; throws OnexError CONFLICT when `epoch` is not the stored one (fenced). */
+  /**
+   * Applies one atomic change. Throws OnexError CONFLICT when `epoch` is not the stored one (fenced) or the workflow
+   * is already finished, NOT_FOUND when it does not exist.
+   */
   commit(id: string, epoch: number, change: WorkflowCommit): Promise<void>;
   /** The whole record, or undefined. */
   get(id: string): Promise<WorkflowRecord | undefined>;
   /** Summaries, newest first. */
   list(filter: WorkflowFilter): Promise<readonly WorkflowSummary[]>;
-  /** Claims unfinished workflows for `owner` (see the interface's doc); returns them with their new epoch. */
+  /**
+   * Claims unfinished workflows for `owner`: of a runnable type, due (no `wakeAt`, or `wakeAt <= now`), and free
+   * (no owner, lease expired, or own with `includeOwn`); oldest first, at most `limit`. Each claimed record comes
+   * back with its new epoch, owner and lease.
+   */
   claim(options: ClaimOptions): Promise<readonly WorkflowRecord[]>;
-  /** Extends the lease of every unfinished workflow `owner` holds. */
-  renewLeases(owner: string, leaseExpiresAt: number): Promise<void>;
+  /**
+   * Extends to `leaseExpiresAt` the lease of each held run that `owner` still holds at that epoch and that is
+   * unfinished; the others are reported `lost`.
+   */
+  renew(owner: string, held: readonly HeldRun[], leaseExpiresAt: number): Promise<RenewResult>;
+  /** Gives up a held run (its lease expires now, so any instance may claim it); nothing when no longer held. */
+  release(owner: string, held: HeldRun): Promise<void>;
+  /**
+   * Records that cancellation of an unfinished workflow was asked for, and clears its `wakeAt` so a parked one is
+   * claimable at once. Needs no epoch: it changes no progress, the run that holds the workflow acts on it. Returns
+   * the record after the change (unchanged when finished), or undefined when unknown.
+   */
+  requestCancel(id: string): Promise<WorkflowRecord | undefined>;
+  /** The earliest `wakeAt` of an unfinished workflow of a runnable type, or undefined when none is parked. */
+  nextWakeAt(runnable: readonly RunnableType[]): Promise<number | undefined>;
   /** Store health for `health()`. */
   health(): Promise<ComponentHealth>;
   /** Releases resources. */
