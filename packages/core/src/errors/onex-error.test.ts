@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ErrorCode, errorCodeForHttpStatus, errorCodeInfo, isErrorCode } from './error-codes.js';
-import { isOnexError, OnexError, parseWireError, toOnexError, toWireError, abortReasonToOnexError } from './onex-error.js';
+import { isConnectionError, isOnexError, OnexError, parseWireError, toOnexError, toWireError, abortReasonToOnexError } from './onex-error.js';
 
 describe('OnexError', () => {
   it('derives status and retryability from its code', () => {
@@ -136,5 +136,48 @@ describe('wire shape', () => {
     expect(parseWireError({ error: 'nope' }, 429).code).toBe(ErrorCode.RateLimited);
     expect(parseWireError({ error: { code: 'WEIRD', message: 'm' } }, 404).code).toBe(ErrorCode.NotFound);
     expect(errorCodeForHttpStatus(504)).toBe(ErrorCode.Timeout);
+  });
+});
+
+describe('issue 9 #10: transient causes stay retryable', () => {
+  it("classifies Node fetch's TypeError('fetch failed') by its ECONNREFUSED cause: a retryable UNAVAILABLE", () => {
+    const thrown = new TypeError('fetch failed', { cause: { code: 'ECONNREFUSED' } });
+    const e = toOnexError(thrown, { correlationId: 'c' });
+    expect(e.code).toBe(ErrorCode.Unavailable);
+    expect(e.retryable).toBe(true);
+    expect(e.cause).toBe(thrown);
+    expect(e.correlationId).toBe('c');
+    expect(isConnectionError(thrown)).toBe(true);
+  });
+
+  it('follows the cause chain to timeouts, aborts, HTTP statuses and typed errors', () => {
+    const wrap = (cause: unknown, depth = 1): unknown => {
+      let error = cause;
+      for (let i = 0; i < depth; i++) error = new Error(`wrapper ${String(i)}`, { cause: error });
+      return error;
+    };
+    expect(toOnexError(wrap(new DOMException('late', 'TimeoutError'))).code).toBe(ErrorCode.Timeout);
+    expect(toOnexError(wrap(Object.assign(new Error('t'), { code: 'ETIMEDOUT' }))).code).toBe(ErrorCode.Timeout);
+    expect(toOnexError(wrap(new DOMException('stop', 'AbortError'))).code).toBe(ErrorCode.Cancelled);
+    const abortedByTimeout = new DOMException('aborted', 'AbortError') as DOMException & { cause?: unknown };
+    Object.defineProperty(abortedByTimeout, 'cause', { value: new DOMException('late', 'TimeoutError') });
+    expect(toOnexError(wrap(abortedByTimeout)).code).toBe(ErrorCode.Timeout);
+    expect(toOnexError(wrap({ status: 503 }, 3))).toMatchObject({ code: ErrorCode.Unavailable, retryable: true });
+    expect(toOnexError(wrap({ statusCode: 404 }))).toMatchObject({ code: ErrorCode.NotFound, retryable: false });
+    const typed = new OnexError(ErrorCode.RateLimited, 'slow down', { retryAfterMs: 250, context: { peer: 'p' } });
+    expect(toOnexError(wrap(typed))).toMatchObject({ code: ErrorCode.RateLimited, message: 'slow down', retryable: true, retryAfterMs: 250, context: { peer: 'p' } });
+  });
+
+  it('stops at a bounded depth and on cycles', () => {
+    let deep: unknown = { code: 'ECONNRESET' };
+    for (let i = 0; i < 20; i++) deep = new Error('layer', { cause: deep });
+    expect(toOnexError(deep).code).toBe(ErrorCode.Internal);
+    expect(isConnectionError(deep)).toBe(false);
+    const a = new Error('a') as Error & { cause?: unknown };
+    const b = new Error('b', { cause: a });
+    a.cause = b;
+    expect(toOnexError(a).code).toBe(ErrorCode.Internal);
+    expect(isConnectionError(a)).toBe(false);
+    expect(toOnexError(new Error('plain', { cause: new Error('still plain') })).code).toBe(ErrorCode.Internal);
   });
 });

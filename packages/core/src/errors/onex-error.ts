@@ -101,11 +101,44 @@ const TRANSIENT_SYSTEM_CODES = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
 ]);
 
-/** True when `error` is a Node system error for a dropped or refused connection. */
-export function isConnectionError(error: unknown): boolean {
+/** How many links of a cause chain (the error itself included) classification looks at. */
+const MAX_CAUSE_DEPTH = 8;
+
+/**
+ * `error` followed by its `cause`, the cause's `cause`, …: at most {@link MAX_CAUSE_DEPTH} links, each once (a chain
+ * that loops back on itself ends where it repeats). Node's `fetch` (undici) throws `TypeError('fetch failed')` with
+ * the socket error as `cause`, so what a failure means is often a link or two down.
+ *
+ * @internal Shared by the classifiers of `@onex/core`; not exported from the package.
+ */
+export function causeChain(error: unknown): readonly unknown[] {
+  const chain: unknown[] = [error];
+  let link: unknown = error;
+  while (chain.length < MAX_CAUSE_DEPTH && typeof link === 'object' && link !== null && 'cause' in link) {
+    link = (link as { cause?: unknown }).cause;
+    if (link === undefined || link === null || chain.includes(link)) break;
+    chain.push(link);
+  }
+  return chain;
+}
+
+function hasTransientCode(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
   const code = (error as { code?: unknown }).code;
   return typeof code === 'string' && TRANSIENT_SYSTEM_CODES.has(code);
+}
+
+/**
+ * True when `error`, or an error in its `cause` chain (bounded, cycle-safe), is a Node system error for a dropped or
+ * refused connection (`ECONNRESET`, `ECONNREFUSED`, `ETIMEDOUT`, undici's `UND_ERR_SOCKET`, …).
+ *
+ * @example
+ * ```ts
+ * isConnectionError(new TypeError('fetch failed', { cause: { code: 'ECONNREFUSED' } })); // true
+ * ```
+ */
+export function isConnectionError(error: unknown): boolean {
+  return causeChain(error).some(hasTransientCode);
 }
 
 function httpStatusOf(error: unknown): number | undefined {
@@ -135,7 +168,14 @@ export function validationDetails(issues: readonly ZodLikeIssue[]): readonly { p
 
 /**
  * Normalises anything thrown into an {@link OnexError}: the one boundary where foreign errors are understood.
- * Unknown failures become `INTERNAL` with a generic message; the original stays as `cause` for the logs.
+ *
+ * A foreign value is classified by the first link of its `cause` chain (itself first; bounded depth, cycle-safe)
+ * that says what happened: an `OnexError` (its code, message and retryability are kept), a `TimeoutError` or
+ * `ETIMEDOUT` (`TIMEOUT`), an `AbortError` (`TIMEOUT` when a `TimeoutError` caused it, else `CANCELLED`), an HTTP
+ * `status`/`statusCode` >= 400 (the code for that status), or a dropped or refused connection (`UNAVAILABLE`). So
+ * `new TypeError('fetch failed', { cause: { code: 'ECONNREFUSED' } })`, what Node's `fetch` throws, is a retryable
+ * `UNAVAILABLE`. A zod error at the top is `VALIDATION`. Anything else becomes `INTERNAL` with a generic message.
+ * The original value stays as `cause` for the logs.
  *
  * @example
  * ```ts
@@ -154,26 +194,45 @@ export function toOnexError(error: unknown, options: { readonly correlationId?: 
     const summary = first === undefined ? 'invalid value' : `${first.path}: ${first.message}`;
     return new OnexError(ErrorCode.Validation, `Validation failed: ${summary}`, { ...base, cause: error, details });
   }
-  if (error instanceof Error && (error.name === 'TimeoutError' || (error as { code?: unknown }).code === 'ETIMEDOUT')) {
-    return new OnexError(ErrorCode.Timeout, 'Operation timed out', { ...base, cause: error });
-  }
-  if (error instanceof Error && error.name === 'AbortError') {
-    // An AbortSignal.timeout() reason surfaces as TimeoutError; a plain abort is a cancellation.
-    const reason = (error as { cause?: unknown }).cause;
-    if (reason instanceof Error && reason.name === 'TimeoutError') {
-      return new OnexError(ErrorCode.Timeout, 'Operation timed out', { ...base, cause: error });
-    }
-    return new OnexError(ErrorCode.Cancelled, 'Operation was cancelled', { ...base, cause: error });
-  }
-  const status = httpStatusOf(error);
-  if (status !== undefined && status >= 400) {
-    const code = errorCodeForHttpStatus(status);
-    return new OnexError(code, `Upstream answered HTTP ${status}`, { ...base, cause: error });
-  }
-  if (isConnectionError(error)) {
-    return new OnexError(ErrorCode.Unavailable, 'Peer unavailable: connection failed', { ...base, cause: error });
+  const chain = causeChain(error);
+  for (let i = 0; i < chain.length; i++) {
+    const classified = classifyLink(chain[i], chain, i, error, base);
+    if (classified !== undefined) return classified;
   }
   return new OnexError(ErrorCode.Internal, 'Internal error', { ...base, cause: error });
+}
+
+/** What link `i` of `chain` says about the failure `error`, or undefined when it says nothing known. */
+function classifyLink(link: unknown, chain: readonly unknown[], i: number, error: unknown, base: { readonly correlationId?: string }): OnexError | undefined {
+  if (isOnexError(link)) {
+    // A typed error wrapped by foreign code: it knows what happened; the wrapper stays reachable as the cause.
+    return new OnexError(link.code, link.message, {
+      ...base,
+      cause: error,
+      retryable: link.retryable,
+      context: link.context,
+      ...(link.retryAfterMs === undefined ? {} : { retryAfterMs: link.retryAfterMs }),
+      ...(link.details === undefined ? {} : { details: link.details }),
+    });
+  }
+  if (link instanceof Error && (link.name === 'TimeoutError' || (link as { code?: unknown }).code === 'ETIMEDOUT')) {
+    return new OnexError(ErrorCode.Timeout, 'Operation timed out', { ...base, cause: error });
+  }
+  if (link instanceof Error && link.name === 'AbortError') {
+    // An AbortSignal.timeout() reason surfaces as TimeoutError; a plain abort is a cancellation.
+    const timedOut = chain.slice(i + 1).some((c) => c instanceof Error && c.name === 'TimeoutError');
+    return timedOut
+      ? new OnexError(ErrorCode.Timeout, 'Operation timed out', { ...base, cause: error })
+      : new OnexError(ErrorCode.Cancelled, 'Operation was cancelled', { ...base, cause: error });
+  }
+  const status = httpStatusOf(link);
+  if (status !== undefined && status >= 400) {
+    return new OnexError(errorCodeForHttpStatus(status), `Upstream answered HTTP ${status}`, { ...base, cause: error });
+  }
+  if (hasTransientCode(link)) {
+    return new OnexError(ErrorCode.Unavailable, 'Peer unavailable: connection failed', { ...base, cause: error });
+  }
+  return undefined;
 }
 
 /**

@@ -315,6 +315,31 @@ describe('isRetryableError', () => {
   });
 });
 
+describe('issue 9 #10: transient causes stay retryable', () => {
+  it.each<[string, unknown, boolean]>([
+    ["fetch failed caused by ECONNREFUSED", new TypeError('fetch failed', { cause: { code: 'ECONNREFUSED' } }), true],
+    ['wrapped UND_ERR_SOCKET', new Error('outer', { cause: new TypeError('fetch failed', { cause: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }) }) }), true],
+    ['wrapped HTTP 503', new Error('upstream', { cause: { status: 503 } }), true],
+    ['wrapped HTTP 404', new Error('upstream', { cause: { status: 404 } }), false],
+    ['wrapped retryable OnexError', new Error('outer', { cause: new OnexError(ErrorCode.Unavailable, 'down') }), true],
+    ['wrapped non-retryable OnexError', new Error('outer', { cause: new OnexError(ErrorCode.NotFound, 'gone') }), false],
+    ['plain cause', new Error('outer', { cause: new Error('inner') }), false],
+  ])('%s -> %s', (_label, error, expected) => {
+    expect(isRetryableError(error)).toBe(expected);
+  });
+
+  it('retries a fetch failure whose cause is a refused connection', async () => {
+    let calls = 0;
+    const value = await new RetryPolicy({ maxAttempts: 3, initialDelayMs: 0 }).execute(async () => {
+      calls++;
+      if (calls < 3) throw new TypeError('fetch failed', { cause: { code: 'ECONNREFUSED' } });
+      return 'up';
+    });
+    expect(value).toBe('up');
+    expect(calls).toBe(3);
+  });
+});
+
 describe('sleep', () => {
   it('resolves after the delay and removes its abort listener', async () => {
     const controller = new AbortController();

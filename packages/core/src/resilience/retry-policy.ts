@@ -1,5 +1,5 @@
 import { ErrorCode } from '../errors/error-codes.js';
-import { OnexError, abortReasonToOnexError, isConnectionError, isOnexError, toOnexError } from '../errors/onex-error.js';
+import { OnexError, abortReasonToOnexError, causeChain, isConnectionError, isOnexError, toOnexError } from '../errors/onex-error.js';
 import { sleep } from './sleep.js';
 
 /**
@@ -263,22 +263,29 @@ export class RetryPolicy {
 /**
  * The default retry classification: true for an {@link OnexError} marked `retryable`, for an object with a
  * numeric `status` or `statusCode` of 429 or 5xx (HTTP client errors), and for a dropped or refused connection
- * (`ECONNRESET`, `ECONNREFUSED`, …); false for anything else.
+ * (`ECONNRESET`, `ECONNREFUSED`, …); false for anything else. A value that says none of these is judged by its
+ * `cause` chain (bounded depth, cycle-safe): the first link that is an `OnexError` or carries a status decides, and
+ * a connection error anywhere in the chain is retryable — so `TypeError('fetch failed')` caused by `ECONNREFUSED`
+ * (Node's `fetch`) is retried.
  *
  * @example
  * ```ts
  * isRetryableError({ status: 503 }); // true
  * isRetryableError({ status: 404 }); // false
  * isRetryableError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })); // true
+ * isRetryableError(new TypeError('fetch failed', { cause: { code: 'ECONNREFUSED' } })); // true
  * ```
  */
 export function isRetryableError(error: unknown): boolean {
-  if (isOnexError(error)) return error.retryable;
-  if (typeof error !== 'object' || error === null) return false;
-  const { status, statusCode } = error as { readonly status?: unknown; readonly statusCode?: unknown };
-  const httpStatus = typeof status === 'number' ? status : typeof statusCode === 'number' ? statusCode : undefined;
-  if (httpStatus !== undefined) return httpStatus === 429 || (httpStatus >= 500 && httpStatus <= 599);
-  return isConnectionError(error);
+  for (const link of causeChain(error)) {
+    if (isOnexError(link)) return link.retryable;
+    if (typeof link !== 'object' || link === null) continue;
+    const { status, statusCode } = link as { readonly status?: unknown; readonly statusCode?: unknown };
+    const httpStatus = typeof status === 'number' ? status : typeof statusCode === 'number' ? statusCode : undefined;
+    if (httpStatus !== undefined) return httpStatus === 429 || (httpStatus >= 500 && httpStatus <= 599);
+    if (isConnectionError(link)) return true;
+  }
+  return false;
 }
 
 /**
