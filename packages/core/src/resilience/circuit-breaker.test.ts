@@ -349,3 +349,39 @@ describe('CircuitBreaker rolling window', () => {
     expect(b.state).toBe(BreakerState.Closed);
   });
 });
+
+describe('issue 9 #12: the rolling window starts fresh after recovery', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('one failure right after a successful half-open probe does not reopen the breaker', async () => {
+    vi.useFakeTimers();
+    // A window much longer than the reset timeout: without a reset, the failures that opened it are still in it.
+    const b = breaker({ volumeThreshold: 4, errorThresholdPercentage: 50, resetTimeoutMs: 1_000, rollingWindowMs: 60_000, rollingBuckets: 10 });
+    await fail(b, 4);
+    expect(b.state).toBe(BreakerState.Open);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(b.state).toBe(BreakerState.HalfOpen);
+    await expect(b.execute(ok)).resolves.toBe('ok');
+    expect(b.state).toBe(BreakerState.Closed);
+
+    await fail(b, 1);
+    expect(b.state).toBe(BreakerState.Closed);
+    // The thresholds still apply to the calls made since the recovery.
+    await fail(b, 3);
+    expect(b.state).toBe(BreakerState.Open);
+    expect(b.stats()).toMatchObject({ openings: 2, failures: 8, successes: 1 });
+  });
+
+  it('keeps rotating the window on its own timer: old failures still age out', async () => {
+    vi.useFakeTimers();
+    const b = breaker({ volumeThreshold: 4, rollingWindowMs: 1_000, rollingBuckets: 10 });
+    await fail(b, 3);
+    await vi.advanceTimersByTimeAsync(1_000); // every bucket rotated out
+    await fail(b, 3);
+    expect(b.state).toBe(BreakerState.Closed);
+    await fail(b, 1);
+    expect(b.state).toBe(BreakerState.Open);
+  });
+});

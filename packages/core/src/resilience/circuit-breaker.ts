@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import OpossumBreaker from 'opossum';
 import { ErrorCode } from '../errors/error-codes.js';
 import { OnexError, toOnexError } from '../errors/onex-error.js';
@@ -41,7 +42,10 @@ export interface CircuitBreakerOptions {
   readonly volumeThreshold?: number;
   /** How long the breaker stays open before letting probes through (half-open), in ms. Default 30 000. */
   readonly resetTimeoutMs?: number;
-  /** Length of the rolling statistics window, in ms. Default 10 000. */
+  /**
+   * Length of the rolling statistics window, in ms. The window is emptied when the breaker closes after a
+   * successful half-open probe. Default 10 000.
+   */
   readonly rollingWindowMs?: number;
   /** Number of buckets the rolling window is divided into. Default 10. */
   readonly rollingBuckets?: number;
@@ -148,7 +152,9 @@ const IDLE_SIGNAL: AbortSignal = new AbortController().signal;
 /**
  * Stops calling a failing peer for a while: once the failure rate in a rolling window passes a threshold the
  * breaker opens and calls fail fast with `CIRCUIT_OPEN` (carrying `retryAfterMs`); after `resetTimeoutMs` it lets
- * `halfOpenMaxProbes` probe calls through and closes on the first success or re-opens on the first failure.
+ * `halfOpenMaxProbes` probe calls through and closes on the first success or re-opens on the first failure. Closing
+ * after a successful probe starts the rolling window afresh: the failures that opened the breaker are forgotten,
+ * so one failure right after recovery does not re-open it (the thresholds apply to calls made since).
  *
  * Built on opossum (rolling window, threshold, reset timer, per-call timeout), which stays an implementation
  * detail: errors are {@link OnexError}s, the half-open gate and the per-call `AbortSignal` are ours (opossum's
@@ -169,6 +175,9 @@ export class CircuitBreaker {
   readonly options: ResolvedCircuitBreakerOptions;
   readonly #opossum: OpossumBreaker<[Call], unknown>;
   readonly #listeners: Set<(change: BreakerStateChange) => void>;
+  /** Rotates opossum's rolling window (its `rotateBucketController`), so that a recovery can start it afresh. */
+  readonly #rotation: EventEmitter;
+  readonly #rotationTimer: NodeJS.Timeout;
   #state: BreakerState;
   #openedAt: number | undefined;
   /** Incremented on each entry into half-open, so late probes of an earlier round are ignored. */
@@ -213,6 +222,11 @@ export class CircuitBreaker {
     };
     // opossum passes the fired arguments after the error; `true` means "not a failure" (counted as a success).
     const errorFilter = (error: unknown, call?: Call): boolean => !isOpossumError(error) && call?.failure === false;
+    // The window's buckets rotate on our events rather than opossum's own interval (the same one timer), because
+    // opossum 9 has no way to clear the window: `rollingBuckets` rotations in a row replace every bucket.
+    this.#rotation = new EventEmitter();
+    this.#rotationTimer = setInterval(() => this.#rotation.emit('rotate'), Math.floor(this.options.rollingWindowMs / this.options.rollingBuckets));
+    this.#rotationTimer.unref();
 
     this.#opossum = new OpossumBreaker<[Call], unknown>(action, {
       name: key,
@@ -227,6 +241,7 @@ export class CircuitBreaker {
       // Percentiles sort every latency in the window on each failure; snapshots add a timer per breaker.
       rollingPercentilesEnabled: false,
       enableSnapshots: false,
+      rotateBucketController: this.#rotation,
     });
     this.#opossum.on('success', () => {
       this.#successes++;
@@ -339,6 +354,7 @@ export class CircuitBreaker {
     if (this.#isShutdown) return;
     this.#isShutdown = true;
     this.#listeners.clear();
+    clearInterval(this.#rotationTimer);
     this.#opossum.shutdown();
   }
 
@@ -414,8 +430,15 @@ export class CircuitBreaker {
     if (outcome === 'failure') {
       this.#opossum.open(); // emits 'open': state, openedAt and opossum's reset timer follow
     } else if (outcome === 'success') {
+      // The peer has recovered: the failures that opened the breaker must not count against it again.
+      this.#resetWindow();
       this.#transition(BreakerState.Closed);
     }
+  }
+
+  /** Starts opossum's rolling window afresh: every bucket replaced by an empty one. */
+  #resetWindow(): void {
+    for (let i = 0; i < this.options.rollingBuckets; i++) this.#rotation.emit('rotate');
   }
 
   #transition(to: BreakerState): void {
