@@ -11,6 +11,7 @@ export {
   abortReasonToOnexError,
   isConnectionError,
   isOnexError,
+  isUnclassifiedError,
   OnexError,
   OnexWarning,
   parseWireError,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ErrorCode, errorCodeForHttpStatus, errorCodeInfo, isErrorCode } from './error-codes.js';
-import { isConnectionError, isOnexError, OnexError, parseWireError, toOnexError, toWireError, abortReasonToOnexError } from './onex-error.js';
+import { isConnectionError, isOnexError, isUnclassifiedError, OnexError, parseWireError, toOnexError, toWireError, abortReasonToOnexError } from './onex-error.js';
 
 describe('OnexError', () => {
   it('derives status and retryability from its code', () => {
@@ -166,6 +166,18 @@ describe('issue 9 #10: transient causes stay retryable', () => {
     expect(toOnexError(wrap({ statusCode: 404 }))).toMatchObject({ code: ErrorCode.NotFound, retryable: false });
     const typed = new OnexError(ErrorCode.RateLimited, 'slow down', { retryAfterMs: 250, context: { peer: 'p' } });
     expect(toOnexError(wrap(typed))).toMatchObject({ code: ErrorCode.RateLimited, message: 'slow down', retryable: true, retryAfterMs: 250, context: { peer: 'p' } });
+  });
+
+  it('marks the INTERNAL made of an unclassified value, and only that one; copies keep the mark', () => {
+    const unknown = toOnexError(new Error('boom'));
+    expect(unknown.code).toBe(ErrorCode.Internal);
+    expect(isUnclassifiedError(unknown)).toBe(true);
+    expect(isUnclassifiedError(unknown.withCorrelationId('c2'))).toBe(true);
+    expect(isUnclassifiedError(toOnexError(unknown, { correlationId: 'c3' }))).toBe(true);
+    expect(isUnclassifiedError(toOnexError(new Error('wrapper', { cause: unknown })))).toBe(true);
+    expect(isUnclassifiedError(new OnexError(ErrorCode.Internal, 'ledger out of balance'))).toBe(false);
+    expect(isUnclassifiedError(toOnexError(new TypeError('fetch failed', { cause: { code: 'ECONNREFUSED' } })))).toBe(false);
+    expect(isUnclassifiedError(new Error('not an OnexError'))).toBe(false);
   });
 
   it('stops at a bounded depth and on cycles', () => {

@@ -1,6 +1,8 @@
 import { ErrorCode, errorCodeForHttpStatus, errorCodeInfo, isErrorCode } from './error-codes.js';
 
 const ONEX_ERROR_BRAND: unique symbol = Symbol.for('@onex/core/OnexError') as never;
+/** Marks the INTERNAL that toOnexError makes of a value it could not classify (see isUnclassifiedError). */
+const UNCLASSIFIED: unique symbol = Symbol.for('@onex/core/OnexError.unclassified') as never;
 
 /** Options accepted by the {@link OnexError} constructor. */
 export interface OnexErrorOptions {
@@ -58,7 +60,7 @@ export class OnexError extends Error {
     Object.defineProperty(this, ONEX_ERROR_BRAND, { value: true, enumerable: false });
   }
 
-  /** A copy of this error carrying the given correlation id. */
+  /** A copy of this error carrying the given correlation id (an {@link isUnclassifiedError} copy stays one). */
   withCorrelationId(correlationId: string): OnexError {
     if (this.correlationId === correlationId) return this;
     const copy = new OnexError(this.code, this.message, {
@@ -70,7 +72,7 @@ export class OnexError extends Error {
       ...(this.details === undefined ? {} : { details: this.details }),
     });
     if (this.stack !== undefined) copy.stack = this.stack;
-    return copy;
+    return isUnclassifiedError(this) ? markUnclassified(copy) : copy;
   }
 
   static override [Symbol.hasInstance](this: unknown, value: unknown): boolean {
@@ -120,6 +122,29 @@ export function causeChain(error: unknown): readonly unknown[] {
     chain.push(link);
   }
   return chain;
+}
+
+/**
+ * True for the `INTERNAL` error {@link toOnexError} made of a value it could not classify (a plain `Error`, a
+ * string, a bug's `TypeError`): nothing is known about that failure, not even whether a side effect happened
+ * before it. Copies made by `withCorrelationId` and the retry policy keep the mark; an `OnexError` thrown on
+ * purpose, whatever its code, is not unclassified. The mark does not cross the wire.
+ *
+ * @example
+ * ```ts
+ * isUnclassifiedError(toOnexError(new Error('boom'))); // true
+ * isUnclassifiedError(new OnexError(ErrorCode.Internal, 'ledger out of balance')); // false
+ * isUnclassifiedError(toOnexError(new TypeError('fetch failed', { cause: { code: 'ECONNREFUSED' } }))); // false: UNAVAILABLE
+ * ```
+ */
+export function isUnclassifiedError(error: unknown): boolean {
+  return isOnexError(error) && (error as unknown as Record<symbol, unknown>)[UNCLASSIFIED] === true;
+}
+
+function markUnclassified(error: OnexError): OnexError {
+  // An own property (not enumerable): copies that take an error's own descriptors keep it.
+  Object.defineProperty(error, UNCLASSIFIED, { value: true, enumerable: false });
+  return error;
 }
 
 function hasTransientCode(error: unknown): boolean {
@@ -174,8 +199,8 @@ export function validationDetails(issues: readonly ZodLikeIssue[]): readonly { p
  * `ETIMEDOUT` (`TIMEOUT`), an `AbortError` (`TIMEOUT` when a `TimeoutError` caused it, else `CANCELLED`), an HTTP
  * `status`/`statusCode` >= 400 (the code for that status), or a dropped or refused connection (`UNAVAILABLE`). So
  * `new TypeError('fetch failed', { cause: { code: 'ECONNREFUSED' } })`, what Node's `fetch` throws, is a retryable
- * `UNAVAILABLE`. A zod error at the top is `VALIDATION`. Anything else becomes `INTERNAL` with a generic message.
- * The original value stays as `cause` for the logs.
+ * `UNAVAILABLE`. A zod error at the top is `VALIDATION`. Anything else becomes `INTERNAL` with a generic message,
+ * marked as unclassified ({@link isUnclassifiedError}). The original value stays as `cause` for the logs.
  *
  * @example
  * ```ts
@@ -199,14 +224,14 @@ export function toOnexError(error: unknown, options: { readonly correlationId?: 
     const classified = classifyLink(chain[i], chain, i, error, base);
     if (classified !== undefined) return classified;
   }
-  return new OnexError(ErrorCode.Internal, 'Internal error', { ...base, cause: error });
+  return markUnclassified(new OnexError(ErrorCode.Internal, 'Internal error', { ...base, cause: error }));
 }
 
 /** What link `i` of `chain` says about the failure `error`, or undefined when it says nothing known. */
 function classifyLink(link: unknown, chain: readonly unknown[], i: number, error: unknown, base: { readonly correlationId?: string }): OnexError | undefined {
   if (isOnexError(link)) {
     // A typed error wrapped by foreign code: it knows what happened; the wrapper stays reachable as the cause.
-    return new OnexError(link.code, link.message, {
+    const adopted = new OnexError(link.code, link.message, {
       ...base,
       cause: error,
       retryable: link.retryable,
@@ -214,6 +239,7 @@ function classifyLink(link: unknown, chain: readonly unknown[], i: number, error
       ...(link.retryAfterMs === undefined ? {} : { retryAfterMs: link.retryAfterMs }),
       ...(link.details === undefined ? {} : { details: link.details }),
     });
+    return isUnclassifiedError(link) ? markUnclassified(adopted) : adopted;
   }
   if (link instanceof Error && (link.name === 'TimeoutError' || (link as { code?: unknown }).code === 'ETIMEDOUT')) {
     return new OnexError(ErrorCode.Timeout, 'Operation timed out', { ...base, cause: error });

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { ErrorCode } from '../errors/error-codes.js';
-import { OnexError, isOnexError } from '../errors/onex-error.js';
+import { OnexError, isOnexError, isUnclassifiedError } from '../errors/onex-error.js';
 import { DEFAULT_RETRY_POLICY_OPTIONS, RetryPolicy, isRetryableError, type RetryInfo } from './retry-policy.js';
 import { sleep } from './sleep.js';
 
@@ -326,6 +326,14 @@ describe('issue 9 #10: transient causes stay retryable', () => {
     ['plain cause', new Error('outer', { cause: new Error('inner') }), false],
   ])('%s -> %s', (_label, error, expected) => {
     expect(isRetryableError(error)).toBe(expected);
+  });
+
+  it('keeps the unclassified mark on the error it throws (with its attempts)', async () => {
+    const policy = new RetryPolicy({ maxAttempts: 2, initialDelayMs: 0, retryOn: () => true });
+    const error = await rejectionOf(policy.execute(() => Promise.reject(new Error('bug'))));
+    expect(error.code).toBe(ErrorCode.Internal);
+    expect(error.context).toMatchObject({ attempts: 2 });
+    expect(isUnclassifiedError(error)).toBe(true);
   });
 
   it('retries a fetch failure whose cause is a refused connection', async () => {
