@@ -28,9 +28,9 @@ import {
   type WorkflowRecord,
   type WorkflowSummary,
 } from '../store/workflow-record.js';
-import type { WorkflowStore } from '../store/workflow-store.js';
+import type { HeldRun, RunnableType, WorkflowStore } from '../store/workflow-store.js';
 import { validateWorkflowDefinition, type AnyWorkflowDefinition, type WorkflowInputOf } from '../workflow/definition.js';
-import { WorkflowRun, type ChildRunner, type RunCounters, type RunOutcome } from './workflow-run.js';
+import { WorkflowRun, type ChildRunner, type RunCounters, type RunEnd, type RunOutcome } from './workflow-run.js';
 
 /** Input of the orchestrator's `POST /v1/process`: run one workflow to completion. */
 export const RunWorkflowInput = z.object({
@@ -86,7 +86,12 @@ export interface OrchestratorOptions extends Omit<NodeServiceOptions<typeof orch
   readonly peers?: Readonly<Record<string, NodeClient<NodeContract>>>;
   /** Workflow definitions to register at construction. */
   readonly workflows?: readonly AnyWorkflowDefinition[];
-  /** Name of this instance: owner of the workflows it runs. Stable across restarts to resume at once. Default `orchestrator`. */
+  /**
+   * Name of this instance: owner of the workflows it runs. Unique per instance: two instances must never share
+   * one. Default `<name>-<random>`, new at each construction, so a restarted instance takes its predecessor's
+   * workflows over once their leases expire. Set a stable id (unique per replica) to resume at once after a
+   * restart.
+   */
   readonly instanceId?: string;
   /** Workflows running at once. Default 256. */
   readonly maxConcurrentWorkflows?: number;
@@ -98,8 +103,13 @@ export interface OrchestratorOptions extends Omit<NodeServiceOptions<typeof orch
   readonly breakers?: CircuitBreakerRegistry;
   /** Defaults of the breakers the orchestrator creates (default: no breaker timeout — step deadlines apply). */
   readonly breakerDefaults?: CircuitBreakerOptions;
-  /** Lease on claimed workflows, ms; renewed every third of it. Default 30 000. */
+  /**
+   * Lease on held workflows, ms; renewed every third of it. An instance that cannot renew stops dispatching and
+   * aborts its runs a third of a lease before the lease could expire elsewhere. Default 30 000.
+   */
   readonly leaseMs?: number;
+  /** How long `shutdown()` waits for aborted runs to unwind before closing the store, ms. Default 10 000. */
+  readonly shutdownTimeoutMs?: number;
 }
 
 /** Options of {@link Orchestrator.start}. */
@@ -130,22 +140,30 @@ export interface OrchestratorFigures {
   readonly stepRetries: number;
   readonly compensationsRun: number;
   readonly compensationsFailed: number;
+  /** Compensations that met an unavailable peer and parked their workflow for a later try. */
+  readonly compensationsParked: number;
+  /** Workflows this instance claimed: resumed after a restart, taken over from an expired lease, or woken. */
   readonly recovered: number;
+  /** Runs stopped because a renewal reported their lease lost, or the instance could not prove it (self-fencing). */
+  readonly leaseLosses: number;
+  /** Writes the store refused because another epoch holds the workflow (or it is finished). */
+  readonly fencedWrites: number;
   readonly workflowLatency: LatencySummary;
   /** Per peer breaker: its state and how many times it opened. */
   readonly breakers: Readonly<Record<string, { readonly state: string; readonly openings: number }>>;
 }
 
-interface Waiter {
-  readonly resolve: (outcome: WorkflowOutcome) => void;
-  readonly reject: (error: OnexError) => void;
-}
+/** A local wait for a run: resolved with the outcome, or with undefined when the run stopped unfinished. */
+type Waiter = (outcome: WorkflowOutcome | undefined) => void;
 
-/** How long after a store failure a stopped workflow is resumed. */
-const RESUME_DELAY_MS = 1_000;
+/** First delay before claiming again after a run stopped on a store failure; doubles up to a third of a lease. */
+const RESUME_DELAY_MS = 100;
 
-/** How often `result()` reads the store for a workflow another instance runs. */
+/** How often `result()` reads the store for a workflow not run here (another instance, or parked). */
 const RESULT_POLL_MS = 250;
+
+/** Most workflows one claim takes (repeated while full batches come back and there is room). */
+const CLAIM_BATCH = 256;
 
 function semverCompare(a: string, b: string): number {
   const pa = a.split(/[.-]/).map((p) => Number.parseInt(p, 10));
@@ -178,6 +196,7 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
   readonly store: WorkflowStore;
   readonly #peers = new Map<string, NodeClient<NodeContract>>();
   readonly #definitions = new Map<string, Map<string, AnyWorkflowDefinition>>();
+  #runnable: readonly RunnableType[] = [];
   readonly #breakers: CircuitBreakerRegistry;
   readonly #ownsBreakers: boolean;
   readonly #instanceId: string;
@@ -185,17 +204,34 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
   readonly #maxQueued: number;
   readonly #maxParallelSteps: number;
   readonly #leaseMs: number;
+  readonly #shutdownTimeoutMs: number;
   readonly #running = new Map<string, WorkflowRun>();
+  /** How each running run ends (its promise never rejects). */
+  readonly #ends = new Map<string, Promise<void>>();
   readonly #queue: WorkflowRecord[] = [];
-  readonly #queued = new Set<string>();
+  readonly #queued = new Map<string, WorkflowRecord>();
+  /** Claimed again while the old run here still unwinds: launched once it has. */
+  readonly #relaunch = new Map<string, WorkflowRecord>();
   readonly #waiters = new Map<string, Set<Waiter>>();
   readonly #latency = new LatencyHistogram();
   readonly #finished = new Map<string, number>();
-  readonly #counters: RunCounters = { stepAttempts: 0, stepRetries: 0, compensationsRun: 0, compensationsFailed: 0 };
+  readonly #counters: RunCounters = { stepAttempts: 0, stepRetries: 0, compensationsRun: 0, compensationsFailed: 0, compensationsParked: 0 };
   #started = 0;
   #recovered = 0;
+  #leaseLosses = 0;
+  #fencedWrites = 0;
+  /** Until when every lease this instance holds is proven (the start of the last successful renewal + a lease). */
+  #provenUntil = 0;
   #leaseTimer: NodeJS.Timeout | undefined;
+  #fenceTimer: NodeJS.Timeout | undefined;
+  #claimTimer: NodeJS.Timeout | undefined;
+  #claimAt = Number.POSITIVE_INFINITY;
+  #claiming = false;
+  #claimAgain = false;
+  #storeFailures = 0;
+  #renewing = false;
   #accepting = false;
+  #closed = false;
 
   constructor(options: OrchestratorOptions) {
     super(
@@ -215,13 +251,19 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
     this.#ownsBreakers = options.breakers === undefined;
     // Step deadlines do the timing, so breakers have no timeout of their own (and cost no timer per call).
     this.#breakers = options.breakers ?? new CircuitBreakerRegistry({ defaults: { timeoutMs: false, ...options.breakerDefaults } });
-    this.#instanceId = options.instanceId ?? 'orchestrator';
+    this.#instanceId = options.instanceId ?? `${options.name ?? 'orchestrator'}-${randomUUID().slice(0, 8)}`;
     this.#maxConcurrent = options.maxConcurrentWorkflows ?? 256;
     this.#maxQueued = options.maxQueuedWorkflows ?? 10_000;
     this.#maxParallelSteps = options.maxParallelSteps ?? 16;
     this.#leaseMs = options.leaseMs ?? 30_000;
+    this.#shutdownTimeoutMs = options.shutdownTimeoutMs ?? 10_000;
     for (const [name, client] of Object.entries(options.peers ?? {})) this.#peers.set(name, client);
     for (const definition of options.workflows ?? []) this.register(definition);
+  }
+
+  /** This instance's name: the owner of the workflows it holds. */
+  get instanceId(): string {
+    return this.#instanceId;
   }
 
   /** Adds a peer node clients can be addressed by in steps. */
@@ -231,7 +273,8 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
 
   /**
    * Registers a workflow definition (and the nested workflows it uses). Checks the DAG and that every peer a step or
-   * compensation names is registered; errors name the step.
+   * compensation names is registered; errors name the step. The instance claims only workflows of registered
+   * types and versions.
    */
   register(definition: AnyWorkflowDefinition): void {
     validateWorkflowDefinition(definition);
@@ -252,6 +295,7 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
       this.#definitions.set(definition.type, versions);
     }
     versions.set(definition.version, definition);
+    this.#runnable = [...this.#definitions].flatMap(([type, byVersion]) => [...byVersion.keys()].map((version) => ({ type, version })));
   }
 
   /** The definition for a type (and version, default the highest). */
@@ -310,44 +354,60 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
     return stored.id;
   }
 
-  /** Waits until the workflow is finished and returns its outcome. */
+  /**
+   * Waits until the workflow is finished and returns its outcome, wherever it runs: a run here is awaited; a
+   * workflow run elsewhere, parked, or whose run here stopped unfinished is read from the store until it ends.
+   * Rejects only when the workflow does not exist (NOT_FOUND) or `signal` aborts (CANCELLED).
+   */
   async result(id: string, options: { readonly signal?: AbortSignal } = {}): Promise<WorkflowOutcome> {
     const signal = options.signal;
-    // Not run by this instance (finished, unknown, or run by another one): read the store, polling while it runs.
-    while (!this.#running.has(id) && !this.#queued.has(id)) {
-      const record = await this.store.get(id);
-      if (record === undefined) throw new OnexError(ErrorCode.NotFound, `Workflow ${id} not found`, { context: { id } });
-      if (isTerminalStatus(record.status)) return outcomeOf(record);
-      if (this.#running.has(id) || this.#queued.has(id)) break;
-      await sleep(RESULT_POLL_MS, signal);
+    let failures = 0;
+    for (;;) {
+      if (signal?.aborted === true) throw new OnexError(ErrorCode.Cancelled, 'Stopped waiting for the workflow');
+      if (this.#closed) throw new OnexError(ErrorCode.Lifecycle, `Orchestrator shut down while waiting for workflow ${id}; it stays resumable`, { context: { id } });
+      if (this.#running.has(id) || this.#queued.has(id) || this.#relaunch.has(id)) {
+        const outcome = await this.#localEnd(id, signal);
+        if (outcome !== undefined) return outcome;
+        continue;
+      }
+      let record: WorkflowRecord | undefined;
+      try {
+        record = await this.store.get(id);
+        failures = 0;
+      } catch (error) {
+        // The store is down: keep waiting (the workflow is not lost), backing off.
+        failures += 1;
+        this.logger.warn({ err: error, workflowId: id }, 'could not read workflow while waiting for it');
+      }
+      if (failures === 0) {
+        if (record === undefined) throw new OnexError(ErrorCode.NotFound, `Workflow ${id} not found`, { context: { id } });
+        if (isTerminalStatus(record.status)) return outcomeOf(record);
+        if (this.#running.has(id) || this.#queued.has(id) || this.#relaunch.has(id)) continue;
+      }
+      await sleep(Math.min(RESULT_POLL_MS * 2 ** Math.min(failures, 5), 5_000), signal).catch(() => undefined);
     }
-    // Run here: #finish resolves the waiter (registered synchronously, so the end cannot slip past it).
-    return new Promise<WorkflowOutcome>((resolve, reject) => {
+  }
+
+  /** Resolves with the outcome of the run here, or undefined once it stopped unfinished. */
+  #localEnd(id: string, signal: AbortSignal | undefined): Promise<WorkflowOutcome | undefined> {
+    return new Promise<WorkflowOutcome | undefined>((resolve, reject) => {
       let waiters = this.#waiters.get(id);
       if (waiters === undefined) {
         waiters = new Set();
         this.#waiters.set(id, waiters);
       }
-      const waiter: Waiter = {
-        resolve: (outcome) => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve(outcome);
-        },
-        reject: (error) => {
-          signal?.removeEventListener('abort', onAbort);
-          reject(error);
-        },
+      const set = waiters;
+      const waiter: Waiter = (outcome) => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(outcome);
       };
       const onAbort = (): void => {
-        waiters.delete(waiter);
+        set.delete(waiter);
+        if (set.size === 0 && this.#waiters.get(id) === set) this.#waiters.delete(id);
         reject(new OnexError(ErrorCode.Cancelled, 'Stopped waiting for the workflow'));
       };
-      if (signal?.aborted === true) {
-        onAbort();
-        return;
-      }
       signal?.addEventListener('abort', onAbort, { once: true });
-      waiters.add(waiter);
+      set.add(waiter);
     });
   }
 
@@ -366,29 +426,35 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
   }
 
   /**
-   * Cancels a workflow: running steps are aborted, completed ones compensated; it ends `cancelled`. A queued
-   * workflow ends `cancelled` at once. Cancelling a finished workflow changes nothing. Returns the outcome.
+   * Cancels a workflow and waits for its end: running steps are aborted, completed ones compensated; it ends
+   * `cancelled`. The request is durable first, so it holds wherever the workflow runs: a run here stops at once,
+   * a workflow held by another instance is cancelled by it at its next lease renewal, a parked one when it is
+   * claimed (at once). Cancelling a finished workflow changes nothing. Returns the outcome.
    */
-  async cancel(id: string): Promise<WorkflowOutcome> {
+  async cancel(id: string, options: { readonly signal?: AbortSignal } = {}): Promise<WorkflowOutcome> {
+    const record = await this.store.requestCancel(id);
+    if (record === undefined) throw new OnexError(ErrorCode.NotFound, `Workflow ${id} not found`, { context: { id } });
+    if (isTerminalStatus(record.status)) return outcomeOf(record);
+    this.#cancelHere(id);
+    if (!this.#running.has(id) && !this.#queued.has(id)) this.#scheduleClaim(0);
+    return this.result(id, options);
+  }
+
+  /** Acts on a durable cancel request for a workflow held here; false when it is not held here. */
+  #cancelHere(id: string): boolean {
     const run = this.#running.get(id);
     if (run !== undefined) {
       run.cancel();
-      return this.result(id);
+      return true;
     }
-    const record = await this.get(id);
-    if (isTerminalStatus(record.status)) return outcomeOf(record);
-    if (this.#queued.has(id)) {
-      const error: RecordedError = { code: ErrorCode.Cancelled, message: 'Workflow cancelled', retryable: false };
-      await this.store.commit(id, record.epoch, { workflow: { status: WorkflowStatus.Cancelled, error, updatedAt: this.clock.now() } });
-      // Only once the cancellation is durable does it leave the queue (a failed commit leaves it queued).
-      this.#queued.delete(id);
-      const at = this.#queue.findIndex((queued) => queued.id === id);
-      if (at !== -1) this.#queue.splice(at, 1);
-      const outcome: WorkflowOutcome = { id, status: WorkflowStatus.Cancelled, error };
-      this.#finish(id, outcome, record.createdAt);
-      return outcome;
-    }
-    throw new OnexError(ErrorCode.Conflict, `Workflow ${id} is run by another instance (${record.owner ?? 'none'})`);
+    const queued = this.#queued.get(id);
+    if (queued === undefined) return false;
+    // A queued workflow runs at once, past the concurrency limit: its run only records the cancellation.
+    this.#queued.delete(id);
+    const at = this.#queue.indexOf(queued);
+    if (at !== -1) this.#queue.splice(at, 1);
+    this.#launch({ ...queued, cancelRequested: true });
+    return true;
   }
 
   /** @internal runs a nested workflow for a step (ChildRunner). */
@@ -401,15 +467,25 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
       correlationId: options.parent.correlationId,
       ...(options.deadlineAt === undefined ? {} : { deadlineAt: options.deadlineAt }),
     });
+    // The parent waits on the child's durable outcome; it cancels the child only when it stops for good (not when
+    // its run merely halts: the child goes on, and the resumed parent waits for it again).
     const onAbort = (): void => {
-      this.cancel(childId).catch((error: unknown) => this.logger.warn({ err: error, childId }, 'could not cancel child workflow'));
+      if (!options.cancelsChild()) return;
+      this.store.requestCancel(childId).then(
+        () => this.#cancelHere(childId),
+        (error: unknown) => this.logger.warn({ err: error, childId }, 'could not cancel child workflow'),
+      );
     };
     options.signal.addEventListener('abort', onAbort, { once: true });
     // The parent may have been stopped while the child was being created.
     if (options.signal.aborted) onAbort();
     try {
-      const outcome = await this.result(childId);
+      const outcome = await this.result(childId, { signal: options.signal });
       return { childId, outcome };
+    } catch (error) {
+      // Stopped waiting because the parent stopped for good: the child's compensated end is the step's outcome.
+      if (options.cancelsChild() && !this.#closed) return { childId, outcome: await this.result(childId) };
+      throw error;
     } finally {
       options.signal.removeEventListener('abort', onAbort);
     }
@@ -417,51 +493,222 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
 
   /** Runs one workflow to completion (the node's `POST /v1/process`). */
   protected async process(input: z.output<typeof RunWorkflowInput>, ctx: CallContext): Promise<z.input<typeof WorkflowOutcomeSchema>> {
+    // The caller's call deadline bounds its wait for the result, not the workflow: a workflow's deadline is its
+    // definition's (or a start's explicit one), never how long one caller chose to wait.
     const id = await this.start(input.type, input.input, {
       ...(input.version === undefined ? {} : { version: input.version }),
       ...((input.idempotencyKey ?? ctx.idempotencyKey) === undefined ? {} : { idempotencyKey: input.idempotencyKey ?? ctx.idempotencyKey! }),
-      ...(ctx.deadlineAt === undefined ? {} : { deadlineAt: ctx.deadlineAt }),
       correlationId: ctx.correlationId,
     });
     return this.result(id, { signal: ctx.signal });
   }
 
-  /** Starts taking workflows and resumes the unfinished ones this instance (or an expired lease) left. */
+  /** Starts taking workflows: resumes the unfinished ones it may take (its own, free or expired), then renews. */
   protected override async onInitialize(): Promise<void> {
     await this.store.init();
     this.#accepting = true;
-    const claimed = await this.store.claim({ owner: this.#instanceId, leaseMs: this.#leaseMs, now: this.clock.now(), limit: 100_000 });
-    for (const record of claimed) {
-      this.#recovered += 1;
-      this.#admit(record);
+    this.#provenUntil = this.clock.now() + this.#leaseMs;
+    // An instance restarted under a stable id takes its own workflows back at once, in batches.
+    for (;;) {
+      const room = this.#room();
+      if (room <= 0) break;
+      const limit = Math.min(room, CLAIM_BATCH);
+      const claimed = await this.store.claim({ owner: this.#instanceId, leaseMs: this.#leaseMs, now: this.clock.now(), limit, runnable: this.#runnable, includeOwn: true });
+      this.#adopt(claimed);
+      if (claimed.length < limit) break;
     }
-    if (claimed.length > 0) this.logger.info({ count: claimed.length }, 'resuming unfinished workflows');
-    this.#leaseTimer = setInterval(() => {
-      this.store.renewLeases(this.#instanceId, this.clock.now() + this.#leaseMs).catch((error: unknown) => this.logger.error({ err: error }, 'lease renewal failed'));
-      this.#takeOverExpired().catch((error: unknown) => this.logger.error({ err: error }, 'taking over expired workflows failed'));
-    }, Math.max(1_000, Math.floor(this.#leaseMs / 3)));
+    if (this.#recovered > 0) this.logger.info({ count: this.#recovered }, 'resuming unfinished workflows');
+    this.#leaseTimer = setInterval(() => this.#tick(), Math.max(1, Math.floor(this.#leaseMs / 3)));
     this.#leaseTimer.unref();
+    this.#armFence();
+    await this.#armWake();
   }
 
-  /** Claims the unfinished workflows of instances whose lease ran out (crashed or partitioned), as far as capacity allows. */
-  async #takeOverExpired(): Promise<void> {
-    const room = this.#maxConcurrent + this.#maxQueued - this.#running.size - this.#queue.length;
-    if (!this.#accepting || room <= 0) return;
-    const claimed = await this.store.claim({ owner: this.#instanceId, leaseMs: this.#leaseMs, now: this.clock.now(), limit: room, includeOwn: false });
+  /** Every third of a lease: renew the held runs, then claim what is free, expired or due. */
+  #tick(): void {
+    // A renewal still waiting on a slow store is not stacked with another one.
+    if (this.#renewing) return;
+    this.#renewing = true;
+    this.#renew()
+      .then(
+        () => this.#scheduleClaim(0),
+        (error: unknown) => this.logger.error({ err: error }, 'lease renewal failed'),
+      )
+      .finally(() => {
+        this.#renewing = false;
+      });
+  }
+
+  async #renew(): Promise<void> {
+    const held: HeldRun[] = [];
+    for (const run of this.#running.values()) held.push({ id: run.id, epoch: run.epoch });
+    for (const record of this.#queue) held.push({ id: record.id, epoch: record.epoch });
+    const startedAt = this.clock.now();
+    const { lost, cancelRequested } = held.length === 0 ? { lost: [], cancelRequested: [] } : await this.store.renew(this.#instanceId, held, startedAt + this.#leaseMs);
+    this.#provenUntil = Math.max(this.#provenUntil, startedAt + this.#leaseMs);
+    this.#armFence();
+    for (const id of lost) this.#drop(id, 'lease');
+    for (const id of cancelRequested) this.#cancelHere(id);
+  }
+
+  /** A held workflow is not ours any more: stop its run (or take it off the queue) without another write. */
+  #drop(id: string, reason: 'lease' | 'fenced'): void {
+    const run = this.#running.get(id);
+    if (run !== undefined) {
+      if (reason === 'lease') this.#leaseLosses += 1;
+      run.halt(reason);
+      return;
+    }
+    const queued = this.#queued.get(id);
+    if (queued === undefined) return;
+    if (reason === 'lease') this.#leaseLosses += 1;
+    this.#queued.delete(id);
+    this.#queue.splice(this.#queue.indexOf(queued), 1);
+    this.#settleWaiters(id, undefined);
+  }
+
+  /** True while every held lease is proven with a third of a lease to spare: new calls may go out. */
+  #canDispatch(): boolean {
+    return this.clock.now() < this.#provenUntil - this.#leaseMs / 3;
+  }
+
+  /** One timer: when the leases can no longer be proven in time, every run here halts (self-fencing). */
+  #armFence(): void {
+    if (this.#fenceTimer !== undefined) clearTimeout(this.#fenceTimer);
+    if (!this.#accepting) return;
+    const delay = this.#provenUntil - this.#leaseMs / 3 - this.clock.now();
+    this.#fenceTimer = setTimeout(() => this.#selfFence(), Math.max(0, Math.min(delay, 2_147_483_647)));
+    this.#fenceTimer.unref();
+  }
+
+  #selfFence(): void {
+    if (this.#canDispatch()) {
+      this.#armFence();
+      return;
+    }
+    if (this.#running.size + this.#queue.length === 0) return;
+    this.logger.error({ running: this.#running.size, queued: this.#queue.length }, 'cannot prove the lease: stopping every run here');
+    for (const run of this.#running.values()) {
+      this.#leaseLosses += 1;
+      run.halt('lease');
+    }
+    for (const record of this.#queue.splice(0)) {
+      this.#queued.delete(record.id);
+      this.#settleWaiters(record.id, undefined);
+    }
+  }
+
+  /** Claims soon: at most one timer, at the earliest time asked for. */
+  #scheduleClaim(delayMs: number): void {
+    if (!this.#accepting) return;
+    const at = this.clock.now() + Math.max(0, delayMs);
+    if (this.#claimTimer !== undefined && at >= this.#claimAt) return;
+    if (this.#claimTimer !== undefined) clearTimeout(this.#claimTimer);
+    this.#claimAt = at;
+    this.#claimTimer = setTimeout(() => {
+      this.#claimTimer = undefined;
+      this.#claimAt = Number.POSITIVE_INFINITY;
+      void this.#claimDue();
+    }, Math.min(Math.max(0, delayMs), 2_147_483_647));
+    this.#claimTimer.unref();
+  }
+
+  /**
+   * Claims free, expired and due workflows (crashed peers', released ones, parked ones whose time came) in batches
+   * while there is room, then arms the wake-up timer for the next parked one. Failures back off.
+   */
+  async #claimDue(): Promise<void> {
+    if (this.#claiming) {
+      this.#claimAgain = true;
+      return;
+    }
+    this.#claiming = true;
+    try {
+      do {
+        this.#claimAgain = false;
+        for (;;) {
+          const room = this.#room();
+          if (!this.#accepting || room <= 0 || !this.#canDispatch()) break;
+          const limit = Math.min(room, CLAIM_BATCH);
+          const claimed = await this.store.claim({ owner: this.#instanceId, leaseMs: this.#leaseMs, now: this.clock.now(), limit, runnable: this.#runnable });
+          this.#adopt(claimed);
+          if (claimed.length > 0) this.logger.info({ count: claimed.length }, 'claimed workflows (taken over, released or due)');
+          if (claimed.length < limit) break;
+        }
+        await this.#armWake();
+      } while (this.#claimAgain);
+      this.#storeFailures = 0;
+    } catch (error) {
+      this.#storeFailures += 1;
+      this.logger.error({ err: error }, 'claiming workflows failed');
+      this.#scheduleClaim(this.#backoff());
+    } finally {
+      this.#claiming = false;
+    }
+  }
+
+  /** One timer for the earliest parked workflow this instance could run. */
+  async #armWake(): Promise<void> {
+    if (!this.#accepting) return;
+    const wakeAt = await this.store.nextWakeAt(this.#runnable);
+    if (wakeAt !== undefined) this.#scheduleClaim(wakeAt - this.clock.now());
+  }
+
+  #backoff(): number {
+    return Math.min(RESUME_DELAY_MS * 2 ** Math.min(this.#storeFailures, 16), Math.max(RESUME_DELAY_MS, this.#leaseMs / 3));
+  }
+
+  #room(): number {
+    return this.#maxConcurrent + this.#maxQueued - this.#running.size - this.#queue.length - this.#relaunch.size;
+  }
+
+  #adopt(claimed: readonly WorkflowRecord[]): void {
     for (const record of claimed) {
-      if (this.#running.has(record.id) || this.#queued.has(record.id)) continue;
       this.#recovered += 1;
+      const old = this.#running.get(record.id);
+      if (old !== undefined) {
+        // Our own run's lease expired under it (a stall) and we claimed it again: the old run is fenced now.
+        old.halt('fenced');
+        this.#relaunch.set(record.id, record);
+        continue;
+      }
+      const queued = this.#queued.get(record.id);
+      if (queued !== undefined) {
+        this.#queue[this.#queue.indexOf(queued)] = record;
+        this.#queued.set(record.id, record);
+        continue;
+      }
       this.#admit(record);
     }
-    if (claimed.length > 0) this.logger.warn({ count: claimed.length }, 'took over workflows whose owner stopped renewing its lease');
   }
 
-  /** Stops taking workflows, waits for running ones (they are resumable anyway), closes the store. */
+  /**
+   * Stops taking workflows, aborts the runs here (their workflows stay resumable), waits for them to unwind
+   * (bounded by `shutdownTimeoutMs`), gives their leases up so another instance may take over at once, then closes
+   * the store.
+   */
   protected override async onShutdown(): Promise<void> {
     this.#accepting = false;
-    if (this.#leaseTimer !== undefined) clearInterval(this.#leaseTimer);
-    const running = [...this.#running.keys()].map((id) => this.result(id).catch(() => undefined));
-    await Promise.race([Promise.all(running), new Promise((r) => setTimeout(r, 5_000).unref())]);
+    for (const timer of [this.#leaseTimer, this.#fenceTimer, this.#claimTimer]) if (timer !== undefined) clearTimeout(timer);
+    const held: HeldRun[] = [...this.#queue, ...this.#running.values()].map((held) => ({ id: held.id, epoch: held.epoch }));
+    for (const record of this.#queue.splice(0)) {
+      this.#queued.delete(record.id);
+      this.#settleWaiters(record.id, undefined);
+    }
+    for (const run of this.#running.values()) run.halt('shutdown');
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(this.#ends.values()),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, this.#shutdownTimeoutMs);
+        timer.unref();
+      }),
+    ]);
+    clearTimeout(timer);
+    if (this.#running.size > 0) this.logger.warn({ running: this.#running.size }, 'runs still unwinding at shutdown: closing the store under them');
+    await Promise.all(held.map((run) => this.store.release(this.#instanceId, run).catch(() => undefined)));
+    this.#closed = true;
+    for (const id of [...this.#waiters.keys()]) this.#settleWaiters(id, undefined);
     if (this.#ownsBreakers) this.#breakers.shutdown();
     await this.store.close();
   }
@@ -474,12 +721,18 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
     const states = this.#breakers.states();
     const open = Object.entries(states).filter(([, s]) => s !== 'closed').map(([k]) => k);
     const queueFull = this.#queue.length >= this.#maxQueued;
+    const proven = this.#canDispatch() || this.#running.size + this.#queue.length === 0;
     return {
       store,
       peers: { status: open.length === 0 ? HealthStatus.Healthy : HealthStatus.Degraded, data: { breakers: states }, ...(open.length === 0 ? {} : { detail: `open: ${open.join(', ')}` }) },
       capacity: {
         status: queueFull ? HealthStatus.Degraded : HealthStatus.Healthy,
         data: { running: this.#running.size, maxConcurrent: this.#maxConcurrent, queued: this.#queue.length, maxQueued: this.#maxQueued },
+      },
+      lease: {
+        status: proven ? HealthStatus.Healthy : HealthStatus.Unhealthy,
+        data: { instanceId: this.#instanceId, leaseMs: this.#leaseMs, provenUntil: this.#provenUntil },
+        ...(proven ? {} : { detail: 'leases cannot be renewed: runs stopped' }),
       },
     };
   }
@@ -492,6 +745,8 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
       finished: Object.fromEntries(this.#finished),
       ...this.#counters,
       recovered: this.#recovered,
+      leaseLosses: this.#leaseLosses,
+      fencedWrites: this.#fencedWrites,
       workflowLatency: this.#latency.summary(),
       breakers: Object.fromEntries(this.#breakers.stats().map((b) => [b.key, { state: b.state, openings: b.openings }])),
     };
@@ -500,10 +755,10 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
 
   #admit(record: WorkflowRecord): void {
     // Children bypass the limit: a parent holding a slot while its child waits for one would deadlock.
-    if (this.#running.size < this.#maxConcurrent || record.parentId !== undefined) this.#launch(record);
+    if (this.#running.size < this.#maxConcurrent || record.parentId !== undefined || record.cancelRequested === true) this.#launch(record);
     else {
       this.#queue.push(record);
-      this.#queued.add(record.id);
+      this.#queued.set(record.id, record);
     }
   }
 
@@ -512,8 +767,10 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
     try {
       definition = this.definition(record.type, record.version);
     } catch (error) {
-      this.logger.error({ err: error, workflowId: record.id }, 'workflow definition missing: cannot resume');
-      this.#failWaiters(record.id, toOnexError(error));
+      // Claims filter on the registered types, so this is a start racing a registration: let another take it.
+      this.logger.error({ err: error, workflowId: record.id }, 'workflow definition missing: releasing it');
+      this.store.release(this.#instanceId, { id: record.id, epoch: record.epoch }).catch(() => undefined);
+      this.#settleWaiters(record.id, undefined);
       return;
     }
     const run = new WorkflowRun(record, definition, {
@@ -526,55 +783,77 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
       maxParallelSteps: this.#maxParallelSteps,
       counters: this.#counters,
       children: this,
+      canDispatch: () => this.#canDispatch(),
     });
     this.#running.set(record.id, run);
-    run.run().then(
-      (outcome) => this.#finish(record.id, { id: record.id, ...outcome }, record.createdAt),
-      (error: unknown) => {
-        // A store failure (or a fencing conflict: another instance took over). The workflow stays resumable.
-        this.logger.error({ err: error, workflowId: record.id }, 'workflow run stopped');
-        this.#running.delete(record.id);
-        this.#failWaiters(
-          record.id,
-          new OnexError(ErrorCode.Unavailable, `Workflow ${record.id} stopped: its state could not be saved; it will be resumed`, { cause: error }),
-        );
-        if (!isOnexError(error) || error.code !== ErrorCode.Conflict) this.#resumeLater(record.id);
-        this.#next();
-      },
+    this.#ends.set(
+      record.id,
+      run.run().then(
+        (end) => this.#ended(record, run, end),
+        // run() never rejects; should it, the workflow stays resumable like any stopped run.
+        (error: unknown) => this.#ended(record, run, { kind: 'stopped', reason: 'store', error }),
+      ),
     );
   }
 
-  #finish(id: string, outcome: WorkflowOutcome, createdAt: number): void {
-    this.#running.delete(id);
-    this.#latency.record(this.clock.now() - createdAt);
-    this.#finished.set(outcome.status, (this.#finished.get(outcome.status) ?? 0) + 1);
-    const waiters = this.#waiters.get(id);
-    if (waiters !== undefined) {
-      this.#waiters.delete(id);
-      for (const waiter of waiters) waiter.resolve(outcome);
+  #ended(record: WorkflowRecord, run: WorkflowRun, end: RunEnd): void {
+    const id = record.id;
+    if (this.#running.get(id) === run) {
+      this.#running.delete(id);
+      this.#ends.delete(id);
+    }
+    if (end.kind === 'finished') {
+      this.#latency.record(this.clock.now() - record.createdAt);
+      this.#finished.set(end.outcome.status, (this.#finished.get(end.outcome.status) ?? 0) + 1);
+      this.#settleWaiters(id, { id, ...end.outcome });
+    } else {
+      this.#stopped(id, run, end);
+    }
+    const again = this.#relaunch.get(id);
+    if (again !== undefined) {
+      this.#relaunch.delete(id);
+      if (this.#accepting) this.#admit(again);
     }
     this.#next();
   }
 
-  /** After a run stopped on a store failure (not a fencing conflict), resume the workflow from its stored state. */
-  #resumeLater(id: string): void {
-    const timer = setTimeout(() => {
-      if (!this.#accepting || this.#running.has(id)) return;
-      this.store.get(id).then(
-        (stored) => {
-          if (stored !== undefined && !isTerminalStatus(stored.status) && stored.owner === this.#instanceId && !this.#running.has(id)) this.#admit(stored);
-        },
-        (error: unknown) => this.logger.error({ err: error, workflowId: id }, 'could not reload workflow to resume it'),
-      );
-    }, RESUME_DELAY_MS);
-    timer.unref();
+  /** A run stopped unfinished: give its lease up where that is ours to do, and have it resumed. */
+  #stopped(id: string, run: WorkflowRun, end: Extract<RunEnd, { kind: 'stopped' }>): void {
+    switch (end.reason) {
+      case 'fenced':
+        this.#fencedWrites += 1;
+        this.logger.warn({ err: end.error, workflowId: id }, 'workflow is held by another epoch now: run stopped');
+        break;
+      case 'lease':
+        this.logger.warn({ workflowId: id }, 'lease lost or unproven: run stopped');
+        this.#scheduleClaim(this.#backoff());
+        break;
+      case 'parked':
+        this.store.release(this.#instanceId, { id, epoch: run.epoch }).then(
+          () => this.#armWake(),
+          (error: unknown) => this.logger.warn({ err: error, workflowId: id }, 'could not release a parked workflow (its lease will expire)'),
+        ).catch((error: unknown) => this.logger.warn({ err: error }, 'could not arm the wake-up timer'));
+        break;
+      case 'shutdown':
+        // `shutdown()` gives the leases up once every run has unwound.
+        break;
+      case 'store':
+        this.#storeFailures += 1;
+        this.logger.error({ err: end.error, workflowId: id }, 'workflow run stopped: its state could not be saved; it will be resumed');
+        // Give the lease up if the store answers again (else it expires, unrenewed), and claim it back after a backoff.
+        this.store.release(this.#instanceId, { id, epoch: run.epoch }).catch(() => undefined);
+        this.#scheduleClaim(this.#backoff());
+        break;
+    }
+    // Waiters here go on waiting through the store: the workflow is not finished.
+    this.#settleWaiters(id, undefined);
   }
 
-  #failWaiters(id: string, error: OnexError): void {
+  #settleWaiters(id: string, outcome: WorkflowOutcome | undefined): void {
     const waiters = this.#waiters.get(id);
     if (waiters === undefined) return;
     this.#waiters.delete(id);
-    for (const waiter of waiters) waiter.reject(error);
+    for (const waiter of waiters) waiter(outcome);
   }
 
   #next(): void {
@@ -582,7 +861,7 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
     if (!this.#accepting) return;
     while (this.#running.size < this.#maxConcurrent && this.#queue.length > 0) {
       const record = this.#queue.shift()!;
-      if (!this.#queued.delete(record.id)) continue; // cancelled while queued
+      if (!this.#queued.delete(record.id)) continue;
       this.#launch(record);
     }
   }

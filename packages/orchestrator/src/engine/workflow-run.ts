@@ -1,6 +1,7 @@
 import {
   abortReasonToOnexError,
   ErrorCode,
+  isOnexError,
   OnexError,
   toOnexError,
   toWireError,
@@ -29,12 +30,29 @@ export interface RunOutcome {
   readonly error?: RecordedError;
 }
 
+/**
+ * Why a run stopped without finishing. The workflow stays in the store as the run last committed it:
+ * - `store`: a store call failed (or the run hit an unexpected error); the workflow is resumed later;
+ * - `fenced`: the store refused a write (a newer epoch holds it, or it is finished): it is not ours any more;
+ * - `lease`: the instance could not prove its lease in time (self-fencing), or a renewal reported it lost;
+ * - `shutdown`: the orchestrator is shutting down;
+ * - `parked`: a compensation waits, durably, for its peer (`wakeAt` is committed; any instance resumes it when due).
+ */
+export type RunStop = 'store' | 'fenced' | 'lease' | 'shutdown' | 'parked';
+
+/** How a run ended: with the workflow finished, or stopped unfinished (resumable). */
+export type RunEnd =
+  | { readonly kind: 'finished'; readonly outcome: RunOutcome }
+  | { readonly kind: 'stopped'; readonly reason: RunStop; readonly error?: unknown };
+
 /** Counters a run adds to; owned by the orchestrator (bounded: plain numbers). */
 export interface RunCounters {
   stepAttempts: number;
   stepRetries: number;
   compensationsRun: number;
   compensationsFailed: number;
+  /** Compensations that met an unavailable peer and parked the workflow until a later try. */
+  compensationsParked: number;
 }
 
 /** Starts a child workflow and waits for it (nested steps). */
@@ -45,7 +63,10 @@ export interface ChildRunner {
     readonly definition: AnyWorkflowDefinition;
     readonly input: unknown;
     readonly deadlineAt: number | undefined;
+    /** Aborted when the parent stops or halts: the wait ends. */
     readonly signal: AbortSignal;
+    /** True when the parent stopped for good (cancelled, timed out, failed): the child is cancelled too. */
+    readonly cancelsChild: () => boolean;
   }): Promise<{ readonly childId: string; readonly outcome: RunOutcome }>;
 }
 
@@ -60,6 +81,8 @@ export interface RunDependencies {
   readonly maxParallelSteps: number;
   readonly counters: RunCounters;
   readonly children: ChildRunner;
+  /** False once the instance can no longer prove its lease: no new call may go out (self-fencing). */
+  readonly canDispatch: () => boolean;
 }
 
 const MAX_TIMER_MS = 2_147_483_647;
@@ -75,8 +98,42 @@ function stepIndex(definition: AnyWorkflowDefinition): ReadonlyMap<string, StepD
   return index;
 }
 
-// Outcomes of a step call that may have taken effect on the peer even though no answer came back.
-const UNCERTAIN = new Set<string>([ErrorCode.Timeout, ErrorCode.Cancelled, ErrorCode.Unavailable, ErrorCode.Internal]);
+// Outcomes of a step call after which the peer may have taken effect: no answer (timeout, cancelled, unavailable),
+// an answer that failed the contract (the peer ran), or an internal error. Anything else is a definite refusal.
+const UNCERTAIN = new Set<string>([ErrorCode.Timeout, ErrorCode.Cancelled, ErrorCode.Unavailable, ErrorCode.Internal, ErrorCode.Contract]);
+
+/**
+ * True when a failed attempt may have been applied by the peer. A CONFLICT raised by the peer's idempotency layer
+ * (the key is running elsewhere, or was used with another input) means a call with this key did reach it.
+ */
+export function mayHaveApplied(error: RecordedError): boolean {
+  if (UNCERTAIN.has(error.code)) return true;
+  return error.code === ErrorCode.Conflict && error.context?.['idempotency'] !== undefined;
+}
+
+/** The record of an attempt that a stopped run left without an answer (it may have reached the peer). */
+const INTERRUPTED_ATTEMPT: RecordedError = Object.freeze({
+  code: ErrorCode.Unavailable,
+  message: 'Attempt interrupted: the run stopped before its answer was recorded',
+  retryable: true,
+  context: Object.freeze({ interrupted: true }),
+});
+
+/**
+ * True when a compensation failure is a peer being unavailable rather than a refusal: the compensation waits and
+ * tries again (without limit) instead of ending `compensation_failed`.
+ */
+function isUnavailable(error: OnexError): boolean {
+  return error.retryable || error.code === ErrorCode.CircuitOpen || error.code === ErrorCode.Cancelled;
+}
+
+/** Thrown inside a run once it halted: unwinds it without another store write. */
+class RunHalted extends Error {
+  constructor() {
+    super('workflow run halted');
+    this.name = 'RunHalted';
+  }
+}
 
 type StepResult = { readonly name: string; readonly ok: true; readonly output: unknown; readonly childId?: string } | { readonly name: string; readonly ok: false; readonly error: OnexError; readonly childId?: string };
 
@@ -86,19 +143,28 @@ type StopReason = { readonly kind: 'failed'; readonly step: string; readonly err
 /**
  * One workflow execution: schedules the DAG, persists every transition before acting on it, retries steps,
  * runs the saga on failure. Resumable: it starts from whatever state the store holds.
+ *
+ * A run either finishes the workflow or *halts*: on a store failure, a refused (fenced) write, a lease it can no
+ * longer prove, a shutdown, or a compensation that parks. A halted run makes no further store write and sends no
+ * further call; what it left in the store is a state it committed, from which any instance can resume.
  */
 export class WorkflowRun {
   readonly id: string;
   readonly #deps: RunDependencies;
   readonly #definition: AnyWorkflowDefinition;
   readonly #byName: ReadonlyMap<string, StepDefinition>;
-  readonly #controller = new AbortController();
+  /** Aborted when the workflow stops (cancel, deadline, a failed step) or the run halts: step calls. */
+  readonly #steps$ = new AbortController();
+  /** Aborted only when the run halts: compensations, which must run after a stop. */
+  readonly #halt$ = new AbortController();
   readonly #steps = new Map<string, StepRecord>();
   // Owned by this run and changed in place (commits are frequent; the `record` getter hands out copies).
   readonly #record: { -readonly [K in keyof WorkflowRecord]: WorkflowRecord[K] };
   #seq = 0;
   #stop: StopReason | undefined;
+  #halted: { readonly reason: RunStop; readonly error?: unknown } | undefined;
   #deadlineTimer: NodeJS.Timeout | undefined;
+  #wake: (() => void) | undefined;
   /** Step records settled but not yet committed: the closing commit carries them. */
   #unsaved: StepRecord[] = [];
 
@@ -109,7 +175,12 @@ export class WorkflowRun {
     this.#deps = deps;
     this.#byName = stepIndex(definition);
     for (const step of definition.steps) {
-      const stored = record.steps[step.name];
+      let stored = record.steps[step.name];
+      // A step a stopped run left `running` had an attempt in flight: it may have reached the peer. Record that
+      // attempt, and dispatch the step again (same key, same persisted input: the peer does not repeat the work).
+      if (stored?.status === StepStatus.Running) {
+        stored = { ...stored, status: StepStatus.Pending, attemptErrors: [...stored.attemptErrors, INTERRUPTED_ATTEMPT] };
+      }
       this.#steps.set(step.name, stored ?? { name: step.name, status: StepStatus.Pending, attempts: 0, attemptErrors: [] });
       if (stored?.completionSeq !== undefined && stored.completionSeq > this.#seq) this.#seq = stored.completionSeq;
     }
@@ -120,25 +191,55 @@ export class WorkflowRun {
     return { ...this.#record, steps: Object.fromEntries(this.#steps) };
   }
 
-  /** Stops the run: running steps are aborted and completed ones compensated; ends `cancelled`. */
+  /** The epoch this run holds the workflow at. */
+  get epoch(): number {
+    return this.#record.epoch;
+  }
+
+  /** Stops the workflow: running steps are aborted and completed ones compensated; ends `cancelled`. */
   cancel(): void {
     this.#stopWith({ kind: 'cancelled' });
   }
 
-  /** Runs (or resumes) the workflow to a terminal status. */
-  async run(): Promise<RunOutcome> {
+  /**
+   * Halts the run without finishing the workflow: in-flight calls are aborted, nothing more is written. Its end
+   * reports `stopped` with `reason`. Idempotent; the first reason wins.
+   */
+  halt(reason: RunStop, error?: unknown): void {
+    if (this.#halted !== undefined) return;
+    this.#halted = error === undefined ? { reason } : { reason, error };
+    const abort = new OnexError(ErrorCode.Cancelled, `Workflow run stopped (${reason}); the workflow stays resumable`, { context: { halted: reason } });
+    this.#steps$.abort(abort);
+    this.#halt$.abort(abort);
+    this.#wake?.();
+  }
+
+  /** Runs (or resumes) the workflow until it is finished or the run halts. Never rejects. */
+  async run(): Promise<RunEnd> {
     try {
-      // A saga interrupted by a crash finishes with the reason it started for, whatever the clock says now.
-      if (this.#record.status === WorkflowStatus.Compensating) return await this.#compensateAndFinish(this.#restoredStopReason());
-      if (this.#record.deadlineAt !== undefined) this.#armDeadline(this.#record.deadlineAt);
-      await this.#execute();
-      if (this.#stop !== undefined) return await this.#compensateAndFinish(this.#stop);
-      return await this.#complete();
+      return { kind: 'finished', outcome: await this.#drive() };
+    } catch (error) {
+      // Anything but a halt is unexpected (a bug, a throwing hook): stop resumably rather than lose the workflow.
+      if (this.#halted === undefined) this.halt('store', error);
+      const halted = this.#halted!;
+      return { kind: 'stopped', ...halted };
     } finally {
       if (this.#deadlineTimer !== undefined) clearTimeout(this.#deadlineTimer);
-      // Whatever ended the run (a store failure included), nothing it started may go on calling peers.
-      if (!this.#controller.signal.aborted) this.#controller.abort(new OnexError(ErrorCode.Cancelled, 'Workflow run ended'));
+      // Whatever ended the run, nothing it started may go on calling peers.
+      const ended = new OnexError(ErrorCode.Cancelled, 'Workflow run ended');
+      if (!this.#steps$.signal.aborted) this.#steps$.abort(ended);
+      if (!this.#halt$.signal.aborted) this.#halt$.abort(ended);
     }
+  }
+
+  async #drive(): Promise<RunOutcome> {
+    // A saga interrupted by a crash finishes with the reason it started for, whatever the clock says now.
+    if (this.#record.status === WorkflowStatus.Compensating) return await this.#compensateAndFinish(this.#restoredStopReason());
+    if (this.#record.cancelRequested === true) this.#stopWith({ kind: 'cancelled' });
+    if (this.#record.deadlineAt !== undefined) this.#armDeadline(this.#record.deadlineAt);
+    await this.#execute();
+    if (this.#stop !== undefined) return await this.#compensateAndFinish(this.#stop);
+    return await this.#complete();
   }
 
   /** Times the workflow out at `deadlineAt`, re-arming in steps: Node fires timers past 2^31-1 ms at once. */
@@ -159,7 +260,7 @@ export class WorkflowRun {
       reason.kind === 'timed_out'
         ? new OnexError(ErrorCode.Timeout, 'Workflow deadline exceeded')
         : new OnexError(ErrorCode.Cancelled, reason.kind === 'cancelled' ? 'Workflow cancelled' : `Step '${reason.step}' failed`);
-    this.#controller.abort(abortReason);
+    this.#steps$.abort(abortReason);
   }
 
   #restoredStopReason(): StopReason {
@@ -170,12 +271,33 @@ export class WorkflowRun {
     return { kind: 'failed', step: failed?.name ?? 'unknown', error: error ?? this.#wire(new OnexError(ErrorCode.Internal, 'Workflow failed')) };
   }
 
+  #checkHalted(): void {
+    if (this.#halted !== undefined) throw new RunHalted();
+  }
+
+  /**
+   * The one way a run writes. A failure halts the run (a refused write: `fenced`; anything else: `store`) and
+   * unwinds it: a store failure is never a step's outcome.
+   */
   async #commit(change: WorkflowCommit): Promise<void> {
+    this.#checkHalted();
     const now = this.#deps.now();
-    const workflow: WorkflowPatch = change.workflow === undefined ? { updatedAt: now } : { ...change.workflow, updatedAt: now };
+    let workflow: WorkflowPatch = change.workflow === undefined ? { updatedAt: now } : { ...change.workflow, updatedAt: now };
+    // A parked workflow that was claimed again: its first write clears the wake-up time.
+    if (this.#record.wakeAt !== undefined && workflow.wakeAt === undefined) workflow = { ...workflow, wakeAt: null };
     if (change.steps !== undefined) for (const step of change.steps) this.#steps.set(step.name, step);
-    Object.assign(this.#record, workflow);
-    await this.#deps.store.commit(this.id, this.#record.epoch, { workflow, ...(change.steps === undefined ? {} : { steps: change.steps }) });
+    const { wakeAt, ...fields } = workflow;
+    Object.assign(this.#record, fields);
+    if (wakeAt === null) delete this.#record.wakeAt;
+    else if (wakeAt !== undefined) this.#record.wakeAt = wakeAt;
+    try {
+      await this.#deps.store.commit(this.id, this.#record.epoch, { workflow, ...(change.steps === undefined ? {} : { steps: change.steps }) });
+    } catch (error) {
+      const refused = isOnexError(error) && (error.code === ErrorCode.Conflict || error.code === ErrorCode.NotFound);
+      this.halt(refused ? 'fenced' : 'store', error);
+      throw new RunHalted();
+    }
+    this.#checkHalted();
   }
 
   #takeUnsaved(): StepRecord[] {
@@ -206,100 +328,96 @@ export class WorkflowRun {
 
   /** The DAG loop: start every ready step (up to the parallel limit), persist, dispatch, collect. */
   async #execute(): Promise<void> {
-    const inFlight = new Set<string>();
+    let inFlight = 0;
     const finished: StepResult[] = [];
-    let wake: (() => void) | undefined;
-    // Steps a crash left `running` are dispatched again: the idempotency key makes the peer not repeat the work.
-    const resumed = new Set<string>();
-    for (const record of this.#steps.values()) if (record.status === StepStatus.Running) resumed.add(record.name);
     let pendingResults: StepResult[] = [];
     for (;;) {
       const changes: StepRecord[] = [];
       const toDispatch: { step: StepDefinition; input: unknown }[] = [];
       // Record results first, so that dependents see them in this same pass.
       for (const result of pendingResults) changes.push(this.#settle(result));
-      if (this.#stop === undefined) {
-        let progressed = true;
-        while (progressed) {
-          progressed = false;
-          for (const step of this.#definition.steps) {
-            // A step settled in this pass may have stopped the workflow: start nothing more.
-            if (this.#stop !== undefined) {
-              progressed = false;
-              break;
-            }
-            const record = this.#steps.get(step.name)!;
-            const isResumed = resumed.has(step.name) && !inFlight.has(step.name);
-            if (record.status !== StepStatus.Pending && !isResumed) continue;
-            if (inFlight.size + toDispatch.length >= this.#deps.maxParallelSteps) break;
-            const readiness = this.#depsSatisfied(step);
-            if (readiness === 'wait') continue;
-            resumed.delete(step.name);
-            const now = this.#deps.now();
-            if (readiness === 'skip') {
-              const skipped: StepRecord = { ...record, status: StepStatus.Skipped, finishedAt: now };
-              this.#steps.set(step.name, skipped);
-              changes.push(skipped);
-              progressed = true;
-              continue;
-            }
-            const ctx = this.#stepContext(step);
-            let input: unknown;
-            try {
-              if (step.when !== undefined && !step.when(ctx)) {
-                const skipped: StepRecord = { ...record, status: StepStatus.Skipped, finishedAt: now };
-                this.#steps.set(step.name, skipped);
-                changes.push(skipped);
-                progressed = true;
-                continue;
-              }
-              input = step.input(ctx);
-            } catch (error) {
-              const failure = new OnexError(ErrorCode.Validation, `Step '${step.name}' could not build its input`, { cause: error });
-              changes.push(this.#settle({ name: step.name, ok: false, error: failure }));
-              progressed = true;
-              continue;
-            }
-            const running: StepRecord = {
-              ...record,
-              status: StepStatus.Running,
-              attempts: isResumed ? record.attempts : record.attempts + 1,
-              startedAt: record.startedAt ?? now,
-            };
-            this.#steps.set(step.name, running);
-            changes.push(running);
-            toDispatch.push({ step, input });
-          }
-        }
-      }
+      if (this.#stop === undefined) this.#schedule(inFlight, changes, toDispatch);
       const workflowPatch: WorkflowPatch | undefined =
         this.#record.status === WorkflowStatus.Pending ? { status: WorkflowStatus.Running } : undefined;
-      if (toDispatch.length === 0 && inFlight.size === 0 && workflowPatch === undefined) {
+      if (toDispatch.length === 0 && inFlight === 0 && workflowPatch === undefined) {
         // Nothing left to run: the last results go into the workflow's closing commit.
         this.#unsaved = changes;
         return;
       }
       if (changes.length > 0 || workflowPatch !== undefined) {
-        // Write-ahead: results and the starts they unlock are durable before any new call goes out.
+        // Write-ahead: results and the starts they unlock (with their inputs) are durable before any call goes out.
         await this.#commit({ ...(workflowPatch === undefined ? {} : { workflow: workflowPatch }), steps: changes });
       }
+      if (toDispatch.length > 0 && !this.#deps.canDispatch()) this.halt('lease');
+      this.#checkHalted();
       for (const { step, input } of toDispatch) {
-        inFlight.add(step.name);
+        inFlight += 1;
         void this.#runStep(step, input).then((result) => {
           finished.push(result);
-          wake?.();
+          this.#wake?.();
         });
       }
-      if (inFlight.size === 0) return;
+      if (inFlight === 0) return;
       if (finished.length === 0) {
         await new Promise<void>((resolve) => {
-          wake = resolve;
+          this.#wake = resolve;
         });
-        wake = undefined;
+        this.#wake = undefined;
       }
+      // Results of a halted run are not recorded: its steps stay `running`, and count as possibly applied.
+      this.#checkHalted();
       // Everything that finished meanwhile is recorded in one commit.
-      for (const result of finished) inFlight.delete(result.name);
+      inFlight -= finished.length;
       pendingResults = finished.splice(0);
+    }
+  }
+
+  /** Marks every ready step running (or skipped), up to the parallel limit; collects the changes to commit. */
+  #schedule(inFlight: number, changes: StepRecord[], toDispatch: { step: StepDefinition; input: unknown }[]): void {
+    let progressed = true;
+    while (progressed) {
+      progressed = false;
+      for (const step of this.#definition.steps) {
+        // A step settled in this pass may have stopped the workflow: start nothing more.
+        if (this.#stop !== undefined) return;
+        const record = this.#steps.get(step.name)!;
+        if (record.status !== StepStatus.Pending) continue;
+        if (inFlight + toDispatch.length >= this.#deps.maxParallelSteps) return;
+        const readiness = this.#depsSatisfied(step);
+        if (readiness === 'wait') continue;
+        const now = this.#deps.now();
+        const skipped: StepRecord = { ...record, status: StepStatus.Skipped, finishedAt: now };
+        if (readiness === 'skip') {
+          this.#steps.set(step.name, skipped);
+          changes.push(skipped);
+          progressed = true;
+          continue;
+        }
+        // A step dispatched before keeps the input it was dispatched with (and its `when` decision).
+        const dispatched = 'input' in record;
+        let input: unknown = record.input;
+        if (!dispatched) {
+          const ctx = this.#stepContext(step);
+          try {
+            if (step.when !== undefined && !step.when(ctx)) {
+              this.#steps.set(step.name, skipped);
+              changes.push(skipped);
+              progressed = true;
+              continue;
+            }
+            input = step.input(ctx);
+          } catch (error) {
+            const failure = new OnexError(ErrorCode.Validation, `Step '${step.name}' could not build its input`, { cause: error });
+            changes.push(this.#settle({ name: step.name, ok: false, error: failure }));
+            progressed = true;
+            continue;
+          }
+        }
+        const running: StepRecord = { ...record, status: StepStatus.Running, attempts: record.attempts + 1, startedAt: record.startedAt ?? now, input };
+        this.#steps.set(step.name, running);
+        changes.push(running);
+        toDispatch.push({ step, input });
+      }
     }
   }
 
@@ -328,31 +446,8 @@ export class WorkflowRun {
 
   /** Runs one step with its retry policy; never rejects. Retries are persisted as they happen. */
   async #runStep(step: StepDefinition, input: unknown): Promise<StepResult> {
-    const signal = this.#controller.signal;
-    if (step.target.kind === 'workflow') {
-      try {
-        const { childId, outcome } = await this.#deps.children.runChild({
-          parent: this.record,
-          step,
-          definition: step.target.workflow,
-          input,
-          deadlineAt: this.#attemptDeadline(step),
-          signal,
-        });
-        if (outcome.status === WorkflowStatus.Completed) return { name: step.name, ok: true, output: outcome.output, childId };
-        const code = outcome.error?.code ?? ErrorCode.Internal;
-        return {
-          name: step.name,
-          ok: false,
-          childId,
-          error: new OnexError(code, `Child workflow ${childId} ended ${outcome.status}${outcome.error ? `: ${outcome.error.message}` : ''}`, {
-            context: { childWorkflowId: childId, childStatus: outcome.status },
-          }),
-        };
-      } catch (error) {
-        return { name: step.name, ok: false, error: toOnexError(error) };
-      }
-    }
+    const signal = this.#steps$.signal;
+    if (step.target.kind === 'workflow') return this.#runChildStep(step, input, signal);
     const target = step.target;
     const client = this.#deps.peers.get(target.peer);
     if (client === undefined) return { name: step.name, ok: false, error: new OnexError(ErrorCode.Contract, `Unknown peer '${target.peer}'`) };
@@ -363,11 +458,13 @@ export class WorkflowRun {
     try {
       const output = await step.retry.execute(
         async (attempt) => {
-          this.#deps.counters.stepAttempts += 1;
           if (attempt > 1) {
             const current = this.#steps.get(step.name)!;
             await this.#commit({ steps: [{ ...current, attempts: firstAttempt + attempt - 1, attemptErrors: errors.slice() }] });
+            if (!this.#deps.canDispatch()) this.halt('lease');
+            this.#checkHalted();
           }
+          this.#deps.counters.stepAttempts += 1;
           // The step's deadline does the timing (the orchestrator's breakers have no timeout of their own), so the
           // breaker's signal never aborts and the workflow's signal is the one to honour.
           return breaker.execute(async () => {
@@ -385,6 +482,7 @@ export class WorkflowRun {
         },
         {
           signal,
+          now: this.#deps.now,
           ...(this.#record.deadlineAt === undefined ? {} : { deadlineAt: this.#record.deadlineAt }),
           onRetry: ({ error }) => {
             this.#deps.counters.stepRetries += 1;
@@ -398,6 +496,35 @@ export class WorkflowRun {
       const current = this.#steps.get(step.name)!;
       this.#steps.set(step.name, { ...current, attemptErrors: [...errors, this.#wire(onex)] });
       return { name: step.name, ok: false, error: onex };
+    }
+  }
+
+  /** A nested-workflow step: starts the child (idempotently) and waits for its durable outcome. */
+  async #runChildStep(step: StepDefinition, input: unknown, signal: AbortSignal): Promise<StepResult> {
+    if (step.target.kind !== 'workflow') throw new OnexError(ErrorCode.Internal, `Step '${step.name}' is not a nested workflow`);
+    this.#deps.counters.stepAttempts += 1;
+    try {
+      const { childId, outcome } = await this.#deps.children.runChild({
+        parent: this.record,
+        step,
+        definition: step.target.workflow,
+        input,
+        deadlineAt: this.#attemptDeadline(step),
+        signal,
+        cancelsChild: () => this.#stop !== undefined && this.#halted === undefined,
+      });
+      if (outcome.status === WorkflowStatus.Completed) return { name: step.name, ok: true, output: outcome.output, childId };
+      const code = outcome.error?.code ?? ErrorCode.Internal;
+      return {
+        name: step.name,
+        ok: false,
+        childId,
+        error: new OnexError(code, `Child workflow ${childId} ended ${outcome.status}${outcome.error ? `: ${outcome.error.message}` : ''}`, {
+          context: { childWorkflowId: childId, childStatus: outcome.status },
+        }),
+      };
+    } catch (error) {
+      return { name: step.name, ok: false, error: toOnexError(error) };
     }
   }
 
@@ -424,7 +551,11 @@ export class WorkflowRun {
     return { status: WorkflowStatus.Completed, output };
   }
 
-  /** Saga: compensate completed (and possibly-applied) steps in reverse completion order, then end. */
+  /**
+   * Saga: compensate completed (and possibly-applied) steps in reverse completion order, then end. A compensation
+   * whose peer is unavailable parks the workflow (the run halts `parked`); the saga goes on, in the same order,
+   * when it is claimed again.
+   */
   async #compensateAndFinish(reason: StopReason): Promise<RunOutcome> {
     const error: RecordedError =
       reason.kind === 'failed'
@@ -437,21 +568,22 @@ export class WorkflowRun {
       await this.#commit({ workflow: { status: WorkflowStatus.Compensating, error }, steps: this.#takeUnsaved() });
     }
     let compensationFailed = false;
-    for (const record of candidates) {
-      const ok = await this.#compensate(record);
+    for (const candidate of candidates) {
+      const ok = await this.#compensate(this.#steps.get(candidate.name)!);
       if (!ok) compensationFailed = true;
     }
-    const alreadyFailed = [...this.#steps.values()].some((s) => s.status === StepStatus.CompensationFailed);
+    const steps = [...this.#steps.values()];
     let status: WorkflowStatus;
-    if (compensationFailed || alreadyFailed) status = WorkflowStatus.CompensationFailed;
+    if (compensationFailed || steps.some((s) => s.status === StepStatus.CompensationFailed)) status = WorkflowStatus.CompensationFailed;
     else if (reason.kind === 'cancelled') status = WorkflowStatus.Cancelled;
     else if (reason.kind === 'timed_out') status = WorkflowStatus.TimedOut;
-    else if ([...this.#steps.values()].some((s) => s.status === StepStatus.Compensated)) status = WorkflowStatus.Compensated;
+    else if (steps.some((s) => s.status === StepStatus.Compensated)) status = WorkflowStatus.Compensated;
     else status = WorkflowStatus.Failed;
     // Steps never started are closed as cancelled, so every step ends in a final status.
-    const closing = [...this.#steps.values()]
+    const now = this.#deps.now();
+    const closing = steps
       .filter((s) => s.status === StepStatus.Pending || s.status === StepStatus.Running)
-      .map((s): StepRecord => ({ ...s, status: StepStatus.Cancelled, finishedAt: this.#deps.now() }));
+      .map((s): StepRecord => ({ ...s, status: StepStatus.Cancelled, finishedAt: now }));
     const unsaved = this.#takeUnsaved().filter((u) => !closing.some((c) => c.name === u.name));
     await this.#commit({ workflow: { status, error }, steps: [...unsaved, ...closing] });
     return { status, error };
@@ -461,52 +593,86 @@ export class WorkflowRun {
     const step = this.#byName.get(record.name);
     if (step?.compensate === undefined) return false;
     if (record.status === StepStatus.Completed || record.status === StepStatus.Compensating) return true;
-    // No answer came back: the peer may have done the work. Compensations must be safe when it did not.
-    if (record.status === StepStatus.Failed || record.status === StepStatus.Cancelled || record.status === StepStatus.Running) {
-      // Any attempt that ended without an answer may have taken effect, not only the last one (a timeout after the
-      // peer acted, then CIRCUIT_OPEN on the retry, must still be undone).
+    if (record.status === StepStatus.Failed || record.status === StepStatus.Cancelled || record.status === StepStatus.Running || record.status === StepStatus.Pending) {
+      // Any attempt that may have reached the peer may have taken effect, not only the last one (a timeout after
+      // the peer acted, then CIRCUIT_OPEN on the retry, must still be undone). Compensations are safe either way.
       const errors = record.attemptErrors.length > 0 ? record.attemptErrors : record.error === undefined ? [] : [record.error];
-      return record.attempts > 0 && (errors.length === 0 || errors.some((e) => UNCERTAIN.has(e.code)));
+      return record.attempts > 0 && (errors.length === 0 || errors.some(mayHaveApplied));
     }
     return false;
   }
 
+  /**
+   * Runs one compensation with its retry policy. True when it is compensated, false when the peer refused it
+   * definitely (`compensation_failed`). An unavailable peer (retryable errors, an open breaker) parks the workflow:
+   * the wake-up time is committed and the run halts, holding nothing in memory while it waits.
+   */
   async #compensate(record: StepRecord): Promise<boolean> {
     const step = this.#byName.get(record.name)!;
     const spec = step.compensate!;
     const client = this.#deps.peers.get(spec.peer);
-    await this.#commit({ steps: [{ ...record, status: StepStatus.Compensating }] });
+    if (record.status !== StepStatus.Compensating) await this.#commit({ steps: [{ ...record, status: StepStatus.Compensating }] });
     this.#deps.counters.compensationsRun += 1;
     const ctx = { ...this.#stepContext(step), output: record.status === StepStatus.Completed || record.completionSeq !== undefined ? record.output : undefined };
     const breaker = this.#deps.breakers.get(`peer:${spec.peer}`);
-    let attempts = 0;
+    const signal = this.#halt$.signal;
+    let attempts = record.compensationAttempts ?? 0;
+    let failure: OnexError;
     try {
       if (client === undefined) throw new OnexError(ErrorCode.Contract, `Unknown peer '${spec.peer}'`);
       const input = spec.input(ctx);
-      // Compensations run even when the workflow was cancelled or timed out: they get their own deadlines.
-      await spec.retry.execute(async () => {
-        attempts += 1;
-        return breaker.execute(async (breakerSignal) => {
-          const result = await client.call(input, {
-            signal: breakerSignal,
-            idempotencyKey: `${this.id}:${step.name}:compensate`,
-            correlationId: this.#record.correlationId,
-            ...(spec.timeoutMs === undefined ? {} : { timeoutMs: spec.timeoutMs }),
-          });
-          if (!result.ok) throw result.error;
-          return result.value;
-        });
-      });
-      await this.#commit({ steps: [{ ...this.#steps.get(step.name)!, status: StepStatus.Compensated, compensationAttempts: attempts }] });
-      return true;
+      // Compensations run even when the workflow was cancelled or timed out: they get their own deadlines. An open
+      // breaker ends the attempts at once: the wait until it half-opens is spent parked, not in memory.
+      const open = await spec.retry.execute(
+        async () => {
+          if (!this.#deps.canDispatch()) this.halt('lease');
+          this.#checkHalted();
+          attempts += 1;
+          try {
+            await breaker.execute(async () => {
+              const result = await client.call(input, {
+                signal,
+                idempotencyKey: `${this.id}:${step.name}:compensate`,
+                correlationId: this.#record.correlationId,
+                ...(spec.timeoutMs === undefined ? {} : { timeoutMs: spec.timeoutMs }),
+              });
+              if (!result.ok) throw result.error;
+              return result.value;
+            });
+            return undefined;
+          } catch (error) {
+            if (isOnexError(error) && error.code === ErrorCode.CircuitOpen) return error;
+            throw error;
+          }
+        },
+        { signal, now: this.#deps.now },
+      );
+      if (open === undefined) {
+        await this.#commit({ steps: [{ ...this.#steps.get(step.name)!, status: StepStatus.Compensated, compensationAttempts: attempts }] });
+        return true;
+      }
+      failure = open;
     } catch (error) {
-      this.#deps.counters.compensationsFailed += 1;
-      const onex = toOnexError(error);
-      this.#deps.logger.error({ err: onex, workflowId: this.id, step: step.name }, 'compensation failed');
-      await this.#commit({
-        steps: [{ ...this.#steps.get(step.name)!, status: StepStatus.CompensationFailed, compensationAttempts: attempts, compensationError: this.#wire(onex) }],
-      });
-      return false;
+      this.#checkHalted();
+      failure = toOnexError(error);
     }
+    const current = this.#steps.get(step.name)!;
+    if (isUnavailable(failure)) {
+      const waits = (current.compensationWaits ?? 0) + 1;
+      const backoff = spec.retry.delayFor(Math.min(waits, 32));
+      const delayMs = Math.max(1, backoff, failure.retryAfterMs ?? 0);
+      this.#deps.counters.compensationsParked += 1;
+      this.#deps.logger.warn({ err: failure, workflowId: this.id, step: step.name, waits, delayMs }, 'compensation peer unavailable: workflow parked');
+      await this.#commit({
+        workflow: { wakeAt: this.#deps.now() + delayMs },
+        steps: [{ ...current, compensationAttempts: attempts, compensationWaits: waits, compensationError: this.#wire(failure) }],
+      });
+      this.halt('parked');
+      throw new RunHalted();
+    }
+    this.#deps.counters.compensationsFailed += 1;
+    this.#deps.logger.error({ err: failure, workflowId: this.id, step: step.name }, 'compensation refused');
+    await this.#commit({ steps: [{ ...current, status: StepStatus.CompensationFailed, compensationAttempts: attempts, compensationError: this.#wire(failure) }] });
+    return false;
   }
 }
