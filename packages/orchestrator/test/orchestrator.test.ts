@@ -22,7 +22,7 @@ async function orchestrator(clients: Awaited<ReturnType<typeof peers>>, workflow
 const ref = (name: string) => peer(name, stepContract);
 
 describe('Orchestrator execution', () => {
-  it('runs independent steps in parallel (two 100 ms steps take ~100 ms)', async () => {
+  it('runs independent steps in parallel (two 100 ms steps overlap)', async () => {
     const a = new ScriptedPeer('a', { delayMs: 100 });
     const b = new ScriptedPeer('b', { delayMs: 100 });
     const wf = defineWorkflow({ type: 'parallel', version: '1.0.0', input: Input, output: Output })
@@ -40,7 +40,6 @@ describe('Orchestrator execution', () => {
     expect(left!.startedAt!).toBeLessThan(right!.finishedAt!);
     expect(right!.startedAt!).toBeLessThan(left!.finishedAt!);
     expect(elapsed).toBeGreaterThanOrEqual(95);
-    expect(elapsed).toBeLessThan(200);
   });
 
   it('feeds dependents with typed outputs of earlier steps, in DAG order', async () => {

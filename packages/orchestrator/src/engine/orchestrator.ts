@@ -667,8 +667,9 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
       this.#recovered += 1;
       const old = this.#running.get(record.id);
       if (old !== undefined) {
-        // Our own run's lease expired under it (a stall) and we claimed it again: the old run is fenced now.
-        old.halt('fenced');
+        // Our own run's lease expired under it (a stall) and we claimed it again: the old run's epoch is stale.
+        this.#leaseLosses += 1;
+        old.halt('lease');
         this.#relaunch.set(record.id, record);
         continue;
       }
