@@ -1,11 +1,19 @@
 import { ErrorCode, HealthStatus, OnexError, type ComponentHealth } from '@onex/core';
 import { isTerminalStatus, type StepRecord, type WorkflowCommit, type WorkflowFilter, type WorkflowRecord, type WorkflowSummary } from './workflow-record.js';
-import type { ClaimOptions, CreateResult, WorkflowStore } from './workflow-store.js';
+import type { ClaimOptions, CreateResult, HeldRun, RenewResult, RunnableType, WorkflowStore } from './workflow-store.js';
 
 type MutableRecord = { -readonly [K in keyof WorkflowRecord]: WorkflowRecord[K] } & { steps: Record<string, StepRecord> };
 
 function copyOf(record: MutableRecord): WorkflowRecord {
   return { ...record, steps: { ...record.steps } };
+}
+
+function runnableKey(type: string, version: string): string {
+  return JSON.stringify([type, version]);
+}
+
+function runnableKeys(runnable: readonly RunnableType[]): ReadonlySet<string> {
+  return new Set(runnable.map((r) => runnableKey(r.type, r.version)));
 }
 
 /** Options of {@link MemoryWorkflowStore}. */
@@ -16,7 +24,8 @@ export interface MemoryWorkflowStoreOptions {
 
 /**
  * A {@link WorkflowStore} in memory: for tests, benchmarks and embedding where durability is not wanted.
- * Unfinished workflows are always kept; finished ones up to `maxFinished`.
+ * Unfinished workflows are always kept; finished ones up to `maxFinished`. Same contract as the SQLite store
+ * (fencing, leases, wake-up times, cancel requests); "oldest first" is creation order.
  *
  * @example
  * ```ts
@@ -26,6 +35,10 @@ export interface MemoryWorkflowStoreOptions {
 export class MemoryWorkflowStore implements WorkflowStore {
   readonly #records = new Map<string, MutableRecord>();
   readonly #byKey = new Map<string, string>();
+  // Unfinished records in creation order: what claim walks (finished ones are never visited again).
+  readonly #unfinished = new Map<string, MutableRecord>();
+  // Ids of unfinished records with a wakeAt: what nextWakeAt walks.
+  readonly #parked = new Set<string>();
   // Insertion-ordered set of finished ids: the first is the oldest to evict.
   readonly #finished = new Set<string>();
   readonly #maxFinished: number;
@@ -43,9 +56,17 @@ export class MemoryWorkflowStore implements WorkflowStore {
       if (existing !== undefined) return { created: false, record: copyOf(existing) };
     }
     if (this.#records.has(record.id)) throw new OnexError(ErrorCode.Conflict, `Workflow ${record.id} already exists`);
-    this.#records.set(record.id, { ...record, steps: { ...record.steps } });
+    // Stored as the SQLite store reads it back: no `cancelRequested: false`.
+    const { cancelRequested, ...rest } = record;
+    const stored: MutableRecord = { ...rest, ...(cancelRequested === true ? { cancelRequested } : {}), steps: { ...record.steps } };
+    this.#records.set(record.id, stored);
     if (record.idempotencyKey !== undefined) this.#byKey.set(record.idempotencyKey, record.id);
-    return { created: true, record };
+    if (isTerminalStatus(stored.status)) this.#markFinished(record.id);
+    else {
+      this.#unfinished.set(record.id, stored);
+      this.#trackParked(stored);
+    }
+    return { created: true, record: copyOf(stored) };
   }
 
   async commit(id: string, epoch: number, change: WorkflowCommit): Promise<void> {
@@ -54,11 +75,24 @@ export class MemoryWorkflowStore implements WorkflowStore {
     if (current.epoch !== epoch) {
       throw new OnexError(ErrorCode.Conflict, `Workflow ${id} is owned by a newer epoch`, { context: { epoch, stored: current.epoch } });
     }
+    if (!this.#unfinished.has(id)) {
+      throw new OnexError(ErrorCode.Conflict, `Workflow ${id} is already finished`, { context: { status: current.status } });
+    }
     // Records are private to the store and changed in place; readers get copies (commits far outnumber reads).
-    const wasTerminal = isTerminalStatus(current.status);
-    if (change.workflow !== undefined) Object.assign(current, change.workflow);
+    if (change.workflow !== undefined) {
+      const { wakeAt, ...fields } = change.workflow;
+      Object.assign(current, fields);
+      if (wakeAt === null) delete current.wakeAt;
+      else if (wakeAt !== undefined) current.wakeAt = wakeAt;
+    }
     if (change.steps !== undefined) for (const step of change.steps) current.steps[step.name] = step;
-    if (isTerminalStatus(current.status) && !wasTerminal) this.#markFinished(id);
+    if (isTerminalStatus(current.status)) {
+      this.#unfinished.delete(id);
+      this.#parked.delete(id);
+      this.#markFinished(id);
+    } else {
+      this.#trackParked(current);
+    }
   }
 
   async get(id: string): Promise<WorkflowRecord | undefined> {
@@ -68,9 +102,10 @@ export class MemoryWorkflowStore implements WorkflowStore {
 
   async list(filter: WorkflowFilter): Promise<readonly WorkflowSummary[]> {
     const statuses = filter.status === undefined ? undefined : new Set(typeof filter.status === 'string' ? [filter.status] : filter.status);
-    const limit = Math.min(filter.limit ?? 100, 1000);
+    const limit = Math.max(1, Math.min(filter.limit ?? 100, 1000));
     const out: WorkflowSummary[] = [];
-    const all = [...this.#records.values()].sort((a, b) => b.createdAt - a.createdAt);
+    // Newest first; among equal creation times the later inserted first (a stable sort of the reversed order).
+    const all = [...this.#records.values()].reverse().sort((a, b) => b.createdAt - a.createdAt);
     for (const record of all) {
       if (statuses !== undefined && !statuses.has(record.status)) continue;
       if (filter.type !== undefined && record.type !== filter.type) continue;
@@ -83,30 +118,81 @@ export class MemoryWorkflowStore implements WorkflowStore {
 
   async claim(options: ClaimOptions): Promise<readonly WorkflowRecord[]> {
     const claimed: WorkflowRecord[] = [];
-    for (const record of this.#records.values()) {
+    if (options.runnable.length === 0 || options.limit <= 0) return claimed;
+    const runnable = runnableKeys(options.runnable);
+    const { owner, now } = options;
+    for (const record of this.#unfinished.values()) {
       if (claimed.length >= options.limit) break;
-      if (isTerminalStatus(record.status)) continue;
-      const own = record.owner === options.owner;
-      if (own && options.includeOwn === false) continue;
-      const free = record.owner === undefined || own || (record.leaseExpiresAt ?? 0) <= options.now;
-      if (!free) continue;
-      Object.assign(record, { owner: options.owner, leaseExpiresAt: options.now + options.leaseMs, epoch: record.epoch + 1 });
+      if ((record.wakeAt ?? 0) > now) continue;
+      const free = record.owner === undefined || (record.leaseExpiresAt ?? 0) <= now || (options.includeOwn === true && record.owner === owner);
+      if (!free || !runnable.has(runnableKey(record.type, record.version))) continue;
+      record.owner = owner;
+      record.leaseExpiresAt = now + options.leaseMs;
+      record.epoch += 1;
       claimed.push(copyOf(record));
     }
     return claimed;
   }
 
-  async renewLeases(owner: string, leaseExpiresAt: number): Promise<void> {
-    for (const record of this.#records.values()) {
-      if (record.owner === owner && !isTerminalStatus(record.status)) record.leaseExpiresAt = leaseExpiresAt;
+  async renew(owner: string, held: readonly HeldRun[], leaseExpiresAt: number): Promise<RenewResult> {
+    const lost: string[] = [];
+    const cancelRequested: string[] = [];
+    for (const { id, epoch } of held) {
+      const record = this.#heldBy(owner, id, epoch);
+      if (record === undefined) {
+        lost.push(id);
+        continue;
+      }
+      record.leaseExpiresAt = leaseExpiresAt;
+      if (record.cancelRequested === true) cancelRequested.push(id);
     }
+    return { lost, cancelRequested };
+  }
+
+  async release(owner: string, held: HeldRun): Promise<void> {
+    const record = this.#heldBy(owner, held.id, held.epoch);
+    if (record !== undefined) record.leaseExpiresAt = 0;
+  }
+
+  async requestCancel(id: string): Promise<WorkflowRecord | undefined> {
+    const record = this.#records.get(id);
+    if (record === undefined) return undefined;
+    if (this.#unfinished.has(id)) {
+      record.cancelRequested = true;
+      delete record.wakeAt;
+      this.#parked.delete(id);
+    }
+    return copyOf(record);
+  }
+
+  async nextWakeAt(runnable: readonly RunnableType[]): Promise<number | undefined> {
+    if (runnable.length === 0) return undefined;
+    const keys = runnableKeys(runnable);
+    let earliest: number | undefined;
+    for (const id of this.#parked) {
+      const record = this.#unfinished.get(id);
+      if (record?.wakeAt === undefined || !keys.has(runnableKey(record.type, record.version))) continue;
+      if (earliest === undefined || record.wakeAt < earliest) earliest = record.wakeAt;
+    }
+    return earliest;
   }
 
   async health(): Promise<ComponentHealth> {
-    return { status: HealthStatus.Healthy, data: { kind: 'memory', workflows: this.#records.size } };
+    return { status: HealthStatus.Healthy, data: { kind: 'memory', workflows: this.#records.size, unfinished: this.#unfinished.size } };
   }
 
   async close(): Promise<void> {}
+
+  /** The unfinished record `owner` holds at `epoch`, or undefined. */
+  #heldBy(owner: string, id: string, epoch: number): MutableRecord | undefined {
+    const record = this.#unfinished.get(id);
+    return record !== undefined && record.owner === owner && record.epoch === epoch ? record : undefined;
+  }
+
+  #trackParked(record: MutableRecord): void {
+    if (record.wakeAt === undefined) this.#parked.delete(record.id);
+    else this.#parked.add(record.id);
+  }
 
   #markFinished(id: string): void {
     this.#finished.add(id);

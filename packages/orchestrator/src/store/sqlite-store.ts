@@ -1,15 +1,9 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { ErrorCode, HealthStatus, OnexError, type ComponentHealth } from '@onex/core';
-import {
-  TERMINAL_WORKFLOW_STATUSES,
-  type StepRecord,
-  type WorkflowCommit,
-  type WorkflowFilter,
-  type WorkflowRecord,
-  type WorkflowStatus,
-  type WorkflowSummary,
-} from './workflow-record.js';
-import type { ClaimOptions, CreateResult, WorkflowStore } from './workflow-store.js';
+import { migrateSqliteSchema, runnableParam, SQLITE_SCHEMA_VERSION, SQLITE_STATEMENTS } from './sqlite-schema.js';
+import type { StepRecord, WorkflowCommit, WorkflowFilter, WorkflowRecord, WorkflowStatus, WorkflowSummary } from './workflow-record.js';
+import type { ClaimOptions, CreateResult, HeldRun, RenewResult, RunnableType, WorkflowStore } from './workflow-store.js';
 
 /** Options of {@link SqliteWorkflowStore}. */
 export interface SqliteWorkflowStoreOptions {
@@ -20,8 +14,25 @@ export interface SqliteWorkflowStoreOptions {
    * loss. `full`: fsync at every commit — survives power loss, ~10× slower per commit.
    */
   readonly synchronous?: 'normal' | 'full';
-  /** Finished workflows older than this are deleted at start and hourly. Default 7 days; 0 keeps them forever. */
+  /** How long a write waits for another process's write lock before failing with SQLITE_BUSY, ms. Default 5000. */
+  readonly busyTimeoutMs?: number;
+  /**
+   * Finished workflows whose last update is older than this are deleted in the background (see
+   * {@link SqliteWorkflowStore.purge}). Default 7 days; 0 keeps them forever.
+   */
   readonly retentionMs?: number;
+  /**
+   * How often the background purge runs, ms. Default 1 hour; 0 runs none (call {@link SqliteWorkflowStore.purge}
+   * yourself, from a scheduled job say). The first run is deferred off `init()`: it starts 1 s after it (or after
+   * this interval when shorter).
+   */
+  readonly purgeIntervalMs?: number;
+  /**
+   * Told when a background purge fails (another process held the write lock too long, disk error…). The purge never
+   * throws out of its timer: without this callback the failure is only counted in `health()` data (`purge`), and the
+   * next run tries again. Wire it to your logger.
+   */
+  readonly onPurgeError?: (error: OnexError) => void;
 }
 
 interface WorkflowRow {
@@ -41,38 +52,44 @@ interface WorkflowRow {
   owner: string | null;
   lease_expires_at: number | null;
   epoch: number;
+  wake_at: number | null;
+  cancel_requested: number;
 }
 
-const TERMINAL = [...TERMINAL_WORKFLOW_STATUSES];
-const TERMINAL_SQL = TERMINAL.map((s) => `'${s}'`).join(', ');
+interface CommitParams {
+  id: string;
+  epoch: number;
+  status: string | null;
+  setOutput: number;
+  output: string | null;
+  setError: number;
+  error: string | null;
+  updatedAt: number | null;
+  setDeadline: number;
+  deadlineAt: number | null;
+  setWake: number;
+  wakeAt: number | null;
+}
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS onex_workflows (
-  id TEXT PRIMARY KEY,
-  type TEXT NOT NULL,
-  version TEXT NOT NULL,
-  status TEXT NOT NULL,
-  input TEXT NOT NULL,
-  output TEXT,
-  error TEXT,
-  idempotency_key TEXT UNIQUE,
-  parent_id TEXT,
-  correlation_id TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  updated_at INTEGER NOT NULL,
-  deadline_at INTEGER,
-  owner TEXT,
-  lease_expires_at INTEGER,
-  epoch INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS onex_workflows_status ON onex_workflows (status, created_at);
-CREATE TABLE IF NOT EXISTS onex_workflow_steps (
-  workflow_id TEXT NOT NULL REFERENCES onex_workflows (id) ON DELETE CASCADE,
-  name TEXT NOT NULL,
-  data TEXT NOT NULL,
-  PRIMARY KEY (workflow_id, name)
-) WITHOUT ROWID;
-`;
+interface ClaimParams {
+  owner: string;
+  leaseExpiresAt: number;
+  now: number;
+  limit: number;
+  runnable: string;
+}
+
+interface HeldParams {
+  id: string;
+  epoch: number;
+  owner: string;
+}
+
+/** Rows a purge batch deletes at most; between batches the purge yields to the event loop. */
+const PURGE_BATCH = 500;
+/** How long one purge batch waits for another process's write lock: the event loop is never blocked longer. */
+const PURGE_BUSY_TIMEOUT_MS = 100;
+const FIRST_PURGE_DELAY_MS = 1000;
 
 function json(value: unknown): string | null {
   return value === undefined ? null : JSON.stringify(value);
@@ -99,136 +116,152 @@ function summaryOf(row: WorkflowRow): WorkflowSummary {
     ...(row.deadline_at === null ? {} : { deadlineAt: row.deadline_at }),
     ...(row.owner === null ? {} : { owner: row.owner }),
     ...(row.lease_expires_at === null ? {} : { leaseExpiresAt: row.lease_expires_at }),
+    ...(row.wake_at === null ? {} : { wakeAt: row.wake_at }),
+    ...(row.cancel_requested === 0 ? {} : { cancelRequested: true }),
   };
 }
 
+/** SQLite's LIMIT takes an integer; -1 means none. */
+function sqlLimit(limit: number): number {
+  return Number.isFinite(limit) ? Math.max(0, Math.floor(limit)) : -1;
+}
+
 function prepareStatements(db: Database.Database) {
+  const q = SQLITE_STATEMENTS;
   return {
-    insert: db.prepare<WorkflowRow>(`INSERT INTO onex_workflows VALUES (@id, @type, @version, @status, @input, @output, @error,
-      @idempotency_key, @parent_id, @correlation_id, @created_at, @updated_at, @deadline_at, @owner, @lease_expires_at, @epoch)`),
-    byKey: db.prepare<[string], WorkflowRow>('SELECT * FROM onex_workflows WHERE idempotency_key = ?'),
-    byId: db.prepare<[string], WorkflowRow>('SELECT * FROM onex_workflows WHERE id = ?'),
-    steps: db.prepare<[string], { data: string }>('SELECT data FROM onex_workflow_steps WHERE workflow_id = ?'),
-    update: db.prepare<{
-      id: string;
-      epoch: number;
-      status: string | null;
-      setOutput: number;
-      output: string | null;
-      setError: number;
-      error: string | null;
-      updated_at: number | null;
-      setDeadline: number;
-      deadline_at: number | null;
-    }>(`UPDATE onex_workflows SET
-        status = COALESCE(@status, status),
-        output = CASE WHEN @setOutput THEN @output ELSE output END,
-        error = CASE WHEN @setError THEN @error ELSE error END,
-        updated_at = COALESCE(@updated_at, updated_at),
-        deadline_at = CASE WHEN @setDeadline THEN @deadline_at ELSE deadline_at END
-      WHERE id = @id AND epoch = @epoch`),
-    epochOf: db.prepare<[string], { epoch: number }>('SELECT epoch FROM onex_workflows WHERE id = ?'),
-    upsertStep: db.prepare<[string, string, string]>(
-      'INSERT INTO onex_workflow_steps (workflow_id, name, data) VALUES (?, ?, ?) ON CONFLICT (workflow_id, name) DO UPDATE SET data = excluded.data',
-    ),
-    claimable: db.prepare<[string, number, number], WorkflowRow>(
-      `SELECT * FROM onex_workflows WHERE status NOT IN (${TERMINAL_SQL})
-         AND (owner IS NULL OR owner = ? OR lease_expires_at IS NULL OR lease_expires_at <= ?) ORDER BY created_at LIMIT ?`,
-    ),
-    claimableOthers: db.prepare<[string, number, number], WorkflowRow>(
-      `SELECT * FROM onex_workflows WHERE status NOT IN (${TERMINAL_SQL})
-         AND (owner IS NULL OR (owner <> ? AND (lease_expires_at IS NULL OR lease_expires_at <= ?))) ORDER BY created_at LIMIT ?`,
-    ),
-    claim: db.prepare<[string, number, string, number]>(
-      'UPDATE onex_workflows SET owner = ?, lease_expires_at = ?, epoch = epoch + 1 WHERE id = ? AND epoch = ?',
-    ),
-    renew: db.prepare<[number, string]>(`UPDATE onex_workflows SET lease_expires_at = ? WHERE owner = ? AND status NOT IN (${TERMINAL_SQL})`),
-    purge: db.prepare<[number]>(`DELETE FROM onex_workflows WHERE status IN (${TERMINAL_SQL}) AND updated_at < ?`),
-    count: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM onex_workflows'),
+    insert: db.prepare<Record<string, unknown>>(q.insert),
+    byKey: db.prepare<[string], WorkflowRow>(q.byKey),
+    byId: db.prepare<[string], WorkflowRow>(q.byId),
+    stateOf: db.prepare<[string], { epoch: number; status: WorkflowStatus }>(q.stateOf),
+    steps: db.prepare<[string], { data: string }>(q.steps),
+    stepsOfMany: db.prepare<[string], { workflow_id: string; data: string }>(q.stepsOfMany),
+    upsertStep: db.prepare<[string, string, string]>(q.upsertStep),
+    commit: db.prepare<CommitParams>(q.commit),
+    claim: db.prepare<ClaimParams, WorkflowRow & { seq: number }>(q.claim),
+    claimWithOwn: db.prepare<ClaimParams, WorkflowRow & { seq: number }>(q.claimWithOwn),
+    renew: db.prepare<HeldParams & { leaseExpiresAt: number }, { cancel_requested: number }>(q.renew),
+    release: db.prepare<HeldParams>(q.release),
+    requestCancel: db.prepare<[string]>(q.requestCancel),
+    nextWakeAt: db.prepare<{ runnable: string }, { wake_at: number }>(q.nextWakeAt),
+    purgeBatch: db.prepare<{ cutoff: number; limit: number }>(q.purgeBatch),
+    count: db.prepare<[], { n: number }>(q.count),
   };
 }
 
 type Statements = ReturnType<typeof prepareStatements>;
 
+/** What the background purge reports in `health()` data, under `purge`. */
+interface PurgeFigures {
+  runs: number;
+  deleted: number;
+  failures: number;
+  lastError?: string;
+}
+
 /**
- * The embedded default {@link WorkflowStore}: SQLite through better-sqlite3, in WAL mode. Every commit is one
- * SQLite transaction, so a workflow's state is always one the engine wrote as a whole.
+ * The embedded default {@link WorkflowStore}: SQLite through better-sqlite3, in WAL mode. Every write is one SQLite
+ * transaction, so a workflow's state is always one the engine wrote as a whole. `init()` migrates a file of an
+ * earlier release in place (`PRAGMA user_version`).
+ *
+ * Finished workflows past `retentionMs` are deleted in the background, in small batches that yield to the event
+ * loop; a failed purge is reported to `onPurgeError` and counted in `health()`, never thrown.
  *
  * @example
  * ```ts
- * const store = new SqliteWorkflowStore({ path: './data/workflows.db' });
+ * const store = new SqliteWorkflowStore({
+ *   path: './data/workflows.db',
+ *   onPurgeError: (error) => logger.warn({ err: error }, 'workflow purge failed'),
+ * });
  * const orchestrator = new Orchestrator({ store, peers, workflows });
  * ```
  */
 export class SqliteWorkflowStore implements WorkflowStore {
   readonly #db: Database.Database;
+  readonly #busyTimeoutMs: number;
   readonly #retentionMs: number;
+  readonly #purgeIntervalMs: number;
+  readonly #onPurgeError: ((error: OnexError) => void) | undefined;
+  readonly #purgeFigures: PurgeFigures = { runs: 0, deleted: 0, failures: 0 };
   #statements: Statements | undefined;
-  // better-sqlite3 compiles a wrapper per transaction() call: make the hot one once.
+  // better-sqlite3 compiles a wrapper per transaction() call: make them once.
   #commitTx: Database.Transaction<(id: string, epoch: number, change: WorkflowCommit) => void> | undefined;
+  #renewTx: Database.Transaction<(owner: string, held: readonly HeldRun[], leaseExpiresAt: number) => RenewResult> | undefined;
   #purgeTimer: NodeJS.Timeout | undefined;
+  #purging: Promise<number> | undefined;
+  #closed = false;
 
   constructor(options: SqliteWorkflowStoreOptions) {
+    this.#busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+    this.#retentionMs = options.retentionMs ?? 7 * 24 * 3_600_000;
+    this.#purgeIntervalMs = options.purgeIntervalMs ?? 3_600_000;
+    this.#onPurgeError = options.onPurgeError;
     this.#db = new Database(options.path);
+    // The busy timeout first: switching to WAL takes a lock another process may hold while it migrates.
+    this.#db.pragma(`busy_timeout = ${this.#busyTimeoutMs}`);
     this.#db.pragma('journal_mode = WAL');
     this.#db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
-    this.#db.pragma('busy_timeout = 5000');
     this.#db.pragma('foreign_keys = ON');
-    this.#retentionMs = options.retentionMs ?? 7 * 24 * 3_600_000;
   }
 
   get #s(): Statements {
+    this.#assertInitialized();
+    return this.#statements!;
+  }
+
+  #assertInitialized(): void {
     if (this.#statements === undefined) throw new OnexError(ErrorCode.Lifecycle, 'SqliteWorkflowStore used before init()');
-    return this.#statements;
   }
 
   async init(): Promise<void> {
     if (this.#statements !== undefined) return;
-    this.#db.exec(SCHEMA);
+    migrateSqliteSchema(this.#db);
     this.#statements = prepareStatements(this.#db);
     this.#commitTx = this.#db.transaction((id: string, epoch: number, change: WorkflowCommit) => this.#applyCommit(id, epoch, change));
-    if (this.#retentionMs > 0) {
-      this.#purge();
-      this.#purgeTimer = setInterval(() => this.#purge(), 3_600_000);
-      this.#purgeTimer.unref();
-    }
+    this.#renewTx = this.#db.transaction((owner: string, held: readonly HeldRun[], leaseExpiresAt: number) =>
+      this.#applyRenew(owner, held, leaseExpiresAt),
+    );
+    this.#schedulePurge(Math.min(FIRST_PURGE_DELAY_MS, this.#purgeIntervalMs));
   }
 
   async create(record: WorkflowRecord): Promise<CreateResult> {
     const s = this.#s;
-    return this.#db.transaction((): CreateResult => {
-      if (record.idempotencyKey !== undefined) {
-        const existing = s.byKey.get(record.idempotencyKey);
-        if (existing !== undefined) return { created: false, record: this.#load(existing) };
-      }
-      try {
-        s.insert.run({
-          id: record.id,
-          type: record.type,
-          version: record.version,
-          status: record.status,
-          input: JSON.stringify(record.input ?? null),
-          output: json(record.output),
-          error: json(record.error),
-          idempotency_key: record.idempotencyKey ?? null,
-          parent_id: record.parentId ?? null,
-          correlation_id: record.correlationId,
-          created_at: record.createdAt,
-          updated_at: record.updatedAt,
-          deadline_at: record.deadlineAt ?? null,
-          owner: record.owner ?? null,
-          lease_expires_at: record.leaseExpiresAt ?? null,
-          epoch: record.epoch,
-        });
-      } catch (error) {
-        if ((error as { code?: unknown }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
-          throw new OnexError(ErrorCode.Conflict, `Workflow ${record.id} already exists`, { cause: error });
+    return this.#db
+      .transaction((): CreateResult => {
+        if (record.idempotencyKey !== undefined) {
+          const existing = s.byKey.get(record.idempotencyKey);
+          if (existing !== undefined) return { created: false, record: this.#load(existing) };
         }
-        throw error;
-      }
-      for (const step of Object.values(record.steps)) s.upsertStep.run(record.id, step.name, JSON.stringify(step));
-      return { created: true, record };
-    }).immediate();
+        try {
+          s.insert.run({
+            id: record.id,
+            type: record.type,
+            version: record.version,
+            status: record.status,
+            input: JSON.stringify(record.input ?? null),
+            output: json(record.output),
+            error: json(record.error),
+            idempotency_key: record.idempotencyKey ?? null,
+            parent_id: record.parentId ?? null,
+            correlation_id: record.correlationId,
+            created_at: record.createdAt,
+            updated_at: record.updatedAt,
+            deadline_at: record.deadlineAt ?? null,
+            owner: record.owner ?? null,
+            lease_expires_at: record.leaseExpiresAt ?? null,
+            epoch: record.epoch,
+            wake_at: record.wakeAt ?? null,
+            cancel_requested: record.cancelRequested === true ? 1 : 0,
+          });
+        } catch (error) {
+          if ((error as { code?: unknown }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+            throw new OnexError(ErrorCode.Conflict, `Workflow ${record.id} already exists`, { cause: error });
+          }
+          throw error;
+        }
+        for (const step of Object.values(record.steps)) s.upsertStep.run(record.id, step.name, JSON.stringify(step));
+        return { created: true, record };
+      })
+      .immediate();
   }
 
   async commit(id: string, epoch: number, change: WorkflowCommit): Promise<void> {
@@ -239,7 +272,7 @@ export class SqliteWorkflowStore implements WorkflowStore {
   #applyCommit(id: string, epoch: number, change: WorkflowCommit): void {
     const s = this.#s;
     const w = change.workflow ?? {};
-    const result = s.update.run({
+    const result = s.commit.run({
       id,
       epoch,
       status: w.status ?? null,
@@ -247,14 +280,19 @@ export class SqliteWorkflowStore implements WorkflowStore {
       output: json(w.output),
       setError: 'error' in w ? 1 : 0,
       error: json(w.error),
-      updated_at: w.updatedAt ?? null,
+      updatedAt: w.updatedAt ?? null,
       setDeadline: 'deadlineAt' in w ? 1 : 0,
-      deadline_at: w.deadlineAt ?? null,
+      deadlineAt: w.deadlineAt ?? null,
+      setWake: w.wakeAt === undefined ? 0 : 1,
+      wakeAt: w.wakeAt ?? null,
     });
     if (result.changes === 0) {
-      const stored = s.epochOf.get(id);
+      const stored = s.stateOf.get(id);
       if (stored === undefined) throw new OnexError(ErrorCode.NotFound, `Workflow ${id} not found`);
-      throw new OnexError(ErrorCode.Conflict, `Workflow ${id} is owned by a newer epoch`, { context: { epoch, stored: stored.epoch } });
+      if (stored.epoch !== epoch) {
+        throw new OnexError(ErrorCode.Conflict, `Workflow ${id} is owned by a newer epoch`, { context: { epoch, stored: stored.epoch } });
+      }
+      throw new OnexError(ErrorCode.Conflict, `Workflow ${id} is already finished`, { context: { status: stored.status } });
     }
     for (const step of change.steps ?? []) s.upsertStep.run(id, step.name, JSON.stringify(step));
   }
@@ -265,6 +303,7 @@ export class SqliteWorkflowStore implements WorkflowStore {
   }
 
   async list(filter: WorkflowFilter): Promise<readonly WorkflowSummary[]> {
+    this.#assertInitialized();
     const where: string[] = [];
     const params: (string | number)[] = [];
     if (filter.status !== undefined) {
@@ -278,47 +317,168 @@ export class SqliteWorkflowStore implements WorkflowStore {
       params.push(filter.type);
     }
     const limit = Math.max(1, Math.min(filter.limit ?? 100, 1000));
-    const sql = `SELECT * FROM onex_workflows ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id LIMIT ${limit}`;
-    if (this.#statements === undefined) throw new OnexError(ErrorCode.Lifecycle, 'SqliteWorkflowStore used before init()');
+    // rowid breaks ties in creation time: the later inserted is the newer (the memory store does the same).
+    const sql = `SELECT * FROM onex_workflows ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, rowid DESC LIMIT ${limit}`;
     return this.#db.prepare<(string | number)[], WorkflowRow>(sql).all(...params).map(summaryOf);
   }
 
   async claim(options: ClaimOptions): Promise<readonly WorkflowRecord[]> {
     const s = this.#s;
-    return this.#db.transaction(() => {
-      const query = options.includeOwn === false ? s.claimableOthers : s.claimable;
-      const rows = query.all(options.owner, options.now, options.limit);
-      const claimed: WorkflowRecord[] = [];
-      for (const row of rows) {
-        const leaseExpiresAt = options.now + options.leaseMs;
-        if (s.claim.run(options.owner, leaseExpiresAt, row.id, row.epoch).changes === 1) {
-          claimed.push(this.#load({ ...row, owner: options.owner, lease_expires_at: leaseExpiresAt, epoch: row.epoch + 1 }));
-        }
-      }
-      return claimed;
-    }).immediate();
+    if (options.runnable.length === 0 || options.limit <= 0) return [];
+    const params: ClaimParams = {
+      owner: options.owner,
+      leaseExpiresAt: options.now + options.leaseMs,
+      now: options.now,
+      limit: sqlLimit(options.limit),
+      runnable: runnableParam(options.runnable),
+    };
+    return this.#db
+      .transaction(() => {
+        const rows = (options.includeOwn === true ? s.claimWithOwn : s.claim).all(params);
+        // RETURNING gives no order: put the batch back in creation order.
+        rows.sort((a, b) => a.created_at - b.created_at || a.seq - b.seq);
+        return this.#loadMany(rows);
+      })
+      .immediate();
   }
 
-  async renewLeases(owner: string, leaseExpiresAt: number): Promise<void> {
-    this.#s.renew.run(leaseExpiresAt, owner);
+  async renew(owner: string, held: readonly HeldRun[], leaseExpiresAt: number): Promise<RenewResult> {
+    if (this.#renewTx === undefined) throw new OnexError(ErrorCode.Lifecycle, 'SqliteWorkflowStore used before init()');
+    if (held.length === 0) return { lost: [], cancelRequested: [] };
+    return this.#renewTx.immediate(owner, held, leaseExpiresAt);
+  }
+
+  #applyRenew(owner: string, held: readonly HeldRun[], leaseExpiresAt: number): RenewResult {
+    const s = this.#s;
+    const lost: string[] = [];
+    const cancelRequested: string[] = [];
+    for (const { id, epoch } of held) {
+      const row = s.renew.get({ id, epoch, owner, leaseExpiresAt });
+      if (row === undefined) lost.push(id);
+      else if (row.cancel_requested !== 0) cancelRequested.push(id);
+    }
+    return { lost, cancelRequested };
+  }
+
+  async release(owner: string, held: HeldRun): Promise<void> {
+    this.#s.release.run({ id: held.id, epoch: held.epoch, owner });
+  }
+
+  async requestCancel(id: string): Promise<WorkflowRecord | undefined> {
+    const s = this.#s;
+    return this.#db
+      .transaction(() => {
+        s.requestCancel.run(id);
+        const row = s.byId.get(id);
+        return row === undefined ? undefined : this.#load(row);
+      })
+      .immediate();
+  }
+
+  async nextWakeAt(runnable: readonly RunnableType[]): Promise<number | undefined> {
+    const s = this.#s;
+    if (runnable.length === 0) return undefined;
+    return s.nextWakeAt.get({ runnable: runnableParam(runnable) })?.wake_at;
+  }
+
+  /**
+   * Deletes now the finished workflows (and their steps) last updated more than `retentionMs` ago, in batches of
+   * 500 rows with a yield to the event loop between them; each batch waits at most 100 ms for another process's
+   * write lock. Resolves with the number deleted (0 when `retentionMs` is 0); rejects with OnexError UNAVAILABLE
+   * when the database stayed locked. The background purge calls it; a call during a run joins that run.
+   *
+   * @example
+   * ```ts
+   * const deleted = await store.purge();
+   * ```
+   */
+  async purge(): Promise<number> {
+    this.#assertInitialized();
+    if (this.#retentionMs <= 0) return 0;
+    this.#purging ??= this.#purgeRun().finally(() => {
+      this.#purging = undefined;
+    });
+    return this.#purging;
+  }
+
+  async #purgeRun(): Promise<number> {
+    const cutoff = Date.now() - this.#retentionMs;
+    let deleted = 0;
+    try {
+      while (!this.#closed) {
+        const changes = this.#purgeBatch(cutoff);
+        deleted += changes;
+        if (changes < PURGE_BATCH) break;
+        await yieldToEventLoop();
+      }
+    } catch (error) {
+      this.#purgeFigures.failures += 1;
+      this.#purgeFigures.lastError = error instanceof Error ? error.message : String(error);
+      throw error;
+    } finally {
+      this.#purgeFigures.runs += 1;
+      this.#purgeFigures.deleted += deleted;
+    }
+    return deleted;
+  }
+
+  #purgeBatch(cutoff: number): number {
+    // better-sqlite3 is synchronous: nothing else runs on this connection between these three statements.
+    this.#db.pragma(`busy_timeout = ${PURGE_BUSY_TIMEOUT_MS}`);
+    try {
+      return this.#s.purgeBatch.run({ cutoff, limit: PURGE_BATCH }).changes;
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      const busy = code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED';
+      throw new OnexError(busy ? ErrorCode.Unavailable : ErrorCode.Internal, 'Purge of finished workflows failed', {
+        cause: error,
+        context: { sqliteCode: typeof code === 'string' ? code : undefined },
+      });
+    } finally {
+      this.#db.pragma(`busy_timeout = ${this.#busyTimeoutMs}`);
+    }
+  }
+
+  #schedulePurge(delayMs: number): void {
+    if (this.#retentionMs <= 0 || this.#purgeIntervalMs <= 0 || this.#closed) return;
+    this.#purgeTimer = setTimeout(() => void this.#backgroundPurge(), delayMs);
+    this.#purgeTimer.unref();
+  }
+
+  /** The timer's run: never rejects, whatever fails (a throwing timer callback would take the process down). */
+  async #backgroundPurge(): Promise<void> {
+    try {
+      await this.purge();
+    } catch (error) {
+      const failure = error instanceof OnexError ? error : new OnexError(ErrorCode.Internal, 'Purge of finished workflows failed', { cause: error });
+      try {
+        this.#onPurgeError?.(failure);
+      } catch {
+        // A failing error callback must not stop the purge schedule; the failure is counted in health() already.
+      }
+    } finally {
+      this.#schedulePurge(this.#purgeIntervalMs);
+    }
   }
 
   async health(): Promise<ComponentHealth> {
     try {
       const { n } = this.#s.count.get()!;
-      return { status: HealthStatus.Healthy, data: { kind: 'sqlite', workflows: n } };
+      return {
+        status: HealthStatus.Healthy,
+        data: { kind: 'sqlite', schemaVersion: SQLITE_SCHEMA_VERSION, workflows: n, purge: { ...this.#purgeFigures } },
+      };
     } catch (error) {
       return { status: HealthStatus.Unhealthy, detail: error instanceof Error ? error.message : 'sqlite unavailable' };
     }
   }
 
   async close(): Promise<void> {
-    if (this.#purgeTimer !== undefined) clearInterval(this.#purgeTimer);
+    this.#closed = true;
+    if (this.#purgeTimer !== undefined) clearTimeout(this.#purgeTimer);
+    // A purge between two batches sees #closed and stops before touching the closed connection.
+    await this.#purging?.catch(() => undefined);
     if (this.#db.open) this.#db.close();
-  }
-
-  #purge(): void {
-    this.#s.purge.run(Date.now() - this.#retentionMs);
   }
 
   #load(row: WorkflowRow): WorkflowRecord {
@@ -327,6 +487,23 @@ export class SqliteWorkflowStore implements WorkflowStore {
       const step = JSON.parse(data) as StepRecord;
       steps[step.name] = step;
     }
+    return this.#recordOf(row, steps);
+  }
+
+  /** Records of several rows, their steps read in one query. */
+  #loadMany(rows: readonly WorkflowRow[]): WorkflowRecord[] {
+    if (rows.length === 0) return [];
+    const stepsById = new Map<string, Record<string, StepRecord>>();
+    for (const { workflow_id, data } of this.#s.stepsOfMany.all(JSON.stringify(rows.map((r) => r.id)))) {
+      const step = JSON.parse(data) as StepRecord;
+      let steps = stepsById.get(workflow_id);
+      if (steps === undefined) stepsById.set(workflow_id, (steps = {}));
+      steps[step.name] = step;
+    }
+    return rows.map((row) => this.#recordOf(row, stepsById.get(row.id) ?? {}));
+  }
+
+  #recordOf(row: WorkflowRow, steps: Record<string, StepRecord>): WorkflowRecord {
     const output = parse(row.output);
     return { ...summaryOf(row), input: parse(row.input), ...(output === undefined ? {} : { output }), steps };
   }

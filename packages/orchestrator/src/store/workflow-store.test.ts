@@ -1,15 +1,27 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ErrorCode, isOnexError } from '@onex/core';
-import { afterAll, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
+import { ErrorCode, isOnexError, type OnexError } from '@onex/core';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { MemoryWorkflowStore } from './memory-store.js';
+import { FINISHED_STATUSES_V2, runnableParam, SQLITE_SCHEMA_VERSION, SQLITE_STATEMENTS } from './sqlite-schema.js';
 import { SqliteWorkflowStore } from './sqlite-store.js';
-import { StepStatus, WorkflowStatus, type WorkflowRecord } from './workflow-record.js';
-import type { WorkflowStore } from './workflow-store.js';
+import { describeWorkflowStoreConformance } from './store-conformance.js';
+import { StepStatus, TERMINAL_WORKFLOW_STATUSES, WorkflowStatus, type WorkflowRecord } from './workflow-record.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'onex-wf-store-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+let files = 0;
+function freshPath(name: string): string {
+  files += 1;
+  return join(dir, `${name}-${files}.db`);
+}
+
+describeWorkflowStoreConformance('MemoryWorkflowStore', () => new MemoryWorkflowStore());
+describeWorkflowStoreConformance('SqliteWorkflowStore (:memory:)', () => new SqliteWorkflowStore({ path: ':memory:' }));
+describeWorkflowStoreConformance('SqliteWorkflowStore (file)', () => new SqliteWorkflowStore({ path: freshPath('conformance') }));
 
 function record(id: string, extra: Partial<WorkflowRecord> = {}): WorkflowRecord {
   return {
@@ -29,131 +41,350 @@ function record(id: string, extra: Partial<WorkflowRecord> = {}): WorkflowRecord
   };
 }
 
-async function rejects(promise: Promise<unknown>): Promise<string> {
+async function rejection(promise: Promise<unknown>): Promise<OnexError> {
   try {
     await promise;
   } catch (error) {
-    if (isOnexError(error)) return error.code;
+    if (isOnexError(error)) return error;
     throw error;
   }
   throw new Error('expected a rejection');
 }
 
-let counter = 0;
-const stores: [string, () => WorkflowStore][] = [
-  ['memory', () => new MemoryWorkflowStore()],
-  ['sqlite', () => new SqliteWorkflowStore({ path: join(dir, `s${(counter += 1)}.db`) })],
-];
+/** The schema of the first release, verbatim: files it wrote must open with this release. */
+const RELEASE_1_SCHEMA = `
+CREATE TABLE IF NOT EXISTS onex_workflows (
+  id TEXT PRIMARY KEY,
+  type TEXT NOT NULL,
+  version TEXT NOT NULL,
+  status TEXT NOT NULL,
+  input TEXT NOT NULL,
+  output TEXT,
+  error TEXT,
+  idempotency_key TEXT UNIQUE,
+  parent_id TEXT,
+  correlation_id TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  deadline_at INTEGER,
+  owner TEXT,
+  lease_expires_at INTEGER,
+  epoch INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS onex_workflows_status ON onex_workflows (status, created_at);
+CREATE TABLE IF NOT EXISTS onex_workflow_steps (
+  workflow_id TEXT NOT NULL REFERENCES onex_workflows (id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  data TEXT NOT NULL,
+  PRIMARY KEY (workflow_id, name)
+) WITHOUT ROWID;
+`;
 
-describe.each(stores)('%s workflow store', (_name, make) => {
-  it('creates idempotently by key and commits atomically', async () => {
-    const store = make();
-    await store.init();
-    expect((await store.create(record('w1', { idempotencyKey: 'k' }))).created).toBe(true);
-    const again = await store.create(record('w2', { idempotencyKey: 'k' }));
-    expect(again).toMatchObject({ created: false, record: { id: 'w1' } });
-    await store.commit('w1', 1, {
-      workflow: { status: WorkflowStatus.Running, updatedAt: 5 },
-      steps: [{ name: 's', status: StepStatus.Running, attempts: 1, attemptErrors: [] }],
-    });
-    await store.commit('w1', 1, {
-      workflow: { status: WorkflowStatus.Completed, output: { ok: true } },
-      steps: [{ name: 's', status: StepStatus.Completed, attempts: 1, attemptErrors: [], output: 42, completionSeq: 1 }],
-    });
-    const got = await store.get('w1');
-    expect(got).toMatchObject({ status: 'completed', output: { ok: true }, input: { n: 1 }, idempotencyKey: 'k' });
-    expect(got?.steps['s']).toMatchObject({ status: 'completed', output: 42 });
-    expect(await store.get('nope')).toBeUndefined();
-    await store.close();
-  });
+/** A file as the first release left it: its schema, one running workflow with a step, user_version 0. */
+function releaseOneFile(): string {
+  const path = freshPath('release-1');
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.exec(RELEASE_1_SCHEMA);
+  db.prepare(
+    `INSERT INTO onex_workflows VALUES ('old', 't', '1.0.0', 'running', '{"n":1}', NULL, NULL, 'old-key', NULL, 'c', 10, 20, NULL, 'gone', 30, 3)`,
+  ).run();
+  db.prepare(`INSERT INTO onex_workflow_steps VALUES ('old', 's', ?)`).run(JSON.stringify({ name: 's', status: 'completed', attempts: 1, attemptErrors: [], output: 'o' }));
+  db.close();
+  return path;
+}
 
-  it('fences writes with a stale epoch and hands workflows over by lease', async () => {
-    const store = make();
-    await store.init();
-    const now = Date.now();
-    await store.create(record('w1', { owner: 'a', leaseExpiresAt: now + 60_000 }));
-    await store.create(record('w2', { owner: 'a', leaseExpiresAt: now - 1 }));
-    await store.create(record('w3', { owner: 'a', status: WorkflowStatus.Completed }));
-    // Another instance takes only the expired lease.
-    const byB = await store.claim({ owner: 'b', leaseMs: 1000, now, limit: 10 });
-    expect(byB.map((r) => r.id)).toEqual(['w2']);
-    expect(byB[0]).toMatchObject({ owner: 'b', epoch: 2 });
-    expect(await rejects(store.commit('w2', 1, { workflow: { status: WorkflowStatus.Running } }))).toBe(ErrorCode.Conflict);
-    await store.commit('w2', 2, { workflow: { status: WorkflowStatus.Running } });
-    // The same owner, restarted, takes its own workflows back at once.
-    const byA = await store.claim({ owner: 'a', leaseMs: 1000, now, limit: 10 });
-    expect(byA.map((r) => r.id)).toEqual(['w1']);
-    expect(await rejects(store.commit('missing', 1, {}))).toBe(ErrorCode.NotFound);
-    await store.close();
-  });
-
-  it('claims only other owners\' expired workflows when includeOwn is false', async () => {
-    const store = make();
-    await store.init();
-    const now = Date.now();
-    await store.create(record('mine', { owner: 'a', leaseExpiresAt: now - 1 }));
-    await store.create(record('crashed', { owner: 'b', leaseExpiresAt: now - 1 }));
-    await store.create(record('alive', { owner: 'c', leaseExpiresAt: now + 60_000 }));
-    const taken = await store.claim({ owner: 'a', leaseMs: 1000, now, limit: 10, includeOwn: false });
-    expect(taken.map((r) => r.id)).toEqual(['crashed']);
-    expect((await store.get('mine'))?.epoch).toBe(1);
-    await store.close();
-  });
-
-  it('lists by status and type, newest first', async () => {
-    const store = make();
-    await store.init();
-    await store.create(record('old', { createdAt: 1, status: WorkflowStatus.Completed }));
-    await store.create(record('new', { createdAt: 2 }));
-    await store.create(record('other', { createdAt: 3, type: 'u' }));
-    expect((await store.list({})).map((w) => w.id)).toEqual(['other', 'new', 'old']);
-    expect((await store.list({ status: 'completed' })).map((w) => w.id)).toEqual(['old']);
-    expect((await store.list({ type: 't', limit: 1 })).map((w) => w.id)).toEqual(['new']);
-    expect((await store.health()).status).toBe('healthy');
-    await store.close();
-  });
-});
+function userVersion(path: string): number {
+  const db = new Database(path, { readonly: true });
+  try {
+    return db.pragma('user_version', { simple: true }) as number;
+  } finally {
+    db.close();
+  }
+}
 
 describe('SqliteWorkflowStore', () => {
   it('keeps state across reopening the file', async () => {
-    const path = join(dir, 'reopen.db');
+    const path = freshPath('reopen');
     const first = new SqliteWorkflowStore({ path });
     await first.init();
     await first.create(record('w1'));
-    await first.commit('w1', 1, { steps: [{ name: 'a', status: StepStatus.Completed, attempts: 2, attemptErrors: [{ code: 'TIMEOUT', message: 'x', retryable: true }], output: 'o' }] });
+    await first.commit('w1', 1, {
+      workflow: { wakeAt: 1234 },
+      steps: [{ name: 'a', status: StepStatus.Completed, attempts: 2, attemptErrors: [{ code: 'TIMEOUT', message: 'x', retryable: true }], output: 'o' }],
+    });
+    await first.requestCancel('w1');
+    await first.commit('w1', 1, { workflow: { wakeAt: 5678 } });
     await first.close();
     const second = new SqliteWorkflowStore({ path });
     await second.init();
-    expect((await second.get('w1'))?.steps['a']).toMatchObject({ attempts: 2, output: 'o', attemptErrors: [{ code: 'TIMEOUT' }] });
+    const got = await second.get('w1');
+    expect(got?.steps['a']).toMatchObject({ attempts: 2, output: 'o', attemptErrors: [{ code: 'TIMEOUT' }] });
+    expect(got).toMatchObject({ wakeAt: 5678, cancelRequested: true });
     await second.close();
   });
 
-  it('purges finished workflows past the retention window', async () => {
-    const path = join(dir, 'retention.db');
+  it('creates a new file at the current schema version', async () => {
+    const path = freshPath('new');
+    const store = new SqliteWorkflowStore({ path });
+    await store.init();
+    await store.close();
+    expect(userVersion(path)).toBe(SQLITE_SCHEMA_VERSION);
+    expect(SQLITE_SCHEMA_VERSION).toBe(2);
+  });
+
+  it('migrates a file of the previous release in place at init()', async () => {
+    const path = releaseOneFile();
+    expect(userVersion(path)).toBe(0);
+    const store = new SqliteWorkflowStore({ path });
+    await store.init();
+    expect(userVersion(path)).toBe(2);
+    const old = await store.get('old');
+    expect(old).toMatchObject({ id: 'old', status: 'running', idempotencyKey: 'old-key', owner: 'gone', leaseExpiresAt: 30, epoch: 3, input: { n: 1 } });
+    expect(old?.steps['s']).toMatchObject({ status: 'completed', output: 'o' });
+    expect(old?.wakeAt).toBeUndefined();
+    expect(old?.cancelRequested).toBeUndefined();
+    // The new columns work on the migrated rows.
+    const [claimed] = await store.claim({ owner: 'b', leaseMs: 1000, now: 100, limit: 10, runnable: [{ type: 't', version: '1.0.0' }] });
+    expect(claimed).toMatchObject({ id: 'old', owner: 'b', epoch: 4 });
+    await store.commit('old', 4, { workflow: { wakeAt: 5000 } });
+    expect(await store.nextWakeAt([{ type: 't', version: '1.0.0' }])).toBe(5000);
+    expect(await store.requestCancel('old')).toMatchObject({ cancelRequested: true });
+    expect((await store.create(record('new', { idempotencyKey: 'old-key' }))).created).toBe(false);
+    await store.close();
+    // Opening it again migrates nothing (an ALTER TABLE run twice would throw).
+    const again = new SqliteWorkflowStore({ path });
+    await again.init();
+    expect(await again.get('old')).toMatchObject({ epoch: 4, cancelRequested: true });
+    await again.close();
+    expect(userVersion(path)).toBe(2);
+  });
+
+  it('migrates under the write lock: waits for another connection, then migrates once', async () => {
+    const path = releaseOneFile();
+    const other = new Database(path);
+    other.exec('BEGIN IMMEDIATE');
+    // The migration asks for the write lock before reading the version: while another connection writes, it waits
+    // (here 20 ms) and gives up rather than migrating from a version that may be changing under it.
+    const blocked = new SqliteWorkflowStore({ path, busyTimeoutMs: 20 });
+    expect((await rejection(blocked.init())).message).not.toBe('');
+    await blocked.close();
+    other.exec('ROLLBACK');
+    other.close();
+    expect(userVersion(path)).toBe(0);
+    const first = new SqliteWorkflowStore({ path });
+    const second = new SqliteWorkflowStore({ path });
+    await first.init();
+    await second.init();
+    await first.create(record('from-first'));
+    expect(await second.get('from-first')).toBeDefined();
+    expect(userVersion(path)).toBe(2);
+    await first.close();
+    await second.close();
+  });
+
+  it('refuses a file written by a newer schema version', async () => {
+    const path = freshPath('newer');
+    const db = new Database(path);
+    db.pragma('user_version = 3');
+    db.close();
+    const store = new SqliteWorkflowStore({ path });
+    expect((await rejection(store.init())).code).toBe(ErrorCode.Contract);
+    await store.close();
+    expect(userVersion(path)).toBe(3);
+  });
+
+  it('spells the finished statuses of its indexes as TERMINAL_WORKFLOW_STATUSES does', () => {
+    expect(new Set(FINISHED_STATUSES_V2)).toEqual(new Set(TERMINAL_WORKFLOW_STATUSES));
+  });
+});
+
+describe('SqliteWorkflowStore purge and indexes (issue 9 #13)', () => {
+  async function seedFinished(path: string, count: number): Promise<void> {
     const seed = new SqliteWorkflowStore({ path, retentionMs: 0 });
     await seed.init();
-    await seed.create(record('done', { status: WorkflowStatus.Completed, updatedAt: 1 }));
-    await seed.create(record('running', { status: WorkflowStatus.Running, updatedAt: 1 }));
+    for (let i = 0; i < count; i += 1) {
+      await seed.create(
+        record(`done-${i}`, {
+          status: WorkflowStatus.Completed,
+          updatedAt: 1,
+          steps: { s: { name: 's', status: StepStatus.Completed, attempts: 1, attemptErrors: [] } },
+        }),
+      );
+    }
+    await seed.create(record('recent-done', { status: WorkflowStatus.Failed }));
+    await seed.create(record('old-running', { status: WorkflowStatus.Running, updatedAt: 1, steps: { s: { name: 's', status: StepStatus.Running, attempts: 1, attemptErrors: [] } } }));
+    await seed.create(record('old-pending', { updatedAt: 1 }));
     await seed.close();
-    const store = new SqliteWorkflowStore({ path, retentionMs: 1000 });
+  }
+
+  it('issue 9 #13: purge deletes only finished workflows past retention, steps included, in batches that yield to the event loop', async () => {
+    const path = freshPath('purge');
+    await seedFinished(path, 1200);
+    const store = new SqliteWorkflowStore({ path, retentionMs: 60_000, purgeIntervalMs: 0 });
     await store.init();
-    expect(await store.get('done')).toBeUndefined();
-    expect(await store.get('running')).toBeDefined();
+    const reader = new Database(path, { readonly: true });
+    const oldFinished = reader.prepare<[], { n: number }>(`SELECT COUNT(*) AS n FROM onex_workflows WHERE status = 'completed'`);
+    const seen: number[] = [];
+    let purging = true;
+    const probe = (): void => {
+      if (!purging) return;
+      seen.push(oldFinished.get()!.n);
+      setImmediate(probe);
+    };
+    setImmediate(probe);
+    const deleted = await store.purge();
+    purging = false;
+    expect(deleted).toBe(1200);
+    // Other callbacks ran while the purge was part-way: it did not hold the event loop for the whole table.
+    expect(seen.some((n) => n > 0 && n < 1200)).toBe(true);
+    expect(oldFinished.get()!.n).toBe(0);
+    const steps = reader.prepare<[], { workflow_id: string }>('SELECT workflow_id FROM onex_workflow_steps').all();
+    expect(steps.map((s) => s.workflow_id)).toEqual(['old-running']);
+    expect((await store.list({})).map((w) => w.id).sort()).toEqual(['old-pending', 'old-running', 'recent-done']);
+    expect(await store.purge()).toBe(0);
+    expect((await store.health()).data).toMatchObject({ purge: { runs: 2, deleted: 1200, failures: 0 } });
+    reader.close();
     await store.close();
+  });
+
+  it('issue 9 #13: retention 0 keeps finished workflows forever', async () => {
+    const path = freshPath('keep');
+    await seedFinished(path, 3);
+    const store = new SqliteWorkflowStore({ path, retentionMs: 0 });
+    await store.init();
+    expect(await store.purge()).toBe(0);
+    expect(await store.get('done-0')).toBeDefined();
+    await store.close();
+  });
+
+  it('issue 9 #13: close() stops a purge between two batches without an error', async () => {
+    const path = freshPath('purge-close');
+    await seedFinished(path, 1200);
+    const store = new SqliteWorkflowStore({ path, retentionMs: 60_000, purgeIntervalMs: 0 });
+    await store.init();
+    const purge = store.purge();
+    await store.close();
+    const deleted = await purge;
+    expect(deleted).toBeGreaterThan(0);
+    expect(deleted).toBeLessThan(1200);
+  });
+
+  it('issue 9 #13: init() neither purges nor waits for another connection\'s write lock', async () => {
+    const path = freshPath('init-locked');
+    await seedFinished(path, 1);
+    const other = new Database(path);
+    other.exec('BEGIN IMMEDIATE');
+    // The previous release purged inside init(): here it waited busy_timeout (5 s) for the lock, then threw.
+    const store = new SqliteWorkflowStore({ path, retentionMs: 60_000 });
+    await store.init();
+    expect(await store.get('done-0')).toBeDefined();
+    other.exec('ROLLBACK');
+    other.close();
+    await store.purge();
+    expect(await store.get('done-0')).toBeUndefined();
+    expect((await store.health()).data).toMatchObject({ purge: { deleted: 1 } });
+    await store.close();
+  });
+
+  it('issue 9 #13: a background purge that meets SQLITE_BUSY is reported to onPurgeError and counted, never thrown', async () => {
+    const path = freshPath('purge-busy');
+    await seedFinished(path, 1);
+    const other = new Database(path);
+    other.exec('BEGIN IMMEDIATE');
+    const errors: OnexError[] = [];
+    const store = new SqliteWorkflowStore({
+      path,
+      retentionMs: 60_000,
+      purgeIntervalMs: 10,
+      onPurgeError: (error) => {
+        errors.push(error);
+        // A failing logger must not stop the schedule either.
+        throw new Error('logger down');
+      },
+    });
+    await store.init();
+    await vi.waitFor(() => expect(errors.length).toBeGreaterThanOrEqual(2), { timeout: 15_000, interval: 20 });
+    expect(errors[0]?.code).toBe(ErrorCode.Unavailable);
+    expect((errors[0]?.cause as { code?: unknown } | undefined)?.code).toBe('SQLITE_BUSY');
+    expect((await store.health())).toMatchObject({ status: 'healthy', data: { purge: { failures: errors.length, deleted: 0 } } });
+    expect(await store.get('done-0')).toBeDefined();
+    other.exec('ROLLBACK');
+    other.close();
+    // The next run, once the lock is free, does the work.
+    await vi.waitFor(async () => expect(await store.get('done-0')).toBeUndefined(), { timeout: 15_000, interval: 20 });
+    await store.close();
+  });
+
+  it('issue 9 #13: claim, renew, release, requestCancel, commit, nextWakeAt and purge go by index, never by a scan of onex_workflows', async () => {
+    const path = freshPath('plans');
+    const store = new SqliteWorkflowStore({ path, retentionMs: 0 });
+    await store.init();
+    // A realistic mix, then ANALYZE: the plans must hold with statistics too, not only with the planner's defaults.
+    for (let i = 0; i < 300; i += 1) {
+      const finished = i % 4 !== 0;
+      await store.create(
+        record(`w${i}`, {
+          status: finished ? WorkflowStatus.Completed : WorkflowStatus.Running,
+          owner: `o${i % 3}`,
+          ...(i % 10 === 0 ? { wakeAt: Date.now() + i } : {}),
+        }),
+      );
+    }
+    await store.close();
+    const db = new Database(path);
+    const runnable = runnableParam([{ type: 't', version: '1.0.0' }]);
+    const claimParams = { owner: 'o1', leaseExpiresAt: 2, now: 1, limit: 100, runnable };
+    const held = { id: 'w1', epoch: 1, owner: 'o1' };
+    const cases: [string, string, unknown, RegExp[]][] = [
+      ['claim', SQLITE_STATEMENTS.claim, claimParams, [/USING INDEX onex_workflows_claimable/]],
+      ['claimWithOwn', SQLITE_STATEMENTS.claimWithOwn, claimParams, [/USING INDEX onex_workflows_claimable/, /USING INDEX onex_workflows_unfinished_owner \(owner=\?\)/]],
+      ['renew', SQLITE_STATEMENTS.renew, { ...held, leaseExpiresAt: 5 }, [/USING INDEX sqlite_autoindex_onex_workflows_1 \(id=\?\)/]],
+      ['release', SQLITE_STATEMENTS.release, held, [/USING INDEX sqlite_autoindex_onex_workflows_1 \(id=\?\)/]],
+      ['requestCancel', SQLITE_STATEMENTS.requestCancel, ['w1'], [/USING INDEX sqlite_autoindex_onex_workflows_1 \(id=\?\)/]],
+      [
+        'commit',
+        SQLITE_STATEMENTS.commit,
+        { id: 'w1', epoch: 1, status: null, setOutput: 0, output: null, setError: 0, error: null, updatedAt: null, setDeadline: 0, deadlineAt: null, setWake: 0, wakeAt: null },
+        [/USING INDEX sqlite_autoindex_onex_workflows_1 \(id=\?\)/],
+      ],
+      ['nextWakeAt', SQLITE_STATEMENTS.nextWakeAt, { runnable }, [/USING INDEX onex_workflows_wake/]],
+      ['purgeBatch', SQLITE_STATEMENTS.purgeBatch, { cutoff: 5, limit: 500 }, [/USING (COVERING )?INDEX onex_workflows_finished \(status=\? AND updated_at<\?\)/, /onex_workflow_steps USING PRIMARY KEY/]],
+      ['stepsOfMany', SQLITE_STATEMENTS.stepsOfMany, ['["w1"]'], [/onex_workflow_steps USING PRIMARY KEY \(workflow_id=\?\)/]],
+    ];
+    for (const analyzed of [false, true]) {
+      if (analyzed) db.exec('ANALYZE');
+      for (const [name, sql, params, expected] of cases) {
+        const plan = db
+          .prepare<unknown[], { detail: string }>(`EXPLAIN QUERY PLAN ${sql}`)
+          .all(...(Array.isArray(params) ? params : [params]))
+          .map((row) => row.detail);
+        const scans = plan.filter((detail) => /^SCAN onex_workflows\b/.test(detail));
+        expect({ name, analyzed, scans }).toEqual({ name, analyzed, scans: [] });
+        for (const pattern of expected) expect({ name, analyzed, plan: plan.some((d) => pattern.test(d)) }).toEqual({ name, analyzed, plan: true });
+      }
+    }
+    db.close();
   });
 });
 
 describe('MemoryWorkflowStore', () => {
   it('forgets the oldest finished workflows past maxFinished', async () => {
     const store = new MemoryWorkflowStore({ maxFinished: 2 });
-    for (const id of ['a', 'b', 'c']) {
+    for (const id of ['a', 'b']) {
       await store.create(record(id, { idempotencyKey: id }));
       await store.commit(id, 1, { workflow: { status: WorkflowStatus.Completed } });
     }
+    await store.create(record('c', { idempotencyKey: 'c', status: WorkflowStatus.Cancelled }));
     await store.create(record('live'));
     expect(await store.get('a')).toBeUndefined();
     expect(await store.get('b')).toBeDefined();
+    expect(await store.get('c')).toBeDefined();
     expect(await store.get('live')).toBeDefined();
+    expect((await store.health()).data).toMatchObject({ workflows: 3, unfinished: 1 });
     expect((await store.create(record('a2', { idempotencyKey: 'a' }))).created).toBe(true);
+    // An evicted workflow is gone for every operation, not only get.
+    expect((await rejection(store.commit('a', 1, {}))).code).toBe(ErrorCode.NotFound);
+    expect(await store.requestCancel('a')).toBeUndefined();
   });
 });

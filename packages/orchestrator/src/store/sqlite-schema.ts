@@ -1,0 +1,181 @@
+import type Database from 'better-sqlite3';
+import { ErrorCode, OnexError } from '@onex/core';
+
+// The schema of SqliteWorkflowStore and the statements whose speed depends on its indexes. They live together
+// because a partial index is only used when the query repeats the index's WHERE term literally, and an expression
+// index only when the query repeats the expression: an index and its queries must change in the same commit.
+// Internal to the package (not exported from index.ts); the store tests read it to check query plans.
+
+/**
+ * The finished statuses as the version 2 indexes spell them. Frozen here (not derived from
+ * TERMINAL_WORKFLOW_STATUSES) because the index text is stored in existing database files: changing the set needs a
+ * migration that recreates the indexes. A test checks the two sets are equal.
+ */
+export const FINISHED_STATUSES_V2 = ['completed', 'failed', 'compensated', 'compensation_failed', 'cancelled', 'timed_out'] as const;
+
+const FINISHED_LIST = FINISHED_STATUSES_V2.map((s) => `'${s}'`).join(', ');
+/** The predicate of the partial indexes over unfinished rows; queries repeat it verbatim. */
+const UNFINISHED = `status NOT IN (${FINISHED_LIST})`;
+const FINISHED = `status IN (${FINISHED_LIST})`;
+/**
+ * When a row becomes claimable: the later of "free" (no owner: 0; else its lease end, 0 when unset) and "due" (its
+ * wake-up time, 0 when unset). `claim` then is one range `<= now` over one index, and the rows held by live
+ * instances or parked for later are never visited.
+ */
+const CLAIMABLE_AT = 'MAX(CASE WHEN owner IS NULL THEN 0 ELSE COALESCE(lease_expires_at, 0) END, COALESCE(wake_at, 0))';
+/** `@runnable` is a JSON array of `[type, version]` pairs: one prepared statement for any number of types. */
+const RUNNABLE = '(type, version) IN (SELECT value ->> 0, value ->> 1 FROM json_each(@runnable))';
+
+/** Version 1: the schema of the first release, which created it with `IF NOT EXISTS` and left `user_version` at 0. */
+const V1 = `
+CREATE TABLE IF NOT EXISTS onex_workflows (
+  id TEXT PRIMARY KEY,
+  type TEXT NOT NULL,
+  version TEXT NOT NULL,
+  status TEXT NOT NULL,
+  input TEXT NOT NULL,
+  output TEXT,
+  error TEXT,
+  idempotency_key TEXT UNIQUE,
+  parent_id TEXT,
+  correlation_id TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  deadline_at INTEGER,
+  owner TEXT,
+  lease_expires_at INTEGER,
+  epoch INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS onex_workflows_status ON onex_workflows (status, created_at);
+CREATE TABLE IF NOT EXISTS onex_workflow_steps (
+  workflow_id TEXT NOT NULL REFERENCES onex_workflows (id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  data TEXT NOT NULL,
+  PRIMARY KEY (workflow_id, name)
+) WITHOUT ROWID;
+`;
+
+/** Version 2: wake-up times, durable cancel requests, and indexes so claim, renew, wake-up and purge never scan the table. */
+const V2 = `
+ALTER TABLE onex_workflows ADD COLUMN wake_at INTEGER;
+ALTER TABLE onex_workflows ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX onex_workflows_claimable ON onex_workflows (${CLAIMABLE_AT}) WHERE ${UNFINISHED};
+CREATE INDEX onex_workflows_unfinished_owner ON onex_workflows (owner) WHERE ${UNFINISHED};
+CREATE INDEX onex_workflows_wake ON onex_workflows (wake_at) WHERE ${UNFINISHED} AND wake_at IS NOT NULL;
+CREATE INDEX onex_workflows_finished ON onex_workflows (status, updated_at) WHERE ${FINISHED};
+CREATE INDEX onex_workflows_created ON onex_workflows (created_at);
+`;
+
+/** `MIGRATIONS[v]` takes a database from `user_version` v to v + 1. */
+const MIGRATIONS: readonly string[] = [V1, V2];
+
+/** The schema version this release writes (`PRAGMA user_version`). */
+export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
+
+function userVersion(db: Database.Database): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+function assertNotNewer(version: number): void {
+  if (version > SQLITE_SCHEMA_VERSION) {
+    throw new OnexError(ErrorCode.Contract, `Workflow database has schema version ${version}; this release knows up to ${SQLITE_SCHEMA_VERSION}`, {
+      context: { version, supported: SQLITE_SCHEMA_VERSION },
+    });
+  }
+}
+
+/**
+ * Brings the database to {@link SQLITE_SCHEMA_VERSION} in place. Up to date: a read, no lock taken. Otherwise one
+ * IMMEDIATE transaction (the write lock first, then the version is read again), so two processes opening the same
+ * file at once migrate it once: the second waits for the lock and finds nothing left to do.
+ */
+export function migrateSqliteSchema(db: Database.Database): void {
+  const seen = userVersion(db);
+  assertNotNewer(seen);
+  if (seen === SQLITE_SCHEMA_VERSION) return;
+  db.transaction(() => {
+    const from = userVersion(db);
+    assertNotNewer(from);
+    for (let version = from; version < SQLITE_SCHEMA_VERSION; version += 1) db.exec(MIGRATIONS[version]!);
+    db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);
+  }).immediate();
+}
+
+/** Columns in the order the insert statement binds them. */
+const COLUMNS = [
+  'id',
+  'type',
+  'version',
+  'status',
+  'input',
+  'output',
+  'error',
+  'idempotency_key',
+  'parent_id',
+  'correlation_id',
+  'created_at',
+  'updated_at',
+  'deadline_at',
+  'owner',
+  'lease_expires_at',
+  'epoch',
+  'wake_at',
+  'cancel_requested',
+] as const;
+
+/** Rows of the claimable set, oldest first. `seq` (the rowid) breaks ties in creation time by insertion order. */
+const CLAIM_SET = `UPDATE onex_workflows SET owner = @owner, lease_expires_at = @leaseExpiresAt, epoch = epoch + 1
+  WHERE rowid IN (SELECT rowid FROM onex_workflows WHERE ${UNFINISHED} AND ${CLAIMABLE_AT} <= @now AND ${RUNNABLE}
+    ORDER BY created_at, rowid LIMIT @limit)
+  RETURNING rowid AS seq, *`;
+
+// includeOwn adds the owner's own due rows whose lease still runs. A UNION ALL of two indexed halves (the second
+// excludes what the first takes) rather than an OR, which the planner would answer with a scan.
+const CLAIM_SET_WITH_OWN = `UPDATE onex_workflows SET owner = @owner, lease_expires_at = @leaseExpiresAt, epoch = epoch + 1
+  WHERE rowid IN (SELECT rowid FROM (
+      SELECT rowid, created_at FROM onex_workflows WHERE ${UNFINISHED} AND ${CLAIMABLE_AT} <= @now AND ${RUNNABLE}
+      UNION ALL
+      SELECT rowid, created_at FROM onex_workflows WHERE ${UNFINISHED} AND owner = @owner AND ${CLAIMABLE_AT} > @now
+        AND COALESCE(wake_at, 0) <= @now AND ${RUNNABLE}
+    ) ORDER BY created_at, rowid LIMIT @limit)
+  RETURNING rowid AS seq, *`;
+
+/**
+ * The statements of the store, by name. Those over `onex_workflows` that run often or on large tables are checked
+ * with EXPLAIN QUERY PLAN in the store tests (`issue 9 #13`).
+ */
+export const SQLITE_STATEMENTS = {
+  insert: `INSERT INTO onex_workflows (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c) => `@${c}`).join(', ')})`,
+  byKey: 'SELECT * FROM onex_workflows WHERE idempotency_key = ?',
+  byId: 'SELECT * FROM onex_workflows WHERE id = ?',
+  stateOf: 'SELECT epoch, status FROM onex_workflows WHERE id = ?',
+  steps: 'SELECT data FROM onex_workflow_steps WHERE workflow_id = ?',
+  /** Steps of several workflows (`?` is a JSON array of ids): a claim loads its batch in one query. */
+  stepsOfMany: 'SELECT workflow_id, data FROM onex_workflow_steps WHERE workflow_id IN (SELECT value FROM json_each(?))',
+  upsertStep:
+    'INSERT INTO onex_workflow_steps (workflow_id, name, data) VALUES (?, ?, ?) ON CONFLICT (workflow_id, name) DO UPDATE SET data = excluded.data',
+  commit: `UPDATE onex_workflows SET
+      status = COALESCE(@status, status),
+      output = CASE WHEN @setOutput THEN @output ELSE output END,
+      error = CASE WHEN @setError THEN @error ELSE error END,
+      updated_at = COALESCE(@updatedAt, updated_at),
+      deadline_at = CASE WHEN @setDeadline THEN @deadlineAt ELSE deadline_at END,
+      wake_at = CASE WHEN @setWake THEN @wakeAt ELSE wake_at END
+    WHERE id = @id AND epoch = @epoch AND ${UNFINISHED}`,
+  claim: CLAIM_SET,
+  claimWithOwn: CLAIM_SET_WITH_OWN,
+  renew: `UPDATE onex_workflows SET lease_expires_at = @leaseExpiresAt
+    WHERE id = @id AND epoch = @epoch AND owner = @owner AND ${UNFINISHED} RETURNING cancel_requested`,
+  release: `UPDATE onex_workflows SET lease_expires_at = 0 WHERE id = @id AND epoch = @epoch AND owner = @owner AND ${UNFINISHED}`,
+  requestCancel: `UPDATE onex_workflows SET cancel_requested = 1, wake_at = NULL WHERE id = ? AND ${UNFINISHED}`,
+  nextWakeAt: `SELECT wake_at FROM onex_workflows WHERE ${UNFINISHED} AND wake_at IS NOT NULL AND ${RUNNABLE} ORDER BY wake_at LIMIT 1`,
+  /** One bounded batch: a long purge never holds the write lock for long, and yields between batches. */
+  purgeBatch: `DELETE FROM onex_workflows WHERE rowid IN (
+      SELECT rowid FROM onex_workflows WHERE ${FINISHED} AND updated_at < @cutoff LIMIT @limit)`,
+  count: 'SELECT COUNT(*) AS n FROM onex_workflows',
+} as const;
+
+/** `@runnable` of the claim and wake-up statements. */
+export function runnableParam(runnable: readonly { readonly type: string; readonly version: string }[]): string {
+  return JSON.stringify(runnable.map((r) => [r.type, r.version]));
+}
