@@ -111,6 +111,8 @@ export interface SeedOptions {
   readonly rates?: FaultRates;
   /** A bug reintroduced on purpose in every store wrapper. */
   readonly mutant?: StoreMutant;
+  /** No fault at all (the harness's baseline): only the planned business refusals and deadlines. */
+  readonly calm?: boolean;
 }
 
 /** What one seed did and found. */
@@ -161,6 +163,8 @@ export async function runSeed(options: SeedOptions): Promise<SeedReport> {
 
   const tally = new FaultTally();
   const faults = new FaultSwitch(options.rates ?? DEFAULT_FAULT_RATES, tally);
+  const calm = options.calm === true;
+  faults.enabled = !calm;
   const observer = new FencingObserver();
   const ledger = new EffectLedger();
   const clock = new CampaignClock();
@@ -273,6 +277,8 @@ export async function runSeed(options: SeedOptions): Promise<SeedReport> {
   while (performance.now() < chaosEnd) {
     for (let k = 0; k < perTick && submitted < options.workflows; k += 1) submit(submitted++);
     if (schedule.chance(0.05)) resubmit();
+    await sleep(TICK_MS);
+    if (calm) continue;
     const living = alive();
     if (schedule.chance(0.03) && living.length > 1) {
       const victim = schedule.pick(living);
@@ -304,7 +310,6 @@ export async function runSeed(options: SeedOptions): Promise<SeedReport> {
           .catch(() => undefined);
       }
     }
-    await sleep(TICK_MS);
   }
   while (submitted < options.workflows) submit(submitted++);
 
