@@ -44,7 +44,7 @@ afterEach(async () => {
 });
 
 type Options = ConstructorParameters<typeof Orchestrator>[0];
-async function orchestrator(clients: Options['peers'], workflows: AnyWorkflowDefinition[], extra: Partial<Options> = {}): Promise<Orchestrator> {
+async function orchestrator(clients: NonNullable<Options['peers']>, workflows: AnyWorkflowDefinition[], extra: Partial<Options> = {}): Promise<Orchestrator> {
   const o = new Orchestrator({ store: new MemoryWorkflowStore(), peers: clients, workflows, logger: createSilentLogger(), ...extra });
   await o.initialize();
   open.push(o);

@@ -230,6 +230,8 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
   #claimAgain = false;
   #storeFailures = 0;
   #renewing = false;
+  /** The last renewal failed: the store cannot be reached to prove the leases. */
+  #renewFailing = false;
   #accepting = false;
   #closed = false;
 
@@ -531,8 +533,14 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
     this.#renewing = true;
     this.#renew()
       .then(
-        () => this.#scheduleClaim(0),
-        (error: unknown) => this.logger.error({ err: error }, 'lease renewal failed'),
+        () => {
+          this.#renewFailing = false;
+          this.#scheduleClaim(0);
+        },
+        (error: unknown) => {
+          this.#renewFailing = true;
+          this.logger.error({ err: error }, 'lease renewal failed');
+        },
       )
       .finally(() => {
         this.#renewing = false;
@@ -544,7 +552,8 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
     for (const run of this.#running.values()) held.push({ id: run.id, epoch: run.epoch });
     for (const record of this.#queue) held.push({ id: record.id, epoch: record.epoch });
     const startedAt = this.clock.now();
-    const { lost, cancelRequested } = held.length === 0 ? { lost: [], cancelRequested: [] } : await this.store.renew(this.#instanceId, held, startedAt + this.#leaseMs);
+    // Also with nothing held: the round trip proves the store reachable (and so the next claims' leases).
+    const { lost, cancelRequested } = await this.store.renew(this.#instanceId, held, startedAt + this.#leaseMs);
     this.#provenUntil = Math.max(this.#provenUntil, startedAt + this.#leaseMs);
     this.#armFence();
     for (const id of lost) this.#drop(id, 'lease');
@@ -722,7 +731,7 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
     const states = this.#breakers.states();
     const open = Object.entries(states).filter(([, s]) => s !== 'closed').map(([k]) => k);
     const queueFull = this.#queue.length >= this.#maxQueued;
-    const proven = this.#canDispatch() || this.#running.size + this.#queue.length === 0;
+    const proven = !this.#renewFailing && (this.#canDispatch() || this.#running.size + this.#queue.length === 0);
     return {
       store,
       peers: { status: open.length === 0 ? HealthStatus.Healthy : HealthStatus.Degraded, data: { breakers: states }, ...(open.length === 0 ? {} : { detail: `open: ${open.join(', ')}` }) },
@@ -733,7 +742,7 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
       lease: {
         status: proven ? HealthStatus.Healthy : HealthStatus.Unhealthy,
         data: { instanceId: this.#instanceId, leaseMs: this.#leaseMs, provenUntil: this.#provenUntil },
-        ...(proven ? {} : { detail: 'leases cannot be renewed: runs stopped' }),
+        ...(proven ? {} : { detail: 'leases cannot be renewed: no run is dispatched until they are' }),
       },
     };
   }
