@@ -177,10 +177,11 @@ describe('Orchestrator execution', () => {
     expect(refund.calls).toBe(0);
   });
 
-  it('records a failed compensation instead of hiding it', async () => {
+  it('records a compensation the peer refused definitely instead of hiding it', async () => {
     const reserve = new ScriptedPeer('reserve');
     const ship = new ScriptedPeer('ship', { alwaysFail: ErrorCode.Conflict });
-    const brokenUndo = new ScriptedPeer('undo', { alwaysFail: ErrorCode.Unavailable });
+    // A definite refusal (an unavailable undo peer parks the workflow instead: see engine-faults.test.ts).
+    const brokenUndo = new ScriptedPeer('undo', { alwaysFail: ErrorCode.Forbidden });
     const wf = defineWorkflow({ type: 'compfail', version: '1.0.0', input: Input, output: Output })
       .step('reserve', {
         target: ref('reserve'),
@@ -194,8 +195,9 @@ describe('Orchestrator execution', () => {
     expect(outcome.status).toBe(WorkflowStatus.CompensationFailed);
     const step = (await o.get(outcome.id)).steps['reserve']!;
     expect(step.status).toBe(StepStatus.CompensationFailed);
-    expect(step.compensationError?.code).toBe('UNAVAILABLE');
-    expect(step.compensationAttempts).toBe(2);
+    expect(step.compensationError?.code).toBe('FORBIDDEN');
+    // Not retried: a refusal is final.
+    expect(step.compensationAttempts).toBe(1);
   });
 
   it('cancels a running workflow: aborts the step and compensates', async () => {
