@@ -4,6 +4,8 @@ import { ErrorCode, OnexError } from '@onex/core';
 // The schema of SqliteWorkflowStore and the statements whose speed depends on its indexes. They live together
 // because a partial index is only used when the query repeats the index's WHERE term literally, and an expression
 // index only when the query repeats the expression: an index and its queries must change in the same commit.
+// The hot statements name their index (INDEXED BY): the planner cannot trade it for a scan in created_at order,
+// and a query whose WHERE drifts from its partial index's fails at prepare time instead of scanning silently.
 // Internal to the package (not exported from index.ts); the store tests read it to check query plans.
 
 /**
@@ -93,12 +95,21 @@ export function migrateSqliteSchema(db: Database.Database): void {
   const seen = userVersion(db);
   assertNotNewer(seen);
   if (seen === SQLITE_SCHEMA_VERSION) return;
-  db.transaction(() => {
-    const from = userVersion(db);
-    assertNotNewer(from);
-    for (let version = from; version < SQLITE_SCHEMA_VERSION; version += 1) db.exec(MIGRATIONS[version]!);
-    db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);
-  }).immediate();
+  try {
+    db.transaction(() => {
+      const from = userVersion(db);
+      assertNotNewer(from);
+      for (let version = from; version < SQLITE_SCHEMA_VERSION; version += 1) db.exec(MIGRATIONS[version]!);
+      db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);
+    }).immediate();
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code !== 'SQLITE_BUSY' && code !== 'SQLITE_LOCKED') throw error;
+    throw new OnexError(ErrorCode.Unavailable, 'Workflow database stayed locked by another connection: schema not migrated', {
+      cause: error,
+      context: { from: seen, to: SQLITE_SCHEMA_VERSION },
+    });
+  }
 }
 
 /** Columns in the order the insert statement binds them. */
@@ -125,7 +136,8 @@ const COLUMNS = [
 
 /** Rows of the claimable set, oldest first. `seq` (the rowid) breaks ties in creation time by insertion order. */
 const CLAIM_SET = `UPDATE onex_workflows SET owner = @owner, lease_expires_at = @leaseExpiresAt, epoch = epoch + 1
-  WHERE rowid IN (SELECT rowid FROM onex_workflows WHERE ${UNFINISHED} AND ${CLAIMABLE_AT} <= @now AND ${RUNNABLE}
+  WHERE rowid IN (SELECT rowid FROM onex_workflows INDEXED BY onex_workflows_claimable
+    WHERE ${UNFINISHED} AND ${CLAIMABLE_AT} <= @now AND ${RUNNABLE}
     ORDER BY created_at, rowid LIMIT @limit)
   RETURNING rowid AS seq, *`;
 
@@ -133,9 +145,11 @@ const CLAIM_SET = `UPDATE onex_workflows SET owner = @owner, lease_expires_at = 
 // excludes what the first takes) rather than an OR, which the planner would answer with a scan.
 const CLAIM_SET_WITH_OWN = `UPDATE onex_workflows SET owner = @owner, lease_expires_at = @leaseExpiresAt, epoch = epoch + 1
   WHERE rowid IN (SELECT rowid FROM (
-      SELECT rowid, created_at FROM onex_workflows WHERE ${UNFINISHED} AND ${CLAIMABLE_AT} <= @now AND ${RUNNABLE}
+      SELECT rowid, created_at FROM onex_workflows INDEXED BY onex_workflows_claimable
+        WHERE ${UNFINISHED} AND ${CLAIMABLE_AT} <= @now AND ${RUNNABLE}
       UNION ALL
-      SELECT rowid, created_at FROM onex_workflows WHERE ${UNFINISHED} AND owner = @owner AND ${CLAIMABLE_AT} > @now
+      SELECT rowid, created_at FROM onex_workflows INDEXED BY onex_workflows_unfinished_owner
+        WHERE ${UNFINISHED} AND owner = @owner AND ${CLAIMABLE_AT} > @now
         AND COALESCE(wake_at, 0) <= @now AND ${RUNNABLE}
     ) ORDER BY created_at, rowid LIMIT @limit)
   RETURNING rowid AS seq, *`;
@@ -168,10 +182,10 @@ export const SQLITE_STATEMENTS = {
     WHERE id = @id AND epoch = @epoch AND owner = @owner AND ${UNFINISHED} RETURNING cancel_requested`,
   release: `UPDATE onex_workflows SET lease_expires_at = 0 WHERE id = @id AND epoch = @epoch AND owner = @owner AND ${UNFINISHED}`,
   requestCancel: `UPDATE onex_workflows SET cancel_requested = 1, wake_at = NULL WHERE id = ? AND ${UNFINISHED}`,
-  nextWakeAt: `SELECT wake_at FROM onex_workflows WHERE ${UNFINISHED} AND wake_at IS NOT NULL AND ${RUNNABLE} ORDER BY wake_at LIMIT 1`,
+  nextWakeAt: `SELECT wake_at FROM onex_workflows INDEXED BY onex_workflows_wake WHERE ${UNFINISHED} AND wake_at IS NOT NULL AND ${RUNNABLE} ORDER BY wake_at LIMIT 1`,
   /** One bounded batch: a long purge never holds the write lock for long, and yields between batches. */
   purgeBatch: `DELETE FROM onex_workflows WHERE rowid IN (
-      SELECT rowid FROM onex_workflows WHERE ${FINISHED} AND updated_at < @cutoff LIMIT @limit)`,
+      SELECT rowid FROM onex_workflows INDEXED BY onex_workflows_finished WHERE ${FINISHED} AND updated_at < @cutoff LIMIT @limit)`,
   count: 'SELECT COUNT(*) AS n FROM onex_workflows',
 } as const;
 

@@ -164,10 +164,12 @@ describe('SqliteWorkflowStore', () => {
     const path = releaseOneFile();
     const other = new Database(path);
     other.exec('BEGIN IMMEDIATE');
-    // The migration asks for the write lock before reading the version: while another connection writes, it waits
-    // (here 20 ms) and gives up rather than migrating from a version that may be changing under it.
+    // The migration takes the write lock before it reads the version again: while another connection writes, it
+    // waits (here 20 ms), then gives up with a typed error rather than migrate from a version that may be changing.
     const blocked = new SqliteWorkflowStore({ path, busyTimeoutMs: 20 });
-    expect((await rejection(blocked.init())).message).not.toBe('');
+    const refused = await rejection(blocked.init());
+    expect(refused.code).toBe(ErrorCode.Unavailable);
+    expect((refused.cause as { code?: unknown }).code).toBe('SQLITE_BUSY');
     await blocked.close();
     other.exec('ROLLBACK');
     other.close();
@@ -336,20 +338,20 @@ describe('SqliteWorkflowStore purge and indexes (issue 9 #13)', () => {
     const runnable = runnableParam([{ type: 't', version: '1.0.0' }]);
     const claimParams = { owner: 'o1', leaseExpiresAt: 2, now: 1, limit: 100, runnable };
     const held = { id: 'w1', epoch: 1, owner: 'o1' };
-    const cases: [string, string, unknown, RegExp[]][] = [
-      ['claim', SQLITE_STATEMENTS.claim, claimParams, [/USING INDEX onex_workflows_claimable/]],
-      ['claimWithOwn', SQLITE_STATEMENTS.claimWithOwn, claimParams, [/USING INDEX onex_workflows_claimable/, /USING INDEX onex_workflows_unfinished_owner \(owner=\?\)/]],
-      ['renew', SQLITE_STATEMENTS.renew, { ...held, leaseExpiresAt: 5 }, [/USING INDEX sqlite_autoindex_onex_workflows_1 \(id=\?\)/]],
-      ['release', SQLITE_STATEMENTS.release, held, [/USING INDEX sqlite_autoindex_onex_workflows_1 \(id=\?\)/]],
+    const cases: [string, string, readonly unknown[], RegExp[]][] = [
+      ['claim', SQLITE_STATEMENTS.claim, [claimParams], [/USING INDEX onex_workflows_claimable/]],
+      ['claimWithOwn', SQLITE_STATEMENTS.claimWithOwn, [claimParams], [/USING INDEX onex_workflows_claimable/, /USING INDEX onex_workflows_unfinished_owner \(owner=\?\)/]],
+      ['renew', SQLITE_STATEMENTS.renew, [{ ...held, leaseExpiresAt: 5 }], [/USING INDEX sqlite_autoindex_onex_workflows_1 \(id=\?\)/]],
+      ['release', SQLITE_STATEMENTS.release, [held], [/USING INDEX sqlite_autoindex_onex_workflows_1 \(id=\?\)/]],
       ['requestCancel', SQLITE_STATEMENTS.requestCancel, ['w1'], [/USING INDEX sqlite_autoindex_onex_workflows_1 \(id=\?\)/]],
       [
         'commit',
         SQLITE_STATEMENTS.commit,
-        { id: 'w1', epoch: 1, status: null, setOutput: 0, output: null, setError: 0, error: null, updatedAt: null, setDeadline: 0, deadlineAt: null, setWake: 0, wakeAt: null },
+        [{ id: 'w1', epoch: 1, status: null, setOutput: 0, output: null, setError: 0, error: null, updatedAt: null, setDeadline: 0, deadlineAt: null, setWake: 0, wakeAt: null }],
         [/USING INDEX sqlite_autoindex_onex_workflows_1 \(id=\?\)/],
       ],
-      ['nextWakeAt', SQLITE_STATEMENTS.nextWakeAt, { runnable }, [/USING INDEX onex_workflows_wake/]],
-      ['purgeBatch', SQLITE_STATEMENTS.purgeBatch, { cutoff: 5, limit: 500 }, [/USING (COVERING )?INDEX onex_workflows_finished \(status=\? AND updated_at<\?\)/, /onex_workflow_steps USING PRIMARY KEY/]],
+      ['nextWakeAt', SQLITE_STATEMENTS.nextWakeAt, [{ runnable }], [/USING INDEX onex_workflows_wake/]],
+      ['purgeBatch', SQLITE_STATEMENTS.purgeBatch, [{ cutoff: 5, limit: 500 }], [/USING (COVERING )?INDEX onex_workflows_finished \(status=\? AND updated_at<\?\)/, /onex_workflow_steps USING PRIMARY KEY/]],
       ['stepsOfMany', SQLITE_STATEMENTS.stepsOfMany, ['["w1"]'], [/onex_workflow_steps USING PRIMARY KEY \(workflow_id=\?\)/]],
     ];
     for (const analyzed of [false, true]) {
@@ -357,7 +359,7 @@ describe('SqliteWorkflowStore purge and indexes (issue 9 #13)', () => {
       for (const [name, sql, params, expected] of cases) {
         const plan = db
           .prepare<unknown[], { detail: string }>(`EXPLAIN QUERY PLAN ${sql}`)
-          .all(...(Array.isArray(params) ? params : [params]))
+          .all(...params)
           .map((row) => row.detail);
         const scans = plan.filter((detail) => /^SCAN onex_workflows\b/.test(detail));
         expect({ name, analyzed, scans }).toEqual({ name, analyzed, scans: [] });
