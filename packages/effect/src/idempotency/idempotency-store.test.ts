@@ -77,6 +77,28 @@ describe.each(kinds)('%s idempotency store', (_name, make) => {
     await store.close();
   });
 
+  it('issue 9 #9: renew says whether the holder still holds the key', async () => {
+    const store = make();
+    const first = await store.begin('h', 'fp');
+    if (first.kind !== 'started') throw new Error('expected started');
+    expect(await store.renew('h', first.token)).toBe(true);
+    clock.now += 1_500; // the lease ran out, but nobody took the key: still the holder's
+    expect(await store.renew('h', first.token)).toBe(true);
+    clock.now += 1_500;
+    const second = await store.begin('h', 'fp'); // taken over after the lease expired
+    if (second.kind !== 'started') throw new Error('expected a takeover');
+    expect(await store.renew('h', first.token)).toBe(false);
+    expect(await store.renew('h', second.token)).toBe(true);
+    expect(await store.complete('h', second.token, { ok: true, resultJson: '1' })).toBe(true);
+    expect(await store.renew('h', second.token)).toBe(false); // completed: nothing left to hold
+    const third = await store.begin('gone', 'fp');
+    if (third.kind !== 'started') throw new Error('expected started');
+    await store.release('gone', third.token);
+    expect(await store.renew('gone', third.token)).toBe(false);
+    expect(await store.renew('never-claimed', 'no-token')).toBe(false);
+    await store.close();
+  });
+
   it('forgets completed keys after the retention window and purges them', async () => {
     const store = make();
     for (const key of ['p1', 'p2']) {

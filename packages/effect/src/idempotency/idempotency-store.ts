@@ -61,8 +61,9 @@ export type TransactionalCompletion = (tx: unknown, key: string, token: string, 
 /**
  * Remembers which idempotency keys ran and what they produced, for a retention window.
  *
- * A key is `in_progress` while a holder runs it: the holder's lease (`leaseMs`) is renewed while it runs, so a
- * holder that crashed loses the key when its lease expires and another process may take it over. Completed keys
+ * A key is `in_progress` while a holder runs it: the holder's lease (`leaseMs`) is renewed while it runs — until the
+ * operation has settled, even after its caller was answered (timeout, cancel) — so a holder that crashed loses the
+ * key when its lease expires and another process may take it over; `renew` tells a live holder that this happened. Completed keys
  * are kept for `retentionMs` and answered from the store; expired ones count as absent and are deleted by
  * `purgeExpired`. Keys passed in are already scoped (`<node>:<operation>:<key>`).
  *
@@ -89,8 +90,13 @@ export interface IdempotencyStore {
   complete(key: string, token: string, outcome: IdempotencyOutcome): Awaitable<boolean>;
   /** Gives the key up without recording anything, so that a retry may run again. */
   release(key: string, token: string): Awaitable<void>;
-  /** Extends the holder's lease by `leaseMs` from now. */
-  renew(key: string, token: string): Awaitable<void>;
+  /**
+   * Extends the holder's lease by `leaseMs` from now, and says whether the holder still holds the key: true when
+   * the lease was extended (also a lease that ran out without anyone taking the key), false when the lease is lost
+   * — another holder took the key after it expired, or the record is gone (released, completed, purged). A holder
+   * answered false must stop its run (abort the operation) and must not record a completion.
+   */
+  renew(key: string, token: string): Awaitable<boolean>;
   /** Deletes expired records; returns how many. */
   purgeExpired(): Awaitable<number>;
   /** The store's health, for the node's `health()`. */

@@ -101,9 +101,11 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     if (record?.token === token && record.outcome === undefined) this.#records.delete(key);
   }
 
-  renew(key: string, token: string): void {
+  renew(key: string, token: string): boolean {
     const record = this.#records.get(key);
-    if (record?.token === token && record.outcome === undefined) record.leaseExpiresAt = this.#now() + this.leaseMs;
+    if (record?.token !== token || record.outcome !== undefined) return false;
+    record.leaseExpiresAt = this.#now() + this.leaseMs;
+    return true;
   }
 
   purgeExpired(): number {

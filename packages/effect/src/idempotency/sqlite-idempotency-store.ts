@@ -174,10 +174,8 @@ export class SqliteIdempotencyStore implements IdempotencyStore {
     });
   }
 
-  renew(key: string, token: string): Awaitable<void> {
-    return this.#exclusive(() => {
-      this.#renew.run(this.#now() + this.leaseMs, key, token);
-    });
+  renew(key: string, token: string): Awaitable<boolean> {
+    return this.#exclusive(() => this.#renew.run(this.#now() + this.leaseMs, key, token).changes === 1);
   }
 
   purgeExpired(): Awaitable<number> {

@@ -3,11 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { CircuitBreakerRegistry, createInProcessClient, createSilentLogger, ErrorCode, OnexError } from '@onex/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { defineOperation, type OperationContext } from '../operation/effect-operation.js';
 import { SqliteIdempotencyStore } from '../idempotency/sqlite-idempotency-store.js';
 import { MemoryIdempotencyStore } from '../idempotency/memory-idempotency-store.js';
+import { fingerprint } from '../idempotency/fingerprint.js';
 import { SqliteTransactionManager, type SqliteTransaction } from '../transaction/sqlite-transaction-manager.js';
 import { defineEffectNode } from './define-effect-node.js';
 import { NodeEffect } from './node-effect.js';
@@ -477,6 +478,214 @@ describe('NodeEffect transactions', () => {
     expect(r.ok || r.error.code).toBe(ErrorCode.Timeout);
     expect(balances()).toEqual({ a: 100, b: 0 });
     expect(await store.begin('ledger:transfer:k-timeout', 'x')).toMatchObject({ kind: 'started' });
+  });
+});
+
+/** A promise that settles when the test says so. */
+function gate<T = void>(): { promise: Promise<T>; open: (value: T) => void; fail: (error: unknown) => void } {
+  let open!: (value: T) => void;
+  let fail!: (error: unknown) => void;
+  const promise = new Promise<T>((resolve, reject) => {
+    open = resolve;
+    fail = reject;
+  });
+  return { promise, open, fail };
+}
+
+describe('issue 9 #9: a keyed run holds its key until the operation settles', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  /** An operation that ignores its signal and settles only when the test opens its gate. */
+  function stubborn() {
+    const effects = { n: 0, signals: [] as AbortSignal[] };
+    let current = gate<{ charged: number }>();
+    const op = defineOperation({
+      name: 'charge',
+      input: z.object({ amount: z.number() }),
+      output: z.object({ charged: z.number() }),
+      timeoutMs: 100,
+      retry: { maxAttempts: 1 },
+      run: async (_input, ctx) => {
+        effects.n++;
+        effects.signals.push(ctx.signal);
+        return current.promise;
+      },
+    });
+    return { op, effects, settle: () => current, reset: () => (current = gate()) };
+  }
+
+  it('a retry after the TIMEOUT does not run the operation again while it still runs: it waits and replays; another process gets in-progress', async () => {
+    vi.useFakeTimers();
+    const { op, effects, settle } = stubborn();
+    const store = new MemoryIdempotencyStore({ leaseMs: 300 });
+    const node = await ready(defineEffectNode({ name: 'pay', version: '1.0.0', operations: [op], logger, idempotencyStore: store }));
+    // The same store seen from a second node: another process sharing the key space.
+    const other = await ready(defineEffectNode({ name: 'pay', version: '1.0.0', operations: [op], logger, idempotencyStore: store }));
+
+    const first = node.execute('charge', { amount: 5 }, { idempotencyKey: 'order-1' });
+    await vi.advanceTimersByTimeAsync(100);
+    const timedOut = await first;
+    expect(!timedOut.ok && timedOut.error.code).toBe(ErrorCode.Timeout);
+    expect(effects.signals[0]?.aborted).toBe(true);
+
+    // Far past the lease: only the renewals keep the key, because the operation still runs.
+    await vi.advanceTimersByTimeAsync(1_000);
+    const retry = node.execute('charge', { amount: 5 }, { idempotencyKey: 'order-1' });
+    const elsewhere = await other.execute('charge', { amount: 5 }, { idempotencyKey: 'order-1' });
+    expect(!elsewhere.ok && elsewhere.error).toMatchObject({ code: ErrorCode.Conflict, retryable: true });
+    expect(store.begin('pay:charge:order-1', fingerprint({ amount: 5 })).kind).toBe('in_progress');
+    await vi.advanceTimersByTimeAsync(50);
+    expect(effects.n).toBe(1);
+
+    settle().open({ charged: 5 }); // the abandoned operation finishes after all: its result is recorded
+    expect(await retry).toEqual({ ok: true, value: { charged: 5 } });
+    expect(await other.execute('charge', { amount: 5 }, { idempotencyKey: 'order-1' })).toEqual({ ok: true, value: { charged: 5 } });
+    expect(effects.n).toBe(1);
+  });
+
+  it('releases the key only once a timed-out operation has failed: the waiting retry then runs', async () => {
+    vi.useFakeTimers();
+    const { op, effects, settle, reset } = stubborn();
+    const node = await ready(defineEffectNode({ name: 'pay', version: '1.0.0', operations: [op], logger, idempotencyStore: new MemoryIdempotencyStore({ leaseMs: 300 }) }));
+    const first = node.execute('charge', { amount: 7 }, { idempotencyKey: 'order-2' });
+    await vi.advanceTimersByTimeAsync(100);
+    expect((await first).ok).toBe(false);
+    const pending = settle();
+    reset();
+    const retry = node.execute('charge', { amount: 7 }, { idempotencyKey: 'order-2' });
+    await vi.advanceTimersByTimeAsync(500);
+    expect(effects.n).toBe(1);
+    pending.fail(new OnexError(ErrorCode.Unavailable, 'peer down')); // a retryable failure: released, not stored
+    await vi.advanceTimersByTimeAsync(0);
+    expect(effects.n).toBe(2);
+    settle().open({ charged: 7 });
+    expect(await retry).toEqual({ ok: true, value: { charged: 7 } });
+  });
+
+  it('a renewal that answers false aborts the running operation, records nothing and answers a retryable CONFLICT', async () => {
+    vi.useFakeTimers();
+    class LosingStore extends MemoryIdempotencyStore {
+      losing = false;
+      readonly completions: string[] = [];
+      override renew(key: string, token: string): boolean {
+        return this.losing ? false : super.renew(key, token);
+      }
+      override complete(...args: Parameters<MemoryIdempotencyStore['complete']>): boolean {
+        this.completions.push(args[0]);
+        return super.complete(...args);
+      }
+    }
+    const store = new LosingStore({ leaseMs: 300 });
+    const seen: { aborted: boolean; reason: unknown }[] = [];
+    const honouring = defineOperation({
+      name: 'ship',
+      input: z.object({ id: z.string() }),
+      output: z.object({ shipped: z.boolean() }),
+      retry: { maxAttempts: 3, initialDelayMs: 1 },
+      run: async (_input, ctx) =>
+        new Promise<{ shipped: boolean }>((_resolve, reject) => {
+          ctx.signal.addEventListener('abort', () => {
+            seen.push({ aborted: ctx.signal.aborted, reason: ctx.signal.reason });
+            reject(ctx.signal.reason as Error);
+          });
+        }),
+    });
+    const node = await ready(defineEffectNode({ name: 'shop', version: '1.0.0', operations: [honouring], logger, idempotencyStore: store }));
+    const call = node.execute('ship', { id: 'a' }, { idempotencyKey: 'ship-a' });
+    await vi.advanceTimersByTimeAsync(100); // one renewal, still held
+    expect(seen).toEqual([]);
+    store.losing = true;
+    await vi.advanceTimersByTimeAsync(100);
+    const r = await call;
+    expect(seen).toHaveLength(1); // aborted, and not retried after the loss
+    expect((seen[0]?.reason as OnexError).code).toBe(ErrorCode.Conflict);
+    expect(!r.ok && r.error).toMatchObject({ code: ErrorCode.Conflict, retryable: true });
+    expect(store.completions).toEqual([]);
+    expect(store.begin('shop:ship:ship-a', fingerprint({ id: 'a' })).kind).toBe('in_progress'); // not released either
+  });
+
+  it('a lost lease also stops an attempt with its own timeout at once, even when the operation ignores its signal', async () => {
+    vi.useFakeTimers();
+    let lose = false;
+    const store = new (class extends MemoryIdempotencyStore {
+      override renew(key: string, token: string): boolean {
+        return lose ? false : super.renew(key, token);
+      }
+    })({ leaseMs: 300 });
+    const effects = { n: 0, signal: undefined as AbortSignal | undefined };
+    const late = gate<{ done: boolean }>();
+    const slow = defineOperation({
+      name: 'slow',
+      input: z.object({}),
+      output: z.object({ done: z.boolean() }),
+      timeoutMs: 10_000,
+      retry: { maxAttempts: 1 },
+      run: async (_input, ctx) => {
+        effects.n++;
+        effects.signal = ctx.signal;
+        return late.promise;
+      },
+    });
+    const node = await ready(defineEffectNode({ name: 'slow', version: '1.0.0', operations: [slow], logger, idempotencyStore: store }));
+    const call = node.execute('slow', {}, { idempotencyKey: 'k' });
+    await vi.advanceTimersByTimeAsync(50);
+    lose = true;
+    await vi.advanceTimersByTimeAsync(100);
+    const r = await call;
+    expect(!r.ok && r.error).toMatchObject({ code: ErrorCode.Conflict, retryable: true });
+    expect(effects.signal?.aborted).toBe(true);
+    late.open({ done: true });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(store.begin('slow:slow:k', fingerprint({})).kind).toBe('in_progress'); // the late result was not recorded
+    expect(effects.n).toBe(1);
+  });
+});
+
+describe('issue 9 #10: transient causes stay retryable', () => {
+  function failing(thrown: () => unknown) {
+    const effects = { n: 0, failing: true };
+    const op = defineOperation({
+      name: 'notify',
+      input: z.object({ to: z.string() }),
+      output: z.object({ sent: z.number() }),
+      retry: { maxAttempts: 1 },
+      run: async () => {
+        effects.n++;
+        if (effects.failing) throw thrown();
+        return { sent: effects.n };
+      },
+    });
+    return { op, effects };
+  }
+
+  it("a fetch failure caused by ECONNREFUSED is a retryable UNAVAILABLE and releases the key: the step can succeed later", async () => {
+    const { op, effects } = failing(() => new TypeError('fetch failed', { cause: { code: 'ECONNREFUSED' } }));
+    const node = await ready(defineEffectNode({ name: 'hooks', version: '1.0.0', operations: [op], logger }));
+    const r = await node.execute('notify', { to: 'a' }, { idempotencyKey: 'wf-1:notify' });
+    expect(!r.ok && r.error).toMatchObject({ code: ErrorCode.Unavailable, retryable: true });
+    effects.failing = false;
+    expect(await node.execute('notify', { to: 'a' }, { idempotencyKey: 'wf-1:notify' })).toEqual({ ok: true, value: { sent: 2 } });
+  });
+
+  it('an unclassified failure (INTERNAL from a plain thrown value) is not stored as final', async () => {
+    const { op, effects } = failing(() => new TypeError("Cannot read properties of undefined (reading 'id')"));
+    const node = await ready(defineEffectNode({ name: 'hooks', version: '1.0.0', operations: [op], logger }));
+    const r = await node.execute('notify', { to: 'b' }, { idempotencyKey: 'wf-2:notify' });
+    expect(!r.ok && r.error.code).toBe(ErrorCode.Internal);
+    effects.failing = false;
+    expect(await node.execute('notify', { to: 'b' }, { idempotencyKey: 'wf-2:notify' })).toEqual({ ok: true, value: { sent: 2 } });
+  });
+
+  it('a typed failure, INTERNAL thrown as an OnexError included, is still stored and replayed', async () => {
+    const { op, effects } = failing(() => new OnexError(ErrorCode.Internal, 'ledger out of balance'));
+    const node = await ready(defineEffectNode({ name: 'hooks', version: '1.0.0', operations: [op], logger }));
+    expect((await node.execute('notify', { to: 'c' }, { idempotencyKey: 'wf-3:notify' })).ok).toBe(false);
+    effects.failing = false;
+    const replayed = await node.execute('notify', { to: 'c' }, { idempotencyKey: 'wf-3:notify' });
+    expect(!replayed.ok && replayed.error).toMatchObject({ code: ErrorCode.Internal, message: 'ledger out of balance', context: { idempotentReplay: true } });
+    expect(effects.n).toBe(1);
   });
 });
 

@@ -5,6 +5,7 @@ import {
   ErrorCode,
   HealthStatus,
   isOnexError,
+  isUnclassifiedError,
   NodeService,
   OnexError,
   RetryPolicy,
@@ -30,6 +31,7 @@ import { MemoryIdempotencyStore } from '../idempotency/memory-idempotency-store.
 import { AttemptContext } from '../operation/attempt-context.js';
 import type { AnyEffectOperation, OperationContext } from '../operation/effect-operation.js';
 import type { TransactionManager } from '../transaction/transaction-manager.js';
+import { KeyedRun } from './keyed-run.js';
 import { OperationStats, type OperationStatsSnapshot } from './operation-stats.js';
 
 /**
@@ -94,16 +96,12 @@ interface PreparedOperation {
   readonly completeInTx: TransactionalCompletion | undefined;
 }
 
-/** A keyed run in progress: what the attempts need to record the completion inside a transaction. */
-interface KeyedRun {
-  readonly scoped: string;
-  readonly token: string;
-  completedInTx: boolean;
-}
-
 interface InFlight {
   readonly fingerprint: string;
+  /** The run's result; for a settling entry, a promise that resolves (never rejects) once the key is recorded or released. */
   readonly promise: Promise<unknown>;
+  /** Set when the run already answered its caller but its operation still runs, holding the key. */
+  readonly settling?: KeyedRun;
 }
 
 const NO_RETRY = RetryPolicy.noRetry();
@@ -123,10 +121,27 @@ const DEFAULT_PURGE_INTERVAL_MS = 60 * 60 * 1000;
  * `<node>:<operation>:<key>`; a repeat gets the stored result (its JSON re-parsed by the operation's output schema),
  * or the stored error; concurrent duplicates in the process wait for the first and share its result, deep-frozen; a
  * duplicate running in another process is refused with a retryable `CONFLICT`
- * (`retryAfterMs` = the holder's remaining lease); the same key with a different input is a `CONFLICT`. Outcomes
- * stored: results, and errors that are not retryable (typed business errors such as `VALIDATION`, `NOT_FOUND`,
- * `CONFLICT`, and `INTERNAL` — the effect may have happened). Released (not stored, so a retry may run again):
- * retryable errors (`TIMEOUT`, `UNAVAILABLE`, `CIRCUIT_OPEN`, …) and `CANCELLED`.
+ * (`retryAfterMs` = the holder's remaining lease); the same key with a different input is a `CONFLICT`.
+ *
+ * The key is held (its lease renewed) until the operation has settled — its promise resolved or rejected — even
+ * when the caller was already answered `TIMEOUT` or `CANCELLED` by an operation that ignores its signal: a
+ * duplicate in this process then waits for that run and gets its recorded outcome (or runs if the key was
+ * released), one in another process gets the retryable `CONFLICT`; never a second run alongside the first. A result
+ * produced after the caller's answer is recorded. Then, by the outcome:
+ *
+ * - stored (definite outcomes, replayed for the retention window): results, and typed errors that are not
+ *   retryable — `VALIDATION`, `NOT_FOUND`, `CONFLICT`, `CONTRACT`, an `INTERNAL` the operation threw as an
+ *   `OnexError`, …;
+ * - released (a retry may run again, once the operation has settled — at-least-once): retryable errors (`TIMEOUT`,
+ *   `UNAVAILABLE`, `CIRCUIT_OPEN`, …, including a foreign error whose cause is a dropped connection), `CANCELLED`,
+ *   and failures nobody classified (a thrown value that is not an `OnexError` and reads as nothing known becomes an
+ *   `INTERNAL` for which {@link isUnclassifiedError} is true): whether their effect happened is unknown, and storing
+ *   them would fail every retry of the key for the retention window.
+ *
+ * A renewal that answers the lease is lost (the store gave the key to another holder) aborts the running
+ * operation's signal; the run records nothing and answers a retryable `CONFLICT` (or its result, when the operation
+ * finished anyway). At shutdown, runs still holding a key after their answer stop renewing: their lease lapses as
+ * after a crash.
  *
  * **Guarantee.** A transactional operation whose idempotency store shares the transaction manager's connection
  * (`new SqliteIdempotencyStore({ transactions })`) records its completion inside its transaction: exactly-once, even
@@ -303,6 +318,8 @@ export abstract class NodeEffect<const TOps extends readonly AnyEffectOperation[
   protected override async onShutdown(): Promise<void> {
     clearInterval(this.#purgeTimer);
     this.#purgeTimer = undefined;
+    // Operations still running after their caller was answered: stop holding their keys (as a crash would).
+    for (const entry of this.#inFlight.values()) entry.settling?.abandon();
     try {
       await super.onShutdown();
     } finally {
@@ -358,6 +375,12 @@ export abstract class NodeEffect<const TOps extends readonly AnyEffectOperation[
       const running = this.#inFlight.get(scoped);
       if (running === undefined) break;
       if (running.fingerprint !== print) throw this.#mismatch(prepared, ctx);
+      if (running.settling !== undefined) {
+        // The first run answered its caller, but its operation still runs: wait until its key is recorded or
+        // released, then ask the store (a replay, or a run of our own).
+        await settledOrAborted(running.promise, ctx);
+        continue;
+      }
       prepared.stats.dedupHits++;
       try {
         return await running.promise;
@@ -398,42 +421,111 @@ export abstract class NodeEffect<const TOps extends readonly AnyEffectOperation[
       case 'started':
         break;
     }
-    const keyed: KeyedRun = { scoped, token: begun.token, completedInTx: false };
-    const renewal = setInterval(() => {
-      Promise.resolve()
-        .then(() => store.renew(scoped, keyed.token))
-        .catch((error: unknown) => ctx.logger.warn({ err: error }, 'idempotency lease renewal failed'));
-    }, Math.max(1, store.leaseMs / 3));
-    renewal.unref();
-    let outcome: IdempotencyOutcome;
+    const keyed = new KeyedRun(scoped, begun.token);
+    keyed.renewEvery(Math.max(1, store.leaseMs / 3), () => {
+      this.#renewLease(prepared, ctx, keyed);
+    });
     let value: unknown;
     try {
       value = await this.#attempts(prepared, input, ctx, keyed);
-      if (keyed.completedInTx) return value;
+    } catch (thrown) {
+      const error = keyed.lost ?? toOnexError(thrown, { correlationId: ctx.correlationId });
+      if (keyed.busy && keyed.lost === undefined) this.#holdUntilSettled(prepared, ctx, keyed, print, error);
+      else await this.#recordFailure(ctx, keyed, error);
+      throw error;
+    }
+    keyed.finish();
+    if (keyed.completedInTx) return value;
+    if (keyed.lost !== undefined) {
+      ctx.logger.warn({ operation: prepared.op.name }, 'idempotency lease was lost while the operation ran; its result is not recorded');
+      return value;
+    }
+    await this.#recordResult(prepared, ctx, keyed, value);
+    return value;
+  }
+
+  /** One lease renewal; a holder that lost the key stops its run. */
+  #renewLease(prepared: PreparedOperation, ctx: CallContext, keyed: KeyedRun): void {
+    const store = this.idempotencyStore;
+    void Promise.resolve()
+      .then(() => store.renew(keyed.scoped, keyed.token))
+      .then(
+        (held) => {
+          if (held || keyed.finished) return;
+          ctx.logger.warn({ operation: prepared.op.name }, 'idempotency lease lost to another holder; aborting the operation');
+          keyed.lose(
+            new OnexError(ErrorCode.Conflict, `Operation '${prepared.op.name}' lost its idempotency lease to another holder while it ran`, {
+              correlationId: ctx.correlationId,
+              retryable: true,
+              context: { operation: prepared.op.name },
+            }),
+          );
+        },
+        (error: unknown) => ctx.logger.warn({ err: error }, 'idempotency lease renewal failed'),
+      );
+  }
+
+  /**
+   * The run answered its caller (timeout, cancel, or a failure while an earlier attempt still runs) but an operation
+   * is still running: keep the key — renewed — until it settles, then record its late result or apply the failure
+   * rules. Duplicates in this process wait on the settling entry.
+   */
+  #holdUntilSettled(prepared: PreparedOperation, ctx: CallContext, keyed: KeyedRun, print: string, error: OnexError): void {
+    const settled = keyed
+      .whenIdle()
+      .then(async () => {
+        if (keyed.finished) return; // abandoned at shutdown
+        const late = keyed.lateResult;
+        if (late === undefined || keyed.lost !== undefined) {
+          await this.#recordFailure(ctx, keyed, error);
+          return;
+        }
+        keyed.finish();
+        ctx.logger.info({ operation: prepared.op.name, code: error.code }, 'operation finished after its caller was answered; its result is recorded');
+        await this.#recordResult(prepared, ctx, keyed, late.value);
+      })
+      .catch((e: unknown) => ctx.logger.error({ err: e, operation: prepared.op.name }, 'could not settle an idempotent call after its answer'));
+    const entry: InFlight = { fingerprint: print, promise: settled, settling: keyed };
+    this.#inFlight.set(keyed.scoped, entry);
+    void settled.then(() => {
+      if (this.#inFlight.get(keyed.scoped) === entry) this.#inFlight.delete(keyed.scoped);
+    });
+  }
+
+  /** Stores a successful run's result. A result that is not JSON is a stored `CONTRACT` failure, thrown. */
+  async #recordResult(prepared: PreparedOperation, ctx: CallContext, keyed: KeyedRun, value: unknown): Promise<void> {
+    const store = this.idempotencyStore;
+    let outcome: IdempotencyOutcome;
+    try {
       outcome = { ok: true, resultJson: serialize(value, prepared.op.name) };
     } catch (thrown) {
       const error = toOnexError(thrown, { correlationId: ctx.correlationId });
-      clearInterval(renewal);
-      if (error.retryable || error.code === ErrorCode.Cancelled) {
-        await this.#storeCall(() => store.release(scoped, keyed.token), ctx).catch((e: unknown) => ctx.logger.warn({ err: e }, 'idempotency release failed'));
-      } else {
-        const recorded: IdempotencyOutcome = { ok: false, error: this.#storedError(error) };
-        await this.#storeCall(() => store.complete(scoped, keyed.token, recorded), ctx).catch((e: unknown) =>
-          ctx.logger.error({ err: e }, 'could not record the failure of an idempotent call'),
-        );
-      }
+      await this.#recordFailure(ctx, keyed, error);
       throw error;
-    } finally {
-      clearInterval(renewal);
     }
+    keyed.finish();
     try {
-      const recorded = await this.#storeCall(() => store.complete(scoped, keyed.token, outcome), ctx);
+      const recorded = await this.#storeCall(() => store.complete(keyed.scoped, keyed.token, outcome), ctx);
       if (!recorded) ctx.logger.warn({ operation: prepared.op.name }, 'idempotency lease was lost before the result was recorded');
     } catch (error) {
       // The effect happened: answer with it. The key stays in progress until its lease expires.
       ctx.logger.error({ err: error, operation: prepared.op.name }, 'could not record the result of an idempotent call');
     }
-    return value;
+  }
+
+  /** A failed run: a definite failure is stored, anything else releases the key; nothing when the lease was lost. */
+  async #recordFailure(ctx: CallContext, keyed: KeyedRun, error: OnexError): Promise<void> {
+    keyed.finish();
+    if (keyed.lost !== undefined) return;
+    const store = this.idempotencyStore;
+    if (isDefiniteFailure(error)) {
+      const recorded: IdempotencyOutcome = { ok: false, error: this.#storedError(error) };
+      await this.#storeCall(() => store.complete(keyed.scoped, keyed.token, recorded), ctx).catch((e: unknown) =>
+        ctx.logger.error({ err: e }, 'could not record the failure of an idempotent call'),
+      );
+    } else {
+      await this.#storeCall(() => store.release(keyed.scoped, keyed.token), ctx).catch((e: unknown) => ctx.logger.warn({ err: e }, 'idempotency release failed'));
+    }
   }
 
   async #storeCall<T>(fn: () => T | Promise<T>, ctx: CallContext): Promise<T> {
@@ -467,6 +559,7 @@ export abstract class NodeEffect<const TOps extends readonly AnyEffectOperation[
   async #attempts(prepared: PreparedOperation, input: unknown, ctx: CallContext, keyed: KeyedRun | undefined): Promise<unknown> {
     const policy = prepared.op.idempotent || keyed !== undefined ? prepared.retry : NO_RETRY;
     const attempt = (n: number): Promise<unknown> => {
+      if (keyed?.lost !== undefined) return Promise.reject(keyed.lost);
       const breaker = prepared.breaker;
       if (breaker === undefined) return this.#bounded(prepared, input, ctx, n, keyed, undefined);
       return breaker.execute((breakerSignal) => this.#bounded(prepared, input, ctx, n, keyed, breakerSignal));
@@ -479,7 +572,8 @@ export abstract class NodeEffect<const TOps extends readonly AnyEffectOperation[
       first = error;
     }
     return policy.execute((n) => (n === 1 ? Promise.reject(first as Error) : attempt(n)), {
-      signal: ctx.signal,
+      // A keyed run also stops retrying, and waiting, when its lease is lost.
+      signal: keyed === undefined ? ctx.signal : keyed.signalFor(ctx.signal),
       ...(ctx.deadlineAt === undefined ? {} : { deadlineAt: ctx.deadlineAt }),
       onRetry: (info) => {
         prepared.stats.retries++;
@@ -490,8 +584,12 @@ export abstract class NodeEffect<const TOps extends readonly AnyEffectOperation[
 
   /**
    * One attempt with its own signal: the call's, the breaker's (only when the breaker has a timeout) and the
-   * operation's timeout. Without either, the attempt runs on the call's signal and `handle()` races the call.
-   * (In Node 20 every AbortSignal that gets a listener costs ~4 µs, so this path adds as few as it can.)
+   * operation's timeout. Without either, the attempt runs on the call's signal (a keyed run's adds its lease, made
+   * only if the operation reads it) and `handle()` races the call. (In Node 20 every AbortSignal that gets a
+   * listener costs ~4 µs, so this path adds as few as it can.)
+   *
+   * An attempt stopped by a timeout or an abort answers at once; in a keyed run it stays counted as running until
+   * its operation settles (see {@link KeyedRun}), and a lost lease stops it.
    */
   #bounded(
     prepared: PreparedOperation,
@@ -505,7 +603,7 @@ export abstract class NodeEffect<const TOps extends readonly AnyEffectOperation[
     const timeoutMs = op.timeoutMs;
     const guard = prepared.breakerTimes ? breakerSignal : undefined;
     if (timeoutMs === undefined && guard === undefined) {
-      const opCtx = new AttemptContext<unknown>(ctx, op.name, attempt, undefined, undefined);
+      const opCtx = new AttemptContext<unknown>(ctx, op.name, attempt, undefined, keyed);
       return op.transactional ? this.#inTransaction(prepared, input, opCtx, keyed) : this.#produce(prepared, input, opCtx);
     }
     return new Promise<unknown>((resolve, reject) => {
@@ -545,16 +643,21 @@ export abstract class NodeEffect<const TOps extends readonly AnyEffectOperation[
       }
       if (ctx.signal.aborted) onCallAbort();
       else if (guard?.aborted === true) onGuardAbort();
+      else if (keyed?.lost !== undefined) stop(keyed.lost);
       if (settled) return;
       const opCtx = new AttemptContext<unknown>(ctx, op.name, attempt, undefined, controller.signal);
+      keyed?.attemptStarted(stop);
       const work = op.transactional ? this.#inTransaction(prepared, input, opCtx, keyed) : this.#produce(prepared, input, opCtx);
       work.then(
         (value) => {
+          // Settled after it answered: the key's holder records this value (the effect did happen).
+          keyed?.attemptSettled(stop, settled ? { value } : undefined);
           if (settled) return;
           cleanup();
           resolve(value);
         },
         (error: unknown) => {
+          keyed?.attemptSettled(stop);
           if (settled) return;
           cleanup();
           // Passed on as thrown: toOnexError classifies foreign values (`{ status: 503 }`) later.
@@ -597,6 +700,29 @@ export abstract class NodeEffect<const TOps extends readonly AnyEffectOperation[
     }
     return parsed.data;
   }
+}
+
+/**
+ * Whether a failed keyed run's outcome is definite, stored as final: a typed error that is not retryable. Retryable
+ * errors, `CANCELLED` and unclassified failures (an `INTERNAL` made of a value nobody understood: whether the effect
+ * happened is unknown) release the key instead.
+ */
+function isDefiniteFailure(error: OnexError): boolean {
+  return !error.retryable && error.code !== ErrorCode.Cancelled && !isUnclassifiedError(error);
+}
+
+/** Waits for `settling` (which never rejects), or rejects with the call's TIMEOUT/CANCELLED when it aborts first. */
+function settledOrAborted(settling: Promise<unknown>, ctx: CallContext): Promise<void> {
+  const signal = ctx.signal;
+  if (signal.aborted) return Promise.reject(abortReasonToOnexError(signal, ctx.correlationId));
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = (): void => reject(abortReasonToOnexError(signal, ctx.correlationId));
+    signal.addEventListener('abort', onAbort, { once: true });
+    void settling.then(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    });
+  });
 }
 
 function serialize(value: unknown, operation: string): string {

@@ -1,6 +1,11 @@
 import type { CallContext, CallerIdentity, Logger } from '@onex/core';
 import type { OperationContext } from './effect-operation.js';
 
+/** Makes an attempt's signal from the call's when it is first read (a keyed run adds its lease to it). */
+export interface AttemptSignalSource {
+  signalFor(base: AbortSignal): AbortSignal;
+}
+
 /**
  * The {@link OperationContext} of one attempt: reads the call's fields through to its {@link CallContext} instead of
  * copying them. (In Node 20, every fresh object that points at a call's AbortSignal costs ~3 µs of GC work per
@@ -13,9 +18,13 @@ export class AttemptContext<TTx> implements OperationContext<TTx> {
   readonly attempt: number;
   readonly tx: TTx;
   readonly #base: CallContext;
-  readonly #signal: AbortSignal | undefined;
+  #signal: AbortSignal | AttemptSignalSource | undefined;
 
-  constructor(base: CallContext, operation: string, attempt: number, tx: TTx, signal: AbortSignal | undefined) {
+  /**
+   * `signal`: the attempt's own signal; a source that makes it from the call's on first read; or undefined for the
+   * call's signal itself.
+   */
+  constructor(base: CallContext, operation: string, attempt: number, tx: TTx, signal: AbortSignal | AttemptSignalSource | undefined) {
     this.#base = base;
     this.operation = operation;
     this.attempt = attempt;
@@ -28,7 +37,12 @@ export class AttemptContext<TTx> implements OperationContext<TTx> {
   }
 
   get signal(): AbortSignal {
-    return this.#signal ?? this.#base.signal;
+    const signal = this.#signal;
+    if (signal === undefined) return this.#base.signal;
+    if (signal instanceof AbortSignal) return signal;
+    const made = signal.signalFor(this.#base.signal);
+    this.#signal = made;
+    return made;
   }
 
   get deadlineAt(): number | undefined {
