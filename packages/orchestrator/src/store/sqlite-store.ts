@@ -1,6 +1,6 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import Database from 'better-sqlite3';
-import { ErrorCode, HealthStatus, OnexError, type ComponentHealth } from '@onex/core';
+import { ErrorCode, HealthStatus, isOnexError, OnexError, type ComponentHealth } from '@onex/core';
 import { migrateSqliteSchema, runnableParam, SQLITE_SCHEMA_VERSION, SQLITE_STATEMENTS } from './sqlite-schema.js';
 import type { StepRecord, WorkflowCommit, WorkflowFilter, WorkflowRecord, WorkflowStatus, WorkflowSummary } from './workflow-record.js';
 import type { ClaimOptions, CreateResult, HeldRun, RenewResult, RunnableType, WorkflowStore } from './workflow-store.js';
@@ -432,7 +432,7 @@ export class SqliteWorkflowStore implements WorkflowStore {
       const busy = code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED';
       throw new OnexError(busy ? ErrorCode.Unavailable : ErrorCode.Internal, 'Purge of finished workflows failed', {
         cause: error,
-        context: { sqliteCode: typeof code === 'string' ? code : undefined },
+        ...(typeof code === 'string' ? { context: { sqliteCode: code } } : {}),
       });
     } finally {
       this.#db.pragma(`busy_timeout = ${this.#busyTimeoutMs}`);
@@ -450,7 +450,7 @@ export class SqliteWorkflowStore implements WorkflowStore {
     try {
       await this.purge();
     } catch (error) {
-      const failure = error instanceof OnexError ? error : new OnexError(ErrorCode.Internal, 'Purge of finished workflows failed', { cause: error });
+      const failure = isOnexError(error) ? error : new OnexError(ErrorCode.Internal, 'Purge of finished workflows failed', { cause: error });
       try {
         this.#onPurgeError?.(failure);
       } catch {
