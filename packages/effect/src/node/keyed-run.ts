@@ -9,7 +9,8 @@ export type StopAttempt = (reason: unknown) => void;
  *
  * An attempt stopped by its timeout or a cancellation answers at once, but its operation may keep running (it may
  * ignore its signal): the run counts it as running until its promise settles, so the key stays held — renewed —
- * until then, and a result it produces late is kept for the record. When a renewal answers that the lease is lost,
+ * until then, a retry of the run waits for it rather than run beside it, and a result it produces late is kept (it is
+ * the run's result, or recorded after the caller's answer). When a renewal answers that the lease is lost,
  * {@link lose} stops every running attempt and aborts the signal handed to the operation; nothing is recorded.
  *
  * @internal Made by {@link NodeEffect} for each keyed call that claimed its key.
@@ -27,7 +28,7 @@ export class KeyedRun {
   #lost: OnexError | undefined;
   #finished: boolean;
   #renewal: NodeJS.Timeout | undefined;
-  #idle: (() => void) | undefined;
+  #idle: (() => void)[] | undefined;
   /** The signal of attempts without their own (the call's, plus the lease): made when first read. */
   #lease: AbortController | undefined;
   #unlink: (() => void) | undefined;
@@ -88,7 +89,7 @@ export class KeyedRun {
   whenIdle(): Promise<void> {
     if (!this.busy || this.#lost !== undefined || this.#finished) return Promise.resolve();
     return new Promise<void>((resolve) => {
-      this.#idle = resolve;
+      (this.#idle ??= []).push(resolve);
     });
   }
 
@@ -138,6 +139,6 @@ export class KeyedRun {
   #wake(): void {
     const idle = this.#idle;
     this.#idle = undefined;
-    idle?.();
+    if (idle !== undefined) for (const resolve of idle) resolve();
   }
 }

@@ -564,6 +564,32 @@ describe('issue 9 #9: a keyed run holds its key until the operation settles', ()
     expect(await retry).toEqual({ ok: true, value: { charged: 7 } });
   });
 
+  it('a retry inside the run waits for the timed-out attempt instead of running beside it, and answers its late result', async () => {
+    vi.useFakeTimers();
+    const effects = { n: 0 };
+    const late = gate<{ charged: number }>();
+    const op = defineOperation({
+      name: 'charge',
+      input: z.object({ amount: z.number() }),
+      output: z.object({ charged: z.number() }),
+      timeoutMs: 100,
+      retry: { maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 1 },
+      idempotent: false,
+      run: async () => {
+        effects.n++;
+        return late.promise; // ignores its signal
+      },
+    });
+    const node = await ready(defineEffectNode({ name: 'pay', version: '1.0.0', operations: [op], logger, idempotencyStore: new MemoryIdempotencyStore({ leaseMs: 300 }) }));
+    const call = node.execute('charge', { amount: 9 }, { idempotencyKey: 'order-3' });
+    await vi.advanceTimersByTimeAsync(1_000); // the first attempt timed out long ago; no second one started
+    expect(effects.n).toBe(1);
+    late.open({ charged: 9 });
+    expect(await call).toEqual({ ok: true, value: { charged: 9 } });
+    expect(await node.execute('charge', { amount: 9 }, { idempotencyKey: 'order-3' })).toEqual({ ok: true, value: { charged: 9 } });
+    expect(effects.n).toBe(1);
+  });
+
   it('a renewal that answers false aborts the running operation, records nothing and answers a retryable CONFLICT', async () => {
     vi.useFakeTimers();
     class LosingStore extends MemoryIdempotencyStore {

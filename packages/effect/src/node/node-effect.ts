@@ -148,7 +148,9 @@ const DEFAULT_PURGE_INTERVAL_MS = 60 * 60 * 1000;
  * across a crash. Otherwise: at-least-once, with completed keys never run again; forward `ctx.idempotencyKey` to
  * external systems that accept one.
  *
- * **Retries.** A non-idempotent operation (`idempotent: false`) is retried only when the call carries a key.
+ * **Retries.** A non-idempotent operation (`idempotent: false`) is retried only when the call carries a key. In a
+ * keyed run, a retry after a timed-out attempt whose operation still runs waits for it instead of running the effect
+ * beside it, and answers its result if it succeeded after all.
  *
  * Protected hooks: {@link invokeOperation} (wrap every attempt), plus core's `onInitialize`, `onShutdown`,
  * `componentHealth`, `extraMetrics` (call `super`).
@@ -378,7 +380,7 @@ export abstract class NodeEffect<const TOps extends readonly AnyEffectOperation[
       if (running.settling !== undefined) {
         // The first run answered its caller, but its operation still runs: wait until its key is recorded or
         // released, then ask the store (a replay, or a run of our own).
-        await settledOrAborted(running.promise, ctx);
+        await untilSettled(running.promise, ctx.signal, ctx.correlationId);
         continue;
       }
       prepared.stats.dedupHits++;
@@ -454,7 +456,7 @@ export abstract class NodeEffect<const TOps extends readonly AnyEffectOperation[
           if (held || keyed.finished) return;
           ctx.logger.warn({ operation: prepared.op.name }, 'idempotency lease lost to another holder; aborting the operation');
           keyed.lose(
-            new OnexError(ErrorCode.Conflict, `Operation '${prepared.op.name}' lost its idempotency lease to another holder while it ran`, {
+            new OnexError(ErrorCode.Conflict, `Operation '${prepared.op.name}' lost its idempotency lease while it ran (the key expired and was taken, or is gone)`, {
               correlationId: ctx.correlationId,
               retryable: true,
               context: { operation: prepared.op.name },
@@ -481,6 +483,7 @@ export abstract class NodeEffect<const TOps extends readonly AnyEffectOperation[
           return;
         }
         keyed.finish();
+        if (keyed.completedInTx) return; // recorded inside its transaction
         ctx.logger.info({ operation: prepared.op.name, code: error.code }, 'operation finished after its caller was answered; its result is recorded');
         await this.#recordResult(prepared, ctx, keyed, late.value);
       })
@@ -554,7 +557,8 @@ export abstract class NodeEffect<const TOps extends readonly AnyEffectOperation[
   /**
    * The operation's attempts under its retry policy. The first attempt runs before the policy is entered, so a call
    * that succeeds at once pays nothing for it; after a failure the policy decides, waits and runs the rest (its
-   * attempt 1 is the failure already seen).
+   * attempt 1 is the failure already seen). A keyed run's retries wait for attempts still running (see
+   * {@link KeyedRun}) and stop when its lease is lost.
    */
   async #attempts(prepared: PreparedOperation, input: unknown, ctx: CallContext, keyed: KeyedRun | undefined): Promise<unknown> {
     const policy = prepared.op.idempotent || keyed !== undefined ? prepared.retry : NO_RETRY;
@@ -571,9 +575,20 @@ export abstract class NodeEffect<const TOps extends readonly AnyEffectOperation[
       if (policy.options.maxAttempts === 1) throw error;
       first = error;
     }
-    return policy.execute((n) => (n === 1 ? Promise.reject(first as Error) : attempt(n)), {
-      // A keyed run also stops retrying, and waiting, when its lease is lost.
-      signal: keyed === undefined ? ctx.signal : keyed.signalFor(ctx.signal),
+    // A keyed run also stops retrying, and waiting, when its lease is lost.
+    const signal = keyed === undefined ? ctx.signal : keyed.signalFor(ctx.signal);
+    const retry =
+      keyed === undefined
+        ? attempt
+        : async (n: number): Promise<unknown> => {
+            // An earlier attempt that timed out may still run its operation: wait for it rather than run the effect
+            // twice at once; if it succeeded after all, its result is the run's.
+            if (keyed.busy) await untilSettled(keyed.whenIdle(), signal, ctx.correlationId);
+            const late = keyed.lateResult;
+            return late === undefined ? attempt(n) : late.value;
+          };
+    return policy.execute((n) => (n === 1 ? Promise.reject(first as Error) : retry(n)), {
+      signal,
       ...(ctx.deadlineAt === undefined ? {} : { deadlineAt: ctx.deadlineAt }),
       onRetry: (info) => {
         prepared.stats.retries++;
@@ -711,12 +726,11 @@ function isDefiniteFailure(error: OnexError): boolean {
   return !error.retryable && error.code !== ErrorCode.Cancelled && !isUnclassifiedError(error);
 }
 
-/** Waits for `settling` (which never rejects), or rejects with the call's TIMEOUT/CANCELLED when it aborts first. */
-function settledOrAborted(settling: Promise<unknown>, ctx: CallContext): Promise<void> {
-  const signal = ctx.signal;
-  if (signal.aborted) return Promise.reject(abortReasonToOnexError(signal, ctx.correlationId));
+/** Waits for `settling` (which never rejects), or rejects with the TIMEOUT/CANCELLED of `signal` when it aborts first. */
+function untilSettled(settling: Promise<unknown>, signal: AbortSignal, correlationId: string): Promise<void> {
+  if (signal.aborted) return Promise.reject(abortReasonToOnexError(signal, correlationId));
   return new Promise<void>((resolve, reject) => {
-    const onAbort = (): void => reject(abortReasonToOnexError(signal, ctx.correlationId));
+    const onAbort = (): void => reject(abortReasonToOnexError(signal, correlationId));
     signal.addEventListener('abort', onAbort, { once: true });
     void settling.then(() => {
       signal.removeEventListener('abort', onAbort);

@@ -3,8 +3,8 @@ import type { z } from 'zod';
 
 /**
  * What an operation's `run` receives besides its input: the call's context, plus the attempt number, the attempt's
- * own signal (aborted at the operation's timeout, the call's deadline or cancellation — pass it to every I/O call)
- * and, for a transactional operation, the transaction handle.
+ * own signal (aborted at the operation's timeout, the call's deadline or cancellation, and when a keyed call loses its
+ * idempotency lease — pass it to every I/O call) and, for a transactional operation, the transaction handle.
  *
  * The call's fields are getters reading through to the call context: pass the context on, or read its fields;
  * `{ ...ctx }` does not copy them.
@@ -55,7 +55,10 @@ export interface OperationDefinition<TName extends string, TInput extends Schema
    * attempts). A non-idempotent operation called without an idempotency key is never retried.
    */
   readonly retry?: RetryPolicyOptions;
-  /** Per-attempt timeout, ms: the attempt's signal aborts and the attempt fails with a retryable `TIMEOUT`. */
+  /**
+   * Per-attempt timeout, ms: the attempt's signal aborts and the attempt fails with a retryable `TIMEOUT` at once. A
+   * `run` that ignores its signal keeps running: under an idempotency key, the key stays held until it settles.
+   */
   readonly timeoutMs?: number;
   /**
    * The operation's own circuit breaker (key `op:<node>:<operation>` in the node's registry), or `false` for none.
