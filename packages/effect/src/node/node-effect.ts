@@ -121,7 +121,9 @@ const DEFAULT_PURGE_INTERVAL_MS = 60 * 60 * 1000;
  * `<node>:<operation>:<key>`; a repeat gets the stored result (its JSON re-parsed by the operation's output schema),
  * or the stored error; concurrent duplicates in the process wait for the first and share its result, deep-frozen; a
  * duplicate running in another process is refused with a retryable `CONFLICT`
- * (`retryAfterMs` = the holder's remaining lease); the same key with a different input is a `CONFLICT`.
+ * (`retryAfterMs` = the holder's remaining lease); the same key with a different input is a `CONFLICT`. These
+ * conflicts of the idempotency layer carry `context.idempotency` (`in_progress`, `mismatch`, `lease_lost`), so a
+ * caller can tell them from an operation's own CONFLICT: they mean a call with that key reached the node.
  *
  * The key is held (its lease renewed) until the operation has settled — its promise resolved or rejected — even
  * when the caller was already answered `TIMEOUT` or `CANCELLED` by an operation that ignores its signal: a
@@ -418,7 +420,8 @@ export abstract class NodeEffect<const TOps extends readonly AnyEffectOperation[
           correlationId: ctx.correlationId,
           retryable: true,
           retryAfterMs: begun.retryAfterMs,
-          context: { operation: prepared.op.name },
+          // Marks a CONFLICT of the idempotency layer (not the operation's): a call with this key reached the node.
+          context: { operation: prepared.op.name, idempotency: 'in_progress' },
         });
       case 'started':
         break;
@@ -459,7 +462,7 @@ export abstract class NodeEffect<const TOps extends readonly AnyEffectOperation[
             new OnexError(ErrorCode.Conflict, `Operation '${prepared.op.name}' lost its idempotency lease while it ran (the key expired and was taken, or is gone)`, {
               correlationId: ctx.correlationId,
               retryable: true,
-              context: { operation: prepared.op.name },
+              context: { operation: prepared.op.name, idempotency: 'lease_lost' },
             }),
           );
         },
@@ -544,7 +547,7 @@ export abstract class NodeEffect<const TOps extends readonly AnyEffectOperation[
     prepared.stats.conflicts++;
     return new OnexError(ErrorCode.Conflict, `Idempotency key already used with a different input for operation '${prepared.op.name}'`, {
       correlationId: ctx.correlationId,
-      context: { operation: prepared.op.name },
+      context: { operation: prepared.op.name, idempotency: 'mismatch' },
     });
   }
 
