@@ -133,7 +133,7 @@ function answering(answer: () => OnexError, calls: { n: number }): NodeClient<No
       throw new OnexError(ErrorCode.Unavailable, 'not served');
     },
     close: async () => undefined,
-  } as NodeClient<NodeContract>;
+  };
 }
 
 describe('issue 9 #1: compensation against an open breaker waits, parked, until the undo goes through', () => {
@@ -152,7 +152,7 @@ describe('issue 9 #1: compensation against an open breaker waits, parked, until 
         if (value === 2) return { ok: false, error: new OnexError(ErrorCode.Unavailable, 'charge path down') };
         return client.call(input as { value: number }, options);
       },
-    } as NodeClient<NodeContract>;
+    };
     const wf = defineWorkflow({ type: 'breaker-saga', version: '1.0.0', input: Input, output: Output })
       .step('reserve', { target: ref('pay'), input: () => ({ value: 1 }), retry: FAST, compensate: { target: ref('pay'), input: () => ({ value: 99 }), retry: FAST } })
       .step('charge', { target: ref('pay'), dependsOn: ['reserve'], input: () => ({ value: 2 }), retry: FAST })

@@ -4,7 +4,6 @@ import {
   defineContract,
   ErrorCode,
   HealthStatus,
-  isOnexError,
   LatencyHistogram,
   NodeKind,
   NodeService,
@@ -660,7 +659,10 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
   async #armWake(): Promise<void> {
     if (!this.#accepting) return;
     const wakeAt = await this.store.nextWakeAt(this.#runnable);
-    if (wakeAt !== undefined) this.#scheduleClaim(wakeAt - this.clock.now());
+    // A wake-up time already past belongs to a workflow claimed but not run yet (it clears at its first commit), or
+    // one the last claim had no room for: the lease tick's claim covers both, so no claim loop on it here.
+    const delay = wakeAt === undefined ? undefined : wakeAt - this.clock.now();
+    if (delay !== undefined && delay > 0) this.#scheduleClaim(delay);
   }
 
   #backoff(): number {
