@@ -93,7 +93,8 @@ export {
 export { loadManifest, NodeManifestSchema, parseManifest, type NodeManifest } from './contract/manifest.js';
 
 // Transport
-export { OnexHeader } from './transport/headers.js';
-export { createNodeApp, serveNode, type AnyNodeService, type NodeAppOptions, type ServedNode, type ServeNodeOptions } from './transport/serve-node.js';
+export { isValidCorrelationId, OnexHeader, parseCorrelationIdHeader } from './transport/headers.js';
+export { createNodeApp, serveNode, type AnyNodeService, type NodeAppOptions, type NodeAppSettings, type ServedNode, type ServeNodeOptions } from './transport/serve-node.js';
+export { BodyReadFailure, readBoundedBody, readJsonBody, type BodyRead, type ReadJsonBodyOptions } from './transport/bounded-body.js';
 export { createNodeClient, type CallPolicyOptions, type NodeClient, type NodeClientOptions } from './transport/node-client.js';
 export { createInProcessClient, type InProcessClientOptions } from './transport/in-process-client.js';

@@ -9,6 +9,7 @@ import type { RetryPolicy } from '../resilience/retry-policy.js';
 import type { CallOptions, CallerIdentity } from '../node/call-context.js';
 import type { NodeHealth, NodeMetrics } from '../node/node-service.js';
 import type { Result } from '../node/result.js';
+import { BodyReadFailure, readBoundedBody } from './bounded-body.js';
 import {
   MAX_TIMEOUT_MS,
   OnexHeader,
@@ -273,32 +274,20 @@ function exchange<R>(
     signal?.addEventListener('abort', onAbort, { once: true });
     req.on('error', (error) => fail(transportError(error, correlationId)));
     req.on('response', (res: IncomingMessage) => {
-      const declared = res.headers['content-length'];
       const limit = target.maxResponseBytes;
-      const tooLarge = (): void => {
-        fail(new OnexError(ErrorCode.PayloadTooLarge, `Response body exceeds ${limit} bytes`, { correlationId }));
-        req.destroy();
-      };
-      if (declared !== undefined && Number(declared) > limit) {
-        tooLarge();
-        return;
-      }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > limit) tooLarge();
-        else chunks.push(chunk);
-      });
-      res.on('end', () => {
-        if (!settle()) return;
-        const text = chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks, size).toString('utf8');
-        resolve(handlers.answered(res.statusCode ?? 0, text, res, correlationId));
-      });
-      res.on('error', (error) => fail(transportError(error, correlationId)));
-      res.on('close', () => {
-        if (!res.complete) fail(new OnexError(ErrorCode.Unavailable, 'Peer closed the connection mid-response', { correlationId }));
-      });
+      readBoundedBody(res, limit).then(
+        (read) => {
+          if (read.ok) {
+            if (settle()) resolve(handlers.answered(res.statusCode ?? 0, read.body.toString('utf8'), res, correlationId));
+          } else if (read.failure === BodyReadFailure.TooLarge) {
+            fail(new OnexError(ErrorCode.PayloadTooLarge, `Response body exceeds ${limit} bytes`, { correlationId }));
+            req.destroy();
+          } else {
+            fail(new OnexError(ErrorCode.Unavailable, 'Peer closed the connection mid-response', { correlationId }));
+          }
+        },
+        (error: unknown) => fail(transportError(error, correlationId)),
+      );
     });
     req.end(body);
   });

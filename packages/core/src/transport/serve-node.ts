@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { getEventListeners } from 'node:events';
-import { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { Server, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
@@ -12,6 +12,7 @@ import { OnexError, toOnexError, toWireError, type ToWireErrorOptions } from '..
 import type { Logger } from '../logging/logger.js';
 import type { CallOptions } from '../node/call-context.js';
 import { HealthStatus, type NodeService } from '../node/node-service.js';
+import { DEFAULT_BODY_LIMIT_BYTES, hasUnreadBody, nodeBindings, readJsonBody } from './bounded-body.js';
 import { OnexHeader, parseCallerHeader, parseCorrelationIdHeader, parseIdempotencyKeyHeader, parseTimeoutHeader } from './headers.js';
 
 /**
@@ -50,8 +51,31 @@ export interface NodeAppOptions {
    * `GET /contract`), e.g. an orchestrator's `/v1/workflows`. Built-in paths win; a route that throws is answered
    * with a sanitized wire error like the built-in ones, and every response of the app's error and not-found
    * handlers carries `x-correlation-id`. Extra routes set that header themselves if they want it.
+   *
+   * `settings` carries the app's resolved options, so the routes can apply the same limits: read a JSON body with
+   * `readJsonBody(c, { limitBytes: settings.bodyLimitBytes })`.
    */
-  readonly configure?: (app: Hono) => void;
+  readonly configure?: (app: Hono, settings: NodeAppSettings) => void;
+}
+
+/**
+ * The resolved settings of a node app, handed to {@link NodeAppOptions.configure} so that added routes enforce
+ * the same limits as the built-in ones.
+ *
+ * @example
+ * ```ts
+ * const configure = (app: Hono, { bodyLimitBytes }: NodeAppSettings): void => {
+ *   app.post('/v1/echo', async (c) => {
+ *     const body = await readJsonBody(c, { limitBytes: bodyLimitBytes });
+ *     if (!body.ok) throw body.error;
+ *     return c.json(body.value);
+ *   });
+ * };
+ * ```
+ */
+export interface NodeAppSettings {
+  /** Largest request body accepted, bytes: the app's `bodyLimitBytes`, or its 1 MiB default. */
+  readonly bodyLimitBytes: number;
 }
 
 /**
@@ -102,7 +126,6 @@ export interface ServedNode {
   close(): Promise<void>;
 }
 
-const DEFAULT_BODY_LIMIT = 1024 * 1024;
 const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
 /** After the drain, how long responses already produced get to reach the wire before connections are cut. */
 const FLUSH_GRACE_MS = 1_000;
@@ -113,6 +136,7 @@ const FLUSH_GRACE_MS = 1_000;
  */
 const DEADLINE_SLACK_MS = 50;
 const JSON_TYPE = 'application/json';
+const CLOSE_CONNECTION: Readonly<Record<string, string>> = Object.freeze({ connection: 'close' });
 const PROCESS_PATH = '/v1/process';
 
 /** State shared by the app's handlers and the server that serves it. */
@@ -166,92 +190,10 @@ class ControllerPool {
 }
 
 /** Node's parsed headers when the app runs under `@hono/node-server`, else the Web `Headers`. */
-type HeaderSource = IncomingMessage['headers'] | Headers;
+type HeaderSource = IncomingHttpHeaders | Headers;
 
 function header(source: HeaderSource, name: string): string | string[] | undefined | null {
   return source instanceof Headers ? source.get(name) : source[name];
-}
-
-function nodeBindings(c: Context): { incoming: IncomingMessage; outgoing: ServerResponse } | undefined {
-  const env: unknown = c.env;
-  if (typeof env !== 'object' || env === null) return undefined;
-  const { incoming, outgoing } = env as { incoming?: unknown; outgoing?: unknown };
-  if (!(incoming instanceof IncomingMessage) || !(outgoing instanceof ServerResponse)) return undefined;
-  return { incoming, outgoing: outgoing as ServerResponse };
-}
-
-/** `application/json`, optionally with parameters (`; charset=utf-8`). Case-insensitive. */
-function isJsonContentType(value: string | string[] | undefined | null): boolean {
-  if (value === JSON_TYPE) return true;
-  if (typeof value !== 'string') return false;
-  const semi = value.indexOf(';');
-  return (semi === -1 ? value : value.slice(0, semi)).trim().toLowerCase() === JSON_TYPE;
-}
-
-const TOO_LARGE = Symbol('too-large');
-
-/**
- * Reads a Node request body, refusing to hold more than `limit` bytes: past it, reading stops and the rest is
- * left to `@hono/node-server`, which drains (or cuts) the connection after the response.
- */
-function readIncoming(incoming: IncomingMessage, limit: number): Promise<Buffer | typeof TOO_LARGE> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const cleanup = (): void => {
-      incoming.off('data', onData);
-      incoming.off('end', onEnd);
-      incoming.off('error', onError);
-      incoming.off('close', onClose);
-    };
-    function onData(chunk: Buffer): void {
-      size += chunk.length;
-      if (size > limit) {
-        cleanup();
-        incoming.pause();
-        resolve(TOO_LARGE);
-        return;
-      }
-      chunks.push(chunk);
-    }
-    function onEnd(): void {
-      cleanup();
-      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
-    }
-    function onError(error: Error): void {
-      cleanup();
-      reject(error);
-    }
-    function onClose(): void {
-      if (incoming.readableEnded) return;
-      cleanup();
-      reject(new OnexError(ErrorCode.Cancelled, 'Client disconnected while sending the request'));
-    }
-    incoming.on('data', onData);
-    incoming.on('end', onEnd);
-    incoming.on('error', onError);
-    incoming.on('close', onClose);
-  });
-}
-
-/** The same for a Web `Request` (the app used through `app.request()` or another runtime). */
-async function readWebBody(request: Request, limit: number): Promise<Buffer | typeof TOO_LARGE> {
-  const body = request.body;
-  if (body === null) return Buffer.alloc(0);
-  const reader: ReadableStreamDefaultReader<Uint8Array> = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel();
-      return TOO_LARGE;
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks, size);
 }
 
 /** Mutable view of {@link CallOptions}, filled field by field (exactOptionalPropertyTypes forbids `undefined`). */
@@ -282,10 +224,12 @@ export function createNodeApp(node: AnyNodeService, options: NodeAppOptions = {}
 }
 
 function buildApp(node: AnyNodeService, options: NodeAppOptions, state: ServeState): Hono {
-  const limit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT;
+  const limit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
   if (!Number.isInteger(limit) || limit < 0) {
     throw new OnexError(ErrorCode.Validation, `bodyLimitBytes must be a non-negative integer (got ${String(limit)})`);
   }
+  const readOptions = { limitBytes: limit };
+  const settings: NodeAppSettings = { bodyLimitBytes: limit };
   const sanitizer = options.sanitizer ?? node.sanitizer;
   const wireOptions: ToWireErrorOptions = { sanitize: sanitizer.forWire, exposeStack: options.exposeStack === true };
   const logger = options.logger;
@@ -306,8 +250,7 @@ function buildApp(node: AnyNodeService, options: NodeAppOptions, state: ServeSta
     return respond(error.httpStatus, body, correlationId, headers);
   };
 
-  const fail = (code: ErrorCode, message: string, correlationId: string, details?: readonly unknown[]): Response =>
-    errorResponse(new OnexError(code, message, details === undefined ? { correlationId } : { correlationId, details }), correlationId);
+  const fail = (code: ErrorCode, message: string, correlationId: string): Response => errorResponse(new OnexError(code, message, { correlationId }), correlationId);
 
   const success = (value: unknown, correlationId: string): Response => {
     let body: string | undefined;
@@ -319,11 +262,8 @@ function buildApp(node: AnyNodeService, options: NodeAppOptions, state: ServeSta
     return respond(200, body ?? 'null', correlationId);
   };
 
-  // The rest of an oversized body is never read: the connection cannot be reused.
-  const tooLarge = (correlationId: string): Response =>
-    errorResponse(new OnexError(ErrorCode.PayloadTooLarge, `Request body exceeds ${limit} bytes`, { correlationId }), correlationId, {
-      connection: 'close',
-    });
+  // The rest of a refused body is never read: the connection cannot carry another request.
+  const unreadBodyHeaders = (c: Context): Record<string, string> | undefined => (hasUnreadBody(c) ? CLOSE_CONNECTION : undefined);
 
   const correlationOf = (c: Context): string => {
     const bindings = nodeBindings(c);
@@ -337,36 +277,23 @@ function buildApp(node: AnyNodeService, options: NodeAppOptions, state: ServeSta
     const correlationId = parseCorrelationIdHeader(header(headers, OnexHeader.CorrelationId)) ?? randomUUID();
     if (state.closing) return fail(ErrorCode.Unavailable, 'Server is shutting down', correlationId);
 
-    if (!isJsonContentType(header(headers, 'content-type'))) {
-      return fail(ErrorCode.UnsupportedMediaType, `Content-Type must be ${JSON_TYPE}`, correlationId);
-    }
-    const declared = header(headers, 'content-length');
-    if (typeof declared === 'string' && Number(declared) > limit) {
-      return tooLarge(correlationId);
-    }
     const timeout = parseTimeoutHeader(header(headers, OnexHeader.TimeoutMs));
     const key = parseIdempotencyKeyHeader(header(headers, OnexHeader.IdempotencyKey));
     const caller = parseCallerHeader(header(headers, OnexHeader.Caller));
     if (!timeout.ok || !key.ok || !caller.ok) {
       const reasons = [timeout, key, caller].flatMap((p) => (p.ok ? [] : [{ message: p.reason }]));
-      return fail(ErrorCode.BadRequest, `Invalid header: ${reasons[0]?.message ?? 'invalid'}`, correlationId, reasons);
+      return errorResponse(
+        new OnexError(ErrorCode.BadRequest, `Invalid header: ${reasons[0]?.message ?? 'invalid'}`, { correlationId, details: reasons }),
+        correlationId,
+        unreadBodyHeaders(c),
+      );
     }
 
     state.inFlight += 1;
     try {
-      let raw: Buffer | typeof TOO_LARGE;
-      try {
-        raw = bindings === undefined ? await readWebBody(c.req.raw, limit) : await readIncoming(bindings.incoming, limit);
-      } catch (error) {
-        return errorResponse(toOnexError(error, { correlationId }), correlationId);
-      }
-      if (raw === TOO_LARGE) return tooLarge(correlationId);
-      let input: unknown;
-      try {
-        input = JSON.parse(raw.toString('utf8'));
-      } catch {
-        return fail(ErrorCode.BadRequest, 'Request body is not valid JSON', correlationId);
-      }
+      const body = await readJsonBody(c, readOptions);
+      if (!body.ok) return errorResponse(body.error, correlationId, unreadBodyHeaders(c));
+      const input = body.value;
 
       const call: MutableCallOptions = { correlationId };
       if (timeout.value !== undefined) call.timeoutMs = timeout.value;
@@ -412,9 +339,12 @@ function buildApp(node: AnyNodeService, options: NodeAppOptions, state: ServeSta
   let contractBody: string | undefined;
   app.get('/contract', (c) => respond(200, (contractBody ??= JSON.stringify(node.contract.toDocument())), correlationOf(c)));
 
-  options.configure?.(app);
+  options.configure?.(app, settings);
 
-  app.notFound((c) => fail(ErrorCode.NotFound, `No route ${c.req.method} ${c.req.path}`, correlationOf(c)));
+  app.notFound((c) => {
+    const correlationId = correlationOf(c);
+    return errorResponse(new OnexError(ErrorCode.NotFound, `No route ${c.req.method} ${c.req.path}`, { correlationId }), correlationId, unreadBodyHeaders(c));
+  });
   app.onError((error, c) => {
     const correlationId = correlationOf(c);
     let onex: OnexError;
@@ -424,7 +354,7 @@ function buildApp(node: AnyNodeService, options: NodeAppOptions, state: ServeSta
       onex = toOnexError(error, { correlationId });
     }
     logger?.error({ err: error, correlationId, path: c.req.path }, `request failed: ${onex.message}`);
-    return errorResponse(onex, correlationId);
+    return errorResponse(onex, correlationId, unreadBodyHeaders(c));
   });
   return app;
 }

@@ -1,5 +1,18 @@
-import { ErrorCode, OnexError, serveNode, toOnexError, type ServedNode, type ServeNodeOptions } from '@onex/core';
-import type { Context, Hono } from 'hono';
+import { randomUUID } from 'node:crypto';
+import {
+  ErrorCode,
+  OnexError,
+  OnexHeader,
+  parseCorrelationIdHeader,
+  readJsonBody,
+  serveNode,
+  toOnexError,
+  type NodeAppSettings,
+  type ReadJsonBodyOptions,
+  type ServedNode,
+  type ServeNodeOptions,
+} from '@onex/core';
+import type { Hono } from 'hono';
 import { z } from 'zod';
 import type { Orchestrator } from '../engine/orchestrator.js';
 import { WorkflowStatus } from '../store/workflow-record.js';
@@ -15,22 +28,21 @@ const StartBody = z
   .strict();
 
 const STATUSES = new Set<string>(Object.values(WorkflowStatus));
-const MAX_BODY = 1024 * 1024;
 
-async function jsonBody(c: Context): Promise<unknown> {
-  const type = c.req.header('content-type') ?? '';
-  if (!type.toLowerCase().startsWith('application/json')) {
-    throw new OnexError(ErrorCode.UnsupportedMediaType, 'Expected content-type application/json');
-  }
-  const length = Number(c.req.header('content-length') ?? '0');
-  if (length > MAX_BODY) throw new OnexError(ErrorCode.PayloadTooLarge, `Body larger than ${MAX_BODY} bytes`);
-  const text = await c.req.text();
-  if (text.length > MAX_BODY) throw new OnexError(ErrorCode.PayloadTooLarge, `Body larger than ${MAX_BODY} bytes`);
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw new OnexError(ErrorCode.BadRequest, 'Malformed JSON body');
-  }
+/**
+ * Options of {@link workflowRoutes}.
+ *
+ * @example
+ * ```ts
+ * const options: WorkflowRoutesOptions = { bodyLimitBytes: 256 * 1024 };
+ * ```
+ */
+export interface WorkflowRoutesOptions {
+  /**
+   * Largest `POST /v1/workflows` body accepted, bytes; a larger one is answered 413 `PAYLOAD_TOO_LARGE` without
+   * being buffered. Default: the serving app's `bodyLimitBytes` (serveNode's 1 MiB unless set).
+   */
+  readonly bodyLimitBytes?: number;
 }
 
 /**
@@ -39,25 +51,40 @@ async function jsonBody(c: Context): Promise<unknown> {
  * `GET /v1/workflows/:id/result` (waits for the end, bounded by `x-onex-timeout-ms`, default 30 s),
  * `GET /v1/workflows?status=a,b&type=t&limit=n` (summaries), `POST /v1/workflows/:id/cancel`.
  *
+ * The start body is read as `serveNode` reads `POST /v1/process` (see `readJsonBody`): JSON only (415), at most
+ * `bodyLimitBytes` (413, refused while streaming), well-formed (400). The workflow takes the request's
+ * `x-correlation-id` and hands it to every step call; a malformed one is ignored and a new id made, as on
+ * `/v1/process`. The 202 answer carries the id used in `x-correlation-id`.
+ *
+ * @throws OnexError `VALIDATION` when `bodyLimitBytes` is not a non-negative integer.
  * @example
  * ```ts
- * await serveNode(orchestrator, { configure: workflowRoutes(orchestrator) });
+ * await serveNode(orchestrator, { bodyLimitBytes: 256 * 1024, configure: workflowRoutes(orchestrator) });
  * ```
  */
-export function workflowRoutes(orchestrator: Orchestrator): (app: Hono) => void {
-  return (app) => {
+export function workflowRoutes(orchestrator: Orchestrator, options: WorkflowRoutesOptions = {}): (app: Hono, settings?: NodeAppSettings) => void {
+  const own = options.bodyLimitBytes;
+  if (own !== undefined && (!Number.isInteger(own) || own < 0)) {
+    throw new OnexError(ErrorCode.Validation, `bodyLimitBytes must be a non-negative integer (got ${String(own)})`);
+  }
+  return (app, settings) => {
+    const limitBytes = own ?? settings?.bodyLimitBytes;
+    const readOptions: ReadJsonBodyOptions = limitBytes === undefined ? {} : { limitBytes };
+
     app.post('/v1/workflows', async (c) => {
-      const parsed = StartBody.safeParse(await jsonBody(c));
+      const read = await readJsonBody(c, readOptions);
+      if (!read.ok) throw read.error;
+      const parsed = StartBody.safeParse(read.value);
       if (!parsed.success) throw toOnexError(parsed.error);
       const body = parsed.data;
-      const correlationId = c.req.header('x-correlation-id');
+      const correlationId = parseCorrelationIdHeader(c.req.header(OnexHeader.CorrelationId)) ?? randomUUID();
       const id = await orchestrator.start(body.type, body.input, {
         ...(body.version === undefined ? {} : { version: body.version }),
         ...(body.idempotencyKey === undefined ? {} : { idempotencyKey: body.idempotencyKey }),
         ...(body.timeoutMs === undefined ? {} : { timeoutMs: body.timeoutMs }),
-        ...(correlationId === undefined ? {} : { correlationId }),
+        correlationId,
       });
-      return c.json({ id }, 202);
+      return c.json({ id }, 202, { [OnexHeader.CorrelationId]: correlationId });
     });
 
     app.get('/v1/workflows', async (c) => {
@@ -98,7 +125,7 @@ export function workflowRoutes(orchestrator: Orchestrator): (app: Hono) => void 
 
 /**
  * Serves an orchestrator over HTTP: the node routes of `serveNode` (`POST /v1/process` runs a workflow to the end)
- * plus {@link workflowRoutes}.
+ * plus {@link workflowRoutes}, which take the same `bodyLimitBytes`.
  *
  * @example
  * ```ts
@@ -109,9 +136,9 @@ export function serveOrchestrator(orchestrator: Orchestrator, options: ServeNode
   const configure = workflowRoutes(orchestrator);
   return serveNode(orchestrator, {
     ...options,
-    configure: (app) => {
-      configure(app);
-      options.configure?.(app);
+    configure: (app, settings) => {
+      configure(app, settings);
+      options.configure?.(app, settings);
     },
   });
 }
