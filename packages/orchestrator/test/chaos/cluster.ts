@@ -1,0 +1,251 @@
+// The processes of one chaos run: two effect peers on fixed loopback ports (a restarted peer takes its port back)
+// and two orchestrator slots on one SQLite workflow file, each slot running one incarnation at a time. The test
+// drives the faults through it: SIGKILL and restart, SIGSTOP/SIGCONT, peer kills.
+import { join } from 'node:path';
+import { sleep } from '@onex/core';
+import { z } from 'zod';
+import type { ChildProcesses, ManagedChild } from './child-processes.js';
+import type { PeerFiles } from './ledger.js';
+import { PEERS, type PeerName } from './saga.js';
+
+const PEER_SCRIPT = new URL('./peer-process.ts', import.meta.url);
+const ORCHESTRATOR_SCRIPT = new URL('./orchestrator-process.ts', import.meta.url);
+/** Exit code of a peer that could not bind its port (still held a moment after a kill): the restart is retried. */
+const PORT_TAKEN_EXIT = 3;
+
+/** An orchestrator slot: one incarnation at a time. */
+export type Slot = 'a' | 'b';
+export const SLOTS: readonly Slot[] = ['a', 'b'];
+
+/** The counters an orchestrator incarnation prints (`figures {…}`), from `metrics().extra.workflows`. */
+export const Figures = z.object({
+  running: z.number(),
+  started: z.number(),
+  finished: z.record(z.string(), z.number()),
+  recovered: z.number(),
+  leaseLosses: z.number(),
+  fencedWrites: z.number(),
+  compensationsRun: z.number(),
+  compensationsFailed: z.number(),
+  compensationsParked: z.number(),
+});
+export type Figures = z.infer<typeof Figures>;
+
+/** `GET /metrics` of an orchestrator, as far as the test reads it. */
+const OrchestratorMetrics = z.object({ extra: z.object({ workflows: Figures }) });
+
+/** One orchestrator process, from spawn to exit. */
+export interface Incarnation {
+  /** `a#3`: slot and count. */
+  readonly label: string;
+  readonly slot: Slot;
+  readonly child: ManagedChild;
+  readonly journal: string;
+  readonly log: string;
+  /** Set once it serves. */
+  url: string | undefined;
+  instanceId: string | undefined;
+  state: 'starting' | 'up' | 'stopped' | 'gone';
+}
+
+interface Peer {
+  readonly name: PeerName;
+  readonly files: PeerFiles;
+  readonly log: string;
+  port: number;
+  child: ManagedChild;
+  incarnations: number;
+}
+
+/** Options of {@link ChaosCluster}. */
+export interface ChaosClusterOptions {
+  /** Folder of every file of the run (databases, journals, logs). */
+  readonly dir: string;
+  readonly workflowsDb: string;
+  readonly leaseMs: number;
+  readonly children: ChildProcesses;
+}
+
+/** Timeout of the test's own HTTP calls to an orchestrator (a stopped one never answers). */
+const HTTP_TIMEOUT_MS = 5_000;
+
+export class ChaosCluster {
+  readonly incarnations: Incarnation[] = [];
+  readonly #options: ChaosClusterOptions;
+  readonly #current = new Map<Slot, Incarnation>();
+  readonly #counts = new Map<Slot, number>();
+  readonly #peers = new Map<PeerName, Peer>();
+
+  constructor(options: ChaosClusterOptions) {
+    this.#options = options;
+  }
+
+  /** Starts both peers on free ports and waits until they serve. */
+  async startPeers(seed: number): Promise<void> {
+    const { dir, children } = this.#options;
+    await Promise.all(
+      PEERS.map(async (name, i) => {
+        const files = { db: join(dir, `peer-${name}.db`), refusals: join(dir, `peer-${name}.refusals.jsonl`) };
+        const log = join(dir, `peer-${name}.log`);
+        const child = children.spawn(`peer ${name}#1`, PEER_SCRIPT, { name, ...files, log, port: 0, seed: seed + i });
+        const [port] = await child.ready;
+        this.#peers.set(name, { name, files, log, port: Number(port), child, incarnations: 1 });
+      }),
+    );
+  }
+
+  #peer(name: PeerName): Peer {
+    const peer = this.#peers.get(name);
+    if (peer === undefined) throw new Error(`peer ${name} was never started`);
+    return peer;
+  }
+
+  peerUrl(name: PeerName): string {
+    return `http://127.0.0.1:${this.#peer(name).port}`;
+  }
+
+  peerFiles(): PeerFiles[] {
+    return PEERS.map((name) => this.#peer(name).files);
+  }
+
+  /** SIGKILLs a peer and waits for its exit. */
+  async killPeer(name: PeerName): Promise<void> {
+    const peer = this.#peer(name);
+    peer.child.signal('SIGKILL');
+    await peer.child.exited;
+  }
+
+  /** Starts a killed peer again on its port (retried while the port is still taken). */
+  async restartPeer(name: PeerName, seed: number): Promise<void> {
+    const peer = this.#peer(name);
+    for (let attempt = 1; ; attempt += 1) {
+      peer.incarnations += 1;
+      const child = this.#options.children.spawn(`peer ${name}#${peer.incarnations}`, PEER_SCRIPT, {
+        name,
+        ...peer.files,
+        log: peer.log,
+        port: peer.port,
+        seed: seed + peer.incarnations,
+      });
+      peer.child = child;
+      try {
+        await child.ready;
+        return;
+      } catch (error) {
+        const exit = await child.exited;
+        if (exit.code !== PORT_TAKEN_EXIT || attempt >= 20) throw error;
+        await sleep(250);
+      }
+    }
+  }
+
+  /** Starts a new incarnation in `slot` (with the slot's stable instance id, or the engine's random default). */
+  startOrchestrator(slot: Slot, stableId: boolean): Incarnation {
+    const previous = this.#current.get(slot);
+    if (previous !== undefined && previous.state !== 'gone') throw new Error(`slot ${slot} is still running (${previous.label})`);
+    const count = (this.#counts.get(slot) ?? 0) + 1;
+    this.#counts.set(slot, count);
+    const { dir, workflowsDb, leaseMs, children } = this.#options;
+    const label = `${slot}#${count}`;
+    const journal = join(dir, `journal-${slot}-${count}.jsonl`);
+    const log = join(dir, `orchestrator-${slot}-${count}.log`);
+    const child = children.spawn(`orchestrator ${label}`, ORCHESTRATOR_SCRIPT, {
+      workflowsDb,
+      journal,
+      log,
+      ...(stableId ? { instanceId: `chaos-${slot}` } : {}),
+      stockUrl: this.peerUrl('stock'),
+      payUrl: this.peerUrl('pay'),
+      leaseMs,
+    });
+    const incarnation: Incarnation = { label, slot, child, journal, log, url: undefined, instanceId: undefined, state: 'starting' };
+    this.incarnations.push(incarnation);
+    this.#current.set(slot, incarnation);
+    void child.exited.then(() => {
+      incarnation.state = 'gone';
+    });
+    return incarnation;
+  }
+
+  /** Waits until `incarnation` serves (rejects when it exits first). */
+  async ready(incarnation: Incarnation): Promise<void> {
+    const [port, instanceId] = await incarnation.child.ready;
+    incarnation.url = `http://127.0.0.1:${port}`;
+    incarnation.instanceId = instanceId;
+    if (incarnation.state === 'starting') incarnation.state = 'up';
+  }
+
+  /** The slot's incarnation when it serves and is not stopped. */
+  up(slot: Slot): Incarnation | undefined {
+    const current = this.#current.get(slot);
+    return current?.state === 'up' ? current : undefined;
+  }
+
+  upSlots(): Slot[] {
+    return SLOTS.filter((slot) => this.up(slot) !== undefined);
+  }
+
+  /** SIGKILLs the slot's incarnation and waits for its exit. */
+  async kill(slot: Slot): Promise<Incarnation> {
+    const current = this.#current.get(slot);
+    if (current === undefined) throw new Error(`slot ${slot} has no incarnation`);
+    current.state = 'gone';
+    current.child.signal('SIGKILL');
+    await current.child.exited;
+    return current;
+  }
+
+  /** SIGSTOPs the slot's incarnation: it stays alive, frozen, holding whatever it held. */
+  stop(slot: Slot): Incarnation {
+    const current = this.up(slot);
+    if (current === undefined) throw new Error(`slot ${slot} is not up`);
+    current.state = 'stopped';
+    current.child.signal('SIGSTOP');
+    return current;
+  }
+
+  /** SIGCONTs a stopped incarnation. */
+  resume(incarnation: Incarnation): void {
+    incarnation.child.signal('SIGCONT');
+    if (incarnation.state === 'stopped') incarnation.state = 'up';
+  }
+
+  /** The incarnation's counters: from `GET /metrics`, else (it does not answer) its last `figures` line. */
+  async figures(incarnation: Incarnation): Promise<Figures | undefined> {
+    if (incarnation.url !== undefined && incarnation.child.alive) {
+      try {
+        const response = await fetch(`${incarnation.url}/metrics`, { signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) });
+        if (response.ok) return OrchestratorMetrics.parse(await response.json()).extra.workflows;
+      } catch {
+        // Fall back to the last line it printed.
+      }
+    }
+    return lastFigures(incarnation);
+  }
+
+  /**
+   * Stops everything: orchestrators first (SIGTERM: a graceful shutdown that releases the leases; SIGKILL when it
+   * takes longer than `timeoutMs`), then the peers.
+   */
+  async shutdown(timeoutMs: number): Promise<void> {
+    const stopGracefully = async (child: ManagedChild): Promise<void> => {
+      child.signal('SIGCONT');
+      child.signal('SIGTERM');
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), timeoutMs)));
+      if ((await Promise.race([child.exited, late])) === 'late') {
+        child.signal('SIGKILL');
+        await child.exited;
+      }
+      clearTimeout(timer);
+    };
+    await Promise.all([...this.#current.values()].filter((i) => i.child.alive).map((i) => stopGracefully(i.child)));
+    await Promise.all([...this.#peers.values()].filter((p) => p.child.alive).map((p) => stopGracefully(p.child)));
+  }
+}
+
+/** The last `figures` line an incarnation printed, parsed. */
+export function lastFigures(incarnation: Incarnation): Figures | undefined {
+  const line = incarnation.child.last('figures');
+  return line === undefined ? undefined : Figures.parse(JSON.parse(line));
+}

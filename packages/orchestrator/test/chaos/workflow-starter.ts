@@ -1,0 +1,102 @@
+// Starts the chaos workflows through the orchestrators' HTTP API (`POST /v1/workflows`), spread over time and over
+// both slots. Each start carries the idempotency key `order-<n>`, so a start whose orchestrator died before it
+// answered is simply sent again, to whichever slot is up: the store answers the existing workflow's id.
+import { sleep } from '@onex/core';
+import { z } from 'zod';
+import type { Prng } from '../faults/prng.js';
+import type { ChaosCluster, Slot } from './cluster.js';
+import { ORDER_WORKFLOW, orderInput } from './saga.js';
+
+const StartAnswer = z.object({ id: z.string().min(1) });
+/** A start that gets no answer in this long is sent again (its orchestrator may be stopped). */
+const START_TIMEOUT_MS = 5_000;
+const RETRY_DELAY_MS = 100;
+
+export function idempotencyKeyOf(n: number): string {
+  return `order-${n}`;
+}
+
+export class WorkflowStarter {
+  /** Workflow id by number, once a start was answered. */
+  readonly ids = new Map<number, string>();
+  /** Starts sent again after no answer or a failure (the orchestrator died or was stopped meanwhile). */
+  resent = 0;
+  /** A start refused for a reason a retry cannot fix: a harness bug, reported by the test. */
+  fatal: Error | undefined;
+  readonly #cluster: ChaosCluster;
+  readonly #random: Prng;
+  readonly #total: number;
+  #taken = 0;
+
+  constructor(cluster: ChaosCluster, total: number, random: Prng) {
+    this.#cluster = cluster;
+    this.#total = total;
+    this.#random = random;
+  }
+
+  /** The next `count` workflow numbers nobody took yet (fewer at the end). */
+  take(count: number): number[] {
+    const taken: number[] = [];
+    while (taken.length < count && this.#taken < this.#total) taken.push(this.#taken++);
+    return taken;
+  }
+
+  /** Numbers whose start never got an answer. */
+  unstarted(): number[] {
+    return Array.from({ length: this.#total }, (_, n) => n).filter((n) => !this.ids.has(n));
+  }
+
+  /**
+   * Starts the workflows not taken yet, one every `spreadMs / total`, to alternate slots; resolves when every
+   * start got an answer or `deadline` (epoch ms) passed. Never rejects: a fatal refusal is kept in `fatal`.
+   */
+  async run(spreadMs: number, deadline: number): Promise<void> {
+    const gap = spreadMs / this.#total;
+    const begin = Date.now();
+    const starts: Promise<void>[] = [];
+    for (let i = 0; ; i += 1) {
+      const [n] = this.take(1);
+      if (n === undefined) break;
+      starts.push(this.start(n, n % 2 === 0 ? 'a' : 'b', deadline));
+      const wait = begin + (i + 1) * gap - Date.now();
+      if (wait > 0) await sleep(wait);
+    }
+    await Promise.all(starts);
+  }
+
+  /** Starts workflow `n` on `prefer` when it is up, else on any slot up; again and again until answered or `deadline`. */
+  async start(n: number, prefer: Slot, deadline: number): Promise<void> {
+    const body = JSON.stringify({ type: ORDER_WORKFLOW, input: orderInput(n), idempotencyKey: idempotencyKeyOf(n) });
+    for (let attempt = 0; Date.now() < deadline && this.fatal === undefined; attempt += 1) {
+      const up = this.#cluster.upSlots();
+      const slot = up.includes(prefer) && attempt === 0 ? prefer : up.length === 0 ? undefined : this.#random.pick(up);
+      const url = slot === undefined ? undefined : this.#cluster.up(slot)?.url;
+      if (url === undefined) {
+        await sleep(RETRY_DELAY_MS);
+        continue;
+      }
+      try {
+        const response = await fetch(`${url}/v1/workflows`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+          signal: AbortSignal.timeout(START_TIMEOUT_MS),
+        });
+        const text = await response.text();
+        if (response.status === 202) {
+          this.ids.set(n, StartAnswer.parse(JSON.parse(text)).id);
+          return;
+        }
+        // A 5xx (shutting down, overloaded, the store busy) is worth another try; a 4xx is the harness's fault.
+        if (response.status < 500) {
+          this.fatal = new Error(`start of workflow ${n} refused with HTTP ${response.status}: ${text}`);
+          return;
+        }
+      } catch {
+        // No answer: the orchestrator died, or is stopped. The key makes sending it again safe.
+      }
+      this.resent += 1;
+      await sleep(RETRY_DELAY_MS);
+    }
+  }
+}
