@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ErrorCode, OnexError, RetryPolicy } from '@onex/core';
+import { ErrorCode, OnexError, RetryPolicy, sleep } from '@onex/core';
 import { PeerName } from '../domain/peers.js';
 import { READY_MARKER, type ReadyAnnouncement } from '../runtime/node-process.js';
 import { requestJson } from './http-json.js';
@@ -42,6 +42,13 @@ export interface StackOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** How long a process may take to announce itself, ms. Default 20 000. */
   readonly startTimeoutMs?: number;
+  /**
+   * When a process has had long enough to announce itself: the returned promise resolves at that moment, and the
+   * process is killed (`TIMEOUT`) unless it announced first. `signal` aborts once the process announced or exited;
+   * release any timer then. Default: `startTimeoutMs` after the spawn. Tests pass one that depends on an event, not
+   * on how fast a loaded machine starts processes.
+   */
+  readonly startDeadline?: (name: ServiceName, signal: AbortSignal) => Promise<void>;
 }
 
 /** A process of the stack from the moment it is spawned, ready or not. */
@@ -222,41 +229,47 @@ export class Stack {
     return child;
   }
 
-  /** Resolves with the URL the process announces on stdout; rejects if it exits, fails or takes too long first. */
+  /** Resolves with the URL the process announces on stdout; rejects if it exits, fails or misses its start deadline first. */
   #announcement({ name, proc }: Child): Promise<string> {
     const timeoutMs = this.#options.startTimeoutMs ?? 20_000;
     return new Promise<string>((resolve, reject) => {
       let buffered = '';
-      let announced = false;
       let stderrTail = '';
+      // Aborted once the process announced, exited or failed: the deadline no longer matters.
+      const settled = new AbortController();
       proc.stderr?.on('data', (chunk: Buffer) => {
         stderrTail = (stderrTail + chunk.toString('utf8')).slice(-2_000);
       });
-      const timer = setTimeout(() => {
-        proc.kill('SIGKILL');
-        reject(new OnexError(ErrorCode.Timeout, `${name} did not start within ${timeoutMs} ms`, { context: { name } }));
-      }, timeoutMs);
+      const deadline = this.#options.startDeadline?.(name, settled.signal) ?? sleep(timeoutMs, settled.signal);
+      deadline.then(
+        () => {
+          if (settled.signal.aborted) return;
+          settled.abort();
+          proc.kill('SIGKILL');
+          const within = this.#options.startDeadline === undefined ? `within ${timeoutMs} ms` : 'before its start deadline';
+          reject(new OnexError(ErrorCode.Timeout, `${name} did not start ${within}`, { context: { name } }));
+        },
+        () => undefined, // aborted: the process announced or exited first
+      );
       proc.stdout?.on('data', (chunk: Buffer) => {
-        if (announced) return;
+        if (settled.signal.aborted) return;
         buffered += chunk.toString('utf8');
         for (const line of buffered.split('\n')) {
           if (!line.startsWith(READY_MARKER)) continue;
-          announced = true;
-          clearTimeout(timer);
+          settled.abort();
           buffered = '';
           resolve((JSON.parse(line.slice(READY_MARKER.length)) as ReadyAnnouncement).url);
           return;
         }
       });
       proc.once('exit', (code, signal) => {
-        clearTimeout(timer);
-        if (!announced) {
-          const detail = stderrTail.trim();
-          reject(new OnexError(ErrorCode.Unavailable, `${name} exited before it was ready (${signal ?? String(code)})${detail === '' ? '' : `: ${detail}`}`, { context: { name } }));
-        }
+        if (settled.signal.aborted) return;
+        settled.abort();
+        const detail = stderrTail.trim();
+        reject(new OnexError(ErrorCode.Unavailable, `${name} exited before it was ready (${signal ?? String(code)})${detail === '' ? '' : `: ${detail}`}`, { context: { name } }));
       });
       proc.once('error', (error) => {
-        clearTimeout(timer);
+        settled.abort();
         reject(error);
       });
     });
