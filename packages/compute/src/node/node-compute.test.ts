@@ -460,27 +460,29 @@ describe('NodeCompute: slow runs and hooks', () => {
     name: 'sleepy',
     input: z.number(),
     output: z.number(),
+    // 0 answers without a timer: the fast run takes microseconds, far under the threshold even on a loaded machine
+    // (a 0 ms timer against a 10 ms threshold flaked whenever the event loop stalled).
     compute: async (ms) => {
-      await delay(ms);
+      if (ms > 0) await delay(ms);
       return ms;
     },
-    slowThresholdMs: 10,
+    slowThresholdMs: 50,
   });
   const quick = defineComputation({ name: 'quick', input: z.number(), output: z.number(), compute: (n) => n });
 
   it('logs a SLOW_COMPUTATION warning with the timing and counts slow runs', async () => {
     const { logger, lines } = captureLogger();
     const node = await ready(new (class extends NodeCompute<[typeof sleepy, typeof quick]> {})({ name: 'timed', version: '1.0.0', computations: [sleepy, quick], logger }));
-    await node.compute('sleepy', 30, { correlationId: 'c-slow' });
+    await node.compute('sleepy', 80, { correlationId: 'c-slow' });
     await node.compute('sleepy', 0);
     await node.compute('quick', 1);
     const warnings = lines.filter((l) => l['code'] === 'SLOW_COMPUTATION');
     expect(warnings).toHaveLength(1);
     const [warning] = warnings;
-    expect(warning).toMatchObject({ level: 40, computation: 'sleepy', thresholdMs: 10, correlationId: 'c-slow' });
-    expect(warning?.['durationMs']).toBeGreaterThanOrEqual(25);
-    expect(warning?.['msg']).toMatch(/^computation 'sleepy' took \d+(\.\d)? ms \(threshold 10 ms\)$/);
-    expect(node.figures().computations['sleepy']).toMatchObject({ runs: 2, slow: 1, slowThresholdMs: 10 });
+    expect(warning).toMatchObject({ level: 40, computation: 'sleepy', thresholdMs: 50, correlationId: 'c-slow' });
+    expect(warning?.['durationMs']).toBeGreaterThanOrEqual(75);
+    expect(warning?.['msg']).toMatch(/^computation 'sleepy' took \d+(\.\d)? ms \(threshold 50 ms\)$/);
+    expect(node.figures().computations['sleepy']).toMatchObject({ runs: 2, slow: 1, slowThresholdMs: 50 });
     expect(node.figures().computations['quick']).toMatchObject({ runs: 1, slow: 0, slowThresholdMs: 100 });
   });
 
@@ -500,10 +502,10 @@ describe('NodeCompute: slow runs and hooks', () => {
       }
     }
     const node = await ready(new Reporting({ name: 'reporting', version: '1.0.0', computations: [sleepy], logger: createSilentLogger() }));
-    expect(await node.compute('sleepy', 15)).toEqual({ ok: true, value: 15 });
+    expect(await node.compute('sleepy', 80)).toEqual({ ok: true, value: 80 });
     expect(seen).toHaveLength(1);
     expect(seen[0]?.code).toBe('SLOW_COMPUTATION');
-    expect(seen[0]?.context).toMatchObject({ computation: 'sleepy', thresholdMs: 10 });
+    expect(seen[0]?.context).toMatchObject({ computation: 'sleepy', thresholdMs: 50 });
   });
 
   it('wraps every run (not cache hits) with the execute hook', async () => {

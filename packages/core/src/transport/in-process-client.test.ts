@@ -86,13 +86,15 @@ describe('createInProcessClient', () => {
 
   it('calls the node with correlation id, caller, key and budget; objects pass as they are', async () => {
     const at = new Date('2024-01-01T00:00:00Z');
-    const value = await client.callOrThrow({ text: 'hi', at }, { correlationId: 'corr-7', idempotencyKey: 'k-1', timeoutMs: 2_000 });
+    const value = await client.callOrThrow({ text: 'hi', at }, { correlationId: 'corr-7', idempotencyKey: 'k-1', timeoutMs: 10_000 });
     expect(value).toMatchObject({ text: 'hi', correlationId: 'corr-7', idempotencyKey: 'k-1', caller: 'suite/tests' });
     expect(value.at).toBeInstanceOf(Date);
-    expect(value.budgetMs).toBeGreaterThan(1_500);
+    // The caller's 10 s, not the 30 s default; bounds seconds apart, so a loaded machine cannot flake them.
+    expect(value.budgetMs).toBeLessThanOrEqual(10_000);
+    expect(value.budgetMs).toBeGreaterThan(0);
     const generated = await client.callOrThrow({ text: 'hi' });
     expect(generated.correlationId).toMatch(/^[0-9a-f-]{36}$/);
-    expect(generated.budgetMs).toBeGreaterThan(25_000);
+    expect(generated.budgetMs).toBeGreaterThan(20_000);
   });
 
   it('times out at the deadline and aborts ctx.signal', async () => {

@@ -111,12 +111,13 @@ describe('createNodeClient', () => {
   });
 
   it('sends the remaining budget, and the idempotency key', async () => {
-    const value = await client.callOrThrow({ text: 'a' }, { timeoutMs: 2_000, idempotencyKey: 'key-1' });
-    expect(value.budgetMs).toBeGreaterThan(1_500);
-    expect(value.budgetMs).toBeLessThanOrEqual(2_000);
+    const value = await client.callOrThrow({ text: 'a' }, { timeoutMs: 10_000, idempotencyKey: 'key-1' });
+    // The caller's 10 s, not the 30 s default; bounds seconds apart, so a loaded machine cannot flake them.
+    expect(value.budgetMs).toBeGreaterThan(0);
+    expect(value.budgetMs).toBeLessThanOrEqual(10_000);
     expect(value.idempotencyKey).toBe('key-1');
     const defaulted = await client.callOrThrow({ text: 'a' });
-    expect(defaulted.budgetMs).toBeGreaterThan(25_000);
+    expect(defaulted.budgetMs).toBeGreaterThan(20_000);
   });
 
   it('times out a slow call on both sides at the deadline', async () => {
@@ -127,10 +128,10 @@ describe('createNodeClient', () => {
     const error = expectError(result);
     expect(error).toMatchObject({ code: ErrorCode.Timeout, retryable: true, correlationId: 'slow-1' });
     expect(elapsed).toBeGreaterThanOrEqual(95);
-    expect(elapsed).toBeLessThan(1_000);
+    expect(elapsed).toBeLessThan(5_000); // before the slow call would have answered
     const serverSignal = node.signals[before];
-    await expect.poll(() => serverSignal?.aborted).toBe(true);
-    await expect.poll(() => node.metrics().failuresByCode[ErrorCode.Timeout]).toBe(1);
+    await expect.poll(() => serverSignal?.aborted, { timeout: 10_000 }).toBe(true);
+    await expect.poll(() => node.metrics().failuresByCode[ErrorCode.Timeout], { timeout: 10_000 }).toBe(1);
   });
 
   it('cancels on the caller signal', async () => {

@@ -35,16 +35,21 @@ type Contract = typeof contract;
 class Sample extends NodeService<Contract['input'], Contract['output'], Contract['config']> {
   lastSignal: AbortSignal | undefined;
   readonly aborted: Promise<unknown>;
+  /** Settles once a call with a delay is being processed: tests wait for it rather than for a guessed time. */
+  readonly delaying: Promise<void>;
   #onAbort: (reason: unknown) => void = () => undefined;
+  #onDelaying: () => void = () => undefined;
 
   constructor(options: NodeServiceOptions<Contract['config']> = {}) {
     super(contract, { logger: createSilentLogger(), ...options });
     this.aborted = new Promise((resolve) => (this.#onAbort = resolve));
+    this.delaying = new Promise((resolve) => (this.#onDelaying = resolve));
   }
 
   protected async process(input: z.output<Contract['input']>, ctx: CallContext): Promise<z.input<Contract['output']>> {
     this.lastSignal = ctx.signal;
     if (input.delayMs > 0) {
+      this.#onDelaying();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, input.delayMs);
         ctx.signal.addEventListener('abort', () => {
@@ -239,7 +244,7 @@ describe('serveNode', () => {
     const served = await start(node);
     const started = Date.now();
     const res = await send(served.url, { body: JSON.stringify({ text: 'a', delayMs: 5_000 }), headers: { 'x-onex-timeout-ms': '50' } });
-    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(Date.now() - started).toBeLessThan(5_000); // answered before the call's own delay would have ended
     expect(res.status).toBe(504);
     expect(wire(res)).toMatchObject({ code: ErrorCode.Timeout, retryable: true });
     expect(node.lastSignal?.aborted).toBe(true);
@@ -251,7 +256,7 @@ describe('serveNode', () => {
     const req = request(new URL('/v1/process', served.url), { method: 'POST', headers: { 'content-type': 'application/json' } });
     req.on('error', () => undefined);
     req.end(JSON.stringify({ text: 'a', delayMs: 10_000 }));
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await node.delaying; // the call is running: a fixed wait could end before it even arrived on a loaded machine
     req.destroy();
     const reason = await node.aborted;
     expect(reason).toMatchObject({ code: ErrorCode.Cancelled });
@@ -262,7 +267,7 @@ describe('serveNode', () => {
     const node = new Sample();
     const served = await serveNode(node, { drainTimeoutMs: 5_000 });
     const inFlight = send(served.url, { body: JSON.stringify({ text: 'slow', delayMs: 300 }) });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await node.delaying; // in flight for sure, not merely sent
     const closing = served.close();
     expect(served.close()).toBe(closing);
     const res = await inFlight;
