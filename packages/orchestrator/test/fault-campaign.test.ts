@@ -3,7 +3,7 @@
 // reproducible from its number: ONEX_FAULT_SEED=<n>. Sizes: ONEX_FAULT_SEEDS (default 20), ONEX_FAULT_WORKFLOWS
 // (default 1000).
 import { afterAll, describe, expect, it } from 'vitest';
-import { describeSeed, formatSummary, runSeed, type SeedReport } from './faults/campaign.js';
+import { describeSeed, formatSummary, runSeed, seedLine, type SeedReport } from './faults/campaign.js';
 import { countByInvariant } from './faults/invariants.js';
 
 function envCount(name: string, fallback: number): number {
@@ -36,13 +36,14 @@ describe('fault campaign', () => {
     it(`seed ${seed} (${storeOf(seed)}): ${WORKFLOWS} workflows under faults keep every invariant`, async () => {
       const report = await runSeed({ seed, workflows: WORKFLOWS, store: storeOf(seed) });
       reports.push(report);
+      console.log(seedLine(report));
       expect(report.violations.length, describeSeed(report)).toBe(0);
     }, 120_000);
   }
 
   it('catches a reintroduced bug: commits carrying the freshly read stored epoch, not the caller’s (the old cancel() bug, issue 9 #6)', async () => {
     const mutants: SeedReport[] = [];
-    for (const seed of [101, 102, 103]) mutants.push(await runSeed({ seed, workflows: 300, store: storeOf(seed), mutant: 'commitWithStoredEpoch' }));
+    for (const seed of [101, 102, 103, 104]) mutants.push(await runSeed({ seed, workflows: 400, store: storeOf(seed), mutant: 'commitWithStoredEpoch' }));
     const fenced = mutants.reduce((sum, r) => sum + countByInvariant(r.violations).fenced, 0);
     console.log(`mutant commitWithStoredEpoch: ${formatSummary(mutants)}`);
     expect(fenced, mutants.map((r) => describeSeed(r, 3)).join('\n')).toBeGreaterThan(0);

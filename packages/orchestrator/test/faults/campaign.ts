@@ -15,7 +15,7 @@ import type { WorkflowStore } from '../../src/store/workflow-store.js';
 import { EffectLedger, effectContract, FaultyPeerClient, startPeers, type EffectInput, type EffectPeer } from './effect-peers.js';
 import { FencingObserver, FaultStore, type StoreMutant } from './fault-store.js';
 import { DEFAULT_FAULT_RATES, FaultKind, FaultSwitch, FaultTally, type FaultRates } from './faults.js';
-import { checkInvariants, countByInvariant, type Violation } from './invariants.js';
+import { checkInvariants, countByInvariant, Invariant, type Violation } from './invariants.js';
 import { Prng } from './prng.js';
 
 const STEP_TIMEOUT_MS = 50;
@@ -126,7 +126,11 @@ export interface SeedReport {
   /** Every workflow was terminal before the drain bound. */
   readonly drained: boolean;
   readonly acceptedCommits: number;
+  /** Commits the store refused (fencing at work). */
+  readonly refusedCommits: number;
   readonly durationMs: number;
+  /** Wall time of each phase. */
+  readonly phasesMs: Readonly<Record<'setup' | 'chaos' | 'heal' | 'drain' | 'shutdown' | 'check', number>>;
 }
 
 class CampaignClock implements Clock {
@@ -146,6 +150,8 @@ interface Instance {
 }
 
 const TICK_MS = 20;
+/** An initialize() that takes longer is reported (and its incarnation dropped). */
+const INITIALIZE_BOUND_MS = 5_000;
 
 /** Runs one seed and checks the invariants. */
 export async function runSeed(options: SeedOptions): Promise<SeedReport> {
@@ -180,6 +186,8 @@ export async function runSeed(options: SeedOptions): Promise<SeedReport> {
   let incarnations = 0;
   let nextId = 0;
   const spawning = new Set<Promise<void>>();
+  /** Incarnations whose initialize() did not finish within the bound. */
+  const stuck: string[] = [];
 
   const alive = (): Instance[] => instances.filter((i) => !i.crashed);
 
@@ -214,14 +222,16 @@ export async function runSeed(options: SeedOptions): Promise<SeedReport> {
     });
     const instance: Instance = { label, instanceId, orchestrator, store, clients, crashed: false };
     instances.push(instance);
-    try {
-      await orchestrator.initialize();
-    } catch {
-      // An injected store fault during the start's claim: this incarnation is dropped, another one is started.
-      crash(instance);
-      return undefined;
-    }
-    return instance;
+    const initialized = orchestrator.initialize().then(
+      () => 'ready' as const,
+      () => 'failed' as const,
+    );
+    const outcome = await Promise.race([initialized, sleep(INITIALIZE_BOUND_MS).then(() => 'stuck' as const)]);
+    if (outcome === 'ready') return instance;
+    // 'failed': an injected store fault during the start's claims; this incarnation is dropped, another one starts.
+    if (outcome === 'stuck') stuck.push(label);
+    crash(instance);
+    return outcome === 'stuck' ? instance : undefined;
   };
 
   const spawn = (instanceId: string): void => {
@@ -270,11 +280,12 @@ export async function runSeed(options: SeedOptions): Promise<SeedReport> {
     for (let i = 0; i < submitted; i += 1) if (ids[i] === undefined) submit(i);
   };
 
-  // Chaos.
-  const submitTicks = Math.max(1, Math.floor((chaosMs * 0.6) / TICK_MS));
+  // Chaos, in ticks (not wall time): a slow event loop stretches the chaos rather than thinning it out.
+  const chaosStarted = performance.now();
+  const ticks = Math.max(1, Math.round(chaosMs / TICK_MS));
+  const submitTicks = Math.max(1, Math.floor(ticks * 0.6));
   const perTick = Math.ceil(options.workflows / submitTicks);
-  const chaosEnd = performance.now() + chaosMs;
-  while (performance.now() < chaosEnd) {
+  for (let tick = 0; tick < ticks; tick += 1) {
     for (let k = 0; k < perTick && submitted < options.workflows; k += 1) submit(submitted++);
     if (schedule.chance(0.05)) resubmit();
     await sleep(TICK_MS);
@@ -291,12 +302,12 @@ export async function runSeed(options: SeedOptions): Promise<SeedReport> {
         spawn(sameId ? victim.instanceId : `node-${nextId++}`);
       }, delay);
     }
-    if (schedule.chance(0.03)) {
+    if (schedule.chance(0.04)) {
       clock.offset += Math.round(leaseMs * (1.2 + 1.3 * schedule.next()));
       tally.add(FaultKind.ClockJump);
     }
-    if (schedule.chance(0.05) && living.length > 0) {
-      schedule.pick(living).store.pause(schedule.int(50, leaseMs * 2));
+    if (schedule.chance(0.08) && living.length > 0) {
+      schedule.pick(living).store.pause(schedule.int(leaseMs, leaseMs * 3));
       tally.add(FaultKind.StorePause);
     }
     if (schedule.chance(0.3) && living.length > 0) {
@@ -314,6 +325,7 @@ export async function runSeed(options: SeedOptions): Promise<SeedReport> {
   while (submitted < options.workflows) submit(submitted++);
 
   // Heal: no more faults; pauses end; crashed instances are replaced up to N alive.
+  const healStarted = performance.now();
   faults.enabled = false;
   await sleep(350); // lets the restarts scheduled during the chaos begin
   for (const instance of alive()) instance.store.resume();
@@ -322,6 +334,7 @@ export async function runSeed(options: SeedOptions): Promise<SeedReport> {
   await Promise.all(spawning);
 
   // Drain: every workflow started and terminal, or the bound passes.
+  const drainStarted = performance.now();
   const drainEnd = performance.now() + drainMs;
   let open: Set<string> | undefined;
   let drained = false;
@@ -343,13 +356,17 @@ export async function runSeed(options: SeedOptions): Promise<SeedReport> {
   }
 
   // Shut everything down (bounded): instances first, so their last writes are observed too.
+  const shutdownStarted = performance.now();
   await Promise.all(
     instances.map(async (instance) => {
       const stopping = instance.orchestrator.shutdown().catch(() => undefined);
       if (!instance.crashed) await Promise.race([stopping, sleep(5_000)]);
+      // Whatever the engine still runs through this wrapper (a loop stuck in initialize, say) now fails at once.
+      await instance.store.close();
     }),
   );
 
+  const checkStarted = performance.now();
   const workflows = new Map<string, WorkflowRecord | undefined>();
   const statuses: Record<string, number> = {};
   for (const id of ids) {
@@ -361,6 +378,9 @@ export async function runSeed(options: SeedOptions): Promise<SeedReport> {
   }
   const unstarted = ids.flatMap((id, i) => (id === undefined ? [keyOf(i)] : []));
   const violations = checkInvariants({ workflows, unstarted, compensable: COMPENSABLE_STEPS, ledger, fencing: observer.violations });
+  for (const label of stuck) {
+    violations.push({ invariant: Invariant.Terminal, workflowId: `(instance ${label})`, reason: `initialize() did not finish within ${INITIALIZE_BOUND_MS} ms` });
+  }
 
   for (const p of peers.values()) await p.shutdown();
   await shared.close();
@@ -374,7 +394,16 @@ export async function runSeed(options: SeedOptions): Promise<SeedReport> {
     statuses,
     drained,
     acceptedCommits: observer.acceptedCommits,
+    refusedCommits: observer.refusedCommits,
     durationMs: Math.round(performance.now() - started),
+    phasesMs: {
+      setup: Math.round(chaosStarted - started),
+      chaos: Math.round(healStarted - chaosStarted),
+      heal: Math.round(drainStarted - healStarted),
+      drain: Math.round(shutdownStarted - drainStarted),
+      shutdown: Math.round(checkStarted - shutdownStarted),
+      check: Math.round(performance.now() - checkStarted),
+    },
   };
 }
 
@@ -397,10 +426,19 @@ export function formatSummary(reports: readonly SeedReport[]): string {
 /** A few lines on one seed for a failing assertion: statuses, violations by invariant, the first examples. */
 export function describeSeed(report: SeedReport, examples = 8): string {
   return [
-    `seed ${report.seed} (${report.store}, ${report.workflows} workflows, ${report.durationMs} ms, drained: ${String(report.drained)}): statuses ${JSON.stringify(report.statuses)}`,
+    `seed ${report.seed} (${report.store}, ${report.workflows} workflows, ${report.durationMs} ms ${JSON.stringify(report.phasesMs)}, drained: ${String(report.drained)}, commits ${report.acceptedCommits} accepted / ${report.refusedCommits} refused): statuses ${JSON.stringify(report.statuses)}`,
     `faults ${report.faults.format()}`,
     `violations ${report.violations.length} ${JSON.stringify(countByInvariant(report.violations))}`,
     ...report.violations.slice(0, examples).map((v) => `  [${v.invariant}] ${v.workflowId}: ${v.reason}`),
     `reproduce: ONEX_FAULT_SEED=${report.seed} ONEX_FAULT_WORKFLOWS=${report.workflows} pnpm vitest run packages/orchestrator/test/fault-campaign.test.ts`,
   ].join('\n');
+}
+
+/** One line per seed: time, commits, violations by invariant. */
+export function seedLine(report: SeedReport): string {
+  const counts = Object.entries(countByInvariant(report.violations))
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${k}:${n}`)
+    .join(', ');
+  return `seed ${report.seed} (${report.store}): ${report.workflows} workflows in ${report.durationMs} ms (drain ${report.phasesMs.drain} ms), commits ${report.acceptedCommits} accepted / ${report.refusedCommits} refused, violations ${report.violations.length}${counts === '' ? '' : ` {${counts}}`}`;
 }

@@ -44,6 +44,8 @@ export class FencingObserver {
   readonly #finished = new Set<string>();
   readonly violations: FencingViolation[] = [];
   acceptedCommits = 0;
+  /** Commits the store refused (stale epoch, finished workflow): the fencing at work. */
+  refusedCommits = 0;
 
   /** The store granted `epoch` for `id` (whether or not the answer reached the instance). */
   granted(id: string, epoch: number): void {
@@ -177,7 +179,12 @@ export class FaultStore implements WorkflowStore {
     let used = epoch;
     if (this.#mutant === 'commitWithStoredEpoch') used = (await this.#store.get(id))?.epoch ?? epoch;
     const snapshot = this.#observer.snapshot(id);
-    await this.#store.commit(id, used, change);
+    try {
+      await this.#store.commit(id, used, change);
+    } catch (error) {
+      this.#observer.refusedCommits += 1;
+      throw error;
+    }
     this.#observer.accepted({ instance: this.instance, workflowId: id, epoch: used, obtained: this.#obtained.has(`${id}@${used}`), snapshot, change });
     this.#exit();
   }
@@ -263,6 +270,10 @@ export class FaultStore implements WorkflowStore {
 
   /** Before the underlying call: pauses, latency, and errors that leave the store unchanged. */
   async #enter(): Promise<void> {
+    this.#alive();
+    // A store call is I/O: it yields to the event loop, as a networked store would. Without this, an engine loop
+    // over an in-process store that answers at once would starve every timer (the campaign's bounds included).
+    await new Promise<void>((resolve) => setImmediate(resolve));
     this.#alive();
     while (this.#gate !== undefined) await this.#gate.promise;
     const faults = this.#faults;

@@ -114,8 +114,9 @@ export function checkInvariants(input: InvariantInput): Violation[] {
       else if (!isDefiniteRefusal(error.code, error.retryable)) {
         add(Invariant.CompensationFailedOnRefusal, id, `step ${step.name} compensation_failed after ${error.code} (retryable: ${String(error.retryable)})`);
       }
-      if (undo.applied > 0) add(Invariant.CompensationFailedOnRefusal, id, `step ${step.name} compensation_failed, but the peer applied its compensation`);
-      else if (undo.refused === 0) add(Invariant.CompensationFailedOnRefusal, id, `step ${step.name} compensation_failed, but the peer never refused its compensation`);
+      const after = error === undefined ? '' : ` (after ${error.code}: ${error.message})`;
+      if (undo.applied > 0) add(Invariant.CompensationFailedOnRefusal, id, `step ${step.name} compensation_failed, but the peer applied its compensation${after}`);
+      else if (undo.refused === 0) add(Invariant.CompensationFailedOnRefusal, id, `step ${step.name} compensation_failed, but the peer never refused its compensation${after}`);
     }
   }
   return violations;
