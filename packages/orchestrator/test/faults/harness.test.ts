@@ -1,7 +1,8 @@
 // The fault campaign's own parts, checked in isolation: a check that cannot fail proves nothing.
+import { ErrorCode } from '@onex/core';
 import { describe, expect, it } from 'vitest';
 import { MemoryWorkflowStore } from '../../src/store/memory-store.js';
-import { StepStatus, WorkflowStatus, type StepRecord, type WorkflowRecord } from '../../src/store/workflow-record.js';
+import { StepStatus, WorkflowStatus, type RecordedError, type StepRecord, type WorkflowRecord } from '../../src/store/workflow-record.js';
 import { EffectLedger } from './effect-peers.js';
 import { FaultStore, FencingObserver, type StoreMutant } from './fault-store.js';
 import { DEFAULT_FAULT_RATES, FaultSwitch, FaultTally } from './faults.js';
@@ -62,7 +63,7 @@ describe('fault campaign harness', () => {
     ledger.apply({ workflowId: 'done', step: 'reserve', op: 'do', amount: 1, refuse: false }, 'done:reserve', tally);
     ledger.apply({ workflowId: 'done', step: 'reserve', op: 'undo', amount: 1, refuse: false }, 'done:reserve:compensate', tally);
     ledger.apply({ workflowId: 'failed', step: 'reserve', op: 'do', amount: 1, refuse: false }, 'failed:reserve', tally);
-    const timeout = { code: 'TIMEOUT', message: 'timed out', retryable: true };
+    const timeout: RecordedError = { code: ErrorCode.Timeout, message: 'timed out', retryable: true };
     const workflows = new Map<string, WorkflowRecord>([
       ['done', { ...record('done', 'a'), status: WorkflowStatus.Completed, steps: { reserve: step('reserve', StepStatus.Completed) } }],
       ['failed', { ...record('failed', 'a'), status: WorkflowStatus.CompensationFailed, steps: { reserve: step('reserve', StepStatus.CompensationFailed, { compensationError: timeout }) } }],
@@ -76,9 +77,9 @@ describe('fault campaign harness', () => {
     const tally = new FaultTally();
     ledger.apply({ workflowId: 'w', step: 'charge', op: 'do', amount: 1, refuse: false }, 'w:charge', tally);
     ledger.apply({ workflowId: 'w', step: 'charge', op: 'undo', amount: 1, refuse: true }, 'w:charge:compensate', tally);
-    const refused = { code: 'CONFLICT', message: 'refund refused', retryable: false };
-    const steps = { charge: { name: 'charge', status: StepStatus.CompensationFailed, attempts: 1, attemptErrors: [], compensationError: refused } };
-    const workflows = new Map([['w', { ...record('w', 'a'), status: WorkflowStatus.CompensationFailed, steps }]]);
+    const refused: RecordedError = { code: ErrorCode.Conflict, message: 'refund refused', retryable: false };
+    const charge: StepRecord = { name: 'charge', status: StepStatus.CompensationFailed, attempts: 1, attemptErrors: [], compensationError: refused };
+    const workflows = new Map<string, WorkflowRecord>([['w', { ...record('w', 'a'), status: WorkflowStatus.CompensationFailed, steps: { charge } }]]);
     expect(checkInvariants({ workflows, unstarted: [], compensable: ['charge'], ledger, fencing: [] })).toEqual([]);
   });
 });
