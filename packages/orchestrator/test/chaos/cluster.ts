@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { sleep } from '@onex/core';
 import { z } from 'zod';
 import type { ChildProcesses, ManagedChild } from './child-processes.js';
+import type { StoreMutant } from './journal.js';
 import type { PeerFiles } from './ledger.js';
 import { PEERS, type PeerName } from './saga.js';
 
@@ -64,6 +65,8 @@ export interface ChaosClusterOptions {
   readonly workflowsDb: string;
   readonly leaseMs: number;
   readonly children: ChildProcesses;
+  /** A store bug the orchestrators reintroduce on purpose (see {@link StoreMutant}). */
+  readonly mutant?: StoreMutant;
 }
 
 /** Timeout of the test's own HTTP calls to an orchestrator (a stopped one never answers). */
@@ -145,7 +148,7 @@ export class ChaosCluster {
     if (previous !== undefined && previous.state !== 'gone') throw new Error(`slot ${slot} is still running (${previous.label})`);
     const count = (this.#counts.get(slot) ?? 0) + 1;
     this.#counts.set(slot, count);
-    const { dir, workflowsDb, leaseMs, children } = this.#options;
+    const { dir, workflowsDb, leaseMs, children, mutant } = this.#options;
     const label = `${slot}#${count}`;
     const journal = join(dir, `journal-${slot}-${count}.jsonl`);
     const log = join(dir, `orchestrator-${slot}-${count}.log`);
@@ -157,6 +160,7 @@ export class ChaosCluster {
       stockUrl: this.peerUrl('stock'),
       payUrl: this.peerUrl('pay'),
       leaseMs,
+      ...(mutant === undefined ? {} : { mutant }),
     });
     const incarnation: Incarnation = { label, slot, child, journal, log, url: undefined, instanceId: undefined, state: 'starting' };
     this.incarnations.push(incarnation);

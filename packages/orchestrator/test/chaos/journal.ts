@@ -21,7 +21,16 @@ import type { FencingViolation } from '../faults/fault-store.js';
 export const JournalLine = z.discriminatedUnion('k', [
   z.object({ k: z.literal('grant'), id: z.string(), epoch: z.number().int(), via: z.enum(['create', 'claim']), t: z.string() }),
   z.object({ k: z.literal('commit'), id: z.string(), epoch: z.number().int(), t0: z.string(), t1: z.string(), finishes: z.boolean() }),
-  z.object({ k: z.literal('refused'), id: z.string(), epoch: z.number().int(), t0: z.string(), t1: z.string(), code: z.string() }),
+  z.object({
+    k: z.literal('refused'),
+    id: z.string(),
+    epoch: z.number().int(),
+    t0: z.string(),
+    t1: z.string(),
+    code: z.string(),
+    /** What the refusal's context says: a newer epoch holds the workflow, or it is finished. */
+    why: z.enum(['epoch', 'finished', 'other']),
+  }),
 ]);
 export type JournalLine = z.infer<typeof JournalLine>;
 
@@ -34,14 +43,32 @@ function codeOf(error: unknown): string {
   return typeof code === 'string' ? code : 'UNKNOWN';
 }
 
+/** The store's CONFLICT says why in its context: `{ epoch, stored }` (fenced) or `{ status }` (finished). */
+function whyRefused(error: unknown): 'epoch' | 'finished' | 'other' {
+  const context = (error as { context?: unknown } | null)?.context;
+  if (typeof context !== 'object' || context === null) return 'other';
+  if ('stored' in context) return 'epoch';
+  return 'status' in context ? 'finished' : 'other';
+}
+
+/**
+ * A bug reintroduced on purpose, to show the checks catch it (`CHAOS_MUTANT=commitWithStoredEpoch`): a commit
+ * ignores the caller's epoch and uses the one freshly read from the store, so a fenced incarnation's write goes
+ * through (the old `cancel()` bug, issue 9 #6). The journal still records the epoch the caller held.
+ */
+export const StoreMutant = z.enum(['commitWithStoredEpoch']);
+export type StoreMutant = z.infer<typeof StoreMutant>;
+
 /** The store as one orchestrator incarnation uses it, journaling grants and commits. */
 export class JournalingStore implements WorkflowStore {
   readonly #store: WorkflowStore;
   readonly #fd: number;
+  readonly #mutant: StoreMutant | undefined;
 
-  constructor(store: WorkflowStore, journalPath: string) {
+  constructor(store: WorkflowStore, journalPath: string, mutant?: StoreMutant) {
     this.#store = store;
     this.#fd = openSync(journalPath, 'a');
+    this.#mutant = mutant;
   }
 
   #write(line: JournalLine): void {
@@ -61,9 +88,10 @@ export class JournalingStore implements WorkflowStore {
   async commit(id: string, epoch: number, change: WorkflowCommit): Promise<void> {
     const t0 = now();
     try {
-      await this.#store.commit(id, epoch, change);
+      const used = this.#mutant === 'commitWithStoredEpoch' ? ((await this.#store.get(id))?.epoch ?? epoch) : epoch;
+      await this.#store.commit(id, used, change);
     } catch (error) {
-      this.#write({ k: 'refused', id, epoch, t0, t1: now(), code: codeOf(error) });
+      this.#write({ k: 'refused', id, epoch, t0, t1: now(), code: codeOf(error), why: whyRefused(error) });
       throw error;
     }
     const status = change.workflow?.status;
@@ -140,8 +168,10 @@ export function readJournal(instance: string, path: string): Journal {
 export interface FencingReport {
   readonly violations: FencingViolation[];
   readonly acceptedCommits: number;
-  /** Commits the store refused with CONFLICT (a newer epoch holds the workflow, or it is finished). */
-  readonly refusedCommits: number;
+  /** Commits the store refused with CONFLICT because a newer epoch holds the workflow (the epoch fence). */
+  readonly fencedByEpoch: number;
+  /** Commits the store refused with CONFLICT because the workflow is finished. */
+  readonly refusedFinished: number;
   readonly grants: number;
 }
 
@@ -161,7 +191,8 @@ export function checkFencing(journals: readonly Journal[]): FencingReport {
   const finishedAt = new Map<string, bigint>();
   let grantCount = 0;
   let acceptedCommits = 0;
-  let refusedCommits = 0;
+  let fencedByEpoch = 0;
+  let refusedFinished = 0;
   for (const { instance, lines } of journals) {
     for (const line of lines) {
       if (line.k === 'grant') {
@@ -181,7 +212,8 @@ export function checkFencing(journals: readonly Journal[]): FencingReport {
     for (const line of lines) {
       if (line.k === 'grant') continue;
       if (line.k === 'refused') {
-        if (line.code === 'CONFLICT') refusedCommits += 1;
+        if (line.code === 'CONFLICT' && line.why === 'epoch') fencedByEpoch += 1;
+        if (line.code === 'CONFLICT' && line.why === 'finished') refusedFinished += 1;
         continue;
       }
       acceptedCommits += 1;
@@ -199,5 +231,5 @@ export function checkFencing(journals: readonly Journal[]): FencingReport {
       if (finished !== undefined && finished < t0) add('commit accepted after a commit that finished the workflow');
     }
   }
-  return { violations, acceptedCommits, refusedCommits, grants: grantCount };
+  return { violations, acceptedCommits, fencedByEpoch, refusedFinished, grants: grantCount };
 }

@@ -7,7 +7,7 @@ import { openSync, writeSync } from 'node:fs';
 import { createLogger, createNodeClient, type ServedNode } from '@onex/core';
 import { z } from 'zod';
 import { Orchestrator, serveOrchestrator, SqliteWorkflowStore, type OrchestratorFigures } from '../../src/index.js';
-import { JournalingStore } from './journal.js';
+import { JournalingStore, StoreMutant } from './journal.js';
 import { orderWorkflow, payContract, stockContract } from './saga.js';
 
 const OrchestratorArgs = z.object({
@@ -19,18 +19,22 @@ const OrchestratorArgs = z.object({
   stockUrl: z.url(),
   payUrl: z.url(),
   leaseMs: z.number().int().positive(),
+  mutant: StoreMutant.optional(),
 });
 const args = OrchestratorArgs.parse(JSON.parse(process.argv[2] ?? 'null'));
 
 const logFd = openSync(args.log, 'a');
 const logger = createLogger({ name: 'orchestrator', level: 'warn', destination: { write: (line: string) => void writeSync(logFd, line) } });
-const store = new JournalingStore(new SqliteWorkflowStore({ path: args.workflowsDb, purgeIntervalMs: 0 }), args.journal);
+const store = new JournalingStore(new SqliteWorkflowStore({ path: args.workflowsDb, purgeIntervalMs: 0 }), args.journal, args.mutant);
 // The peers' calls carry the step deadline; the client's own default only bounds a call that brings none.
 const orchestrator = new Orchestrator({
   store,
   peers: { stock: createNodeClient(args.stockUrl, stockContract, { timeoutMs: 5_000 }), pay: createNodeClient(args.payUrl, payContract, { timeoutMs: 5_000 }) },
   workflows: [orderWorkflow],
   leaseMs: args.leaseMs,
+  // A peer killed for a second or two opens its breaker; the default 30 s open state would park compensations for
+  // that long and stretch the drain.
+  breakerDefaults: { resetTimeoutMs: 1_000 },
   shutdownTimeoutMs: 2_000,
   logger,
   ...(args.instanceId === undefined ? {} : { instanceId: args.instanceId }),
