@@ -50,4 +50,4 @@ export {
   type StartOptions,
   type WorkflowOutcome,
 } from './engine/orchestrator.js';
-export { serveOrchestrator, workflowRoutes } from './http/workflow-routes.js';
+export { serveOrchestrator, workflowRoutes, type WorkflowRoutesOptions } from './http/workflow-routes.js';

@@ -85,23 +85,22 @@ describe('Orchestrator execution', () => {
   });
 
   it('aborts the peer call at the step timeout', async () => {
-    const a = new ScriptedPeer('a', { delayMs: 2_000 });
+    const a = new ScriptedPeer('a', { delayMs: 60_000 });
     const wf = defineWorkflow({ type: 'steptimeout', version: '1.0.0', input: Input, output: Output })
       .step('slow', { target: ref('a'), timeoutMs: 50, retry: { maxAttempts: 1 }, input: ({ input }) => input })
       .returns(() => ({ total: 0 }));
     const o = await orchestrator(await peers(a), [wf]);
     const started = performance.now();
     const outcome = await o.result(await o.start('steptimeout', { value: 1 }));
-    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(performance.now() - started).toBeLessThan(10_000);
     expect(outcome.status).toBe('failed');
     expect(outcome.error?.code).toBe('TIMEOUT');
-    await new Promise((r) => setTimeout(r, 20));
-    expect(a.aborted).toBe(1);
+    await expect.poll(() => a.aborted).toBe(1);
   });
 
   it('aborts running steps at the workflow deadline, compensates, and ends timed_out', async () => {
     const a = new ScriptedPeer('a');
-    const slow = new ScriptedPeer('slow', { delayMs: 5_000 });
+    const slow = new ScriptedPeer('slow', { delayMs: 60_000 });
     const undo = new ScriptedPeer('undo');
     const wf = defineWorkflow({ type: 'deadline', version: '1.0.0', input: Input, output: Output, timeoutMs: 100 })
       .step('fast', { target: ref('a'), input: ({ input }) => input, compensate: { target: ref('undo'), input: ({ output }) => ({ value: output?.value ?? -1 }) } })
@@ -110,7 +109,7 @@ describe('Orchestrator execution', () => {
     const o = await orchestrator(await peers(a, slow, undo), [wf]);
     const started = performance.now();
     const outcome = await o.result(await o.start('deadline', { value: 1 }));
-    expect(performance.now() - started).toBeLessThan(1_500);
+    expect(performance.now() - started).toBeLessThan(10_000);
     expect(outcome.status).toBe('timed_out');
     expect(slow.aborted).toBe(1);
     expect(undo.log.map((l) => l.value)).toEqual([2]);
@@ -210,7 +209,7 @@ describe('Orchestrator execution', () => {
       .returns(() => ({ total: 0 }));
     const o = await orchestrator(await peers(first, slow, undo), [wf]);
     const id = await o.start('cancel', { value: 1 });
-    await new Promise((r) => setTimeout(r, 50));
+    await expect.poll(() => slow.calls).toBe(1);
     const outcome = await o.cancel(id);
     expect(outcome.status).toBe('cancelled');
     expect(slow.aborted).toBe(1);

@@ -125,8 +125,8 @@ describe('NodeService', () => {
   it('aborts process at the deadline and answers TIMEOUT', async () => {
     const node = await ready();
     const started = Date.now();
-    const r = await node.handle({ text: 'x', delayMs: 5000 }, { timeoutMs: 50 });
-    expect(Date.now() - started).toBeLessThan(1000);
+    const r = await node.handle({ text: 'x', delayMs: 60_000 }, { timeoutMs: 50 });
+    expect(Date.now() - started).toBeLessThan(10_000);
     expect(r.ok ? null : r.error.code).toBe(ErrorCode.Timeout);
     expect(node.aborted).toBe(1);
   });
