@@ -48,8 +48,11 @@ const workflowsDb = join(dir, 'workflows.db');
 const children = new ChildProcesses({ readyTimeoutMs: READY_TIMEOUT_MS });
 // Kept after a failure (or with CHAOS_KEEP=1) for a post-mortem: databases, journals, logs.
 let keepDir = true;
+/** Ends whatever the test left running when it failed midway (starts, restarts). */
+const teardown = new AbortController();
 
 afterAll(async () => {
+  teardown.abort();
   await children.killAll(10_000);
   if (keepDir) process.stdout.write(`chaos: files of the run kept in ${dir}\n`);
   else rmSync(dir, { recursive: true, force: true });
@@ -93,7 +96,7 @@ describe('orchestrator chaos at process level', () => {
     await cluster.startPeers(SEED);
     await Promise.all(SLOTS.map((slot) => cluster.ready(cluster.startOrchestrator(slot, random.chance(0.5)))));
 
-    const starter = new WorkflowStarter(cluster, WORKFLOWS, random.fork(1));
+    const starter = new WorkflowStarter({ cluster, total: WORKFLOWS, random: random.fork(1), signal: teardown.signal });
     const chaosStart = Date.now();
     const starting = starter.run(START_SPREAD_MS, chaosStart + CHAOS_MS + DRAIN_LIMIT_MS);
     const tally = { sigkill: 0, restarts: 0, sigstop: 0, peerKills: 0 };
@@ -169,8 +172,9 @@ describe('orchestrator chaos at process level', () => {
       background.push(track(`restart of slot ${slot}`, restart(slot)));
     }
 
-    // Heal: every restart done, every start answered.
+    // Heal: every restart done, whatever died by itself started again, every start answered.
     await Promise.all(background);
+    await cluster.heal(SEED + 2_000);
     await starting;
     const chaosMs = Date.now() - chaosStart;
 
@@ -237,14 +241,17 @@ describe('orchestrator chaos at process level', () => {
       `metrics(fencedWrites=${sum((f) => f.fencedWrites)} leaseLosses=${sum((f) => f.leaseLosses)} recovered=${sum((f) => f.recovered)} parked=${sum((f) => f.compensationsParked)}) ` +
       `sigstopped(fencedWrites=${delta((f) => f.fencedWrites)} leaseLosses=${delta((f) => f.leaseLosses)}) ` +
       `notCompletedUnplanned=${JSON.stringify(Object.fromEntries(unplanned))} ` +
-      `peer(applied=${ledger.appliedRows} refusedPlanned=${ledger.plannedRefusals} refusedLate=${ledger.lateForward}) startsResent=${starter.resent} ` +
+      `unexpectedExits=${cluster.unexpectedExits.length} peer(applied=${ledger.appliedRows} refusedPlanned=${ledger.plannedRefusals} refusedLate=${ledger.lateForward}) startsResent=${starter.resent} ` +
       `violations=${violations.length} ${JSON.stringify(counts)} chaos=${(chaosMs / 1000).toFixed(1)}s drain=${(drainMs / 1000).toFixed(1)}s wall=${((Date.now() - wallStart) / 1000).toFixed(1)}s`;
     process.stdout.write(`${summary}\n`);
     for (const v of violations.slice(0, 40)) {
       process.stdout.write(`chaos violation ${v.invariant} ${v.workflowId}: ${v.reason} — ${describeRecord(workflows.get(v.workflowId))}\n`);
     }
 
+    for (const exit of cluster.unexpectedExits) process.stdout.write(`chaos unexpected exit: ${exit}\n`);
+
     expect(harnessErrors).toEqual([]);
+    expect(cluster.unexpectedExits, 'no process died by itself').toEqual([]);
     expect(starter.fatal).toBeUndefined();
     expect(stored, 'one stored workflow per idempotency key').toBe(WORKFLOWS);
     expect(violations.map((v) => `${v.invariant} ${v.workflowId}: ${v.reason}`)).toEqual([]);

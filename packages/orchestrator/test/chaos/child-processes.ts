@@ -90,6 +90,7 @@ export class ManagedChild {
 export class ChildProcesses {
   readonly #live = new Set<ManagedChild>();
   readonly #readyTimeoutMs: number;
+  #closed = false;
 
   constructor(options: { readonly readyTimeoutMs: number }) {
     this.#readyTimeoutMs = options.readyTimeoutMs;
@@ -97,6 +98,8 @@ export class ChildProcesses {
 
   /** Runs `script` (a .ts fixture) from source with `args` as one JSON argument. */
   spawn(label: string, script: URL, args: unknown): ManagedChild {
+    // A restart still pending when the test ended must not leave a process behind.
+    if (this.#closed) throw new Error(`not spawning ${label}: the test is over`);
     const proc = spawn(process.execPath, ['--conditions=@onex/source', '--import', LOADER.href, fileURLToPath(script), JSON.stringify(args)], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -111,8 +114,9 @@ export class ChildProcesses {
     return this.#live.size;
   }
 
-  /** SIGKILLs every child still alive (stopped ones too) and waits for them to exit, bounded. */
+  /** SIGKILLs every child still alive (stopped ones too), spawns no more, and waits for them to exit, bounded. */
   async killAll(timeoutMs: number): Promise<void> {
+    this.#closed = true;
     const children = [...this.#live];
     for (const child of children) child.signal('SIGKILL');
     let timer: NodeJS.Timeout | undefined;

@@ -51,6 +51,8 @@ export interface Incarnation {
 
 interface Peer {
   readonly name: PeerName;
+  /** Incarnations the test killed. */
+  readonly killed: Set<ManagedChild>;
   readonly files: PeerFiles;
   readonly log: string;
   port: number;
@@ -74,6 +76,9 @@ const HTTP_TIMEOUT_MS = 5_000;
 
 export class ChaosCluster {
   readonly incarnations: Incarnation[] = [];
+  /** Processes that exited without being killed or shut down by the test: each a finding, with its output. */
+  readonly unexpectedExits: string[] = [];
+  #shuttingDown = false;
   readonly #options: ChaosClusterOptions;
   readonly #current = new Map<Slot, Incarnation>();
   readonly #counts = new Map<Slot, number>();
@@ -91,10 +96,24 @@ export class ChaosCluster {
         const files = { db: join(dir, `peer-${name}.db`), refusals: join(dir, `peer-${name}.refusals.jsonl`) };
         const log = join(dir, `peer-${name}.log`);
         const child = children.spawn(`peer ${name}#1`, PEER_SCRIPT, { name, ...files, log, port: 0, seed: seed + i });
+        const peer: Peer = { name, killed: new Set(), files, log, port: 0, child, incarnations: 1 };
+        this.#watchPeer(peer, child);
         const [port] = await child.ready;
-        this.#peers.set(name, { name, files, log, port: Number(port), child, incarnations: 1 });
+        peer.port = Number(port);
+        this.#peers.set(name, peer);
       }),
     );
+  }
+
+  #unexpected(child: ManagedChild, exit: { readonly code: number | null; readonly signal: NodeJS.Signals | null }): void {
+    this.unexpectedExits.push(`${child.label} exited by itself (code ${String(exit.code)}, signal ${String(exit.signal)}):\n${child.tail()}`);
+  }
+
+  /** Watches a peer process: an exit the test did not cause is reported. */
+  #watchPeer(peer: Peer, child: ManagedChild): void {
+    void child.exited.then((exit) => {
+      if (!this.#shuttingDown && !peer.killed.has(child) && exit.code !== PORT_TAKEN_EXIT) this.#unexpected(child, exit);
+    });
   }
 
   #peer(name: PeerName): Peer {
@@ -114,6 +133,7 @@ export class ChaosCluster {
   /** SIGKILLs a peer and waits for its exit. */
   async killPeer(name: PeerName): Promise<void> {
     const peer = this.#peer(name);
+    peer.killed.add(peer.child);
     peer.child.signal('SIGKILL');
     await peer.child.exited;
   }
@@ -131,6 +151,7 @@ export class ChaosCluster {
         seed: seed + peer.incarnations,
       });
       peer.child = child;
+      this.#watchPeer(peer, child);
       try {
         await child.ready;
         return;
@@ -165,7 +186,8 @@ export class ChaosCluster {
     const incarnation: Incarnation = { label, slot, child, journal, log, url: undefined, instanceId: undefined, state: 'starting' };
     this.incarnations.push(incarnation);
     this.#current.set(slot, incarnation);
-    void child.exited.then(() => {
+    void child.exited.then((exit) => {
+      if (incarnation.state !== 'gone' && !this.#shuttingDown) this.#unexpected(child, exit);
       incarnation.state = 'gone';
     });
     return incarnation;
@@ -187,6 +209,18 @@ export class ChaosCluster {
 
   upSlots(): Slot[] {
     return SLOTS.filter((slot) => this.up(slot) !== undefined);
+  }
+
+  /** Starts whatever is down (a peer or slot that died by itself included) and waits until all of it serves. */
+  async heal(seed: number): Promise<void> {
+    await Promise.all(PEERS.filter((name) => !this.#peer(name).child.alive).map((name) => this.restartPeer(name, seed)));
+    await Promise.all(
+      SLOTS.map(async (slot) => {
+        const current = this.#current.get(slot);
+        if (current === undefined || current.state === 'gone') await this.ready(this.startOrchestrator(slot, false));
+        else if (current.state === 'starting') await this.ready(current);
+      }),
+    );
   }
 
   /** SIGKILLs the slot's incarnation and waits for its exit. */
@@ -232,6 +266,7 @@ export class ChaosCluster {
    * takes longer than `timeoutMs`), then the peers.
    */
   async shutdown(timeoutMs: number): Promise<void> {
+    this.#shuttingDown = true;
     const stopGracefully = async (child: ManagedChild): Promise<void> => {
       child.signal('SIGCONT');
       child.signal('SIGTERM');

@@ -26,12 +26,15 @@ export class WorkflowStarter {
   readonly #cluster: ChaosCluster;
   readonly #random: Prng;
   readonly #total: number;
+  /** Aborted when the test ends: no more starts are sent. */
+  readonly #signal: AbortSignal;
   #taken = 0;
 
-  constructor(cluster: ChaosCluster, total: number, random: Prng) {
-    this.#cluster = cluster;
-    this.#total = total;
-    this.#random = random;
+  constructor(options: { readonly cluster: ChaosCluster; readonly total: number; readonly random: Prng; readonly signal: AbortSignal }) {
+    this.#cluster = options.cluster;
+    this.#total = options.total;
+    this.#random = options.random;
+    this.#signal = options.signal;
   }
 
   /** The next `count` workflow numbers nobody took yet (fewer at the end). */
@@ -56,7 +59,7 @@ export class WorkflowStarter {
     const starts: Promise<void>[] = [];
     for (let i = 0; ; i += 1) {
       const [n] = this.take(1);
-      if (n === undefined) break;
+      if (n === undefined || this.#signal.aborted) break;
       starts.push(this.start(n, n % 2 === 0 ? 'a' : 'b', deadline));
       const wait = begin + (i + 1) * gap - Date.now();
       if (wait > 0) await sleep(wait);
@@ -67,7 +70,7 @@ export class WorkflowStarter {
   /** Starts workflow `n` on `prefer` when it is up, else on any slot up; again and again until answered or `deadline`. */
   async start(n: number, prefer: Slot, deadline: number): Promise<void> {
     const body = JSON.stringify({ type: ORDER_WORKFLOW, input: orderInput(n), idempotencyKey: idempotencyKeyOf(n) });
-    for (let attempt = 0; Date.now() < deadline && this.fatal === undefined; attempt += 1) {
+    for (let attempt = 0; Date.now() < deadline && this.fatal === undefined && !this.#signal.aborted; attempt += 1) {
       const up = this.#cluster.upSlots();
       const slot = up.includes(prefer) && attempt === 0 ? prefer : up.length === 0 ? undefined : this.#random.pick(up);
       const url = slot === undefined ? undefined : this.#cluster.up(slot)?.url;
