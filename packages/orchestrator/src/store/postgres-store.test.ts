@@ -256,6 +256,18 @@ describe('PostgresWorkflowStore on PostgreSQL', () => {
     await s.close();
   });
 
+  it('keeps times as given, fractions of a millisecond included, and compares them as numbers', async () => {
+    const schema = await schemaFor('wf_time');
+    const s = store(schema);
+    await s.init();
+    const t = Date.now() + 0.25;
+    await s.create(record('w1', { createdAt: t, updatedAt: t, owner: 'a', leaseExpiresAt: t + 0.5, deadlineAt: t + 1.75 }));
+    expect(await s.get('w1')).toMatchObject({ createdAt: t, leaseExpiresAt: t + 0.5, deadlineAt: t + 1.75 });
+    expect(await s.claim({ owner: 'b', leaseMs: 10, now: t + 0.4, limit: 1, runnable: RUNNABLE })).toEqual([]);
+    expect((await s.claim({ owner: 'b', leaseMs: 10, now: t + 0.5, limit: 1, runnable: RUNNABLE })).map((r) => r.leaseExpiresAt)).toEqual([t + 10.5]);
+    await s.close();
+  });
+
   it('two instances creating with one idempotency key at once answer the same workflow', async () => {
     const schema = await schemaFor('wf_idem');
     const a = store(schema);

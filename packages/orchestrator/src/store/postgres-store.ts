@@ -71,7 +71,8 @@ const COMPONENT = 'workflow-store';
  * Version 1. Steps live in their own table, one row per step: a commit writes the steps it changes, so its cost does
  * not grow with the workflow's history (a JSONB map column would be rewritten whole at every commit). `claimable_at`
  * is when a row becomes claimable, the later of "free" (no owner: 0; else its lease end) and "due" (its wake-up
- * time). The indexes claim uses (`workflows_awake`, `workflows_wake`) hold unfinished rows only and no lease
+ * time). Times are epoch ms as `double precision` (exact for integers, and a clock that answers fractions is kept
+ * as is, as the other stores keep it). The indexes claim uses (`workflows_awake`, `workflows_wake`) hold unfinished rows only and no lease
  * column, so a renewal (which changes only the lease) touches no index and can be a HOT update (fillfactor 85).
  */
 const MIGRATIONS: readonly ((s: string) => string)[] = [
@@ -88,15 +89,15 @@ CREATE TABLE ${s}.workflows (
   idempotency_key text UNIQUE,
   parent_id text,
   correlation_id text NOT NULL,
-  created_at bigint NOT NULL,
-  updated_at bigint NOT NULL,
-  deadline_at bigint,
+  created_at double precision NOT NULL,
+  updated_at double precision NOT NULL,
+  deadline_at double precision,
   owner text,
-  lease_expires_at bigint,
+  lease_expires_at double precision,
   epoch bigint NOT NULL,
-  wake_at bigint,
+  wake_at double precision,
   cancel_requested boolean NOT NULL DEFAULT false,
-  claimable_at bigint NOT NULL GENERATED ALWAYS AS
+  claimable_at double precision NOT NULL GENERATED ALWAYS AS
     (GREATEST(CASE WHEN owner IS NULL THEN 0 ELSE COALESCE(lease_expires_at, 0) END, COALESCE(wake_at, 0))) STORED
 ) WITH (fillfactor = 85);
 CREATE TABLE ${s}.workflow_steps (
@@ -178,8 +179,8 @@ export function postgresStatements(schema: string) {
     // (before the update): for a commit not applied it tells a stale epoch, a finished row and an unknown id apart.
     commit: `WITH c AS (
         SELECT * FROM jsonb_to_recordset($1::jsonb) AS c(ord int, id text, epoch bigint, status text,
-          set_output boolean, output jsonb, set_error boolean, error jsonb, updated_at bigint,
-          set_deadline boolean, deadline_at bigint, set_wake boolean, wake_at bigint, steps jsonb)),
+          set_output boolean, output jsonb, set_error boolean, error jsonb, updated_at double precision,
+          set_deadline boolean, deadline_at double precision, set_wake boolean, wake_at double precision, steps jsonb)),
       locked AS (
         SELECT w.id FROM ${wf} w JOIN c ON c.id = w.id AND c.epoch = w.epoch
         WHERE ${unfinished('w')} ORDER BY w.id FOR UPDATE OF w),
@@ -419,6 +420,8 @@ function positiveInt(value: number | undefined, fallback: number, name: string):
  * Each commit is one statement and one round trip; commits of different workflows that wait while earlier ones are
  * in flight share the next statement (group commit: one round trip and one WAL flush for the batch). Commits of one
  * workflow are applied in call order. Finished workflows past `retentionMs` are deleted in the background.
+ *
+ * @experimental The schema (version 1) and the options may still change before 1.0.
  *
  * @example
  * ```ts
