@@ -43,7 +43,7 @@ describe('fault campaign', () => {
 
   it('catches a reintroduced bug: commits carrying the freshly read stored epoch, not the caller’s (the old cancel() bug, issue 9 #6)', async () => {
     const mutants: SeedReport[] = [];
-    for (const seed of [101, 102, 103, 104]) mutants.push(await runSeed({ seed, workflows: 400, store: storeOf(seed), mutant: 'commitWithStoredEpoch' }));
+    for (const seed of [101, 102, 103, 104]) mutants.push(await runSeed({ seed, workflows: 500, store: storeOf(seed), mutant: 'commitWithStoredEpoch' }));
     const fenced = mutants.reduce((sum, r) => sum + countByInvariant(r.violations).fenced, 0);
     console.log(`mutant commitWithStoredEpoch: ${formatSummary(mutants)}`);
     expect(fenced, mutants.map((r) => describeSeed(r, 3)).join('\n')).toBeGreaterThan(0);

@@ -309,6 +309,12 @@ export async function runSeed(options: SeedOptions): Promise<SeedReport> {
     if (schedule.chance(0.08) && living.length > 0) {
       schedule.pick(living).store.pause(schedule.int(leaseMs, leaseMs * 3));
       tally.add(FaultKind.StorePause);
+      // Half the pauses are stalls: the clock jumps as the pause begins, so the others take the paused instance's
+      // workflows over while its writes are held — the writes it sends on waking carry fenced epochs.
+      if (schedule.chance(0.5)) {
+        clock.offset += Math.round(leaseMs * (1.2 + 1.3 * schedule.next()));
+        tally.add(FaultKind.ClockJump);
+      }
     }
     if (schedule.chance(0.3) && living.length > 0) {
       const startedIds = ids.filter((id): id is string => id !== undefined);

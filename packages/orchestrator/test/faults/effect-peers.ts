@@ -121,7 +121,7 @@ export class EffectPeer extends NodeService<typeof EffectInput, typeof EffectOut
 
   protected async process(input: EffectInput, ctx: CallContext): Promise<EffectOutput> {
     // Server-side latency; a call aborted meanwhile has done nothing.
-    await sleep(this.#random.int(0, 2), ctx.signal);
+    await sleep(this.#random.int(5, 30), ctx.signal);
     const key = ctx.idempotencyKey;
     const print = `${input.workflowId}:${input.step}:${input.op}:${input.amount}:${String(input.refuse)}`;
     let outcome: StoredOutcome;
