@@ -353,6 +353,20 @@ describe('PostgresWorkflowStore on PostgreSQL', () => {
     await pool.end();
   });
 
+  it('close writes the commits already asked for before it ends its pool', async () => {
+    const schema = await schemaFor('wf_drain');
+    const s = store(schema, { commitConcurrency: 1, maxCommitBatch: 1 });
+    await s.init();
+    for (const id of ['a', 'b', 'c']) await s.create(record(id));
+    const pending = ['a', 'b', 'c'].map((id) => s.commit(id, 1, { workflow: { status: WorkflowStatus.Completed } }));
+    await Promise.all([s.close(), s.close()]);
+    expect((await Promise.allSettled(pending)).map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
+    const reader = store(schema);
+    await reader.init();
+    expect((await reader.list({ status: WorkflowStatus.Completed })).map((w) => w.id).sort()).toEqual(['a', 'b', 'c']);
+    await reader.close();
+  });
+
   it('a store used before init() is refused (LIFECYCLE)', async () => {
     const s = store(await schemaFor('wf_early'));
     expect((await rejection(s.get('x'))).code).toBe(ErrorCode.Lifecycle);

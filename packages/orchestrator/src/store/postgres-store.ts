@@ -455,6 +455,7 @@ export class PostgresWorkflowStore implements WorkflowStore {
   #closed = false;
   #purgeTimer: NodeJS.Timeout | undefined;
   #purging: Promise<number> | undefined;
+  #closing: Promise<void> | undefined;
 
   constructor(options: PostgresWorkflowStoreOptions) {
     const schema = options.schema ?? 'onex';
@@ -848,7 +849,11 @@ export class PostgresWorkflowStore implements WorkflowStore {
 
   /** Writes the commits already asked for, stops the purge, and ends the pool when the store created it. */
   async close(): Promise<void> {
-    if (this.#closed) return;
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     this.#closed = true;
     if (this.#purgeTimer !== undefined) clearTimeout(this.#purgeTimer);
     if (this.#queue.length > 0 || this.#lanesBusy > 0) {
