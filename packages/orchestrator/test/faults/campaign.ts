@@ -384,9 +384,10 @@ export async function runSeed(options: SeedOptions): Promise<SeedReport> {
   }
   const unstarted = ids.flatMap((id, i) => (id === undefined ? [keyOf(i)] : []));
   const violations = checkInvariants({ workflows, unstarted, compensable: COMPENSABLE_STEPS, ledger, fencing: observer.violations });
-  for (const label of stuck) {
-    violations.push({ invariant: Invariant.Terminal, workflowId: `(instance ${label})`, reason: `initialize() did not finish within ${INITIALIZE_BOUND_MS} ms` });
-  }
+  // First, so a failing seed's first examples show them: a stuck start leaves workflows behind.
+  violations.unshift(
+    ...stuck.map((label) => ({ invariant: Invariant.Terminal, workflowId: `(instance ${label})`, reason: `initialize() did not finish within ${INITIALIZE_BOUND_MS} ms` })),
+  );
 
   for (const p of peers.values()) await p.shutdown();
   await shared.close();
