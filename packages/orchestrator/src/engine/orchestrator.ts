@@ -509,14 +509,12 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
     await this.store.init();
     this.#accepting = true;
     this.#provenUntil = this.clock.now() + this.#leaseMs;
-    // An instance restarted under a stable id takes its own workflows back at once, in batches.
-    for (;;) {
-      const room = this.#room();
-      if (room <= 0) break;
-      const limit = Math.min(room, CLAIM_BATCH);
-      const claimed = await this.store.claim({ owner: this.#instanceId, leaseMs: this.#leaseMs, now: this.clock.now(), limit, runnable: this.#runnable, includeOwn: true });
-      this.#adopt(claimed);
-      if (claimed.length < limit) break;
+    // An instance restarted under a stable id takes its own workflows back at once, as far as its room allows (one
+    // claim: with `includeOwn` a second one would take the same ones again). Own workflows past the room expire,
+    // unrenewed, and are claimed like any others.
+    const room = this.#room();
+    if (room > 0) {
+      this.#adopt(await this.store.claim({ owner: this.#instanceId, leaseMs: this.#leaseMs, now: this.clock.now(), limit: room, runnable: this.#runnable, includeOwn: true }));
     }
     if (this.#recovered > 0) this.logger.info({ count: this.#recovered }, 'resuming unfinished workflows');
     this.#leaseTimer = setInterval(() => this.#tick(), Math.max(1, Math.floor(this.#leaseMs / 3)));

@@ -657,7 +657,9 @@ export class WorkflowRun {
       failure = toOnexError(error);
     }
     const current = this.#steps.get(step.name)!;
-    if (isUnavailable(failure)) {
+    // Only a definite refusal ends the compensation: an unavailable peer, or an answer after which the undo may have
+    // happened (a garbled answer, an internal error), parks it for another try under the same idempotency key.
+    if (isUnavailable(failure) || mayHaveApplied(this.#wire(failure))) {
       const waits = (current.compensationWaits ?? 0) + 1;
       const backoff = spec.retry.delayFor(Math.min(waits, 32));
       const delayMs = Math.max(1, backoff, failure.retryAfterMs ?? 0);
