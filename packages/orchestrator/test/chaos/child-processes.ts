@@ -36,7 +36,6 @@ export class ManagedChild {
     proc.stdout?.setEncoding('utf8');
     proc.stderr?.setEncoding('utf8');
     proc.stdout?.on('data', (chunk: string) => {
-      this.#keep(chunk);
       const text = this.#partial + chunk;
       const lines = text.split('\n');
       this.#partial = lines.pop() ?? '';
@@ -44,6 +43,8 @@ export class ManagedChild {
         const space = line.indexOf(' ');
         const prefix = space === -1 ? line : line.slice(0, space);
         this.#last.set(prefix, space === -1 ? '' : line.slice(space + 1));
+        // The periodic `figures` lines would crowd the diagnosis out of the tail.
+        if (prefix !== 'figures') this.#keep(`${line}\n`);
         if (prefix === 'listening') {
           clearTimeout(timer);
           onReady(line.split(' ').slice(1));

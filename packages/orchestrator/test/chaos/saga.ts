@@ -80,8 +80,8 @@ export const OPERATION_EFFECTS = {
 /** Steps that have a compensation. */
 export const COMPENSABLE_STEPS = ['reserve', 'charge'] as const;
 
-// Generous step retries: a peer that is down for a second (killed and restarted) delays a workflow, rarely fails it.
-const STEP_RETRY = { maxAttempts: 12, initialDelayMs: 20, maxDelayMs: 400 } as const;
+// Generous step retries (~8 s): a peer down for a few seconds (killed and restarted) delays a workflow, rarely fails it.
+const STEP_RETRY = { maxAttempts: 20, initialDelayMs: 20, maxDelayMs: 500 } as const;
 // Compensations park (durably) while their peer is unavailable; short waits keep the drain quick.
 const COMPENSATION_RETRY = { maxAttempts: 4, initialDelayMs: 20, maxDelayMs: 300 } as const;
 const ATTEMPT_TIMEOUT_MS = 4_000;
