@@ -37,7 +37,7 @@ export {
   type WorkflowRecord,
   type WorkflowSummary,
 } from './store/workflow-record.js';
-export type { ClaimOptions, CreateResult, HeldRun, RenewResult, RunnableType, WorkflowStore } from './store/workflow-store.js';
+export type { ClaimOptions, CreateResult, HeldRun, RenewResult, RunnableType, WorkflowEvent, WorkflowStore } from './store/workflow-store.js';
 export { MemoryWorkflowStore, type MemoryWorkflowStoreOptions } from './store/memory-store.js';
 export { SqliteWorkflowStore, type SqliteWorkflowStoreOptions } from './store/sqlite-store.js';
 export {

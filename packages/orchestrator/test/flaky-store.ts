@@ -27,7 +27,9 @@ export function flaky(inner: WorkflowStore, rule: FailRule = () => false): Flaky
   const store = new Proxy(inner, {
     get(target, property, receiver) {
       const value: unknown = Reflect.get(target, property, receiver);
-      if (typeof property !== 'string' || !METHODS.has(property) || typeof value !== 'function') return value;
+      if (typeof value !== 'function') return value;
+      // Methods not counted run on the store itself (its private fields need the real receiver).
+      if (typeof property !== 'string' || !METHODS.has(property)) return (value as (...a: unknown[]) => unknown).bind(target);
       const method = property as StoreMethod;
       return async (...args: unknown[]): Promise<unknown> => {
         const n = (state.calls.get(method) ?? 0) + 1;

@@ -8,7 +8,6 @@ import {
   NodeKind,
   NodeService,
   OnexError,
-  sleep,
   toOnexError,
   type CallContext,
   type CircuitBreakerOptions,
@@ -27,7 +26,7 @@ import {
   type WorkflowRecord,
   type WorkflowSummary,
 } from '../store/workflow-record.js';
-import type { HeldRun, RunnableType, WorkflowStore } from '../store/workflow-store.js';
+import type { HeldRun, RunnableType, WorkflowEvent, WorkflowStore } from '../store/workflow-store.js';
 import { validateWorkflowDefinition, type AnyWorkflowDefinition, type WorkflowInputOf } from '../workflow/definition.js';
 import { WorkflowRun, type ChildRunner, type RunCounters, type RunEnd, type RunOutcome } from './workflow-run.js';
 
@@ -161,6 +160,9 @@ const RESUME_DELAY_MS = 100;
 /** How often `result()` reads the store for a workflow not run here (another instance, or parked). */
 const RESULT_POLL_MS = 250;
 
+/** The same, when the store announces finished workflows (`subscribe`): a safety net for a lost notification. */
+const RESULT_POLL_SUBSCRIBED_MS = 5_000;
+
 /** Most workflows one claim takes (repeated while full batches come back and there is room). */
 const CLAIM_BATCH = 256;
 
@@ -212,6 +214,9 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
   /** Claimed again while the old run here still unwinds: launched once it has. */
   readonly #relaunch = new Map<string, WorkflowRecord>();
   readonly #waiters = new Map<string, Set<Waiter>>();
+  /** `result()` calls waiting, through the store, for workflows not run here: woken by a `finished` event. */
+  readonly #remoteWaiters = new Map<string, Set<() => void>>();
+  #unsubscribe: (() => Promise<void>) | undefined;
   readonly #latency = new LatencyHistogram();
   readonly #finished = new Map<string, number>();
   readonly #counters: RunCounters = { stepAttempts: 0, stepRetries: 0, compensationsRun: 0, compensationsFailed: 0, compensationsParked: 0 };
@@ -385,7 +390,49 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
         if (isTerminalStatus(record.status)) return outcomeOf(record);
         if (this.#running.has(id) || this.#queued.has(id) || this.#relaunch.has(id)) continue;
       }
-      await sleep(Math.min(RESULT_POLL_MS * 2 ** Math.min(failures, 5), 5_000), signal).catch(() => undefined);
+      const poll = this.#unsubscribe === undefined ? RESULT_POLL_MS : RESULT_POLL_SUBSCRIBED_MS;
+      await this.#remoteEnd(id, Math.min(poll * 2 ** Math.min(failures, 5), 30_000), signal);
+    }
+  }
+
+  /** Resolves when the store announces the workflow finished, after `ms` at the latest, or when `signal` aborts. */
+  #remoteEnd(id: string, ms: number, signal: AbortSignal | undefined): Promise<void> {
+    return new Promise<void>((resolve) => {
+      let waiters = this.#remoteWaiters.get(id);
+      if (waiters === undefined) {
+        waiters = new Set();
+        this.#remoteWaiters.set(id, waiters);
+      }
+      const set = waiters;
+      const done = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        set.delete(done);
+        if (set.size === 0 && this.#remoteWaiters.get(id) === set) this.#remoteWaiters.delete(id);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      timer.unref();
+      signal?.addEventListener('abort', done, { once: true });
+      set.add(done);
+    });
+  }
+
+  /** An event of some instance's write: wake what waits on it, instead of at the next poll or tick. */
+  #onEvent(event: WorkflowEvent): void {
+    switch (event.kind) {
+      case 'finished':
+        for (const done of [...(this.#remoteWaiters.get(event.id) ?? [])]) done();
+        break;
+      case 'claimable':
+        if (!this.#running.has(event.id) && !this.#queued.has(event.id)) this.#scheduleClaim(0);
+        break;
+      case 'cancel':
+        this.#cancelHere(event.id);
+        break;
+      case 'wake':
+        this.#scheduleClaim(event.at - this.clock.now());
+        break;
     }
   }
 
@@ -509,6 +556,13 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
     await this.store.init();
     this.#accepting = true;
     this.#provenUntil = this.clock.now() + this.#leaseMs;
+    if (this.store.subscribe !== undefined) {
+      try {
+        this.#unsubscribe = await this.store.subscribe((event) => this.#onEvent(event));
+      } catch (error) {
+        this.logger.warn({ err: error }, 'store events unavailable: waiting and claiming by polling');
+      }
+    }
     // An instance restarted under a stable id takes its own workflows back at once, as far as its room allows (one
     // claim: with `includeOwn` a second one would take the same ones again). Own workflows past the room expire,
     // unrenewed, and are claimed like any others.
@@ -700,6 +754,7 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
   protected override async onShutdown(): Promise<void> {
     this.#accepting = false;
     for (const timer of [this.#leaseTimer, this.#fenceTimer, this.#claimTimer]) if (timer !== undefined) clearTimeout(timer);
+    await this.#unsubscribe?.().catch(() => undefined);
     const held: HeldRun[] = [...this.#queue, ...this.#running.values()].map((held) => ({ id: held.id, epoch: held.epoch }));
     for (const record of this.#queue.splice(0)) {
       this.#queued.delete(record.id);
@@ -719,6 +774,7 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
     await Promise.all(held.map((run) => this.store.release(this.#instanceId, run).catch(() => undefined)));
     this.#closed = true;
     for (const id of [...this.#waiters.keys()]) this.#settleWaiters(id, undefined);
+    for (const waiters of [...this.#remoteWaiters.values()]) for (const done of [...waiters]) done();
     if (this.#ownsBreakers) this.#breakers.shutdown();
     await this.store.close();
   }

@@ -1,6 +1,6 @@
 import { ErrorCode, HealthStatus, OnexError, type ComponentHealth } from '@onex/core';
 import { isTerminalStatus, type StepRecord, type WorkflowCommit, type WorkflowFilter, type WorkflowRecord, type WorkflowSummary } from './workflow-record.js';
-import type { ClaimOptions, CreateResult, HeldRun, RenewResult, RunnableType, WorkflowStore } from './workflow-store.js';
+import type { ClaimOptions, CreateResult, HeldRun, RenewResult, RunnableType, WorkflowEvent, WorkflowStore } from './workflow-store.js';
 
 type MutableRecord = { -readonly [K in keyof WorkflowRecord]: WorkflowRecord[K] } & { steps: Record<string, StepRecord> };
 
@@ -33,6 +33,7 @@ export interface MemoryWorkflowStoreOptions {
  * ```
  */
 export class MemoryWorkflowStore implements WorkflowStore {
+  readonly #listeners = new Set<(event: WorkflowEvent) => void>();
   readonly #records = new Map<string, MutableRecord>();
   readonly #byKey = new Map<string, string>();
   // Unfinished records in creation order: what claim walks (finished ones are never visited again).
@@ -90,8 +91,10 @@ export class MemoryWorkflowStore implements WorkflowStore {
       this.#unfinished.delete(id);
       this.#parked.delete(id);
       this.#markFinished(id);
+      this.#emit({ kind: 'finished', id });
     } else {
       this.#trackParked(current);
+      if (typeof change.workflow?.wakeAt === 'number') this.#emit({ kind: 'wake', at: change.workflow.wakeAt });
     }
   }
 
@@ -151,7 +154,9 @@ export class MemoryWorkflowStore implements WorkflowStore {
 
   async release(owner: string, held: HeldRun): Promise<void> {
     const record = this.#heldBy(owner, held.id, held.epoch);
-    if (record !== undefined) record.leaseExpiresAt = 0;
+    if (record === undefined) return;
+    record.leaseExpiresAt = 0;
+    this.#emit({ kind: 'claimable', id: held.id });
   }
 
   async requestCancel(id: string): Promise<WorkflowRecord | undefined> {
@@ -161,6 +166,7 @@ export class MemoryWorkflowStore implements WorkflowStore {
       record.cancelRequested = true;
       delete record.wakeAt;
       this.#parked.delete(id);
+      this.#emit({ kind: 'cancel', id });
     }
     return copyOf(record);
   }
@@ -181,7 +187,23 @@ export class MemoryWorkflowStore implements WorkflowStore {
     return { status: HealthStatus.Healthy, data: { kind: 'memory', workflows: this.#records.size, unfinished: this.#unfinished.size } };
   }
 
+  /** Delivers the events of every writer of this store, in process (instances sharing it in tests or embedding). */
+  async subscribe(listener: (event: WorkflowEvent) => void): Promise<() => Promise<void>> {
+    this.#listeners.add(listener);
+    return async () => {
+      this.#listeners.delete(listener);
+    };
+  }
+
   async close(): Promise<void> {}
+
+  #emit(event: WorkflowEvent): void {
+    if (this.#listeners.size === 0) return;
+    // After the write's own continuation, as a database notification arrives after its commit.
+    queueMicrotask(() => {
+      for (const listener of this.#listeners) listener(event);
+    });
+  }
 
   /** The unfinished record `owner` holds at `epoch`, or undefined. */
   #heldBy(owner: string, id: string, epoch: number): MutableRecord | undefined {

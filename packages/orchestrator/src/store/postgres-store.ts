@@ -3,7 +3,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import pg from 'pg';
 import { ErrorCode, HealthStatus, isConnectionError, isOnexError, OnexError, type ComponentHealth } from '@onex/core';
 import type { StepRecord, WorkflowCommit, WorkflowFilter, WorkflowRecord, WorkflowStatus, WorkflowSummary } from './workflow-record.js';
-import type { ClaimOptions, CreateResult, HeldRun, RenewResult, RunnableType, WorkflowStore } from './workflow-store.js';
+import type { ClaimOptions, CreateResult, HeldRun, RenewResult, RunnableType, WorkflowEvent, WorkflowStore } from './workflow-store.js';
 
 /** Options of {@link PostgresWorkflowStore}. Give `pool` or `connectionString`. */
 export interface PostgresWorkflowStoreOptions {
@@ -198,8 +198,14 @@ export function postgresStatements(schema: string) {
       ins AS (
         INSERT INTO ${ws} (workflow_id, name, data)
         SELECT c.id, e.key, e.value FROM c JOIN upd ON upd.id = c.id CROSS JOIN LATERAL jsonb_each(c.steps) e
-        ON CONFLICT (workflow_id, name) DO UPDATE SET data = EXCLUDED.data)
-      SELECT c.ord, upd.id IS NOT NULL AS applied, w.epoch, w.status
+        ON CONFLICT (workflow_id, name) DO UPDATE SET data = EXCLUDED.data),
+      -- Other instances hear of finished and parked workflows at commit (NOTIFY is transactional; $2 is the channel).
+      notes AS MATERIALIZED (
+        SELECT pg_notify($2, CASE WHEN c.status IN (${FINISHED_LIST}) THEN json_build_object('k', 'finished', 'id', c.id)::text
+          ELSE json_build_object('k', 'wake', 'at', c.wake_at)::text END) AS sent
+        FROM c JOIN upd ON upd.id = c.id
+        WHERE c.status IN (${FINISHED_LIST}) OR (c.set_wake AND c.wake_at IS NOT NULL))
+      SELECT c.ord, upd.id IS NOT NULL AS applied, w.epoch, w.status, (SELECT count(*) FROM notes) AS notified
       FROM c LEFT JOIN upd ON upd.id = c.id LEFT JOIN ${wf} w ON w.id = c.id`,
     claim: claimSet('f.claimable_at <= $3'),
     // includeOwn adds the owner's own rows whose lease still runs ($7 is the owner again; due is checked above).
@@ -210,11 +216,14 @@ export function postgresStatements(schema: string) {
         WHERE w.owner = $3 AND ${unfinished('w')} ORDER BY w.id FOR UPDATE OF w)
       UPDATE ${wf} w SET lease_expires_at = $4 FROM locked l WHERE w.id = l.id
       RETURNING w.id, w.cancel_requested`,
-    release: `UPDATE ${wf} w SET lease_expires_at = 0 WHERE w.id = $1 AND w.epoch = $2 AND w.owner = $3 AND ${unfinished('w')}`,
+    release: `WITH r AS (
+        UPDATE ${wf} w SET lease_expires_at = 0 WHERE w.id = $1 AND w.epoch = $2 AND w.owner = $3 AND ${unfinished('w')} RETURNING w.id)
+      SELECT pg_notify($4, json_build_object('k', 'claimable', 'id', r.id)::text) AS sent FROM r`,
     // The record after the change; when nothing changed (finished, unknown) the second branch reads it as it is.
     requestCancel: `WITH upd AS (
-        UPDATE ${wf} w SET cancel_requested = true, wake_at = NULL WHERE w.id = $1 AND ${unfinished('w')} RETURNING w.*)
-      SELECT ${recordColumns('r', ws)} FROM (
+        UPDATE ${wf} w SET cancel_requested = true, wake_at = NULL WHERE w.id = $1 AND ${unfinished('w')} RETURNING w.*),
+      notes AS MATERIALIZED (SELECT pg_notify($2, json_build_object('k', 'cancel', 'id', upd.id)::text) AS sent FROM upd)
+      SELECT ${recordColumns('r', ws)}, (SELECT count(*) FROM notes) AS notified FROM (
         SELECT * FROM upd UNION ALL SELECT * FROM ${wf} w WHERE w.id = $1 AND NOT EXISTS (SELECT 1 FROM upd)) r`,
     nextWakeAt: `SELECT w.wake_at FROM ${wf} w
       WHERE ${unfinished('w')} AND w.wake_at IS NOT NULL AND ${runnableIn('w', 1)} ORDER BY w.wake_at LIMIT 1`,
@@ -456,6 +465,14 @@ export class PostgresWorkflowStore implements WorkflowStore {
   #purgeTimer: NodeJS.Timeout | undefined;
   #purging: Promise<number> | undefined;
   #closing: Promise<void> | undefined;
+  /** The NOTIFY channel of this schema's events (derived from the schema name, so always a short identifier). */
+  readonly #channel: string;
+  readonly #listeners = new Set<(event: WorkflowEvent) => void>();
+  /** The connection held for LISTEN while anyone subscribes; re-established after a drop. */
+  #listener: pg.PoolClient | undefined;
+  #listening: Promise<void> | undefined;
+  #relistenTimer: NodeJS.Timeout | undefined;
+  #relistenFailures = 0;
 
   constructor(options: PostgresWorkflowStoreOptions) {
     const schema = options.schema ?? 'onex';
@@ -473,6 +490,7 @@ export class PostgresWorkflowStore implements WorkflowStore {
     const names = {} as Record<NamedStatement, string>;
     for (const [key, value] of Object.entries(this.#sql)) if (typeof value === 'string') names[key as NamedStatement] = `onexwf_${tag}_${key}`;
     this.#names = names;
+    this.#channel = `onexwf_${tag}`;
     this.#retentionMs = options.retentionMs ?? 7 * 24 * 3_600_000;
     this.#purgeIntervalMs = options.purgeIntervalMs ?? 3_600_000;
     this.#onPurgeError = options.onPurgeError;
@@ -669,7 +687,7 @@ export class PostgresWorkflowStore implements WorkflowStore {
     const payload = `[${batch.map((p, ord) => `{"ord":${ord},${p.json.slice(1)}`).join(',')}]`;
     let rows: CommitResultRow[];
     try {
-      rows = await this.#run<CommitResultRow>('commit', [payload]);
+      rows = await this.#run<CommitResultRow>('commit', [payload, this.#channel]);
     } catch (error) {
       // A value one commit carries that PostgreSQL refuses fails the whole statement: write them one by one, so only
       // that commit fails. A failure of the server or the connection is every caller's.
@@ -748,12 +766,12 @@ export class PostgresWorkflowStore implements WorkflowStore {
 
   async release(owner: string, held: HeldRun): Promise<void> {
     this.#assertReady();
-    await this.#run('release', [held.id, held.epoch, owner]);
+    await this.#run('release', [held.id, held.epoch, owner, this.#channel]);
   }
 
   async requestCancel(id: string): Promise<WorkflowRecord | undefined> {
     this.#assertReady();
-    const [row] = await this.#run<RecordRow>('requestCancel', [id]);
+    const [row] = await this.#run<RecordRow>('requestCancel', [id, this.#channel]);
     return row === undefined ? undefined : recordOf(row);
   }
 
@@ -847,6 +865,104 @@ export class PostgresWorkflowStore implements WorkflowStore {
     }
   }
 
+  /**
+   * Delivers the events of every instance's writes on this schema through LISTEN/NOTIFY: finished workflows, given-up
+   * leases, cancel requests and wake-up times (each sent at its transaction's commit). One pool connection is held
+   * while anyone listens; after a dropped connection it listens again, with backoff (events sent meanwhile are lost:
+   * the engine's rare poll covers them).
+   */
+  async subscribe(listener: (event: WorkflowEvent) => void): Promise<() => Promise<void>> {
+    this.#assertReady();
+    this.#listeners.add(listener);
+    try {
+      await this.#listen();
+    } catch (error) {
+      this.#listeners.delete(listener);
+      throw error;
+    }
+    return async () => {
+      this.#listeners.delete(listener);
+      if (this.#listeners.size === 0) await this.#unlisten();
+    };
+  }
+
+  #listen(): Promise<void> {
+    if (this.#listener !== undefined) return Promise.resolve();
+    this.#listening ??= (async () => {
+      let client: pg.PoolClient;
+      try {
+        client = await this.#pool.connect();
+      } catch (error) {
+        throw classify(error, 'listen');
+      }
+      const lost = (error?: unknown): void => {
+        if (this.#listener !== client) return;
+        this.#listener = undefined;
+        client.removeListener('notification', onNotification);
+        client.release(error instanceof Error ? error : true);
+        this.#relisten();
+      };
+      const onNotification = (message: pg.Notification): void => this.#deliver(message.payload);
+      client.on('notification', onNotification);
+      client.on('error', lost);
+      client.on('end', () => lost());
+      try {
+        await client.query(`LISTEN ${pg.escapeIdentifier(this.#channel)}`);
+      } catch (error) {
+        client.removeListener('notification', onNotification);
+        client.release(true);
+        throw classify(error, 'listen');
+      }
+      this.#listener = client;
+      this.#relistenFailures = 0;
+    })().finally(() => {
+      this.#listening = undefined;
+    });
+    return this.#listening;
+  }
+
+  #relisten(): void {
+    if (this.#closed || this.#listeners.size === 0 || this.#relistenTimer !== undefined) return;
+    const delay = Math.min(100 * 2 ** this.#relistenFailures, 10_000);
+    this.#relistenTimer = setTimeout(() => {
+      this.#relistenTimer = undefined;
+      this.#listen().catch(() => {
+        this.#relistenFailures += 1;
+        this.#relisten();
+      });
+    }, delay);
+    this.#relistenTimer.unref();
+  }
+
+  async #unlisten(): Promise<void> {
+    if (this.#relistenTimer !== undefined) clearTimeout(this.#relistenTimer);
+    this.#relistenTimer = undefined;
+    await this.#listening?.catch(() => undefined);
+    const client = this.#listener;
+    if (client === undefined) return;
+    this.#listener = undefined;
+    client.removeAllListeners('notification');
+    try {
+      await client.query(`UNLISTEN ${pg.escapeIdentifier(this.#channel)}`);
+      client.release();
+    } catch {
+      client.release(true);
+    }
+  }
+
+  #deliver(payload: string | undefined): void {
+    let event: WorkflowEvent | undefined;
+    try {
+      const note = JSON.parse(payload ?? '') as { k?: unknown; id?: unknown; at?: unknown };
+      if (note.k === 'wake' && typeof note.at === 'number') event = { kind: 'wake', at: note.at };
+      else if ((note.k === 'finished' || note.k === 'claimable' || note.k === 'cancel') && typeof note.id === 'string') event = { kind: note.k, id: note.id };
+    } catch {
+      return;
+    }
+    if (event === undefined) return;
+    for (const listener of this.#listeners) listener(event);
+  }
+
   /** Writes the commits already asked for, stops the purge, and ends the pool when the store created it. */
   async close(): Promise<void> {
     this.#closing ??= this.#close();
@@ -855,6 +971,8 @@ export class PostgresWorkflowStore implements WorkflowStore {
 
   async #close(): Promise<void> {
     this.#closed = true;
+    this.#listeners.clear();
+    await this.#unlisten();
     if (this.#purgeTimer !== undefined) clearTimeout(this.#purgeTimer);
     if (this.#queue.length > 0 || this.#lanesBusy > 0) {
       await new Promise<void>((resolve) => {

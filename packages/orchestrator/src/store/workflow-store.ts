@@ -47,6 +47,19 @@ export interface RenewResult {
 }
 
 /**
+ * What a store tells every instance about writes made anywhere (see {@link WorkflowStore.subscribe}):
+ * - `finished`: the workflow reached a terminal status (result waiters read it now);
+ * - `claimable`: its lease was given up (any instance may claim it now);
+ * - `cancel`: its cancellation was requested (its holder acts on it now);
+ * - `wake`: a workflow was parked until `at` (instances arm their wake-up timer).
+ */
+export type WorkflowEvent =
+  | { readonly kind: 'finished'; readonly id: string }
+  | { readonly kind: 'claimable'; readonly id: string }
+  | { readonly kind: 'cancel'; readonly id: string }
+  | { readonly kind: 'wake'; readonly at: number };
+
+/**
  * Where workflows live. Every state change goes through {@link WorkflowStore.commit} before the engine acts on it
  * (write-ahead), so a crash at any instant leaves a state the engine can resume from.
  *
@@ -95,6 +108,12 @@ export interface WorkflowStore {
   requestCancel(id: string): Promise<WorkflowRecord | undefined>;
   /** The earliest `wakeAt` of an unfinished workflow of a runnable type, or undefined when none is parked. */
   nextWakeAt(runnable: readonly RunnableType[]): Promise<number | undefined>;
+  /**
+   * Optional: delivers the {@link WorkflowEvent}s of every instance's writes (PostgreSQL: LISTEN/NOTIFY; memory: in
+   * process), so waiters and claimers act at once instead of at their next poll. Resolves once listening, with a
+   * function that stops it. Events are hints: an instance still polls, rarely, and a lost event delays, never breaks.
+   */
+  subscribe?(listener: (event: WorkflowEvent) => void): Promise<() => Promise<void>>;
   /** Store health for `health()`. */
   health(): Promise<ComponentHealth>;
   /** Releases resources. */
