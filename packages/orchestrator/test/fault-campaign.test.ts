@@ -1,9 +1,9 @@
 // The acceptance test of the fault issue: seeds × workflows of sagas on 3 orchestrator instances sharing one store
-// (memory and SQLite), under injected store, peer, crash and clock faults; then the five invariants. One seed is
+// (memory, SQLite and PostgreSQL in turn), under injected store, peer, crash and clock faults; then the five invariants. One seed is
 // reproducible from its number: ONEX_FAULT_SEED=<n>. Sizes: ONEX_FAULT_SEEDS (default 20), ONEX_FAULT_WORKFLOWS
 // (default 1000).
 import { afterAll, describe, expect, it } from 'vitest';
-import { describeSeed, formatSummary, runSeed, seedLine, type SeedReport } from './faults/campaign.js';
+import { describeSeed, formatSummary, runSeed, seedLine, type CampaignStore, type SeedReport } from './faults/campaign.js';
 import { countByInvariant } from './faults/invariants.js';
 
 function envCount(name: string, fallback: number): number {
@@ -17,7 +17,8 @@ function envCount(name: string, fallback: number): number {
 const single = process.env['ONEX_FAULT_SEED'];
 const SEEDS = single === undefined || single === '' ? Array.from({ length: envCount('ONEX_FAULT_SEEDS', 20) }, (_, i) => i + 1) : [envCount('ONEX_FAULT_SEED', 1)];
 const WORKFLOWS = envCount('ONEX_FAULT_WORKFLOWS', 1_000);
-const storeOf = (seed: number): 'memory' | 'sqlite' => (seed % 2 === 0 ? 'memory' : 'sqlite');
+const KINDS: readonly CampaignStore[] = ['sqlite', 'memory', 'postgres'];
+const storeOf = (seed: number): CampaignStore => KINDS[seed % KINDS.length]!;
 
 const reports: SeedReport[] = [];
 afterAll(() => {

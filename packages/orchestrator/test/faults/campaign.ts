@@ -9,7 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSilentLogger, sleep, type Clock } from '@onex/core';
 import { z } from 'zod';
+import { freshSchema } from '@onex/test-postgres';
+import { postgresUrl } from '@onex/test-postgres/vitest';
 import { defineWorkflow, MemoryWorkflowStore, Orchestrator, peer, SqliteWorkflowStore, type WorkflowStatus } from '../../src/index.js';
+import { PostgresWorkflowStore } from '../../src/postgres.js';
 import { isTerminalStatus, type WorkflowRecord } from '../../src/store/workflow-record.js';
 import type { WorkflowStore } from '../../src/store/workflow-store.js';
 import { EffectLedger, effectContract, FaultyPeerClient, startPeers, type EffectInput, type EffectPeer } from './effect-peers.js';
@@ -95,11 +98,14 @@ function planRefusals(random: Prng): SagaInput['refuse'] {
   return [];
 }
 
+/** The store kinds the campaign runs on (PostgreSQL: the vitest globalSetup's server, a fresh schema per seed). */
+export type CampaignStore = 'memory' | 'sqlite' | 'postgres';
+
 /** Options of {@link runSeed}. */
 export interface SeedOptions {
   readonly seed: number;
   readonly workflows: number;
-  readonly store: 'memory' | 'sqlite';
+  readonly store: CampaignStore;
   /** Instances alive at once. Default 3. */
   readonly instances?: number;
   /** Lease of every instance, ms. Default 450. */
@@ -118,7 +124,7 @@ export interface SeedOptions {
 /** What one seed did and found. */
 export interface SeedReport {
   readonly seed: number;
-  readonly store: 'memory' | 'sqlite';
+  readonly store: CampaignStore;
   readonly workflows: number;
   readonly faults: FaultTally;
   readonly violations: readonly Violation[];
@@ -175,10 +181,13 @@ export async function runSeed(options: SeedOptions): Promise<SeedReport> {
   const ledger = new EffectLedger();
   const clock = new CampaignClock();
   const dir = options.store === 'sqlite' ? mkdtempSync(join(tmpdir(), 'onex-fault-campaign-')) : undefined;
+  const schema = options.store === 'postgres' ? await freshSchema(postgresUrl(), 'faults') : undefined;
   const shared: WorkflowStore =
-    dir === undefined
-      ? new MemoryWorkflowStore({ maxFinished: options.workflows * 2 })
-      : new SqliteWorkflowStore({ path: join(dir, 'workflows.db'), retentionMs: 0 });
+    schema !== undefined
+      ? new PostgresWorkflowStore({ connectionString: postgresUrl(), schema: schema.name, purgeIntervalMs: 0, retentionMs: 0, maxConnections: 8 })
+      : dir === undefined
+        ? new MemoryWorkflowStore({ maxFinished: options.workflows * 2 })
+        : new SqliteWorkflowStore({ path: join(dir, 'workflows.db'), retentionMs: 0 });
   await shared.init();
   const peers: Map<string, EffectPeer> = await startPeers(PEER_LABELS, { ledger, random: peerRandom, tally });
 
@@ -391,6 +400,7 @@ export async function runSeed(options: SeedOptions): Promise<SeedReport> {
 
   for (const p of peers.values()) await p.shutdown();
   await shared.close();
+  await schema?.drop();
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   return {
     seed: options.seed,

@@ -5,7 +5,7 @@
 // or with an epoch its instance never obtained, is caught where it happens.
 import { ErrorCode, OnexError, sleep, type ComponentHealth } from '@onex/core';
 import { isTerminalStatus, type WorkflowCommit, type WorkflowFilter, type WorkflowRecord, type WorkflowSummary } from '../../src/store/workflow-record.js';
-import type { ClaimOptions, CreateResult, HeldRun, RenewResult, RunnableType, WorkflowStore } from '../../src/store/workflow-store.js';
+import type { ClaimOptions, CreateResult, HeldRun, RenewResult, RunnableType, WorkflowEvent, WorkflowStore } from '../../src/store/workflow-store.js';
 import { FaultKind, type FaultSwitch } from './faults.js';
 import type { Prng } from './prng.js';
 
@@ -98,7 +98,6 @@ interface Gate {
   timer: NodeJS.Timeout | undefined;
 }
 
-type LegacyStore = WorkflowStore & { renewLeases?: (owner: string, leaseExpiresAt: number) => Promise<void> };
 
 /** The store as one orchestrator instance sees it, faults included. */
 export class FaultStore implements WorkflowStore {
@@ -239,17 +238,13 @@ export class FaultStore implements WorkflowStore {
     return at;
   }
 
-  /**
-   * The lease call of the engine before the store contract of commit 34619f8 (it renews every workflow the owner
-   * holds), passed through when the underlying store still has it, so the campaign runs against that engine too.
-   * Remove once engine and stores follow the contract.
-   */
-  async renewLeases(owner: string, leaseExpiresAt: number): Promise<void> {
-    const legacy: LegacyStore = this.#store;
-    if (legacy.renewLeases === undefined) throw new OnexError(ErrorCode.Internal, 'The underlying store has no renewLeases (legacy engine call)');
-    await this.#enter();
-    await legacy.renewLeases(owner, leaseExpiresAt);
-    this.#exit();
+  /** The underlying store's events, while this instance lives (a crashed process hears nothing). */
+  async subscribe(listener: (event: WorkflowEvent) => void): Promise<() => Promise<void>> {
+    this.#alive();
+    if (this.#store.subscribe === undefined) throw new OnexError(ErrorCode.Unavailable, 'The underlying store has no events');
+    return this.#store.subscribe((event) => {
+      if (!this.#crashed && !this.#closed) listener(event);
+    });
   }
 
   async health(): Promise<ComponentHealth> {
