@@ -22,6 +22,49 @@ function freshPath(name: string): string {
 describeWorkflowStoreConformance('MemoryWorkflowStore', () => new MemoryWorkflowStore());
 describeWorkflowStoreConformance('SqliteWorkflowStore (:memory:)', () => new SqliteWorkflowStore({ path: ':memory:' }));
 describeWorkflowStoreConformance('SqliteWorkflowStore (file)', () => new SqliteWorkflowStore({ path: freshPath('conformance') }));
+describeWorkflowStoreConformance('SqliteWorkflowStore (file, synchronous=full, group commit)', () =>
+  new SqliteWorkflowStore({ path: freshPath('conformance-full'), synchronous: 'full' }),
+);
+
+describe('SqliteWorkflowStore group commit', () => {
+  it('writes the concurrent commits of many workflows in shared transactions, each fenced on its own', async () => {
+    const store = new SqliteWorkflowStore({ path: freshPath('group'), synchronous: 'full', purgeIntervalMs: 0 });
+    await store.init();
+    const now = Date.now();
+    const ids = Array.from({ length: 50 }, (_, i) => `g-${i}`);
+    for (const id of ids) {
+      await store.create({ id, type: 't', version: '1', status: 'running', input: {}, correlationId: 'c', createdAt: now, updatedAt: now, owner: 'o', leaseExpiresAt: now + 60_000, epoch: 1, steps: {} });
+    }
+    const results = await Promise.allSettled(
+      ids.map((id, i) => store.commit(id, i === 7 ? 2 : 1, { workflow: { status: 'completed', output: i }, steps: [{ name: 's', status: 'completed', attempts: 1, attemptErrors: [] }] })),
+    );
+    // The stale-epoch commit fails alone; every other one landed, steps included.
+    expect(results.filter((r) => r.status === 'rejected')).toHaveLength(1);
+    expect(results[7]).toMatchObject({ status: 'rejected', reason: { code: 'CONFLICT' } });
+    expect((await store.get('g-7'))?.status).toBe('running');
+    expect((await store.get('g-3'))).toMatchObject({ status: 'completed', output: 3, steps: { s: { status: 'completed' } } });
+    const figures = (await store.health()).data?.['groupCommit'] as { transactions: number; commits: number; largest: number };
+    expect(figures.commits).toBe(50);
+    expect(figures.transactions).toBeLessThan(50);
+    expect(figures.largest).toBeGreaterThan(1);
+    await store.close();
+  });
+
+  it('writes the commits still gathered when it is closed', async () => {
+    const path = freshPath('group-close');
+    const store = new SqliteWorkflowStore({ path, groupCommit: true, purgeIntervalMs: 0 });
+    await store.init();
+    const now = Date.now();
+    await store.create({ id: 'c-1', type: 't', version: '1', status: 'running', input: {}, correlationId: 'c', createdAt: now, updatedAt: now, owner: 'o', leaseExpiresAt: now + 60_000, epoch: 1, steps: {} });
+    const pending = store.commit('c-1', 1, { workflow: { status: 'failed' } });
+    await store.close();
+    await pending;
+    const again = new SqliteWorkflowStore({ path, purgeIntervalMs: 0 });
+    await again.init();
+    expect((await again.get('c-1'))?.status).toBe('failed');
+    await again.close();
+  });
+});
 
 function record(id: string, extra: Partial<WorkflowRecord> = {}): WorkflowRecord {
   return {
