@@ -376,6 +376,9 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
         if (outcome !== undefined) return outcome;
         continue;
       }
+      // Listening before reading: a `finished` event sent while the read is on its way is not missed.
+      const poll = this.#unsubscribe === undefined ? RESULT_POLL_MS : RESULT_POLL_SUBSCRIBED_MS;
+      const ended = this.#remoteEnd(id, Math.min(poll * 2 ** Math.min(failures, 5), 30_000), signal);
       let record: WorkflowRecord | undefined;
       try {
         record = await this.store.get(id);
@@ -386,18 +389,20 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
         this.logger.warn({ err: error, workflowId: id }, 'could not read workflow while waiting for it');
       }
       if (failures === 0) {
+        const done = record === undefined || isTerminalStatus(record.status) || this.#running.has(id) || this.#queued.has(id) || this.#relaunch.has(id);
+        if (done) ended.cancel();
         if (record === undefined) throw new OnexError(ErrorCode.NotFound, `Workflow ${id} not found`, { context: { id } });
         if (isTerminalStatus(record.status)) return outcomeOf(record);
-        if (this.#running.has(id) || this.#queued.has(id) || this.#relaunch.has(id)) continue;
+        if (done) continue;
       }
-      const poll = this.#unsubscribe === undefined ? RESULT_POLL_MS : RESULT_POLL_SUBSCRIBED_MS;
-      await this.#remoteEnd(id, Math.min(poll * 2 ** Math.min(failures, 5), 30_000), signal);
+      await ended.wait;
     }
   }
 
-  /** Resolves when the store announces the workflow finished, after `ms` at the latest, or when `signal` aborts. */
-  #remoteEnd(id: string, ms: number, signal: AbortSignal | undefined): Promise<void> {
-    return new Promise<void>((resolve) => {
+  /** Ends when the store announces the workflow finished, after `ms` at the latest, or when `signal` aborts. */
+  #remoteEnd(id: string, ms: number, signal: AbortSignal | undefined): { readonly wait: Promise<void>; readonly cancel: () => void } {
+    let cancel: () => void = () => undefined;
+    const wait = new Promise<void>((resolve) => {
       let waiters = this.#remoteWaiters.get(id);
       if (waiters === undefined) {
         waiters = new Set();
@@ -415,7 +420,9 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
       timer.unref();
       signal?.addEventListener('abort', done, { once: true });
       set.add(done);
+      cancel = done;
     });
+    return { wait, cancel };
   }
 
   /** An event of some instance's write: wake what waits on it, instead of at the next poll or tick. */
