@@ -3,7 +3,7 @@ import type { TransactionManager } from '../transaction/transaction-manager.js';
 
 /**
  * A value that may or may not be a promise: synchronous stores (memory, better-sqlite3) answer without allocating
- * one, asynchronous ones (a future PostgreSQL store) return a promise.
+ * one, asynchronous ones (PostgreSQL) return a promise.
  *
  * @example
  * ```ts
@@ -48,15 +48,16 @@ export type IdempotencyBegin =
 /**
  * Writes an operation's completion inside a transaction of a {@link TransactionManager}, so that the effect and
  * its idempotency record commit together (exactly-once). Obtained from
- * {@link IdempotencyStore.transactionalCompletion}.
+ * {@link IdempotencyStore.transactionalCompletion}. Synchronous on SQLite, a promise on PostgreSQL (await it before
+ * the transaction commits); it throws — and so rolls the transaction back — when the holder lost the key.
  *
  * @example
  * ```ts
  * const write = store.transactionalCompletion?.(transactions);
- * await transactions.run(async (tx) => { doEffect(tx); write?.(tx, key, token, outcome); });
+ * await transactions.run(async (tx) => { await doEffect(tx); await write?.(tx, key, token, outcome); });
  * ```
  */
-export type TransactionalCompletion = (tx: unknown, key: string, token: string, outcome: IdempotencyOutcome) => void;
+export type TransactionalCompletion = (tx: unknown, key: string, token: string, outcome: IdempotencyOutcome) => Awaitable<void>;
 
 /**
  * Remembers which idempotency keys ran and what they produced, for a retention window.
@@ -67,8 +68,9 @@ export type TransactionalCompletion = (tx: unknown, key: string, token: string, 
  * are kept for `retentionMs` and answered from the store; expired ones count as absent and are deleted by
  * `purgeExpired`. Keys passed in are already scoped (`<node>:<operation>:<key>`).
  *
- * Implementations: {@link MemoryIdempotencyStore} (one process, bounded) and {@link SqliteIdempotencyStore}
- * (durable, shared by processes on one host).
+ * Implementations: {@link MemoryIdempotencyStore} (one process, bounded), {@link SqliteIdempotencyStore}
+ * (durable, shared by processes on one host) and `PostgresIdempotencyStore` (`@onex/effect/postgres`: durable,
+ * shared by replicas on any host). `describeIdempotencyStoreConformance` is the contract they all pass.
  *
  * @example
  * ```ts

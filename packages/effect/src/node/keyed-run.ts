@@ -22,6 +22,12 @@ export class KeyedRun {
   readonly token: string;
   /** The completion was written inside the operation's transaction. */
   completedInTx: boolean;
+  /**
+   * The completion is written in the operation's transaction, not committed yet: the record is ours until the
+   * transaction ends, so a renewal refused meanwhile (it waited for our COMMIT, then found the key completed) is no
+   * loss of the lease.
+   */
+  completingInTx: boolean;
   /** Attempts with their own signal whose operation has not settled; made on the first one. */
   #running: Set<StopAttempt> | undefined;
   #late: { readonly value: unknown } | undefined;
@@ -37,6 +43,7 @@ export class KeyedRun {
     this.scoped = scoped;
     this.token = token;
     this.completedInTx = false;
+    this.completingInTx = false;
     this.#running = undefined;
     this.#late = undefined;
     this.#lost = undefined;

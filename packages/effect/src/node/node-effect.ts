@@ -146,8 +146,9 @@ const DEFAULT_PURGE_INTERVAL_MS = 60 * 60 * 1000;
  * after a crash.
  *
  * **Guarantee.** A transactional operation whose idempotency store shares the transaction manager's connection
- * (`new SqliteIdempotencyStore({ transactions })`) records its completion inside its transaction: exactly-once, even
- * across a crash. Otherwise: at-least-once, with completed keys never run again; forward `ctx.idempotencyKey` to
+ * (`new SqliteIdempotencyStore({ transactions })`, or `new PostgresIdempotencyStore({ transactions })` from
+ * `@onex/effect/postgres`, shared by any number of replicas) records its completion inside its transaction:
+ * exactly-once, even across a crash. Otherwise: at-least-once, with completed keys never run again; forward `ctx.idempotencyKey` to
  * external systems that accept one.
  *
  * **Retries.** A non-idempotent operation (`idempotent: false`) is retried only when the call carries a key. In a
@@ -456,7 +457,8 @@ export abstract class NodeEffect<const TOps extends readonly AnyEffectOperation[
       .then(() => store.renew(keyed.scoped, keyed.token))
       .then(
         (held) => {
-          if (held || keyed.finished) return;
+          // Refused because our own transaction completed the key (the renewal waited for its COMMIT): not a loss.
+          if (held || keyed.finished || keyed.completingInTx || keyed.completedInTx) return;
           ctx.logger.warn({ operation: prepared.op.name }, 'idempotency lease lost to another holder; aborting the operation');
           keyed.lose(
             new OnexError(ErrorCode.Conflict, `Operation '${prepared.op.name}' lost its idempotency lease while it ran (the key expired and was taken, or is gone)`, {
@@ -690,18 +692,24 @@ export abstract class NodeEffect<const TOps extends readonly AnyEffectOperation[
   async #inTransaction(prepared: PreparedOperation, input: unknown, opCtx: AttemptContext<unknown>, keyed: KeyedRun | undefined): Promise<unknown> {
     const manager = this.transactions as TransactionManager<unknown>;
     let recorded = false;
-    const value = await manager.run(
-      async (tx, txSignal) => {
-        const produced = await this.#produce(prepared, input, opCtx.inTransaction(tx, txSignal));
-        if (keyed !== undefined && prepared.completeInTx !== undefined) {
-          const resultJson = serialize(produced, prepared.op.name);
-          prepared.completeInTx(tx, keyed.scoped, keyed.token, { ok: true, resultJson });
-          recorded = true;
-        }
-        return produced;
-      },
-      { signal: opCtx.signal },
-    );
+    let value: unknown;
+    try {
+      value = await manager.run(
+        async (tx, txSignal) => {
+          const produced = await this.#produce(prepared, input, opCtx.inTransaction(tx, txSignal));
+          if (keyed !== undefined && prepared.completeInTx !== undefined) {
+            const resultJson = serialize(produced, prepared.op.name);
+            await prepared.completeInTx(tx, keyed.scoped, keyed.token, { ok: true, resultJson });
+            recorded = true;
+            keyed.completingInTx = true;
+          }
+          return produced;
+        },
+        { signal: opCtx.signal },
+      );
+    } finally {
+      if (keyed !== undefined) keyed.completingInTx = false;
+    }
     if (keyed !== undefined && recorded) keyed.completedInTx = true;
     return value;
   }
