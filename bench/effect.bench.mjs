@@ -15,6 +15,7 @@ import { performance } from 'node:perf_hooks';
 
 const core = await import('../packages/core/dist/index.js');
 const effect = await import('../packages/effect/dist/index.js');
+const { SqliteIdempotencyStore } = await import('../packages/effect/dist/sqlite.js');
 const requireFromEffect = createRequire(new URL('../packages/effect/package.json', import.meta.url));
 const Database = requireFromEffect('better-sqlite3');
 const { z } = await import(requireFromEffect.resolve('zod').replace(/index\.cjs$/, 'index.js'));
@@ -71,7 +72,7 @@ const plain = effect.defineEffectNode({
 const db = new Database(join(dir, 'idempotency.db'));
 db.pragma('journal_mode = WAL');
 db.pragma('synchronous = NORMAL');
-const sqliteStore = new effect.SqliteIdempotencyStore({ database: db });
+const sqliteStore = new SqliteIdempotencyStore({ database: db });
 const durable = effect.defineEffectNode({ name: 'bench-sqlite', version: '1.0.0', operations: [op('send')], logger, idempotencyStore: sqliteStore });
 await plain.initialize();
 await durable.initialize();

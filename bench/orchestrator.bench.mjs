@@ -16,7 +16,8 @@ import {
   NodeService,
   serveNode,
 } from '../packages/core/dist/index.js';
-import { defineWorkflow, MemoryWorkflowStore, Orchestrator, peer, SqliteWorkflowStore } from '../packages/orchestrator/dist/index.js';
+import { defineWorkflow, MemoryWorkflowStore, Orchestrator, peer } from '../packages/orchestrator/dist/index.js';
+import { SqliteWorkflowStore } from '../packages/orchestrator/dist/sqlite.js';
 
 // In process a workflow takes tens of µs: many samples and a long warm-up (JIT, heap sizing) are needed for stable
 // percentiles. Over HTTP each takes ~1 ms, so fewer do.

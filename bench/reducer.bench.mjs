@@ -17,7 +17,8 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 const { createSilentLogger } = await import('../packages/core/dist/index.js');
-const { defineStateMachine, defineReducerNode, reduce, MemoryReducerStore, SqliteReducerStore } = await import('../packages/reducer/dist/index.js');
+const { defineStateMachine, defineReducerNode, reduce, MemoryReducerStore } = await import('../packages/reducer/dist/index.js');
+const { SqliteReducerStore } = await import('../packages/reducer/dist/sqlite.js');
 
 
 const QUICK = process.env.BENCH_QUICK === '1';

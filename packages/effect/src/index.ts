@@ -34,17 +34,11 @@ export {
   type TransactionalCompletion,
 } from './idempotency/idempotency-store.js';
 export { MemoryIdempotencyStore, type MemoryIdempotencyStoreOptions } from './idempotency/memory-idempotency-store.js';
-export { SqliteIdempotencyStore, type SqliteIdempotencyStoreOptions } from './idempotency/sqlite-idempotency-store.js';
 export { canonicalJson, fingerprint } from './idempotency/fingerprint.js';
 
 // Transactions
 export type { TransactionManager, TransactionRunOptions } from './transaction/transaction-manager.js';
-export {
-  SqliteTransaction,
-  SqliteTransactionManager,
-  type SqliteTransactionManagerOptions,
-  type SqliteTransactionStats,
-} from './transaction/sqlite-transaction-manager.js';
+// SqliteTransactionManager and SqliteIdempotencyStore: `@onex/effect/sqlite`, so this entry never loads better-sqlite3.
 
 // HTTP
 export { createHttpEffect, type HttpEffect, type HttpEffectOptions, type HttpMethod, type HttpRequest, type HttpResponse } from './http/http-effect.js';

@@ -9,7 +9,8 @@ import Database from 'better-sqlite3';
 import { createSilentLogger } from '@onex/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { defineEffectNode, defineOperation, SqliteIdempotencyStore, SqliteTransactionManager, type OperationContext, type SqliteTransaction } from '../src/index.js';
+import { defineEffectNode, defineOperation, type OperationContext } from '../src/index.js';
+import { SqliteIdempotencyStore, SqliteTransactionManager, type SqliteTransaction } from '../src/sqlite.js';
 
 const child = new URL('./fixtures/crash-child.mjs', import.meta.url);
 const built = existsSync(new URL('../dist/index.js', import.meta.url));

@@ -13,12 +13,10 @@ import {
   defineEffectContract,
   defineEffectNode,
   defineOperation,
-  SqliteIdempotencyStore,
-  SqliteTransactionManager,
   type OperationContext,
   type HttpEffect,
-  type SqliteTransaction,
 } from '../src/index.js';
+import { SqliteIdempotencyStore, SqliteTransactionManager, type SqliteTransaction } from '../src/sqlite.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 

@@ -39,7 +39,8 @@ export {
 } from './store/workflow-record.js';
 export type { ClaimOptions, CreateResult, HeldRun, RenewResult, RunnableType, WorkflowEvent, WorkflowStore } from './store/workflow-store.js';
 export { MemoryWorkflowStore, type MemoryWorkflowStoreOptions } from './store/memory-store.js';
-export { SqliteWorkflowStore, type SqliteWorkflowStoreOptions } from './store/sqlite-store.js';
+// SqliteWorkflowStore: `@onex/orchestrator/sqlite`; PostgresWorkflowStore: `@onex/orchestrator/postgres` — so this
+// entry loads neither better-sqlite3 nor pg.
 export {
   Orchestrator,
   orchestratorContract,

@@ -21,7 +21,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { sleep } from '@onex/core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SqliteWorkflowStore, TERMINAL_WORKFLOW_STATUSES, WorkflowStatus, type WorkflowRecord } from '../src/index.js';
+import { TERMINAL_WORKFLOW_STATUSES, WorkflowStatus, type WorkflowRecord } from '../src/index.js';
+import { SqliteWorkflowStore } from '../src/sqlite.js';
 import { ChildProcesses } from './chaos/child-processes.js';
 import { ChaosCluster, lastFigures, SLOTS, type Figures, type Slot } from './chaos/cluster.js';
 import { checkFencing, readJournal, StoreMutant, type Journal } from './chaos/journal.js';
@@ -98,7 +99,7 @@ describe('orchestrator chaos at process level', () => {
     await setup.init();
     await setup.close();
     installStoreAudit(workflowsDb);
-    const cluster = new ChaosCluster({ dir, workflowsDb, leaseMs: LEASE_MS, children, ...(MUTANT === undefined ? {} : { mutant: MUTANT }) });
+    const cluster = new ChaosCluster({ dir, store: { kind: 'sqlite', path: workflowsDb }, leaseMs: LEASE_MS, children, ...(MUTANT === undefined ? {} : { mutant: MUTANT }) });
     await cluster.startPeers(SEED);
     await Promise.all(SLOTS.map((slot) => cluster.ready(cluster.startOrchestrator(slot, random.chance(0.5)))));
 

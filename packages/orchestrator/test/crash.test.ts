@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { createSilentLogger, serveNode, type ServedNode } from '@onex/core';
-import { defineEffectNode, defineOperation, SqliteIdempotencyStore, SqliteTransactionManager, type OperationContext, type SqliteTransaction } from '@onex/effect';
+import { defineEffectNode, defineOperation, type OperationContext } from '@onex/effect';
+import { SqliteIdempotencyStore, SqliteTransactionManager, type SqliteTransaction } from '@onex/effect/sqlite';
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 

@@ -22,12 +22,12 @@ import {
   MemoryWorkflowStore,
   Orchestrator,
   peer,
-  SqliteWorkflowStore,
   StepStatus,
   WorkflowStatus,
   type AnyWorkflowDefinition,
   type WorkflowRecord,
 } from '../src/index.js';
+import { SqliteWorkflowStore } from '../src/sqlite.js';
 import { flaky } from './flaky-store.js';
 import { peers, ScriptedPeer, stepContract } from './scripted-peer.js';
 

@@ -44,7 +44,7 @@ export {
   type TransitionRecord,
 } from './store/reducer-store.js';
 export { MemoryReducerStore, type MemoryReducerStoreOptions } from './store/memory-store.js';
-export { SqliteReducerStore, type SqliteReducerStoreOptions } from './store/sqlite-store.js';
+// SqliteReducerStore: `@onex/reducer/sqlite`, so this entry never loads better-sqlite3.
 
 // Nodes
 export {

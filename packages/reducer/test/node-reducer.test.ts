@@ -9,10 +9,10 @@ import {
   defineStateMachine,
   MemoryReducerStore,
   NodeReducer,
-  SqliteReducerStore,
   type AppliedEvent,
   type ReducerStore,
 } from '../src/index.js';
+import { SqliteReducerStore } from '../src/sqlite.js';
 import { orderMachine, type OrderMachine } from './order-machine.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'onex-reducer-node-'));

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ErrorCode, OnexError } from '@onex/core';
-import { defineOperation, type OperationContext, type SqliteTransaction } from '@onex/effect';
+import { defineOperation, type OperationContext } from '@onex/effect';
+import type { SqliteTransaction } from '@onex/effect/sqlite';
 import type Database from 'better-sqlite3';
 import { CATALOG, SKUS } from '../domain/catalog.js';
 import type {

@@ -1,9 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { SqliteIdempotencyStore, SqliteTransactionManager, type IdempotencyStore, type TransactionManager } from '@onex/effect';
-import { SqliteWorkflowStore, type WorkflowStore } from '@onex/orchestrator';
-import { SqliteReducerStore, type ReducerStore } from '@onex/reducer';
+import type { IdempotencyStore, TransactionManager } from '@onex/effect';
+import { SqliteIdempotencyStore, SqliteTransactionManager } from '@onex/effect/sqlite';
+import type { WorkflowStore } from '@onex/orchestrator';
+import { SqliteWorkflowStore } from '@onex/orchestrator/sqlite';
+import type { ReducerStore } from '@onex/reducer';
+import { SqliteReducerStore } from '@onex/reducer/sqlite';
 
 /**
  * The one place the demo chooses its stores. Today every ONEX store is SQLite (a file per node in the data folder,

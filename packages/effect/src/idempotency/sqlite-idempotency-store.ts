@@ -75,7 +75,7 @@ const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
  * @example
  * ```ts
  * import Database from 'better-sqlite3';
- * import { SqliteIdempotencyStore, SqliteTransactionManager } from '@onex/effect';
+ * import { SqliteIdempotencyStore, SqliteTransactionManager } from '@onex/effect/sqlite';
  * const db = new Database('payments.db');
  * db.pragma('journal_mode = WAL');
  * const transactions = new SqliteTransactionManager({ database: db });

@@ -31,7 +31,8 @@ class DefinedEffectNode<const TOps extends readonly AnyEffectOperation[], TConfi
  * ```ts
  * import Database from 'better-sqlite3';
  * import { serveNode } from '@onex/core';
- * import { defineEffectNode, SqliteIdempotencyStore, SqliteTransactionManager } from '@onex/effect';
+ * import { defineEffectNode } from '@onex/effect';
+ * import { SqliteIdempotencyStore, SqliteTransactionManager } from '@onex/effect/sqlite';
  * const db = new Database('ledger.db');
  * const transactions = new SqliteTransactionManager({ database: db });
  * const node = defineEffectNode({

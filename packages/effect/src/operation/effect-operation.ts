@@ -110,7 +110,8 @@ const OPERATION_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,127}$/;
  * @example
  * ```ts
  * import { z } from 'zod';
- * import { defineOperation, type OperationContext, type SqliteTransaction } from '@onex/effect';
+ * import { defineOperation, type OperationContext } from '@onex/effect';
+ * import type { SqliteTransaction } from '@onex/effect/sqlite';
  * export const credit = defineOperation({
  *   name: 'credit',
  *   input: z.object({ account: z.string(), amount: z.number().int().positive() }),

@@ -132,7 +132,7 @@ export interface SqliteTransactionStats {
  * @example
  * ```ts
  * import Database from 'better-sqlite3';
- * import { SqliteTransactionManager } from '@onex/effect';
+ * import { SqliteTransactionManager } from '@onex/effect/sqlite';
  * const db = new Database('app.db');
  * db.pragma('journal_mode = WAL');
  * const transactions = new SqliteTransactionManager({ database: db, timeoutMs: 2_000 });

@@ -23,7 +23,8 @@ export interface ReducerNodeDefinition<M extends AnyStateMachine> extends NodeRe
  * @example
  * ```ts
  * import { serveNode } from '@onex/core';
- * import { defineReducerNode, SqliteReducerStore } from '@onex/reducer';
+ * import { defineReducerNode } from '@onex/reducer';
+ * import { SqliteReducerStore } from '@onex/reducer/sqlite';
  * const orders = defineReducerNode({
  *   machine: orderMachine,
  *   version: '1.0.0',
