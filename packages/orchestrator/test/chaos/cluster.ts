@@ -1,13 +1,15 @@
-// The processes of one chaos run: two effect peers on fixed loopback ports (a restarted peer takes its port back)
-// and two orchestrator slots on one SQLite workflow file, each slot running one incarnation at a time. The test
-// drives the faults through it: SIGKILL and restart, SIGSTOP/SIGCONT, peer kills.
+// The processes of one process-level run: effect peers on fixed loopback ports (a restarted peer takes its port
+// back), each node served by one process (on its SQLite file) or by several replicas (on one shared PostgreSQL
+// schema), and orchestrator slots on one workflow store (a SQLite file or a PostgreSQL schema), each slot running one
+// incarnation at a time. The tests drive the faults through it: SIGKILL and restart, SIGSTOP/SIGCONT, peer kills.
 import { join } from 'node:path';
 import { sleep } from '@onex/core';
 import { z } from 'zod';
 import type { ChildProcesses, ManagedChild } from './child-processes.js';
 import type { StoreMutant } from './journal.js';
 import type { PeerFiles } from './ledger.js';
-import { PEERS, type PeerName } from './saga.js';
+import { SAGAS, type PeerName, type SagaName } from './saga.js';
+import type { PeerStorage, PostgresTarget, WorkflowStoreTarget } from './storage.js';
 
 const PEER_SCRIPT = new URL('./peer-process.ts', import.meta.url);
 const ORCHESTRATOR_SCRIPT = new URL('./orchestrator-process.ts', import.meta.url);
@@ -15,7 +17,8 @@ const ORCHESTRATOR_SCRIPT = new URL('./orchestrator-process.ts', import.meta.url
 const PORT_TAKEN_EXIT = 3;
 
 /** An orchestrator slot: one incarnation at a time. */
-export type Slot = 'a' | 'b';
+export type Slot = string;
+/** The slots of a cluster whose options name none. */
 export const SLOTS: readonly Slot[] = ['a', 'b'];
 
 /** The counters an orchestrator incarnation prints (`figures {…}`), from `metrics().extra.workflows`. */
@@ -49,24 +52,49 @@ export interface Incarnation {
   state: 'starting' | 'up' | 'stopped' | 'gone';
 }
 
+/** One process serving a peer node: the node's only one, or one of its replicas. */
 interface Peer {
   readonly name: PeerName;
+  /** `pay-2`: node and replica number. */
+  readonly id: string;
   /** Incarnations the test killed. */
   readonly killed: Set<ManagedChild>;
-  readonly files: PeerFiles;
+  readonly storage: PeerStorage;
+  readonly refusals: string;
   readonly log: string;
   port: number;
   child: ManagedChild;
   incarnations: number;
 }
 
+/** How the effect peers run. */
+export interface ChaosPeerOptions {
+  /**
+   * Where the peers keep their ledgers and idempotency keys: absent, a SQLite file each; else this PostgreSQL schema,
+   * shared by every replica (its ledger tables created beforehand, see `postgresLedgerSchema`).
+   */
+  readonly postgres?: PostgresTarget;
+  /** Processes serving each node (PostgreSQL only: replicas share the schema). Default 1. */
+  readonly replicas?: number;
+  /** The delay of every operation, inside its transaction (default: mostly a few ms, sometimes tens). */
+  readonly delay?: { readonly minMs: number; readonly maxMs: number };
+}
+
 /** Options of {@link ChaosCluster}. */
 export interface ChaosClusterOptions {
   /** Folder of every file of the run (databases, journals, logs). */
   readonly dir: string;
-  readonly workflowsDb: string;
+  /** The orchestrators' workflow store. */
+  readonly store: WorkflowStoreTarget;
   readonly leaseMs: number;
   readonly children: ChildProcesses;
+  /** Orchestrator slots. Default {@link SLOTS}. */
+  readonly slots?: readonly Slot[];
+  /** The saga the orchestrators run; its peers are started. Default `order`. */
+  readonly saga?: SagaName;
+  readonly peers?: ChaosPeerOptions;
+  /** The orchestrators' `maxConcurrentWorkflows` (default: the engine's). */
+  readonly maxConcurrentWorkflows?: number;
   /** A store bug the orchestrators reintroduce on purpose (see {@link StoreMutant}). */
   readonly mutant?: StoreMutant;
 }
@@ -78,31 +106,48 @@ export class ChaosCluster {
   readonly incarnations: Incarnation[] = [];
   /** Processes that exited without being killed or shut down by the test: each a finding, with its output. */
   readonly unexpectedExits: string[] = [];
+  readonly slots: readonly Slot[];
+  /** The peer nodes the saga calls. */
+  readonly peerNames: readonly PeerName[];
   #shuttingDown = false;
   readonly #options: ChaosClusterOptions;
+  readonly #replicas: number;
   readonly #current = new Map<Slot, Incarnation>();
   readonly #counts = new Map<Slot, number>();
-  readonly #peers = new Map<PeerName, Peer>();
+  /** By replica id (`pay-1`). */
+  readonly #peers = new Map<string, Peer>();
 
   constructor(options: ChaosClusterOptions) {
     this.#options = options;
+    this.slots = options.slots ?? SLOTS;
+    this.peerNames = SAGAS[options.saga ?? 'order'].peers;
+    this.#replicas = options.peers?.replicas ?? 1;
+    if (this.#replicas > 1 && options.peers?.postgres === undefined) throw new Error('replicas of a peer node share a PostgreSQL schema: give peers.postgres');
   }
 
-  /** Starts both peers on free ports and waits until they serve. */
+  /** Starts every peer process (each node's replicas) on free ports and waits until they serve. */
   async startPeers(seed: number): Promise<void> {
     const { dir, children } = this.#options;
+    const replicas = this.peerNames.flatMap((name) => Array.from({ length: this.#replicas }, (_, i) => ({ name, id: `${name}-${i + 1}` })));
     await Promise.all(
-      PEERS.map(async (name, i) => {
-        const files = { db: join(dir, `peer-${name}.db`), refusals: join(dir, `peer-${name}.refusals.jsonl`) };
-        const log = join(dir, `peer-${name}.log`);
-        const child = children.spawn(`peer ${name}#1`, PEER_SCRIPT, { name, ...files, log, port: 0, seed: seed + i });
-        const peer: Peer = { name, killed: new Set(), files, log, port: 0, child, incarnations: 1 };
+      replicas.map(async ({ name, id }, i) => {
+        const postgres = this.#options.peers?.postgres;
+        const storage: PeerStorage = postgres ?? { kind: 'sqlite', db: join(dir, `peer-${name}.db`) };
+        const refusals = join(dir, `peer-${id}.refusals.jsonl`);
+        const log = join(dir, `peer-${id}.log`);
+        const child = children.spawn(`peer ${id}#1`, PEER_SCRIPT, this.#peerArgs({ name, id, storage, refusals, log }, 0, seed + i));
+        const peer: Peer = { name, id, killed: new Set(), storage, refusals, log, port: 0, child, incarnations: 1 };
         this.#watchPeer(peer, child);
         const [port] = await child.ready;
         peer.port = Number(port);
-        this.#peers.set(name, peer);
+        this.#peers.set(id, peer);
       }),
     );
+  }
+
+  #peerArgs(peer: Pick<Peer, 'name' | 'id' | 'storage' | 'refusals' | 'log'>, port: number, seed: number): unknown {
+    const delay = this.#options.peers?.delay;
+    return { name: peer.name, replica: peer.id, storage: peer.storage, refusals: peer.refusals, log: peer.log, port, seed, ...(delay === undefined ? {} : { delay }) };
   }
 
   #unexpected(child: ManagedChild, exit: { readonly code: number | null; readonly signal: NodeJS.Signals | null }): void {
@@ -116,40 +161,47 @@ export class ChaosCluster {
     });
   }
 
-  #peer(name: PeerName): Peer {
-    const peer = this.#peers.get(name);
-    if (peer === undefined) throw new Error(`peer ${name} was never started`);
+  #peer(name: PeerName, replica = 1): Peer {
+    const peer = this.#peers.get(`${name}-${replica}`);
+    if (peer === undefined) throw new Error(`peer ${name}-${replica} was never started`);
     return peer;
   }
 
-  peerUrl(name: PeerName): string {
-    return `http://127.0.0.1:${this.#peer(name).port}`;
+  /** The URLs of a node's replicas. */
+  peerUrls(name: PeerName): string[] {
+    return [...this.#peers.values()].filter((p) => p.name === name).map((p) => `http://127.0.0.1:${p.port}`);
   }
 
+  /** The SQLite files of the peers (one per node). */
   peerFiles(): PeerFiles[] {
-    return PEERS.map((name) => this.#peer(name).files);
+    return [...this.#peers.values()].map((peer) => {
+      if (peer.storage.kind !== 'sqlite') throw new Error(`peer ${peer.id} keeps its ledger in PostgreSQL: read it with readPostgresLedger`);
+      return { db: peer.storage.db, refusals: peer.refusals };
+    });
   }
 
-  /** SIGKILLs a peer and waits for its exit. */
-  async killPeer(name: PeerName): Promise<void> {
-    const peer = this.#peer(name);
+  /** Every replica's refusals file. */
+  refusalFiles(): string[] {
+    return [...this.#peers.values()].map((peer) => peer.refusals);
+  }
+
+  /** SIGKILLs a peer process and waits for its exit. */
+  async killPeer(name: PeerName, replica = 1): Promise<void> {
+    const peer = this.#peer(name, replica);
     peer.killed.add(peer.child);
     peer.child.signal('SIGKILL');
     await peer.child.exited;
   }
 
-  /** Starts a killed peer again on its port (retried while the port is still taken). */
-  async restartPeer(name: PeerName, seed: number): Promise<void> {
-    const peer = this.#peer(name);
+  /** Starts a killed peer process again on its port (retried while the port is still taken). */
+  async restartPeer(name: PeerName, seed: number, replica = 1): Promise<void> {
+    await this.#restart(this.#peer(name, replica), seed);
+  }
+
+  async #restart(peer: Peer, seed: number): Promise<void> {
     for (let attempt = 1; ; attempt += 1) {
       peer.incarnations += 1;
-      const child = this.#options.children.spawn(`peer ${name}#${peer.incarnations}`, PEER_SCRIPT, {
-        name,
-        ...peer.files,
-        log: peer.log,
-        port: peer.port,
-        seed: seed + peer.incarnations,
-      });
+      const child = this.#options.children.spawn(`peer ${peer.id}#${peer.incarnations}`, PEER_SCRIPT, this.#peerArgs(peer, peer.port, seed + peer.incarnations));
       peer.child = child;
       this.#watchPeer(peer, child);
       try {
@@ -169,18 +221,19 @@ export class ChaosCluster {
     if (previous !== undefined && previous.state !== 'gone') throw new Error(`slot ${slot} is still running (${previous.label})`);
     const count = (this.#counts.get(slot) ?? 0) + 1;
     this.#counts.set(slot, count);
-    const { dir, workflowsDb, leaseMs, children, mutant } = this.#options;
+    const { dir, store, leaseMs, children, saga, maxConcurrentWorkflows, mutant } = this.#options;
     const label = `${slot}#${count}`;
     const journal = join(dir, `journal-${slot}-${count}.jsonl`);
     const log = join(dir, `orchestrator-${slot}-${count}.log`);
     const child = children.spawn(`orchestrator ${label}`, ORCHESTRATOR_SCRIPT, {
-      workflowsDb,
+      store,
       journal,
       log,
       ...(stableId ? { instanceId: `chaos-${slot}` } : {}),
-      stockUrl: this.peerUrl('stock'),
-      payUrl: this.peerUrl('pay'),
+      saga: saga ?? 'order',
+      peers: Object.fromEntries(this.peerNames.map((name) => [name, this.peerUrls(name)])),
       leaseMs,
+      ...(maxConcurrentWorkflows === undefined ? {} : { maxConcurrentWorkflows }),
       ...(mutant === undefined ? {} : { mutant }),
     });
     const incarnation: Incarnation = { label, slot, child, journal, log, url: undefined, instanceId: undefined, state: 'starting' };
@@ -208,14 +261,19 @@ export class ChaosCluster {
   }
 
   upSlots(): Slot[] {
-    return SLOTS.filter((slot) => this.up(slot) !== undefined);
+    return this.slots.filter((slot) => this.up(slot) !== undefined);
+  }
+
+  /** The slot's current incarnation, whatever its state. */
+  current(slot: Slot): Incarnation | undefined {
+    return this.#current.get(slot);
   }
 
   /** Starts whatever is down (a peer or slot that died by itself included) and waits until all of it serves. */
   async heal(seed: number): Promise<void> {
-    await Promise.all(PEERS.filter((name) => !this.#peer(name).child.alive).map((name) => this.restartPeer(name, seed)));
+    await Promise.all([...this.#peers.values()].filter((peer) => !peer.child.alive).map((peer) => this.#restart(peer, seed)));
     await Promise.all(
-      SLOTS.map(async (slot) => {
+      this.slots.map(async (slot) => {
         const current = this.#current.get(slot);
         if (current === undefined || current.state === 'gone') await this.ready(this.startOrchestrator(slot, false));
         else if (current.state === 'starting') await this.ready(current);

@@ -1,17 +1,18 @@
-// The fencing journal of the chaos test. Each orchestrator incarnation wraps its SqliteWorkflowStore in a
-// JournalingStore, which appends (synchronously: a SIGKILL loses nothing already written) every epoch the store
+// The fencing journal of the process-level tests. Each orchestrator incarnation wraps its workflow store (SQLite or
+// PostgreSQL) in a JournalingStore, which appends (synchronously: a SIGKILL loses nothing already written) every epoch the store
 // granted it — create and claim — and every commit with its outcome. Times are process.hrtime (CLOCK_MONOTONIC),
 // one clock for every process of the machine, so the journals of all incarnations can be ordered against each
 // other wherever the order is certain:
-// - a grant is journaled after its claim committed, so a commit *sent* after that line was read by SQLite after
-//   the grant and must be refused when it carries an older epoch;
+// - a grant is journaled after its claim committed, so a commit *sent* after that line was read by the database
+//   after the grant (a PostgreSQL statement's snapshot, or a row lock it waited for, is taken after it) and must be
+//   refused when it carries an older epoch;
 // - an incarnation can only hold epochs it was granted, journaled before its engine saw them.
 // Overlapping intervals prove nothing and are not judged: the checks never depend on how fast anything ran.
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import type { ComponentHealth } from '@onex/core';
 import { z } from 'zod';
 import { isTerminalStatus, type WorkflowCommit, type WorkflowFilter, type WorkflowRecord, type WorkflowSummary } from '../../src/store/workflow-record.js';
-import type { ClaimOptions, CreateResult, HeldRun, RenewResult, RunnableType, WorkflowStore } from '../../src/store/workflow-store.js';
+import type { ClaimOptions, CreateResult, HeldRun, RenewResult, RunnableType, WorkflowEvent, WorkflowStore } from '../../src/store/workflow-store.js';
 import type { FencingViolation } from '../faults/fault-store.js';
 
 /**
@@ -64,11 +65,14 @@ export class JournalingStore implements WorkflowStore {
   readonly #store: WorkflowStore;
   readonly #fd: number;
   readonly #mutant: StoreMutant | undefined;
+  /** The store's events (PostgreSQL LISTEN/NOTIFY), passed through when it has them: they wake waiters and claims. */
+  readonly subscribe?: (listener: (event: WorkflowEvent) => void) => Promise<() => Promise<void>>;
 
   constructor(store: WorkflowStore, journalPath: string, mutant?: StoreMutant) {
     this.#store = store;
     this.#fd = openSync(journalPath, 'a');
     this.#mutant = mutant;
+    if (store.subscribe !== undefined) this.subscribe = (listener) => store.subscribe!(listener);
   }
 
   #write(line: JournalLine): void {

@@ -1,36 +1,51 @@
-// Child process of chaos.test.ts: one orchestrator incarnation on the shared SQLite workflow file (WAL), served over
-// HTTP on loopback (`POST /v1/workflows`, `GET /metrics`), calling the two effect peers over HTTP. Its store is
-// wrapped in a JournalingStore (the fencing journal). Prints `listening <port> <instanceId>` once served, then a
-// `figures {…}` line every 250 ms and once more at a SIGTERM shutdown: the parent keeps the last one of each
-// incarnation, so counters of an incarnation that is SIGKILLed later are not lost.
+// Child process of the process-level tests (chaos.test.ts, failover.test.ts): one orchestrator incarnation on the
+// shared workflow store (a SQLite file in WAL mode, or a PostgreSQL schema with its LISTEN/NOTIFY events), served
+// over HTTP on loopback (`POST /v1/workflows`, `GET /metrics`), calling the effect peers over HTTP (a peer served by
+// several replicas gets its calls spread over them). Its store is wrapped in a JournalingStore (the fencing journal).
+// Prints `listening <port> <instanceId>` once served, then a `figures {…}` line every 250 ms and once more at a SIGTERM
+// shutdown: the parent keeps the last one of each incarnation, so counters of an incarnation that is SIGKILLed later
+// are not lost.
 import { openSync, writeSync } from 'node:fs';
-import { createLogger, createNodeClient, type ServedNode } from '@onex/core';
+import { createLogger, createNodeClient, type NodeClient, type NodeContract, type ServedNode } from '@onex/core';
 import { z } from 'zod';
-import { Orchestrator, serveOrchestrator, SqliteWorkflowStore, type OrchestratorFigures } from '../../src/index.js';
+import { Orchestrator, serveOrchestrator, type OrchestratorFigures } from '../../src/index.js';
 import { JournalingStore, StoreMutant } from './journal.js';
-import { orderWorkflow, payContract, stockContract } from './saga.js';
+import { roundRobinClient } from './replica-client.js';
+import { PEER_CONTRACTS, PEERS, SAGAS, SagaName } from './saga.js';
+import { openWorkflowStore, WorkflowStoreTarget } from './storage.js';
 
 const OrchestratorArgs = z.object({
-  workflowsDb: z.string(),
+  store: WorkflowStoreTarget,
   journal: z.string(),
   log: z.string(),
   /** Absent: the engine's default, a new random id. */
   instanceId: z.string().optional(),
-  stockUrl: z.url(),
-  payUrl: z.url(),
+  saga: SagaName,
+  /** The URLs of each peer's replicas (one or more). */
+  peers: z.partialRecord(z.enum(PEERS), z.array(z.url()).min(1)),
   leaseMs: z.number().int().positive(),
+  /** Absent: the engine's default. */
+  maxConcurrentWorkflows: z.number().int().positive().optional(),
   mutant: StoreMutant.optional(),
 });
 const args = OrchestratorArgs.parse(JSON.parse(process.argv[2] ?? 'null'));
+const saga = SAGAS[args.saga];
 
 const logFd = openSync(args.log, 'a');
 const logger = createLogger({ name: 'orchestrator', level: 'warn', destination: { write: (line: string) => void writeSync(logFd, line) } });
-const store = new JournalingStore(new SqliteWorkflowStore({ path: args.workflowsDb, purgeIntervalMs: 0 }), args.journal, args.mutant);
-// The peers' calls carry the step deadline; the client's own default only bounds a call that brings none.
+// A few connections are plenty for one instance (commits are grouped); several incarnations share one server.
+const store = new JournalingStore(openWorkflowStore(args.store, { maxConnections: 6 }), args.journal, args.mutant);
+const peers: Record<string, NodeClient<NodeContract>> = {};
+for (const name of saga.peers) {
+  const urls = args.peers[name];
+  if (urls === undefined) throw new Error(`saga ${args.saga} calls peer ${name}, which was given no URL`);
+  // The peers' calls carry the step deadline; the client's own default only bounds a call that brings none.
+  peers[name] = roundRobinClient(urls.map((url) => createNodeClient(url, PEER_CONTRACTS[name], { timeoutMs: 5_000 })));
+}
 const orchestrator = new Orchestrator({
   store,
-  peers: { stock: createNodeClient(args.stockUrl, stockContract, { timeoutMs: 5_000 }), pay: createNodeClient(args.payUrl, payContract, { timeoutMs: 5_000 }) },
-  workflows: [orderWorkflow],
+  peers,
+  workflows: [saga.workflow],
   leaseMs: args.leaseMs,
   // A peer killed for a second or two opens its breaker; the default 30 s open state would park compensations for
   // that long and stretch the drain.
@@ -38,6 +53,7 @@ const orchestrator = new Orchestrator({
   shutdownTimeoutMs: 2_000,
   logger,
   ...(args.instanceId === undefined ? {} : { instanceId: args.instanceId }),
+  ...(args.maxConcurrentWorkflows === undefined ? {} : { maxConcurrentWorkflows: args.maxConcurrentWorkflows }),
 });
 
 function figures(): string {

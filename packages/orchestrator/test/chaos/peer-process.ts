@@ -1,41 +1,42 @@
-// Child process of chaos.test.ts: one effect peer ('stock' or 'pay'), a NodeEffect served over HTTP on loopback.
-// Each operation appends its application to the `ledger` table of the peer's own SQLite file, in the transaction
-// that also records its idempotency completion (exactly-once, even across a SIGKILL), after a random short delay.
-// A compensation leaves a tombstone: a forward call arriving after it (a late, fenced orchestrator) is refused, as
-// saga participants must. Planned refusals (the `refuse` flag) and late calls are refused definitely (FORBIDDEN) and
-// appended to a refusals file first: a refusal changes nothing, so at-least-once is enough for it.
-// Prints `listening <port>` once served; SIGTERM shuts it down.
+// Child process of the process-level tests: one effect peer ('stock' or 'pay'), a NodeEffect served over HTTP on
+// loopback — alone on its SQLite file (chaos.test.ts), or one of several replicas of the node on a shared PostgreSQL
+// schema (failover.test.ts). Each operation appends its application to the `ledger` table, in the transaction that
+// also records its idempotency completion (exactly-once, even across a SIGKILL, and across replicas), after a random
+// delay. A compensation leaves a tombstone: a forward call arriving after it (a late, fenced orchestrator) is
+// refused, as saga participants must. Planned refusals (the `refuse` flag) and late calls are refused definitely
+// (FORBIDDEN) and appended to the replica's refusals file first: a refusal changes nothing, so at-least-once is
+// enough for it. Prints `listening <port>` once served; SIGTERM shuts it down.
 import { appendFileSync, closeSync, openSync, writeSync } from 'node:fs';
-import Database from 'better-sqlite3';
-import { createLogger, ErrorCode, OnexError, serveNode, sleep, type ServedNode } from '@onex/core';
-import { defineEffectNode, defineOperation, SqliteIdempotencyStore, SqliteTransactionManager, type OperationContext, type SqliteTransaction } from '@onex/effect';
+import { createLogger, ErrorCode, OnexError, serveNode, sleep, type Logger, type ServedNode } from '@onex/core';
+import { defineEffectNode, defineOperation, type OperationContext } from '@onex/effect';
 import { z } from 'zod';
 import { Prng } from '../faults/prng.js';
-import { LEDGER_SCHEMA, type RefusalLine } from './ledger-schema.js';
-import { ChargeCall, EffectCall, EffectRef, OPERATION_EFFECTS, PEERS, type PeerName } from './saga.js';
+import type { RefusalLine } from './ledger-schema.js';
+import { openPeerBackend, type PeerBackend } from './peer-storage.js';
+import { ChargeCall, EffectCall, EffectRef, OPERATION_EFFECTS, PEERS, type OperationEffect } from './saga.js';
+import { PeerStorage } from './storage.js';
 
 const PeerArgs = z.object({
   name: z.enum(PEERS),
-  db: z.string(),
+  /** `pay-2`: which replica this is (the ledger records it). */
+  replica: z.string().min(1),
+  storage: PeerStorage,
   refusals: z.string(),
   log: z.string(),
   port: z.number().int().min(0).max(65_535),
   seed: z.number().int(),
+  /** Every operation waits this long (uniform) inside its transaction; absent: mostly a few ms, sometimes tens. */
+  delay: z.object({ minMs: z.number().int().nonnegative(), maxMs: z.number().int().nonnegative() }).optional(),
 });
 const args = PeerArgs.parse(JSON.parse(process.argv[2] ?? 'null'));
 
 const logFd = openSync(args.log, 'a');
-const logger = createLogger({ name: `peer-${args.name}`, level: 'warn', destination: { write: (line: string) => void writeSync(logFd, line) } });
-const db = new Database(args.db);
-db.pragma('busy_timeout = 5000');
-db.pragma('journal_mode = WAL');
-db.exec(LEDGER_SCHEMA);
-const transactions = new SqliteTransactionManager({ database: db });
-const idempotencyStore = new SqliteIdempotencyStore({ transactions, leaseMs: 2_000 });
+const logger = createLogger({ name: `peer-${args.replica}`, level: 'warn', destination: { write: (line: string) => void writeSync(logFd, line) } });
 const random = new Prng(args.seed);
 
-/** Mostly a few ms, sometimes tens: inside the transaction, so calls queue up and kills land on work in flight. */
+/** Inside the transaction, so calls queue up and kills land on work in flight. */
 function delayMs(): number {
+  if (args.delay !== undefined) return random.int(args.delay.minMs, args.delay.maxMs);
   const r = random.next();
   if (r < 0.85) return random.int(0, 3);
   if (r < 0.97) return random.int(5, 20);
@@ -44,90 +45,53 @@ function delayMs(): number {
 
 type Call = z.infer<typeof EffectCall>;
 
-function refuse(name: string, call: Call, ctx: OperationContext<SqliteTransaction>, reason: RefusalLine['reason']): never {
-  const effect = effectOf(name);
-  const line: RefusalLine = { workflowId: call.workflowId, step: effect.step, op: effect.op, operation: name, key: ctx.idempotencyKey ?? '', reason };
-  appendFileSync(args.refusals, `${JSON.stringify(line)}\n`);
-  throw new OnexError(ErrorCode.Forbidden, `${args.name}.${name} refused (${reason})`, { retryable: false });
-}
-
-function effectOf(name: string): { readonly step: string; readonly op: 'do' | 'undo' } {
-  const effects: Readonly<Record<string, { readonly step: string; readonly op: 'do' | 'undo' }>> = OPERATION_EFFECTS[args.name];
+function effectOf(name: string): OperationEffect {
+  const effects: Readonly<Record<string, OperationEffect>> = OPERATION_EFFECTS[args.name];
   const effect = effects[name];
   if (effect === undefined) throw new OnexError(ErrorCode.Internal, `No ledger effect for ${args.name}.${name}`);
   return effect;
 }
 
-/** One application: refused as planned, or late (its step, or the reservation it confirms, was compensated), or recorded. */
-async function apply(name: string, call: Call, ctx: OperationContext<SqliteTransaction>, guardStep?: string): Promise<z.input<typeof EffectRef>> {
-  await sleep(delayMs(), ctx.signal);
+function refuse(name: string, call: Call, key: string, reason: RefusalLine['reason']): never {
   const effect = effectOf(name);
-  if (call.refuse) refuse(name, call, ctx, 'planned');
-  const guarded = guardStep ?? effect.step;
-  if (effect.op === 'do' && ctx.tx.get('SELECT 1 AS x FROM tombstones WHERE workflow_id = ? AND step = ?', call.workflowId, guarded) !== undefined) {
-    refuse(name, call, ctx, 'late');
+  const line: RefusalLine = { workflowId: call.workflowId, step: effect.step, op: effect.op, operation: name, key, reason };
+  appendFileSync(args.refusals, `${JSON.stringify(line)}\n`);
+  throw new OnexError(ErrorCode.Forbidden, `${args.name}.${name} refused (${reason})`, { retryable: false });
+}
+
+/** The node's operations on `backend`: each one refused as planned, or late (its guard step was compensated), or recorded. */
+function peerNode<TTx>(backend: PeerBackend<TTx>, nodeLogger: Logger) {
+  const apply = async (name: string, call: Call, ctx: OperationContext<TTx>): Promise<z.input<typeof EffectRef>> => {
+    await sleep(delayMs(), ctx.signal);
+    const effect = effectOf(name);
+    const key = ctx.idempotencyKey ?? '';
+    if (call.refuse) refuse(name, call, key, 'planned');
+    const ledger = backend.ledger(ctx.tx);
+    const guarded = effect.op === 'do' ? (effect.guard ?? effect.step) : effect.step;
+    await ledger.lock(call.workflowId, guarded);
+    if (effect.op === 'do' && (await ledger.tombstoned(call.workflowId, guarded))) refuse(name, call, key, 'late');
+    const seq = await ledger.record({ workflowId: call.workflowId, step: effect.step, op: effect.op, operation: name, key, replica: args.replica });
+    if (effect.op === 'undo') await ledger.tombstone(call.workflowId, effect.step);
+    return { ref: `${args.replica}.${name}#${seq}` };
+  };
+  const operation = (name: string, input: typeof EffectCall | typeof ChargeCall) =>
+    defineOperation({ name, input, output: EffectRef, transactional: true, run: (call, ctx: OperationContext<TTx>) => apply(name, call, ctx) });
+  const { transactions, idempotencyStore } = backend;
+  const common = { version: '1.0.0', transactions, idempotencyStore, logger: nodeLogger } as const;
+  switch (args.name) {
+    case 'stock':
+      return defineEffectNode({ name: 'stock', operations: [operation('reserve', EffectCall), operation('release', EffectCall), operation('confirm', EffectCall)], ...common });
+    case 'pay':
+      return defineEffectNode({ name: 'pay', operations: [operation('charge', ChargeCall), operation('refund', ChargeCall), operation('capture', EffectCall)], ...common });
   }
-  const row = ctx.tx.run(
-    'INSERT INTO ledger (workflow_id, step, op, operation, key, applied_at) VALUES (?, ?, ?, ?, ?, ?)',
-    call.workflowId,
-    effect.step,
-    effect.op,
-    name,
-    ctx.idempotencyKey ?? '',
-    Date.now(),
-  );
-  if (effect.op === 'undo') ctx.tx.run('INSERT OR IGNORE INTO tombstones (workflow_id, step) VALUES (?, ?)', call.workflowId, effect.step);
-  return { ref: `${args.name}.${name}#${String(row.lastInsertRowid)}` };
 }
 
-function stockNode() {
-  const reserve = defineOperation({
-    name: 'reserve',
-    input: EffectCall,
-    output: EffectRef,
-    transactional: true,
-    run: (call, ctx: OperationContext<SqliteTransaction>) => apply('reserve', call, ctx),
-  });
-  const release = defineOperation({
-    name: 'release',
-    input: EffectCall,
-    output: EffectRef,
-    transactional: true,
-    run: (call, ctx: OperationContext<SqliteTransaction>) => apply('release', call, ctx),
-  });
-  // A released reservation cannot be confirmed.
-  const confirm = defineOperation({
-    name: 'confirm',
-    input: EffectCall,
-    output: EffectRef,
-    transactional: true,
-    run: (call, ctx: OperationContext<SqliteTransaction>) => apply('confirm', call, ctx, 'reserve'),
-  });
-  return defineEffectNode({ name: 'stock', version: '1.0.0', operations: [reserve, release, confirm], transactions, idempotencyStore, logger });
-}
-
-function payNode() {
-  const charge = defineOperation({
-    name: 'charge',
-    input: ChargeCall,
-    output: EffectRef,
-    transactional: true,
-    run: (call, ctx: OperationContext<SqliteTransaction>) => apply('charge', call, ctx),
-  });
-  const refund = defineOperation({
-    name: 'refund',
-    input: ChargeCall,
-    output: EffectRef,
-    transactional: true,
-    run: (call, ctx: OperationContext<SqliteTransaction>) => apply('refund', call, ctx),
-  });
-  return defineEffectNode({ name: 'pay', version: '1.0.0', operations: [charge, refund], transactions, idempotencyStore, logger });
-}
-
-const nodes: Record<PeerName, () => ReturnType<typeof stockNode> | ReturnType<typeof payNode>> = { stock: stockNode, pay: payNode };
+const opened = openPeerBackend(args.storage);
+const close = (): Promise<void> => opened.backend.close();
+const node = opened.kind === 'sqlite' ? peerNode(opened.backend, logger) : peerNode(opened.backend, logger);
 let served: ServedNode;
 try {
-  served = await serveNode(nodes[args.name](), { port: args.port, drainTimeoutMs: 1_000 });
+  served = await serveNode(node, { port: args.port, drainTimeoutMs: 1_000 });
 } catch (error) {
   // The parent retries a restart whose port is still taken.
   process.stderr.write(`cannot serve: ${error instanceof Error ? error.message : String(error)}\n`);
@@ -139,9 +103,9 @@ process.once('SIGTERM', () => {
   void served
     .close()
     .catch(() => undefined)
+    .then(close)
+    .catch(() => undefined)
     .finally(() => {
-      idempotencyStore.close();
-      db.close();
       closeSync(logFd);
       process.exit(0);
     });

@@ -1,7 +1,11 @@
-// The saga the chaos test runs, shared by the orchestrator processes (which run it), the peer processes (which
-// serve its operations) and the test (which checks what they did): reserve stock, charge the payment, confirm the
-// reservation; a failure compensates with release and refund. Refusals are planned per workflow number, so every
-// outcome (completed, compensated, compensation_failed) is exercised whatever the faults do.
+// The sagas the process-level tests run, shared by the orchestrator processes (which run them), the peer processes
+// (which serve their operations) and the tests (which check what they did):
+// - `order` (chaos.test.ts): reserve stock, charge the payment, confirm the reservation; a failure compensates with
+//   release and refund;
+// - `payment` (failover.test.ts, one effect node `pay` only, served by replicas): charge, then capture the charge; a
+//   refused capture refunds it.
+// Refusals are planned per workflow number, so every outcome (completed, compensated, compensation_failed) is
+// exercised whatever the faults do.
 import { defineContract, NodeKind } from '@onex/core';
 import { z } from 'zod';
 import { defineWorkflow, peer } from '../../src/index.js';
@@ -52,7 +56,7 @@ export const stockContract = defineContract({
   output: z.object({ result: EffectRef }),
 });
 
-/** The payment peer: charge (step `charge`), refund (its compensation). */
+/** The payment peer: charge (step `charge`), refund (its compensation), capture (step `capture` of the payment saga). */
 export const payContract = defineContract({
   name: 'pay',
   kind: NodeKind.Effect,
@@ -60,6 +64,7 @@ export const payContract = defineContract({
   input: z.discriminatedUnion('operation', [
     z.object({ operation: z.literal('charge'), input: ChargeCall }),
     z.object({ operation: z.literal('refund'), input: ChargeCall }),
+    z.object({ operation: z.literal('capture'), input: EffectCall }),
   ]),
   output: z.object({ result: EffectRef }),
 });
@@ -68,14 +73,27 @@ export const payContract = defineContract({
 export const PEERS = ['stock', 'pay'] as const;
 export type PeerName = (typeof PEERS)[number];
 
+/** The contracts of the peers, by name. */
+export const PEER_CONTRACTS = { stock: stockContract, pay: payContract } as const satisfies Record<PeerName, unknown>;
+
 /** `do` is a step, `undo` its compensation: the ledger's view of an operation. */
 export type EffectOp = 'do' | 'undo';
 
+/**
+ * What a peer operation is to the ledger: its step, do or undo, and for a forward call the step whose compensation
+ * makes it late (default its own: a released reservation cannot be confirmed, a refunded charge not captured).
+ */
+export interface OperationEffect {
+  readonly step: string;
+  readonly op: EffectOp;
+  readonly guard?: string;
+}
+
 /** Which step (and do/undo) each peer operation is, so the peers record applications by business effect. */
 export const OPERATION_EFFECTS = {
-  stock: { reserve: { step: 'reserve', op: 'do' }, release: { step: 'reserve', op: 'undo' }, confirm: { step: 'confirm', op: 'do' } },
-  pay: { charge: { step: 'charge', op: 'do' }, refund: { step: 'charge', op: 'undo' } },
-} as const satisfies Record<PeerName, Record<string, { readonly step: string; readonly op: EffectOp }>>;
+  stock: { reserve: { step: 'reserve', op: 'do' }, release: { step: 'reserve', op: 'undo' }, confirm: { step: 'confirm', op: 'do', guard: 'reserve' } },
+  pay: { charge: { step: 'charge', op: 'do' }, refund: { step: 'charge', op: 'undo' }, capture: { step: 'capture', op: 'do', guard: 'charge' } },
+} as const satisfies Record<PeerName, Record<string, OperationEffect>>;
 
 /** Steps that have a compensation. */
 export const COMPENSABLE_STEPS = ['reserve', 'charge'] as const;
@@ -129,3 +147,96 @@ export const orderWorkflow = defineWorkflow({
     input: ({ workflowId, input }) => ({ operation: 'confirm', input: { workflowId, refuse: input.plan.refuseConfirm } }),
   })
   .returns(({ steps }) => ({ reservation: steps.reserve?.result.ref ?? '', charge: steps.charge?.result.ref ?? '', confirmation: steps.confirm?.result.ref ?? '' }));
+
+/** Type of the payment workflow. */
+export const PAYMENT_WORKFLOW = 'chaos-payment';
+
+/** Which calls of one payment workflow the `pay` peer refuses, definitely. */
+export const PaymentPlan = z.object({
+  /** charge declines: nothing was applied, the workflow fails. */
+  declineCharge: z.boolean(),
+  /** capture refuses: the charge is refunded, the workflow ends compensated. */
+  refuseCapture: z.boolean(),
+  /** refund refuses: the workflow ends compensation_failed. */
+  refuseRefund: z.boolean(),
+});
+export type PaymentPlan = z.infer<typeof PaymentPlan>;
+
+export const PaymentInput = z.object({ n: z.number().int().nonnegative(), amount: z.number().int().positive(), plan: PaymentPlan });
+export type PaymentInput = z.infer<typeof PaymentInput>;
+
+/** The input of payment number `n`: one in ten declined, one in ten refused at capture, half of those refusing the refund. */
+export function paymentInput(n: number): PaymentInput {
+  return { n, amount: 10 + (n % 90), plan: { declineCharge: n % 10 === 3, refuseCapture: n % 10 === 7, refuseRefund: n % 20 === 7 } };
+}
+
+/** Steps of the payment saga that have a compensation. */
+export const PAYMENT_COMPENSABLE_STEPS = ['charge'] as const;
+
+/** The two-step payment saga: charge (refunded on a failure after it), capture. */
+export const paymentWorkflow = defineWorkflow({
+  type: PAYMENT_WORKFLOW,
+  version: '1.0.0',
+  input: PaymentInput,
+  output: z.object({ charge: z.string(), capture: z.string() }),
+})
+  .step('charge', {
+    target: pay,
+    retry: STEP_RETRY,
+    timeoutMs: ATTEMPT_TIMEOUT_MS,
+    input: ({ workflowId, input }) => ({ operation: 'charge', input: { workflowId, amount: input.amount, refuse: input.plan.declineCharge } }),
+    compensate: {
+      target: pay,
+      retry: COMPENSATION_RETRY,
+      timeoutMs: ATTEMPT_TIMEOUT_MS,
+      input: ({ workflowId, input }) => ({ operation: 'refund', input: { workflowId, amount: input.amount, refuse: input.plan.refuseRefund } }),
+    },
+  })
+  .step('capture', {
+    target: pay,
+    dependsOn: ['charge'],
+    retry: STEP_RETRY,
+    timeoutMs: ATTEMPT_TIMEOUT_MS,
+    input: ({ workflowId, input }) => ({ operation: 'capture', input: { workflowId, refuse: input.plan.refuseCapture } }),
+  })
+  .returns(({ steps }) => ({ charge: steps.charge?.result.ref ?? '', capture: steps.capture?.result.ref ?? '' }));
+
+/** The sagas an orchestrator process can run, by name. */
+export const SagaName = z.enum(['order', 'payment']);
+export type SagaName = z.infer<typeof SagaName>;
+
+/** What the harness needs to know of a saga: its workflow, the peers it calls, its inputs, what it compensates. */
+export interface Saga {
+  readonly workflow: typeof orderWorkflow | typeof paymentWorkflow;
+  readonly type: string;
+  readonly peers: readonly PeerName[];
+  readonly input: (n: number) => OrderInput | PaymentInput;
+  readonly compensable: readonly string[];
+  /** True when workflow `n` is planned to end other than completed (a planned refusal). */
+  readonly refusedByPlan: (n: number) => boolean;
+}
+
+export const SAGAS: Readonly<Record<SagaName, Saga>> = {
+  order: {
+    workflow: orderWorkflow,
+    type: ORDER_WORKFLOW,
+    peers: PEERS,
+    input: orderInput,
+    compensable: COMPENSABLE_STEPS,
+    refusedByPlan: (n) => {
+      const { plan } = orderInput(n);
+      return plan.declineCharge || plan.refuseConfirm;
+    },
+  },
+  payment: {
+    workflow: paymentWorkflow,
+    type: PAYMENT_WORKFLOW,
+    peers: ['pay'],
+    input: paymentInput,
+    compensable: PAYMENT_COMPENSABLE_STEPS,
+    refusedByPlan: (n) => {
+      const { plan } = paymentInput(n);
+      return plan.declineCharge || plan.refuseCapture;
+    },
+  },
+};

@@ -1,11 +1,11 @@
-// Starts the chaos workflows through the orchestrators' HTTP API (`POST /v1/workflows`), spread over time and over
-// both slots. Each start carries the idempotency key `order-<n>`, so a start whose orchestrator died before it
+// Starts the workflows of a process-level run through the orchestrators' HTTP API (`POST /v1/workflows`), spread
+// over time and over the slots. Each start carries the idempotency key `order-<n>`, so a start whose orchestrator died before it
 // answered is simply sent again, to whichever slot is up: the store answers the existing workflow's id.
 import { sleep } from '@onex/core';
 import { z } from 'zod';
 import type { Prng } from '../faults/prng.js';
 import type { ChaosCluster, Slot } from './cluster.js';
-import { ORDER_WORKFLOW, orderInput } from './saga.js';
+import { SAGAS, type SagaName } from './saga.js';
 
 const StartAnswer = z.object({ id: z.string().min(1) });
 /** A start that gets no answer in this long is sent again (its orchestrator may be stopped). */
@@ -26,15 +26,24 @@ export class WorkflowStarter {
   readonly #cluster: ChaosCluster;
   readonly #random: Prng;
   readonly #total: number;
+  readonly #saga: SagaName;
   /** Aborted when the test ends: no more starts are sent. */
   readonly #signal: AbortSignal;
   #taken = 0;
 
-  constructor(options: { readonly cluster: ChaosCluster; readonly total: number; readonly random: Prng; readonly signal: AbortSignal }) {
+  constructor(options: {
+    readonly cluster: ChaosCluster;
+    readonly total: number;
+    readonly random: Prng;
+    readonly signal: AbortSignal;
+    /** Default `order`. */
+    readonly saga?: SagaName;
+  }) {
     this.#cluster = options.cluster;
     this.#total = options.total;
     this.#random = options.random;
     this.#signal = options.signal;
+    this.#saga = options.saga ?? 'order';
   }
 
   /** The next `count` workflow numbers nobody took yet (fewer at the end). */
@@ -50,17 +59,18 @@ export class WorkflowStarter {
   }
 
   /**
-   * Starts the workflows not taken yet, one every `spreadMs / total`, to alternate slots; resolves when every
+   * Starts the workflows not taken yet, one every `spreadMs / total`, to the slots in turn; resolves when every
    * start got an answer or `deadline` (epoch ms) passed. Never rejects: a fatal refusal is kept in `fatal`.
    */
   async run(spreadMs: number, deadline: number): Promise<void> {
     const gap = spreadMs / this.#total;
     const begin = Date.now();
     const starts: Promise<void>[] = [];
+    const { slots } = this.#cluster;
     for (let i = 0; ; i += 1) {
       const [n] = this.take(1);
       if (n === undefined || this.#signal.aborted) break;
-      starts.push(this.start(n, n % 2 === 0 ? 'a' : 'b', deadline));
+      starts.push(this.start(n, slots[n % slots.length]!, deadline));
       const wait = begin + (i + 1) * gap - Date.now();
       if (wait > 0) await sleep(wait);
     }
@@ -69,7 +79,8 @@ export class WorkflowStarter {
 
   /** Starts workflow `n` on `prefer` when it is up, else on any slot up; again and again until answered or `deadline`. */
   async start(n: number, prefer: Slot, deadline: number): Promise<void> {
-    const body = JSON.stringify({ type: ORDER_WORKFLOW, input: orderInput(n), idempotencyKey: idempotencyKeyOf(n) });
+    const saga = SAGAS[this.#saga];
+    const body = JSON.stringify({ type: saga.type, input: saga.input(n), idempotencyKey: idempotencyKeyOf(n) });
     for (let attempt = 0; Date.now() < deadline && this.fatal === undefined && !this.#signal.aborted; attempt += 1) {
       const up = this.#cluster.upSlots();
       const slot = up.includes(prefer) && attempt === 0 ? prefer : up.length === 0 ? undefined : this.#random.pick(up);
