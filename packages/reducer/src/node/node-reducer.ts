@@ -15,11 +15,18 @@ import {
   type NodeServiceOptions,
   type Result,
 } from '@onex/core';
-import { reduceError, ReduceErrorReason, withErrorContext } from '../machine/reduce-error.js';
+import { reduceError, ReduceErrorReason, reduceErrorReason, withErrorContext } from '../machine/reduce-error.js';
 import { parseEvent, reduceParsed } from '../machine/reduce.js';
 import type { AnyStateMachine, ContextOf, IntentOf, ParsedEventOf, StateOf } from '../machine/state-machine.js';
 import { MemoryReducerStore } from '../store/memory-store.js';
-import { TransitionKind, type AggregateSnapshot, type ReducerStore, type TransitionChange, type TransitionRecord } from '../store/reducer-store.js';
+import {
+  TransitionKind,
+  type AggregateSession,
+  type AggregateSnapshot,
+  type ReducerStore,
+  type TransitionChange,
+  type TransitionRecord,
+} from '../store/reducer-store.js';
 import { KeyedQueue } from './keyed-queue.js';
 import {
   checkId,
@@ -133,13 +140,23 @@ type Snapshot<M extends AnyStateMachine> = AggregateSnapshot<StateOf<M>, Context
 
 const RESTORE_EVENT = '$restore';
 
+/** What one attempt at an event left in the store: the transition it appended, or the one its event id had made. */
+interface AppendOutcome {
+  readonly status: 'appended' | 'duplicate';
+  readonly record: TransitionRecord;
+}
+
 /**
  * The reducer node: state from events, through a finite-state machine. Each event for an aggregate goes through
  * {@link reduce} (pure) from the aggregate's stored snapshot; a legal one is recorded atomically in the
  * {@link ReducerStore} (snapshot + history) and its intents are returned to the caller; an illegal one is a typed
  * error and changes nothing. Event ids are deduplicated per aggregate (a replay of the same event is a no-op that
  * returns the first answer; the id reused for a different event is a `CONFLICT`, reason `EVENT_ID_REUSED`). Events
- * for one aggregate are applied one at a time, in arrival order; different aggregates run concurrently.
+ * for one aggregate are applied one at a time, in arrival order; different aggregates run concurrently. Across
+ * replicas on one database, a store with {@link ReducerStore.withAggregate} (`PostgresReducerStore` from
+ * `@onex/reducer/postgres`) holds the aggregate while an event is reduced and appended, so the replicas too apply an
+ * aggregate's events one at a time, in the order they reach the database, and none is lost; on other stores an
+ * append that lost the race to another process is re-reduced (`maxConflictRetries`).
  *
  * Extend it in a downstream repo (or use {@link defineReducerNode}); the protected hook is
  * {@link NodeReducer.onTransition}, plus `NodeService`'s `componentHealth` and `extraMetrics` (call `super`).
@@ -246,24 +263,30 @@ export abstract class NodeReducer<M extends AnyStateMachine> extends NodeService
     this.#assertReady();
     checkId('aggregateId', aggregateId);
     // The target is read inside the queued task: an event applied after this call must not run before the restore.
-    return this.#queue.run(aggregateId, async () => {
-      const to = await this.#restoreTarget(aggregateId, target);
-      const current = ((await this.store.load(aggregateId)) as Snapshot<M> | undefined) ?? this.#initial();
-      const change: TransitionChange = {
-        eventId: `${RESTORE_EVENT}:${randomUUID()}`,
-        kind: TransitionKind.Restore,
-        event: { type: RESTORE_EVENT, payload: { ...('version' in target ? { version: target.version } : {}), ...(options.reason === undefined ? {} : { reason: options.reason }) } },
-        from: current.state,
-        to: to.state,
-        context: to.context,
-        intents: [],
-        at: this.clock.now(),
-      };
-      const result = await this.store.append(aggregateId, current.version, change);
-      if (result.status !== 'appended') throw new OnexError(ErrorCode.Internal, 'restore record collided with an existing event id');
-      this.#restores += 1;
-      return result.snapshot as Snapshot<M>;
-    });
+    const restored = await this.#queue.run(aggregateId, () =>
+      this.#session(aggregateId, async (session) => {
+        const to = await this.#restoreTarget(session, aggregateId, target);
+        const current = ((await session.load()) as Snapshot<M> | undefined) ?? this.#initial();
+        const change: TransitionChange = {
+          eventId: `${RESTORE_EVENT}:${randomUUID()}`,
+          kind: TransitionKind.Restore,
+          event: {
+            type: RESTORE_EVENT,
+            payload: { ...('version' in target ? { version: target.version } : {}), ...(options.reason === undefined ? {} : { reason: options.reason }) },
+          },
+          from: current.state,
+          to: to.state,
+          context: to.context,
+          intents: [],
+          at: this.clock.now(),
+        };
+        const result = await session.append(current.version, change);
+        if (result.status !== 'appended') throw new OnexError(ErrorCode.Internal, 'restore record collided with an existing event id');
+        return result.snapshot as Snapshot<M>;
+      }),
+    );
+    this.#restores += 1;
+    return restored;
   }
 
   /** The reducer's own figures (also in `metrics().extra`). */
@@ -315,48 +338,73 @@ export abstract class NodeReducer<M extends AnyStateMachine> extends NodeService
   #apply(aggregateId: string, eventId: string, event: ParsedEventOf<M>, signal: AbortSignal | undefined): Promise<AppliedEvent<M>> {
     return this.#queue.run(aggregateId, async () => {
       if (signal?.aborted === true) throw abortReasonToOnexError(signal);
+      let outcome: AppendOutcome;
       for (let attempt = 0; ; attempt += 1) {
-        const seen = await this.store.findEvent(aggregateId, eventId);
-        if (seen !== undefined) return this.#duplicate(seen, event);
-        const current = ((await this.store.load(aggregateId)) as Snapshot<M> | undefined) ?? this.#initial();
-        const reduced = reduceParsed(this.machine, current, event);
-        if (!reduced.ok) {
-          this.#rejected += 1;
-          throw withErrorContext(reduced.error, { aggregateId, eventId });
-        }
-        const { value } = reduced;
-        const change: TransitionChange = {
-          eventId,
-          kind: TransitionKind.Event,
-          event: { type: event.type, payload: value.payload },
-          from: value.from,
-          to: value.state,
-          context: value.context,
-          intents: value.intents,
-          at: this.clock.now(),
-        };
-        let result;
         try {
-          result = await this.store.append(aggregateId, current.version, change);
+          outcome = await this.#session(aggregateId, (session) => this.#reduceAndAppend(session, aggregateId, eventId, event));
+          break;
         } catch (error) {
           // Another writer (another process on the same database) moved the aggregate: reduce again from its state.
-          if (error instanceof OnexError && error.code === ErrorCode.Conflict && attempt < this.#maxConflictRetries) {
+          // (A store with withAggregate holds the aggregate meanwhile: no writer gets in between.)
+          // (An event the machine refuses is a CONFLICT too, with a reason: final, not retried.)
+          if (error instanceof OnexError && error.code === ErrorCode.Conflict && reduceErrorReason(error) === undefined && attempt < this.#maxConflictRetries) {
             this.#conflicts += 1;
             continue;
           }
           throw error;
         }
-        if (result.status === 'duplicate') return this.#duplicate(result.record, event);
-        this.#applied += 1;
-        this.#entered.set(value.state, (this.#entered.get(value.state) ?? 0) + 1);
-        const applied = this.#answer(result.record, false);
-        try {
-          await this.onTransition(applied, result.record as TransitionRecord<StateOf<M>, ContextOf<M>, IntentOf<M>>);
-        } catch (error) {
-          this.logger.error({ err: error, aggregateId, eventId }, 'onTransition failed; the transition stands');
-        }
-        return applied;
       }
+      if (outcome.status === 'duplicate') return this.#duplicate(outcome.record, event);
+      this.#applied += 1;
+      this.#entered.set(outcome.record.to, (this.#entered.get(outcome.record.to) ?? 0) + 1);
+      const applied = this.#answer(outcome.record, false);
+      try {
+        await this.onTransition(applied, outcome.record as TransitionRecord<StateOf<M>, ContextOf<M>, IntentOf<M>>);
+      } catch (error) {
+        this.logger.error({ err: error, aggregateId, eventId }, 'onTransition failed; the transition stands');
+      }
+      return applied;
+    });
+  }
+
+  /** One attempt: dedup, reduce from the current snapshot, append at its version. */
+  async #reduceAndAppend(session: AggregateSession, aggregateId: string, eventId: string, event: ParsedEventOf<M>): Promise<AppendOutcome> {
+    const seen = await session.findEvent(eventId);
+    if (seen !== undefined) return { status: 'duplicate', record: seen };
+    const current = ((await session.load()) as Snapshot<M> | undefined) ?? this.#initial();
+    const reduced = reduceParsed(this.machine, current, event);
+    if (!reduced.ok) {
+      this.#rejected += 1;
+      throw withErrorContext(reduced.error, { aggregateId, eventId });
+    }
+    const { value } = reduced;
+    const change: TransitionChange = {
+      eventId,
+      kind: TransitionKind.Event,
+      event: { type: event.type, payload: value.payload },
+      from: value.from,
+      to: value.state,
+      context: value.context,
+      intents: value.intents,
+      at: this.clock.now(),
+    };
+    const result = await session.append(current.version, change);
+    return { status: result.status, record: result.record };
+  }
+
+  /**
+   * Runs `work` on the aggregate: inside the store's {@link ReducerStore.withAggregate} when it has one (the
+   * aggregate held against other processes, in arrival order), else on the store's own calls (an append that lost a
+   * race is a `CONFLICT`).
+   */
+  #session<T>(aggregateId: string, work: (session: AggregateSession) => Promise<T>): Promise<T> {
+    const store = this.store;
+    if (store.withAggregate !== undefined) return store.withAggregate(aggregateId, work);
+    return work({
+      load: () => store.load(aggregateId),
+      loadAt: (version) => store.loadAt(aggregateId, version),
+      findEvent: (eventId) => store.findEvent(aggregateId, eventId),
+      append: (expectedVersion, change) => store.append(aggregateId, expectedVersion, change),
     });
   }
 
@@ -393,12 +441,12 @@ export abstract class NodeReducer<M extends AnyStateMachine> extends NodeService
     return { state: state, context: context as ContextOf<M>, version: 0, updatedAt: 0 };
   }
 
-  async #restoreTarget(aggregateId: string, target: RestoreTarget<M>): Promise<{ state: string; context: unknown }> {
+  async #restoreTarget(session: AggregateSession, aggregateId: string, target: RestoreTarget<M>): Promise<{ state: string; context: unknown }> {
     if ('version' in target) {
       const { version } = target;
       if (!Number.isInteger(version) || version < 0) throw new OnexError(ErrorCode.Validation, 'version must be a non-negative integer');
       if (version === 0) return this.#initial();
-      const snapshot = await this.store.loadAt(aggregateId, version);
+      const snapshot = await session.loadAt(version);
       if (snapshot === undefined) {
         throw new OnexError(ErrorCode.NotFound, `Aggregate ${aggregateId} has no version ${version} in its history`, { context: { aggregateId, version } });
       }

@@ -4,17 +4,18 @@ import { join } from 'node:path';
 import { ErrorCode } from '@onex/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryReducerStore } from './memory-store.js';
-import { TransitionKind, type ReducerStore, type TransitionChange } from './reducer-store.js';
+import { describeReducerStoreConformance } from './reducer-store-conformance.js';
+import { TransitionKind, type TransitionChange } from './reducer-store.js';
 import { SqliteReducerStore } from './sqlite-store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'onex-reducer-store-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 let files = 0;
-const stores: [string, () => ReducerStore][] = [
-  ['MemoryReducerStore', () => new MemoryReducerStore()],
-  ['SqliteReducerStore', () => new SqliteReducerStore({ path: join(dir, `store-${(files += 1)}.db`) })],
-];
+// The contract, on the bundled stores but PostgreSQL (postgres-store.test.ts runs it there).
+describeReducerStoreConformance('MemoryReducerStore', () => new MemoryReducerStore());
+describeReducerStoreConformance('SqliteReducerStore (file)', () => new SqliteReducerStore({ path: join(dir, `store-${String((files += 1))}.db`) }));
+describeReducerStoreConformance('SqliteReducerStore (:memory:)', () => new SqliteReducerStore({ path: ':memory:' }));
 
 function change(eventId: string, from: string, to: string, n: number): TransitionChange {
   return {
@@ -28,54 +29,6 @@ function change(eventId: string, from: string, to: string, n: number): Transitio
     at: 1_000 + n,
   };
 }
-
-describe.each(stores)('%s', (_name, make) => {
-  it('appends transitions, keeping the snapshot and history in step', async () => {
-    const store = make();
-    await store.init();
-    expect(await store.load('a')).toBeUndefined();
-    const first = await store.append('a', 0, change('e1', 'idle', 'busy', 1));
-    expect(first).toMatchObject({ status: 'appended', snapshot: { state: 'busy', context: { n: 1 }, version: 1, updatedAt: 1_001 } });
-    await store.append('a', 1, change('e2', 'busy', 'done', 2));
-    expect(await store.load('a')).toEqual({ state: 'done', context: { n: 2 }, version: 2, updatedAt: 1_002 });
-    expect(await store.loadAt('a', 1)).toEqual({ state: 'busy', context: { n: 1 }, version: 1, updatedAt: 1_001 });
-    expect(await store.loadAt('a', 3)).toBeUndefined();
-    const history = await store.history('a', { afterVersion: 0, limit: 10 });
-    expect(history.map((r) => [r.version, r.eventId, r.from, r.to])).toEqual([
-      [1, 'e1', 'idle', 'busy'],
-      [2, 'e2', 'busy', 'done'],
-    ]);
-    expect(history[1]).toMatchObject({ aggregateId: 'a', kind: 'event', event: { type: 'STEP', payload: { n: 2 } }, intents: [{ type: 'even', payload: { n: 2 } }] });
-    expect(await store.history('a', { afterVersion: 1, limit: 10 })).toHaveLength(1);
-    expect(await store.history('a', { afterVersion: 0, limit: 1 })).toHaveLength(1);
-    expect(await store.history('other', { afterVersion: 0, limit: 10 })).toEqual([]);
-    await store.close();
-  });
-
-  it('deduplicates by (aggregate, event id): a replay returns the stored transition and changes nothing', async () => {
-    const store = make();
-    await store.init();
-    await store.append('a', 0, change('e1', 'idle', 'busy', 1));
-    const replay = await store.append('a', 1, change('e1', 'busy', 'done', 9));
-    expect(replay).toMatchObject({ status: 'duplicate', record: { version: 1, to: 'busy', context: { n: 1 } } });
-    expect((await store.load('a'))?.version).toBe(1);
-    expect(await store.findEvent('a', 'e1')).toMatchObject({ version: 1 });
-    // The same event id on another aggregate is another event.
-    expect((await store.append('b', 0, change('e1', 'idle', 'busy', 1))).status).toBe('appended');
-    await store.close();
-  });
-
-  it('refuses an append at a stale version with CONFLICT, changing nothing', async () => {
-    const store = make();
-    await store.init();
-    await store.append('a', 0, change('e1', 'idle', 'busy', 1));
-    await expect(store.append('a', 0, change('e2', 'idle', 'done', 2))).rejects.toMatchObject({ code: ErrorCode.Conflict, context: { version: 1, expectedVersion: 0 } });
-    expect(await store.load('a')).toMatchObject({ version: 1, state: 'busy' });
-    expect(await store.findEvent('a', 'e2')).toBeUndefined();
-    expect((await store.health()).status).toBe('healthy');
-    await store.close();
-  });
-});
 
 describe('MemoryReducerStore', () => {
   it('keeps at most maxHistory transitions per aggregate, and dedups within them', async () => {

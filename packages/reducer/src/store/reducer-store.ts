@@ -101,13 +101,39 @@ export interface HistoryOptions {
 }
 
 /**
+ * The reads and appends of one aggregate while {@link ReducerStore.withAggregate} holds it: the same operations as
+ * the store's, for that aggregate, inside the holder's transaction.
+ *
+ * @example
+ * ```ts
+ * await store.withAggregate?.('o-1', async (session) => {
+ *   const current = await session.load();
+ *   return session.append(current?.version ?? 0, change);
+ * });
+ * ```
+ */
+export interface AggregateSession {
+  /** The aggregate's latest snapshot (including what this session appended), or undefined when it has none. */
+  load(): Promise<AggregateSnapshot | undefined>;
+  /** As {@link ReducerStore.loadAt}. */
+  loadAt(version: number): Promise<AggregateSnapshot | undefined>;
+  /** As {@link ReducerStore.findEvent}. */
+  findEvent(eventId: string): Promise<TransitionRecord | undefined>;
+  /** As {@link ReducerStore.append}; committed when the session's work resolves. */
+  append(expectedVersion: number, change: TransitionChange): Promise<AppendResult>;
+}
+
+/**
  * Where a reducer keeps its aggregates: the latest snapshot per aggregate and the history of transitions. Values
  * (contexts, payloads, intents) are JSON.
  *
  * Implementations must make {@link ReducerStore.append} atomic: a duplicate event id for the aggregate returns
  * `duplicate` and changes nothing; a version other than `expectedVersion` is a `CONFLICT` (another writer got
  * there first) and changes nothing; otherwise the transition is recorded and the snapshot replaced, both or
- * neither.
+ * neither. `describeReducerStoreConformance` is that contract as a test suite.
+ *
+ * A store several processes write (PostgreSQL) also implements {@link ReducerStore.withAggregate}, so that replicas
+ * apply an aggregate's events in the order they arrive instead of racing on versions.
  *
  * @example
  * ```ts
@@ -132,4 +158,12 @@ export interface ReducerStore {
   health(): Promise<ComponentHealth>;
   /** Releases files and timers. Idempotent. */
   close(): Promise<void>;
+  /**
+   * Optional: runs `work` holding the aggregate against every other writer of the store, other processes included.
+   * Holders are let in one at a time, in the order they asked (for a database, the order their requests reached it);
+   * what `work` appends commits when it resolves, and nothing does when it throws. `NodeReducer` applies each
+   * event inside it when the store has it: no version race, so no re-reduce and no event failing after
+   * `maxConflictRetries` lost races.
+   */
+  withAggregate?<T>(aggregateId: string, work: (session: AggregateSession) => Promise<T>): Promise<T>;
 }
