@@ -4,7 +4,7 @@ import { postgresUrl } from '@onex/test-postgres/vitest';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { defineEffectNode, defineOperation, type OperationContext } from '../src/index.js';
+import { defineEffectNode, defineOperation, type OperationContext, type TransactionRunOptions } from '../src/index.js';
 import { PostgresIdempotencyStore, PostgresTransactionManager } from '../src/postgres.js';
 
 // Three replicas of one effect node, each with its own pool, on one PostgreSQL schema (the real server of the vitest
@@ -50,13 +50,14 @@ interface Hooks {
 
 const ChargeOutput = z.object({ chargeId: z.number().int(), replica: z.string() });
 
-function charge(replica: string, hooks: Hooks) {
+function charge(replica: string, hooks: Hooks, timeoutMs?: number) {
   return defineOperation({
     name: 'charge',
     input: z.object({ orderId: z.string(), amount: z.number().int().positive() }),
     output: ChargeOutput,
     transactional: true,
     retry: { maxAttempts: 1 },
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
     run: async ({ orderId, amount }, ctx: OperationContext<pg.PoolClient>) => {
       await hooks.onStart(replica);
       const { rows } = await ctx.tx.query<{ id: number }>(`INSERT INTO ${charges} (order_id, amount, replica) VALUES ($1, $2, $3) RETURNING id`, [
@@ -168,5 +169,57 @@ describe('PostgreSQL effect replicas: exactly-once', () => {
       }
     }
     for (const key of keys) expect(await chargesOf(key)).toHaveLength(1);
+  });
+
+  it('a renewal refused because the run\'s own transaction just completed the key is no lost lease', async () => {
+    // The renewal waits for the row the operation's transaction completed, and is answered after its COMMIT: "no
+    // longer held". The run must answer its result, not a lease-lost CONFLICT.
+    const renewCalled = gate();
+    const renewAnswered = gate<boolean>();
+    let armed = false;
+    class WatchedStore extends PostgresIdempotencyStore {
+      override async renew(key: string, token: string): Promise<boolean> {
+        const watched = armed;
+        if (watched) renewCalled.open();
+        const held = await super.renew(key, token);
+        if (watched) renewAnswered.open(held);
+        return held;
+      }
+    }
+    class SlowCommitManager extends PostgresTransactionManager {
+      override async run<T>(fn: (tx: pg.PoolClient, signal: AbortSignal) => Promise<T>, options?: TransactionRunOptions): Promise<T> {
+        const value = await super.run(async (tx, signal) => {
+          const produced = await fn(tx, signal); // the completion is written, not committed
+          armed = true;
+          await renewCalled.promise; // a renewal is now blocked on the completed row
+          return produced;
+        }, options);
+        await renewAnswered.promise; // the renewal's "false" reaches the node before the run sees its COMMIT
+        return value;
+      }
+    }
+    const pool = new pg.Pool({ connectionString: url, max: 4 });
+    const transactions = new SlowCommitManager({ pool });
+    const idempotencyStore = new WatchedStore({ transactions, schema: schema.name, leaseMs: 60 });
+    const node = defineEffectNode({
+      name: 'payments',
+      version: '1.0.0',
+      // With a timeout of its own, the attempt is stopped at once by a lost lease: the case that would answer CONFLICT.
+      operations: [charge('solo', { onStart: async () => undefined }, 10_000)],
+      transactions,
+      idempotencyStore,
+      logger,
+      purgeIntervalMs: 0,
+    });
+    await node.initialize();
+    closers.push(async () => {
+      await node.shutdown();
+      await pool.end();
+    });
+    const r = await node.execute('charge', { orderId: 'order-renew', amount: 1 }, { idempotencyKey: 'order-renew' });
+    expect(await renewAnswered.promise).toBe(false);
+    const rows = await chargesOf('order-renew');
+    expect(r).toEqual({ ok: true, value: { chargeId: rows[0]!.id, replica: 'solo' } });
+    expect(rows).toHaveLength(1);
   });
 });
