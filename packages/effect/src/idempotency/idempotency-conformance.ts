@@ -5,7 +5,15 @@ import type { IdempotencyBegin, IdempotencyStore } from './idempotency-store.js'
 // Self-contained on purpose (vitest, @onex/core and the store contract only): it is meant to move to a test kit so
 // that anyone writing an IdempotencyStore (Redis, DynamoDB, …) runs the same clauses the bundled stores pass.
 
-/** What the suite asks of a store it makes: its clock, and the windows the clauses count with. */
+/**
+ * What {@link describeIdempotencyStoreConformance} hands the factory of each store: the clock to read, and the windows
+ * the clauses count with.
+ *
+ * @example
+ * ```ts
+ * describeIdempotencyStoreConformance('MyStore', (options: IdempotencyStoreConformanceOptions) => new MyStore({ ...options }));
+ * ```
+ */
 export interface IdempotencyStoreConformanceOptions {
   /** The store's clock, epoch ms: the suite moves it; the store must read every time from it. */
   readonly now: () => number;
