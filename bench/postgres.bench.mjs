@@ -6,11 +6,13 @@
 // Run: pnpm bench (builds first), or `node bench/postgres.bench.mjs` after `pnpm build`. About 1.5 min.
 // The server: DATABASE_URL when set (use one with fsync on), else an embedded PostgreSQL 17 started with
 // `startPostgres({ durable: true })` (fsync, synchronous_commit and full_page_writes on) and stopped at the end.
-// BENCH_QUICK=1 shortens every figure (a smoke run; figures are then rough).
+// BENCH_QUICK=1 shortens every figure (a smoke run; figures are then rough); BENCH_PART=scale runs the scale curve only.
 //
 // DBOS (@dbos-inc/dbos-sdk) is a root devDependency for this file only; no published package depends on it.
-import { fork } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { fork, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
@@ -29,10 +31,10 @@ const CONC_ROUNDS = QUICK ? 1 : 2;
 /** Finished workflows put in a second ONEX schema (and the scale curve's): a store that has run a while. */
 const PREFILL_ROWS = 100_000;
 /** The floor: time per loop, and clients of the concurrent loop (as pgbench -c 32). */
-const FLOOR_MS = QUICK ? 500 : 1500;
+const FLOOR_MS = QUICK ? 1000 : 2000;
 const FLOOR_CLIENTS = 32;
 /** The scale curve: orchestrator processes, in flight per process, measured window. */
-const SCALE_PROCESSES = [1, 2, 4];
+const SCALE_PROCESSES = (process.env.BENCH_SCALE_PROCESSES ?? '1,2,4').split(',').map(Number);
 const SCALE_CONCURRENCY = Number(process.env.BENCH_SCALE_CONCURRENCY ?? 256);
 const SCALE_WINDOW_MS = QUICK ? 1500 : 3000;
 
@@ -94,6 +96,7 @@ async function startOnex(url, schema, options = {}) {
   return {
     store,
     counts,
+    figures: () => orchestrator.metrics().extra.workflows,
     run: async (i) => {
       const id = await orchestrator.start('three-steps', { value: i });
       const outcome = await orchestrator.result(id);
@@ -178,14 +181,15 @@ const met = (ok) => (ok ? 'MET' : 'NOT MET');
 
 /**
  * CPU seconds used so far by this server's processes: the postmaster (the parent of `backendPid`, a backend of this
- * server) and its children, from /proc. NaN when the server is not on this machine. Other PostgreSQL servers on the
+ * server) and its children, live or ended, from /proc. NaN when the server is not on this machine. Other PostgreSQL servers on the
  * machine (other people's tests) are not counted.
  */
 function postgresCpuSeconds(backendPid) {
   const statOf = (pid) => {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { ppid: Number(fields[1]), cpu: (Number(fields[11]) + Number(fields[12])) / 100 }; // utime + stime; USER_HZ 100
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime + stime, and cutime + cstime (children already reaped: backends that ended); USER_HZ is 100.
+    return { ppid: Number(f[1]), cpu: (Number(f[11]) + Number(f[12])) / 100, reaped: (Number(f[13]) + Number(f[14])) / 100 };
   };
   let postmaster;
   try {
@@ -198,7 +202,8 @@ function postgresCpuSeconds(backendPid) {
     if (!/^\d+$/.test(pid)) continue;
     try {
       const s = statOf(pid);
-      if (Number(pid) === postmaster || s.ppid === postmaster) seconds += s.cpu;
+      if (Number(pid) === postmaster) seconds += s.cpu + s.reaped;
+      else if (s.ppid === postmaster) seconds += s.cpu;
     } catch {
       // the process ended meanwhile
     }
@@ -215,34 +220,52 @@ function machineCpu() {
   return { busy: (total - idle) / 100, total: total / 100 };
 }
 
-/** Samples pg_stat_activity every `everyMs` until stopped: counts of active backends by wait event. */
+/** Which statement a backend runs, from its query text: the store's by their shape, DBOS's and others by their start. */
+function statementOf(query) {
+  if (/jsonb_to_recordset/.test(query)) return 'onex commit';
+  if (/^WITH ins AS/.test(query)) return 'onex create';
+  if (/awake AS/.test(query)) return 'onex claim';
+  if (/lease_expires_at = \$4/.test(query)) return 'onex renew';
+  return query.replace(/\s+/g, ' ').slice(0, 40);
+}
+
+/**
+ * Samples pg_stat_activity every `everyMs` until stopped: mean active backends by wait event, and for lock waits
+ * (wait type Lock) which statements wait.
+ */
 function activitySampler(client, everyMs = 20) {
   const tally = new Map();
+  const lockers = new Map();
   let samples = 0;
   let activeSum = 0;
   let running = true;
   const loop = (async () => {
     while (running) {
       const { rows } = await client.query(
-        `SELECT state, COALESCE(wait_event_type || ':' || wait_event, 'CPU (no wait)') AS wait FROM pg_stat_activity
+        `SELECT wait_event_type AS type, COALESCE(wait_event_type || ':' || wait_event, 'CPU (no wait)') AS wait, query FROM pg_stat_activity
          WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND state = 'active'`,
       );
       samples += 1;
       activeSum += rows.length;
-      for (const r of rows) tally.set(r.wait, (tally.get(r.wait) ?? 0) + 1);
+      for (const r of rows) {
+        tally.set(r.wait, (tally.get(r.wait) ?? 0) + 1);
+        if (r.type === 'Lock') {
+          const key = `${r.wait} in ${statementOf(r.query)}`;
+          lockers.set(key, (lockers.get(key) ?? 0) + 1);
+        }
+      }
       await new Promise((r) => setTimeout(r, everyMs));
     }
   })();
+  const top = (m, n) => [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, v]) => `${k} ${(v / samples).toFixed(2)}`);
   return {
     stop: async () => {
       running = false;
       await loop;
-      const top = [...tally.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([k, n]) => `${k} ${(n / samples).toFixed(2)}`);
-      return { samples, meanActive: activeSum / Math.max(1, samples), top };
+      return { samples, meanActive: activeSum / Math.max(1, samples), top: top(tally, 5), locks: top(lockers, 3) };
     },
   };
 }
-
 
 /** Starts `k` calls at once and waits for all: completions per second over the burst, and each call's latency. */
 async function burst(fn, k, offset = 0) {
@@ -320,6 +343,30 @@ async function commitPlanScans(admin, schema) {
   }
 }
 
+/**
+ * The issue's floor tool, when it is on this machine: pgbench with the same one-row INSERT (prepared), `clients`
+ * connections, for `seconds`. Answers commits/s and mean latency, or undefined when pgbench is missing or fails.
+ */
+function pgbench(url, clients, seconds) {
+  const dir = mkdtempSync(join(tmpdir(), 'onex-pgbench-'));
+  try {
+    const script = join(dir, 'insert.sql');
+    writeFileSync(script, 'INSERT INTO bench_floor (v) VALUES (1);\n');
+    const r = spawnSync('pgbench', ['-n', '-M', 'prepared', '-c', String(clients), '-j', String(Math.min(clients, 2)), '-T', String(seconds), '-f', script, url], {
+      encoding: 'utf8',
+      timeout: (seconds + 20) * 1000,
+    });
+    if (r.status !== 0) return undefined;
+    const tps = /tps = ([\d.]+)/.exec(r.stdout);
+    const latency = /latency average = ([\d.]+) ms/.exec(r.stdout);
+    return tps ? { perSec: Number(tps[1]), meanMs: latency ? Number(latency[1]) : Number.NaN } : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 // ---------- child mode: one orchestrator process of the scale curve ----------
 async function child() {
   const { url, schema, concurrency, rampMs, windowMs } = JSON.parse(process.argv[3]);
@@ -345,9 +392,11 @@ async function child() {
     }
   });
   const health1 = (await onex.store.health()).data?.commits;
+  const f = onex.figures();
+  const figures = { started: f.started, finished: f.finished, recovered: f.recovered, leaseLosses: f.leaseLosses, fencedWrites: f.fencedWrites, stepRetries: f.stepRetries };
   await onex.close();
   const commitsPerStatement = health0 && health1 ? (health1.commits - health0.commits) / Math.max(1, health1.statements - health0.statements) : Number.NaN;
-  process.send({ done: true, perSec: r.perSec, n: r.n, p50: r.p50, p99: r.p99, cpuSeconds, elu, commitsPerStatement });
+  process.send({ done: true, perSec: r.perSec, n: r.n, p50: r.p50, p99: r.p99, cpuSeconds, elu, commitsPerStatement, figures });
   process.disconnect();
 }
 
@@ -356,7 +405,7 @@ async function scaleRun(url, schema, processes, admin, backendPid) {
   const rampMs = 1000;
   const children = Array.from({ length: processes }, () =>
     fork(fileURLToPath(import.meta.url), ['--child', JSON.stringify({ url, schema, concurrency: SCALE_CONCURRENCY, rampMs, windowMs: SCALE_WINDOW_MS })], {
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: process.env.BENCH_CHILD_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CHILD_PROF}`] : [],
     }),
   );
   const inboxes = children.map((c) => {
@@ -406,6 +455,7 @@ async function scaleRun(url, schema, processes, admin, backendPid) {
     orchestratorCpuCores: results.reduce((a, r) => a + r.cpuSeconds, 0) / (SCALE_WINDOW_MS / 1000),
     elu: results.map((r) => r.elu),
     commitsPerStatement: results.map((r) => r.commitsPerStatement),
+    figures: results.map((r) => r.figures),
     pgCpuCores: (pgB - pgA) / elapsed,
     machineBusy: (mB.busy - mA.busy) / (mB.total - mA.total),
     writeTxPerWf: (xB - xA) / (perSec * elapsed),
@@ -442,154 +492,186 @@ async function main() {
   const { DBOS } = await import('@dbos-inc/dbos-sdk');
   const opened = [];
   try {
-    // ----- the floor -----
-    await admin.query('DROP TABLE IF EXISTS bench_floor; CREATE TABLE bench_floor (id bigserial PRIMARY KEY, v int NOT NULL)');
-    const floorPool = new pg.Pool({ connectionString: url, max: FLOOR_CLIENTS });
-    floorPool.on('error', () => undefined); // pg-pool's end() can resolve before the server has seen every client go
-    const insert = (p, i) => p.query({ name: 'floor_insert', text: 'INSERT INTO bench_floor (v) VALUES ($1)', values: [i] });
-    const one = await floorPool.connect();
-    for (let i = 0; i < 200; i += 1) await insert(one, i);
-    const floor1Samples = [];
-    const floor1Wall = await sequentialFor((i) => insert(one, i), FLOOR_MS, floor1Samples);
-    one.release();
-    const floor1 = stats(floor1Samples, floor1Wall);
-    const floor32 = await closedLoop((i) => insert(floorPool, i), FLOOR_CLIENTS, 300, FLOOR_MS);
-    await floorPool.end();
-    const floorWfP50 = ISSUE.floorCommits * floor1.p50;
-    const floorWfPerSec = floor32.perSec / ISSUE.floorCommits;
+    if (process.env.BENCH_PART !== 'scale') {
+      // ----- the floor -----
+      await admin.query('DROP TABLE IF EXISTS bench_floor; CREATE TABLE bench_floor (id bigserial PRIMARY KEY, v int NOT NULL)');
+      const floorPool = new pg.Pool({ connectionString: url, max: FLOOR_CLIENTS });
+      floorPool.on('error', () => undefined); // pg-pool's end() can resolve before the server has seen every client go
+      const insert = (p, i) => p.query({ name: 'floor_insert', text: 'INSERT INTO bench_floor (v) VALUES ($1)', values: [i] });
+      const one = await floorPool.connect();
+      for (let i = 0; i < 200; i += 1) await insert(one, i);
+      const floor1Samples = [];
+      const floor1Wall = await sequentialFor((i) => insert(one, i), FLOOR_MS, floor1Samples);
+      one.release();
+      const floor1 = stats(floor1Samples, floor1Wall);
+      const floor32 = await closedLoop((i) => insert(floorPool, i), FLOOR_CLIENTS, 300, FLOOR_MS);
+      await floorPool.end();
+      const floorWfP50 = ISSUE.floorCommits * floor1.p50;
+      const floorWfPerSec = floor32.perSec / ISSUE.floorCommits;
+      const bench1 = pgbench(url, 1, FLOOR_MS / 1000);
+      const bench32 = pgbench(url, FLOOR_CLIENTS, FLOOR_MS / 1000);
 
-    // ----- the systems -----
-    const dbosUrl = new URL(url);
-    dbosUrl.pathname = '/dbos_bench';
-    DBOS.setConfig({ name: 'onex-bench', systemDatabaseUrl: dbosUrl.toString(), logLevel: 'error' });
-    const dbosWorkflow = DBOS.registerWorkflow(
-      async (value) => {
-        let v = { value };
-        v = await DBOS.runStep(async () => work(v), { name: 'a' });
-        v = await DBOS.runStep(async () => work(v), { name: 'b' });
-        v = await DBOS.runStep(async () => work(v), { name: 'c' });
-        return v;
-      },
-      { name: 'threeSteps' },
-    );
-    await DBOS.launch();
-    dbosLaunched = true;
-    const dbosRun = async (i) => {
-      const r = await dbosWorkflow(i);
-      if (r.value !== i + 3) throw new Error(`DBOS workflow answered ${JSON.stringify(r)}`);
-    };
-    const freshSchema = `onex_fresh_${ts}`;
-    const filledSchema = `onex_filled_${ts}`;
-    const fresh = await startOnex(url, freshSchema);
-    opened.push(fresh);
-    const filled = await startOnex(url, filledSchema);
-    opened.push(filled);
-    await prefill(admin, filledSchema, PREFILL_ROWS);
-    const systems = [
-      { key: 'onex', label: 'ONEX, fresh schema', run: fresh.run },
-      { key: 'onexFilled', label: `ONEX, ${num(PREFILL_ROWS)} finished rows`, run: filled.run },
-      { key: 'dbos', label: 'DBOS 5.3', run: dbosRun },
-    ];
-    for (let i = 0; i < 300; i += 1) for (const s of systems) await s.run(i); // warm-up: JIT, connections, prepared statements
-    const plans = { before: await commitPlanScans(admin, freshSchema), filled: await commitPlanScans(admin, filledSchema) };
-    const calls = {};
-    for (const s of systems) calls[s.key] = await perCall(admin, s.run, 100);
+      // ----- the systems -----
+      const dbosUrl = new URL(url);
+      dbosUrl.pathname = '/dbos_bench';
+      DBOS.setConfig({ name: 'onex-bench', systemDatabaseUrl: dbosUrl.toString(), logLevel: 'error' });
+      const dbosWorkflow = DBOS.registerWorkflow(
+        async (value) => {
+          let v = { value };
+          v = await DBOS.runStep(async () => work(v), { name: 'a' });
+          v = await DBOS.runStep(async () => work(v), { name: 'b' });
+          v = await DBOS.runStep(async () => work(v), { name: 'c' });
+          return v;
+        },
+        { name: 'threeSteps' },
+      );
+      await DBOS.launch();
+      dbosLaunched = true;
+      const dbosRun = async (i) => {
+        const r = await dbosWorkflow(i);
+        if (r.value !== i + 3) throw new Error(`DBOS workflow answered ${JSON.stringify(r)}`);
+      };
+      const freshSchema = `onex_fresh_${ts}`;
+      const filledSchema = `onex_filled_${ts}`;
+      const fresh = await startOnex(url, freshSchema);
+      opened.push(fresh);
+      const filled = await startOnex(url, filledSchema);
+      opened.push(filled);
+      await prefill(admin, filledSchema, PREFILL_ROWS);
+      // The same, with room to run all 1,000 at once (the default runs 256 and queues the rest): concurrent figure only.
+      const wideSchema = `onex_wide_${ts}`;
+      const wide = await startOnex(url, wideSchema, { maxConcurrentWorkflows: CONCURRENCY });
+      opened.push(wide);
+      await prefill(admin, wideSchema, PREFILL_ROWS);
+      const all = [
+        { key: 'onex', label: 'ONEX, fresh schema', run: fresh.run, counts: fresh.counts, seq: true },
+        { key: 'onexFilled', label: `ONEX, ${num(PREFILL_ROWS)} finished rows`, run: filled.run, counts: filled.counts, seq: true },
+        { key: 'onexWide', label: `ONEX, same, ${CONCURRENCY} running at once`, run: wide.run, counts: wide.counts, seq: false },
+        { key: 'dbos', label: 'DBOS 5.3', run: dbosRun, seq: true },
+      ];
+      const systems = all.filter((x) => x.seq);
+      for (let i = 0; i < 300; i += 1) for (const s of all) await s.run(i); // warm-up: JIT, connections, prepared statements
+      const plans = { before: await commitPlanScans(admin, freshSchema), filled: await commitPlanScans(admin, filledSchema) };
+      const calls = {};
+      for (const s of systems) calls[s.key] = await perCall(admin, s.run, 100);
 
-    const seq = Object.fromEntries(systems.map((s) => [s.key, { samples: [], wall: 0, cpuMs: 0, elu: [] }]));
-    for (let round = 0; round < SEQ_ROUNDS; round += 1) {
+      const seq = Object.fromEntries(systems.map((s) => [s.key, { samples: [], wall: 0, cpuMs: 0, elu: [] }]));
+      for (let round = 0; round < SEQ_ROUNDS; round += 1) {
+        for (const s of systems) {
+          const m = seq[s.key];
+          const e0 = performance.eventLoopUtilization();
+          const c0 = process.cpuUsage();
+          m.wall += await sequentialFor(s.run, SEQ_ROUND_MS, m.samples);
+          const c = process.cpuUsage(c0);
+          m.cpuMs += (c.user + c.system) / 1000;
+          m.elu.push(performance.eventLoopUtilization(e0).utilization);
+        }
+      }
+      const rowsAfterSeq = await rowCount(admin, freshSchema);
+      const one1 = Object.fromEntries(systems.map((s) => [s.key, stats(seq[s.key].samples, seq[s.key].wall)]));
+
+      const conc = Object.fromEntries(all.map((s) => [s.key, []]));
+      let offset = 1_000_000;
+      for (let round = 0; round < CONC_ROUNDS; round += 1) {
+        for (const s of all) {
+          const before = new Map(s.counts ?? []);
+          const sampler = activitySampler(admin);
+          const pgA = postgresCpuSeconds(backendPid);
+          const c0 = process.cpuUsage();
+          const t0 = performance.now();
+          const r = await burst(s.run, CONCURRENCY, offset);
+          const seconds = (performance.now() - t0) / 1000;
+          const c = process.cpuUsage(c0);
+          const pgCpu = (postgresCpuSeconds(backendPid) - pgA) / seconds;
+          offset += CONCURRENCY;
+          const statements = s.counts === undefined ? undefined : [...s.counts].map(([k, v]) => [k, (v - (before.get(k) ?? 0)) / CONCURRENCY]).filter(([, v]) => v >= 0.005);
+          conc[s.key].push({ ...r, pgCpu, nodeCpu: (c.user + c.system) / 1e6 / seconds, activity: await sampler.stop(), statements });
+        }
+      }
+      const rowsAfterConc = await rowCount(admin, freshSchema);
+      plans.after = await commitPlanScans(admin, freshSchema);
+      const best = (rs) => rs.reduce((a, b) => (b.perSec > a.perSec ? b : a));
+      const many = Object.fromEntries(all.map((s) => [s.key, best(conc[s.key])]));
+      const health = {
+        'fresh': (await fresh.store.health()).data?.commits,
+        'filled': (await filled.store.health()).data?.commits,
+        [`${CONCURRENCY} running`]: (await wide.store.health()).data?.commits,
+      };
+
+      // ----- report -----
+      console.log('\nFloor: one-row INSERT commit (autocommit, fsync on), same server, same run');
+      console.log(`  1 client:   p50 ${fmt(floor1.p50)}  mean ${fmt(floor1.mean)}  p99 ${fmt(floor1.p99)}  ${num(floor1.perSec)} commits/s   (issue's pgbench: ${ISSUE.commitMs} ms)`);
+      console.log(`  ${FLOOR_CLIENTS} clients: ${num(floor32.perSec)} commits/s, p50 ${fmt(floor32.p50)}   (issue's pgbench: ~${num(ISSUE.commitsPerSec32)}/s; here one Node process drives the ${FLOOR_CLIENTS} connections)`);
+      if (bench1 !== undefined && bench32 !== undefined) {
+        console.log(`  pgbench (the issue's tool, same INSERT): 1 client mean ${fmt(bench1.meanMs)} (${num(bench1.perSec)}/s); ${FLOOR_CLIENTS} clients ${num(bench32.perSec)} commits/s`);
+      } else console.log('  pgbench: not on this machine (or it failed); only the pg Pool floor above');
+      console.log(`  => floor of a ${ISSUE.floorCommits}-commit workflow: p50 ${fmt(floorWfP50)}, ~${num(floorWfPerSec)} wf/s   (issue: 0.75 ms, ~4,800 wf/s)`);
+
+      const row = (label, r, extra = '') =>
+        console.log(`  ${label.padEnd(36)} p50 ${fmt(r.p50).padStart(9)}  p99 ${fmt(r.p99).padStart(9)}  mean ${fmt(r.mean).padStart(9)}  ${num(r.perSec).padStart(6)} wf/s${extra}`);
+      console.log(`\nConcurrency 1 (${SEQ_ROUNDS} interleaved rounds of ${SEQ_ROUND_MS} ms per system)`);
+      for (const s of systems) row(s.label, one1[s.key], s.key === 'dbos' ? `   (issue: p50 ${ISSUE.dbosP50Ms} ms, ${ISSUE.dbosSeqPerSec} wf/s)` : '');
+      console.log(`Concurrency ${CONCURRENCY} (${CONCURRENCY} started at once, until all end; best of ${CONC_ROUNDS} interleaved rounds)`);
+      for (const s of all) {
+        row(s.label, many[s.key], `   (rounds ${conc[s.key].map((r) => num(r.perSec)).join(', ')}${s.key === 'dbos' ? `; issue: ${ISSUE.dbosConcPerSec} wf/s` : ''})`);
+      }
+
+      const dbos1 = one1.dbos;
+      const dbosC = many.dbos;
+      console.log(`\nAgainst the targets (DBOS figures from this run)`);
+      for (const s of all.filter((x) => x.key !== 'dbos')) {
+        const concRatio = many[s.key].perSec / dbosC.perSec;
+        if (!s.seq) {
+          console.log(`  ${s.label}:`);
+          console.log(
+            `    throughput at ${CONCURRENCY}: ${num(many[s.key].perSec)} wf/s = ${concRatio.toFixed(2)}× DBOS's ${num(dbosC.perSec)} (target ≥ ${TARGET_THROUGHPUT_RATIO}×): ${met(concRatio >= TARGET_THROUGHPUT_RATIO)}; ` +
+              `${(many[s.key].perSec / floorWfPerSec).toFixed(2)}× the floor's ${num(floorWfPerSec)} wf/s`,
+          );
+          continue;
+        }
+        const p50Ratio = one1[s.key].p50 / dbos1.p50;
+        console.log(`  ${s.label}:`);
+        console.log(`    p50 at 1: ${fmt(one1[s.key].p50)} = ${p50Ratio.toFixed(2)}× DBOS's ${fmt(dbos1.p50)} (target ≤ 0.33×): ${met(p50Ratio <= TARGET_P50_RATIO)}; ${(one1[s.key].p50 / floorWfP50).toFixed(1)}× the floor's ${fmt(floorWfP50)}`);
+        console.log(`    throughput at 1: ${num(one1[s.key].perSec)} wf/s = ${(one1[s.key].perSec / dbos1.perSec).toFixed(2)}× DBOS's ${num(dbos1.perSec)} (no target)`);
+        console.log(
+          `    throughput at ${CONCURRENCY}: ${num(many[s.key].perSec)} wf/s = ${concRatio.toFixed(2)}× DBOS's ${num(dbosC.perSec)} (target ≥ ${TARGET_THROUGHPUT_RATIO}×): ${met(concRatio >= TARGET_THROUGHPUT_RATIO)}; ` +
+            `${(many[s.key].perSec / floorWfPerSec).toFixed(2)}× the floor's ${num(floorWfPerSec)} wf/s`,
+        );
+      }
+      console.log(`  DBOS to the floor: p50 ${(dbos1.p50 / floorWfP50).toFixed(1)}×, throughput at ${CONCURRENCY} ${(dbosC.perSec / floorWfPerSec).toFixed(2)}×`);
+
+      console.log('\nWhere the time goes');
+      console.log('  per workflow, one at a time (pg queries sent, write transactions on the server, WAL bytes; Node CPU and event-loop use while running them):');
       for (const s of systems) {
+        const c = calls[s.key];
         const m = seq[s.key];
-        const e0 = performance.eventLoopUtilization();
-        const c0 = process.cpuUsage();
-        m.wall += await sequentialFor(s.run, SEQ_ROUND_MS, m.samples);
-        const c = process.cpuUsage(c0);
-        m.cpuMs += (c.user + c.system) / 1000;
-        m.elu.push(performance.eventLoopUtilization(e0).utilization);
+        console.log(
+          `    ${s.label.padEnd(34)} ${c.roundTrips.toFixed(1)} round trips, ${c.writeTransactions.toFixed(1)} write commits, ${num(c.walBytes)} WAL bytes; ` +
+            `${((m.cpuMs / one1[s.key].n) * 1000).toFixed(0)} µs Node CPU/wf, event loop ${((m.elu.reduce((a, b) => a + b, 0) / m.elu.length) * 100).toFixed(0)}% busy; ` +
+            `p50 = ${(one1[s.key].p50 / floor1.p50).toFixed(1)} one-row commits`,
+        );
       }
-    }
-    const rowsAfterSeq = await rowCount(admin, freshSchema);
-    const one1 = Object.fromEntries(systems.map((s) => [s.key, stats(seq[s.key].samples, seq[s.key].wall)]));
-
-    const conc = Object.fromEntries(systems.map((s) => [s.key, []]));
-    let offset = 1_000_000;
-    for (let round = 0; round < CONC_ROUNDS; round += 1) {
-      for (const s of systems) {
-        const sampler = activitySampler(admin);
-        const pgA = postgresCpuSeconds(backendPid);
-        const c0 = process.cpuUsage();
-        const t0 = performance.now();
-        const r = await burst(s.run, CONCURRENCY, offset);
-        const seconds = (performance.now() - t0) / 1000;
-        const c = process.cpuUsage(c0);
-        const pgCpu = (postgresCpuSeconds(backendPid) - pgA) / seconds;
-        offset += CONCURRENCY;
-        conc[s.key].push({ ...r, pgCpu, nodeCpu: (c.user + c.system) / 1e6 / seconds, activity: await sampler.stop() });
+      console.log(
+        `  ONEX commit statement plan (generic): fresh schema ${plans.before} at warm-up, ${plans.after} at the end (${num(rowsAfterSeq)} rows after the concurrency-1 rounds, ${num(rowsAfterConc)} at the end); ` +
+          `with ${num(PREFILL_ROWS)} rows: ${plans.filled}`,
+      );
+      console.log(`  at concurrency ${CONCURRENCY} (best round): CPU cores used (Node process; this server's processes), mean active backends and their waits`);
+      for (const s of all) {
+        const r = many[s.key];
+        const st = r.statements === undefined ? '' : `; store statements/wf: ${r.statements.map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`;
+        console.log(
+          `    ${s.label.padEnd(34)} Node ${r.nodeCpu.toFixed(2)}, PostgreSQL ${r.pgCpu.toFixed(2)} (${((r.pgCpu / r.perSec) * 1e6).toFixed(0)} µs/wf); ` +
+            `active ${r.activity.meanActive.toFixed(1)}: ${r.activity.top.join(', ')}${st}`,
+        );
       }
-    }
-    const rowsAfterConc = await rowCount(admin, freshSchema);
-    plans.after = await commitPlanScans(admin, freshSchema);
-    const best = (rs) => rs.reduce((a, b) => (b.perSec > a.perSec ? b : a));
-    const many = Object.fromEntries(systems.map((s) => [s.key, best(conc[s.key])]));
-    const health = { onex: (await fresh.store.health()).data?.commits, onexFilled: (await filled.store.health()).data?.commits };
+      for (const [k, h] of Object.entries(health)) {
+        if (h) console.log(`    ONEX group commit over the run (${k}): ${num(h.commits)} commits in ${num(h.statements)} statements (${(h.commits / h.statements).toFixed(2)} per statement, largest ${h.largest})`);
+      }
 
-    // ----- report -----
-    console.log('\nFloor: one-row INSERT commit (autocommit, fsync on), same server, same run');
-    console.log(`  1 client:   p50 ${fmt(floor1.p50)}  mean ${fmt(floor1.mean)}  p99 ${fmt(floor1.p99)}  ${num(floor1.perSec)} commits/s   (issue's pgbench: ${ISSUE.commitMs} ms)`);
-    console.log(`  ${FLOOR_CLIENTS} clients: ${num(floor32.perSec)} commits/s, p50 ${fmt(floor32.p50)}   (issue's pgbench: ~${num(ISSUE.commitsPerSec32)}/s; here one Node process drives the ${FLOOR_CLIENTS} connections)`);
-    console.log(`  => floor of a ${ISSUE.floorCommits}-commit workflow: p50 ${fmt(floorWfP50)}, ~${num(floorWfPerSec)} wf/s   (issue: 0.75 ms, ~4,800 wf/s)`);
-
-    const row = (label, r, extra = '') =>
-      console.log(`  ${label.padEnd(36)} p50 ${fmt(r.p50).padStart(9)}  p99 ${fmt(r.p99).padStart(9)}  mean ${fmt(r.mean).padStart(9)}  ${num(r.perSec).padStart(6)} wf/s${extra}`);
-    console.log(`\nConcurrency 1 (${SEQ_ROUNDS} interleaved rounds of ${SEQ_ROUND_MS} ms per system)`);
-    for (const s of systems) row(s.label, one1[s.key], s.key === 'dbos' ? `   (issue: p50 ${ISSUE.dbosP50Ms} ms, ${ISSUE.dbosSeqPerSec} wf/s)` : '');
-    console.log(`Concurrency ${CONCURRENCY} (${CONCURRENCY} started at once, until all end; best of ${CONC_ROUNDS} interleaved rounds)`);
-    for (const s of systems) {
-      row(s.label, many[s.key], `   (rounds ${conc[s.key].map((r) => num(r.perSec)).join(', ')}${s.key === 'dbos' ? `; issue: ${ISSUE.dbosConcPerSec} wf/s` : ''})`);
+      for (const o of opened.splice(0)) await o.close();
+      await DBOS.shutdown();
+      dbosLaunched = false;
     }
-
-    const dbos1 = one1.dbos;
-    const dbosC = many.dbos;
-    console.log(`\nAgainst the targets (DBOS figures from this run)`);
-    for (const s of systems.filter((x) => x.key !== 'dbos')) {
-      const p50Ratio = one1[s.key].p50 / dbos1.p50;
-      const concRatio = many[s.key].perSec / dbosC.perSec;
-      console.log(`  ${s.label}:`);
-      console.log(`    p50 at 1: ${fmt(one1[s.key].p50)} = ${p50Ratio.toFixed(2)}× DBOS's ${fmt(dbos1.p50)} (target ≤ 0.33×): ${met(p50Ratio <= TARGET_P50_RATIO)}; ${(one1[s.key].p50 / floorWfP50).toFixed(1)}× the floor's ${fmt(floorWfP50)}`);
-      console.log(`    throughput at 1: ${num(one1[s.key].perSec)} wf/s = ${(one1[s.key].perSec / dbos1.perSec).toFixed(2)}× DBOS's ${num(dbos1.perSec)} (no target)`);
-      console.log(
-        `    throughput at ${CONCURRENCY}: ${num(many[s.key].perSec)} wf/s = ${concRatio.toFixed(2)}× DBOS's ${num(dbosC.perSec)} (target ≥ ${TARGET_THROUGHPUT_RATIO}×): ${met(concRatio >= TARGET_THROUGHPUT_RATIO)}; ` +
-          `${(many[s.key].perSec / floorWfPerSec).toFixed(2)}× the floor's ${num(floorWfPerSec)} wf/s`,
-      );
-    }
-    console.log(`  DBOS to the floor: p50 ${(dbos1.p50 / floorWfP50).toFixed(1)}×, throughput at ${CONCURRENCY} ${(dbosC.perSec / floorWfPerSec).toFixed(2)}×`);
-
-    console.log('\nWhere the time goes');
-    console.log('  per workflow, one at a time (pg queries sent, write transactions on the server, WAL bytes; Node CPU and event-loop use while running them):');
-    for (const s of systems) {
-      const c = calls[s.key];
-      const m = seq[s.key];
-      console.log(
-        `    ${s.label.padEnd(34)} ${c.roundTrips.toFixed(1)} round trips, ${c.writeTransactions.toFixed(1)} write commits, ${num(c.walBytes)} WAL bytes; ` +
-          `${((m.cpuMs / one1[s.key].n) * 1000).toFixed(0)} µs Node CPU/wf, event loop ${((m.elu.reduce((a, b) => a + b, 0) / m.elu.length) * 100).toFixed(0)}% busy; ` +
-          `p50 = ${(one1[s.key].p50 / floor1.p50).toFixed(1)} one-row commits`,
-      );
-    }
-    console.log(
-      `  ONEX commit statement plan (generic): fresh schema ${plans.before} at warm-up, ${plans.after} at the end (${num(rowsAfterSeq)} rows after the concurrency-1 rounds, ${num(rowsAfterConc)} at the end); ` +
-        `with ${num(PREFILL_ROWS)} rows: ${plans.filled}`,
-    );
-    console.log(`  at concurrency ${CONCURRENCY} (best round): CPU cores used (Node process; this server's processes), mean active backends and their waits`);
-    for (const s of systems) {
-      const r = many[s.key];
-      console.log(`    ${s.label.padEnd(34)} Node ${r.nodeCpu.toFixed(2)}, PostgreSQL ${r.pgCpu.toFixed(2)}; active ${r.activity.meanActive.toFixed(1)}: ${r.activity.top.join(', ')}`);
-    }
-    for (const [k, h] of Object.entries(health)) {
-      if (h) console.log(`    ONEX group commit over the run (${k === 'onex' ? 'fresh' : 'filled'}): ${num(h.commits)} commits in ${num(h.statements)} statements (${(h.commits / h.statements).toFixed(2)} per statement, largest ${h.largest})`);
-    }
-
-    for (const o of opened.splice(0)) await o.close();
-    await DBOS.shutdown();
-    dbosLaunched = false;
 
     // ----- the scale curve -----
     const scaleSchema = `onex_scale_${ts}`;
@@ -608,11 +690,14 @@ async function main() {
         `  ${processes} process${processes === 1 ? ': ' : 'es:'} ${num(r.perSec).padStart(6)} wf/s (${r.perProcess.map(num).join(' + ')}) = ${(r.perSec / curve[0].perSec).toFixed(2)}× one; ` +
           `p50 ${r.p50.map(fmt).join('/')}; CPU cores: orchestrators ${r.orchestratorCpuCores.toFixed(2)}, PostgreSQL ${r.pgCpuCores.toFixed(2)}, machine ${(r.machineBusy * 100).toFixed(0)}% busy`,
       );
+      const odd = r.figures.filter((f) => f && (f.recovered > 0 || f.leaseLosses > 0 || f.fencedWrites > 0 || f.stepRetries > 0));
+      if (odd.length > 0) console.log(`      NOTE: ${JSON.stringify(r.figures)}`);
       console.log(
         `      event loops ${r.elu.map((e) => `${(e * 100).toFixed(0)}%`).join(' ')}; ${r.writeTxPerWf.toFixed(2)} write commits/wf, ` +
           `${r.commitsPerStatement.map((x) => x.toFixed(1)).join('/')} commits per statement, ${num(r.walSyncsPerSec)} WAL flushes/s; ` +
           `active backends ${r.activity.meanActive.toFixed(1)}: ${r.activity.top.join(', ')}`,
       );
+      if (r.activity.locks.length > 0) console.log(`      lock waits by statement: ${r.activity.locks.join(', ')}`);
     }
     const loadAtEnd = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
     console.log(`\nload average ${loadAtEnd} at the end`);
