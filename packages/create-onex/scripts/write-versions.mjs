@@ -13,10 +13,11 @@ for (const entry of readdirSync(packagesDir).sort()) {
   if (typeof pkg.name === 'string' && pkg.name.startsWith('@onex/') && pkg.private !== true) versions[pkg.name] = pkg.version;
 }
 if (Object.keys(versions).length === 0) throw new Error(`No @onex/* packages found under ${packagesDir}`);
-// What generated code imports besides @onex/*, at the versions the packages are built and tested with.
+// What generated code imports besides @onex/*, at the versions the packages are built and tested with. zod is a
+// peer dependency of @onex/* (one copy, the project's); its devDependency pin is the version they are tested with.
 const core = JSON.parse(readFileSync(join(packagesDir, 'core', 'package.json'), 'utf8'));
 const root = JSON.parse(readFileSync(join(packagesDir, '..', 'package.json'), 'utf8'));
-versions.zod = core.dependencies.zod;
+versions.zod = core.devDependencies.zod;
 versions.typescript = root.devDependencies.typescript;
 versions['@types/node'] = root.devDependencies['@types/node'];
 for (const [name, version] of Object.entries(versions)) {

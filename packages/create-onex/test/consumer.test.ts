@@ -5,10 +5,18 @@
 // against the published types, runs every generated test, and runs workflows across the nodes, each node in a
 // process of its own. Anything a downstream repo needs that is missing from the published files or types fails it.
 //
-// Heavy (one npm install, better-sqlite3 compiles from source): about 2 minutes. ONEX_SKIP_CONSUMER_TEST=1 skips
-// it. Needs `pnpm build` first (the root `pnpm test` builds).
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+// The project pins zod to the lowest version the packages' peer range admits — not the workspace's — and must end
+// up with one copy of it (issue #7: a second zod under @onex/* broke the guide's types). It installs no native
+// module until the guide asks for the SQLite driver (`npm i better-sqlite3@12`): that install is the registry's
+// package and its own install script, whose prebuild-install finds the binary of the workspace's build of the same
+// version in a local prebuilds folder (`npm_config_better_sqlite3_local_prebuilds`, prebuild-install's offline
+// mirror) instead of GitHub, which CI cannot reach — seconds instead of a ~2 minute compile. Should the versions
+// ever differ, prebuild-install finds no file and compiles from source: slower, still right.
+//
+// About a minute. ONEX_SKIP_CONSUMER_TEST=1 skips it. Needs `pnpm build` first (the root `pnpm test` builds).
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -20,10 +28,65 @@ const CLI = join(REPO, 'packages', 'create-onex', 'dist', 'cli.js');
 const GUIDE = join(REPO, 'docs', 'guides', 'write-your-own-node.md');
 const MINUTE = 60_000;
 
-/** The environment of the commands: this process's, without what pnpm and vitest add (npm must not see them). */
-const ENV: NodeJS.ProcessEnv = Object.fromEntries(
-  Object.entries(process.env).filter(([key]) => !/^(npm_|pnpm_|PNPM_|VITEST|NODE_OPTIONS$|NODE_ENV$|INIT_CWD$|TEST$)/i.test(key)),
-);
+const skip = process.env['ONEX_SKIP_CONSUMER_TEST'] === '1';
+const work = skip ? '' : mkdtempSync(join(tmpdir(), 'onex-consumer-'));
+const packs = join(work, 'packs');
+const prebuilds = join(work, 'prebuilds');
+const project = join(work, 'shop');
+
+/**
+ * The environment of the commands: this process's, without what pnpm and vitest add (npm must not see them), and
+ * with prebuild-install's local mirror for better-sqlite3 (see the top of the file).
+ */
+const ENV: NodeJS.ProcessEnv = {
+  ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(npm_|pnpm_|PNPM_|VITEST|NODE_OPTIONS$|NODE_ENV$|INIT_CWD$|TEST$)/i.test(key))),
+  npm_config_better_sqlite3_local_prebuilds: prebuilds,
+};
+
+const readJson = <T>(path: string): T => JSON.parse(readFileSync(path, 'utf8')) as T;
+interface Manifest {
+  readonly version: string;
+  readonly description?: string;
+  readonly peerDependencies?: Readonly<Record<string, string>>;
+  readonly devDependencies?: Readonly<Record<string, string>>;
+}
+
+/** The lowest zod the packages' peer range admits (`^4.0.16` → `4.0.16`), and the workspace's own pin. */
+const coreManifest = readJson<Manifest>(join(REPO, 'packages', 'core', 'package.json'));
+const ZOD_FLOOR = /^\^(\d+\.\d+\.\d+)$/.exec(coreManifest.peerDependencies?.['zod'] ?? '')?.[1];
+const WORKSPACE_ZOD = coreManifest.devDependencies?.['zod'];
+
+/**
+ * Writes prebuild-install's file for the workspace's better-sqlite3 (`better-sqlite3-v<version>-node-v<abi>-<platform>-
+ * <arch>.tar.gz`, holding `build/Release/better_sqlite3.node`) into `dir`; returns the version.
+ */
+function writeSqlitePrebuild(dir: string): string {
+  const manifest = createRequire(join(REPO, 'packages', 'reducer', 'package.json')).resolve('better-sqlite3/package.json');
+  const { version } = readJson<Manifest>(manifest);
+  const file = `better-sqlite3-v${version}-node-v${process.versions.modules}-${process.platform}-${process.arch}.tar.gz`;
+  mkdirSync(dir, { recursive: true });
+  execFileSync('tar', ['-czf', join(dir, file), '-C', dirname(manifest), join('build', 'Release', 'better_sqlite3.node')]);
+  return version;
+}
+
+/** Every installed copy of a package in a project (`node_modules/**\/<name>/package.json`), by version. */
+function installedCopies(root: string, name: string): readonly string[] {
+  const copies: string[] = [];
+  const visit = (modules: string): void => {
+    if (!existsSync(modules)) return;
+    for (const entry of readdirSync(modules, { withFileTypes: true })) {
+      if (!entry.isDirectory() || entry.name.startsWith('.')) continue;
+      const dirs = entry.name.startsWith('@') ? readdirSync(join(modules, entry.name)).map((d) => join(entry.name, d)) : [entry.name];
+      for (const dir of dirs) {
+        const manifest = join(modules, dir, 'package.json');
+        if (dir === name && existsSync(manifest)) copies.push(readJson<Manifest>(manifest).version);
+        visit(join(modules, dir, 'node_modules'));
+      }
+    }
+  };
+  visit(join(root, 'node_modules'));
+  return copies.sort();
+}
 
 interface RunOptions {
   readonly cwd: string;
@@ -117,10 +180,6 @@ async function postJson(url: string, body: unknown): Promise<{ status: number; b
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
-const skip = process.env['ONEX_SKIP_CONSUMER_TEST'] === '1';
-const work = skip ? '' : mkdtempSync(join(tmpdir(), 'onex-consumer-'));
-const packs = join(work, 'packs');
-const project = join(work, 'shop');
 let reached = 0;
 
 /** Each phase needs the ones before it; a failed phase fails the rest at once rather than with confusing errors. */
@@ -149,20 +208,32 @@ describe.skipIf(skip)('a downstream project on the packed packages', () => {
     reached = 1;
   });
 
-  it('creates a project outside the workspace and installs the tarballs with npm', { timeout: 4 * MINUTE }, async () => {
+  it('creates a project on another zod outside the workspace and installs the tarballs with npm', { timeout: 4 * MINUTE }, async () => {
     phase(2);
+    expect(ZOD_FLOOR, 'zod is a peer dependency of @onex/core with a ^x.y.z range').toMatch(/^\d+\.\d+\.\d+$/);
+    expect(ZOD_FLOOR).not.toBe(WORKSPACE_ZOD);
     await run(process.execPath, [CLI, project, '--domain', 'acme'], { cwd: work, timeoutMs: MINUTE });
+    // A project that already pins its own zod, as the one of issue #7 did (4.6.6 there; the range's floor here).
+    await run('npm', ['pkg', 'set', `dependencies.zod=${ZOD_FLOOR ?? ''}`], { cwd: project, timeoutMs: MINUTE });
     const tarballs = readdirSync(packs).map((f) => join(packs, f));
     await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...tarballs], { cwd: project, timeoutMs: 4 * MINUTE });
     // The @onex/* packages are the tarballs, not anything of the same name on a registry.
-    const installed = JSON.parse(readFileSync(join(project, 'node_modules', '@onex', 'core', 'package.json'), 'utf8')) as { description: string };
-    const ours = JSON.parse(readFileSync(join(REPO, 'packages', 'core', 'package.json'), 'utf8')) as { description: string };
-    expect(installed.description).toBe(ours.description);
+    expect(readJson<Manifest>(join(project, 'node_modules', '@onex', 'core', 'package.json')).description).toBe(coreManifest.description);
+    // One zod and one hono, the project's: the packages' types and the project's are the same types.
+    expect(installedCopies(project, 'zod')).toEqual([ZOD_FLOOR]);
+    expect(installedCopies(project, 'hono')).toHaveLength(1);
+    // No store driver until the project asks for one, and every main entry loads without them.
+    expect(installedCopies(project, 'better-sqlite3')).toEqual([]);
+    expect(installedCopies(project, 'pg')).toEqual([]);
+    const entries = ['@onex/core', '@onex/compute', '@onex/effect', '@onex/reducer', '@onex/orchestrator'];
+    const script = `for (const m of ${JSON.stringify(entries)}) await import(m);`;
+    await run(process.execPath, ['--input-type=module', '-e', script], { cwd: project, timeoutMs: MINUTE });
     reached = 2;
   });
 
-  it('scaffolds one node of each kind, then follows the guide', { timeout: 2 * MINUTE }, async () => {
+  it('scaffolds one node of each kind, then follows the guide', { timeout: 6 * MINUTE }, async () => {
     phase(3);
+    const sqliteVersion = writeSqlitePrebuild(prebuilds);
     for (const [kind, name] of [['compute', 'stats'], ['effect', 'notify'], ['reducer', 'tally']] as const) {
       await run('npx', ['create-onex', 'add', kind, name], { cwd: project, timeoutMs: MINUTE });
     }
@@ -177,12 +248,18 @@ describe.skipIf(skip)('a downstream project on the packed packages', () => {
         mkdirSync(dirname(join(project, step.path)), { recursive: true });
         writeFileSync(join(project, step.path), step.content);
       } else if (step.command !== 'npm test') {
-        // `npm test` is run below, split into its build and test halves.
-        await run('sh', ['-c', step.command], { cwd: project, timeoutMs: MINUTE }).catch((error: unknown) => {
+        // `npm test` is run below, split into its build and test halves. An install may compile (see the top).
+        const timeoutMs = /^npm (i|install)\b/.test(step.command) ? 4 * MINUTE : MINUTE;
+        await run('sh', ['-c', step.command], { cwd: project, timeoutMs }).catch((error: unknown) => {
           throw new Error(`guide line ${step.line}: ${error instanceof Error ? error.message : String(error)}`);
         });
       }
     }
+    // The guide installed the SQLite driver, and left zod alone.
+    const sqlite = installedCopies(project, 'better-sqlite3');
+    expect(sqlite).toHaveLength(1);
+    if (sqlite[0] !== sqliteVersion) console.warn(`better-sqlite3 ${String(sqlite[0])} is not the workspace's ${sqliteVersion}: it was compiled from source`);
+    expect(installedCopies(project, 'zod')).toEqual([ZOD_FLOOR]);
     reached = 3;
   });
 
@@ -193,7 +270,7 @@ describe.skipIf(skip)('a downstream project on the packed packages', () => {
     await run('npm', ['run', 'build'], { cwd: project, timeoutMs: 2 * MINUTE });
     expect(existsSync(join(project, 'dist', 'src', 'nodes', 'pipeline', 'pipeline-node.d.ts'))).toBe(true);
     expect(existsSync(join(project, 'dist', 'src', 'nodes', 'checkout', 'manifest.yaml'))).toBe(true);
-    // Every .d.ts of every @onex/* package resolves what it imports (e.g. @types/better-sqlite3 is a dependency).
+    // Every .d.ts of every @onex/* package the project reaches resolves what it imports, against the project's zod.
     await run('npx', ['tsc', '-p', '.', '--noEmit', '--skipLibCheck', 'false'], { cwd: project, timeoutMs: 2 * MINUTE });
     reached = 4;
   });

@@ -7,6 +7,7 @@ import {
   manifestYaml,
   RESILIENCE_OPTIONS,
   settingsModule,
+  SQLITE_DRIVER,
   type NodeTemplateOptions,
 } from './node-common.js';
 
@@ -128,7 +129,8 @@ export interface ${pascal}NodeOptions extends Omit<NodeEffectOptions<typeof ${pa
 
 /**
  * The \`${kebab}\` effect node. Add operations in \`${camel}Operations\`; override \`invokeOperation\` to wrap every
- * attempt. Give it a \`SqliteIdempotencyStore\` to keep idempotency keys across restarts.
+ * attempt. Give it a \`SqliteIdempotencyStore\` (\`@onex/effect/sqlite\`, after \`npm i ${SQLITE_DRIVER}\`) to keep
+ * idempotency keys across restarts.
  *
  * @example
  * \`\`\`ts

@@ -117,6 +117,47 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
 export const RESILIENCE_OPTIONS = `    ...(manifest.resilience.timeoutMs === undefined ? {} : { defaultTimeoutMs: manifest.resilience.timeoutMs }),
     ...(manifest.resilience.maxConcurrency === undefined ? {} : { maxConcurrency: manifest.resilience.maxConcurrency }),`;
 
+/**
+ * What `npm i` installs for a SQLite store: better-sqlite3 is an optional peer dependency of `@onex/*` (the range
+ * its `peerDependencies` declare; a test checks they agree), installed only by projects that keep state in SQLite.
+ */
+export const SQLITE_DRIVER = 'better-sqlite3@12';
+
+/** Options of {@link sqliteStoreOpener}. */
+export interface SqliteStoreOpenerOptions {
+  /** The variable naming the store file, for the error message. */
+  readonly env: string;
+  /** `@onex/reducer/sqlite` or `@onex/orchestrator/sqlite`. */
+  readonly subpath: string;
+  /** The class it exports. */
+  readonly className: string;
+  /** The store interface of the main entry, the function's return type. */
+  readonly storeType: string;
+}
+
+/**
+ * A `server.ts` function opening the SQLite store with a dynamic import: the native driver loads only when a store
+ * file is set, so a project on the memory store never installs it.
+ */
+export function sqliteStoreOpener(options: SqliteStoreOpenerOptions): string {
+  return `/**
+ * The SQLite store in \`path\`. \`${options.subpath}\` needs better-sqlite3, a native module: it is loaded only when
+ * \`${options.env}\` is set, so \`npm i ${SQLITE_DRIVER}\` only if you keep state in SQLite.
+ */
+async function openSqliteStore(path: string): Promise<${options.storeType}> {
+  try {
+    const { ${options.className} } = await import('${options.subpath}');
+    return new ${options.className}({ path });
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'ERR_MODULE_NOT_FOUND' && String(error).includes('better-sqlite3')) {
+      throw new Error('${options.env} needs the SQLite driver: npm i ${SQLITE_DRIVER}', { cause: error });
+    }
+    throw error;
+  }
+}
+`;
+}
+
 /** The manifest-path export of `server.ts` (next to the compiled file: the build copies it). */
 export function manifestPathExport(names: NodeNames): string {
   return `/** The node's manifest, next to this module (\`npm run build\` copies it into dist/). */

@@ -7,6 +7,8 @@ import {
   manifestYaml,
   RESILIENCE_OPTIONS,
   settingsModule,
+  SQLITE_DRIVER,
+  sqliteStoreOpener,
   type NodeTemplateOptions,
   type PeerNode,
 } from './node-common.js';
@@ -158,7 +160,7 @@ export const ${camel}Contract = defineContract({
       key: 'storePath',
       schema: 'z.string().min(1).optional()',
       env: `${constant}_STORE`,
-      doc: 'SQLite file the workflows are kept in (they survive a restart); in memory when unset.',
+      doc: `SQLite file the workflows are kept in, so they survive a restart (\`npm i ${SQLITE_DRIVER}\` first); in memory when unset.`,
     },
     ...peers.map((p) => ({
       key: `${p.names.camel}Url`,
@@ -214,11 +216,12 @@ ${peers.map((p) => `    '${p.names.kebab}': createNodeClient(urls['${p.names.keb
 
   const server = `import { fileURLToPath, pathToFileURL } from 'node:url';
 import { loadManifest, type ServedNode } from '@onex/core';
-import { MemoryWorkflowStore, serveOrchestrator, SqliteWorkflowStore } from '@onex/orchestrator';
+import { MemoryWorkflowStore, serveOrchestrator, type WorkflowStore } from '@onex/orchestrator';
 import { load${pascal}Settings, type ${pascal}Settings } from './config.js';
 import { connect${pascal}Peers, ${pascal}Node } from './${kebab}-node.js';
 
 ${manifestPathExport(options.names)}
+${sqliteStoreOpener({ env: `${constant}_STORE`, subpath: '@onex/orchestrator/sqlite', className: 'SqliteWorkflowStore', storeType: 'WorkflowStore' })}
 /**
  * Serves \`${kebab}\` over HTTP (\`POST /v1/process\`, \`/v1/workflows\`…) with its manifest's resilience settings,
  * calling its peers at the URLs of the settings. \`close()\` drains, shuts the node down and closes the clients.
@@ -230,7 +233,7 @@ ${peers.map((p) => `    '${p.names.kebab}': settings.${p.names.camel}Url,`).join
   });
   const node = new ${pascal}Node({
     peers,
-    store: settings.storePath === undefined ? new MemoryWorkflowStore() : new SqliteWorkflowStore({ path: settings.storePath }),
+    store: settings.storePath === undefined ? new MemoryWorkflowStore() : await openSqliteStore(settings.storePath),
 ${RESILIENCE_OPTIONS}
   });
   const served = await serveOrchestrator(node, { port: settings.port, host: settings.host });

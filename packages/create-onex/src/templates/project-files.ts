@@ -1,5 +1,6 @@
 import type { GeneratedFile } from '../scaffold/write-files.js';
 import type { OnexVersions } from '../versions/onex-versions.js';
+import { SQLITE_DRIVER } from './node-common.js';
 
 /** What the project templates need. */
 export interface ProjectTemplateOptions {
@@ -132,6 +133,10 @@ Each node lives in \`src/nodes/<name>/\`:
 | \`server.ts\` | serves the node over HTTP (\`POST /v1/process\`, \`GET /health\`, \`/metrics\`, \`/contract\`) |
 
 and its tests in \`test/<name>.test.ts\`. \`npx create-onex add --help\` lists the options.
+
+Reducer and orchestrator nodes keep their state in memory unless \`<NODE>_STORE\` names a SQLite file (e.g.
+\`ORDERS_STORE=orders.db\`). SQLite needs its driver, a native module the \`@onex/*\` packages leave out until you
+ask for it: \`npm i ${SQLITE_DRIVER}\`.
 `;
 }
 

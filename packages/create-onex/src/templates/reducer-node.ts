@@ -7,6 +7,8 @@ import {
   manifestYaml,
   RESILIENCE_OPTIONS,
   settingsModule,
+  SQLITE_DRIVER,
+  sqliteStoreOpener,
   type NodeTemplateOptions,
 } from './node-common.js';
 
@@ -66,7 +68,7 @@ export const ${camel}Contract = reducerContract(${camel}Machine, { version: ${co
       key: 'storePath',
       schema: 'z.string().min(1).optional()',
       env: `${constant}_STORE`,
-      doc: 'SQLite file the aggregates are kept in; in memory when unset.',
+      doc: `SQLite file the aggregates are kept in (\`npm i ${SQLITE_DRIVER}\` first); in memory when unset.`,
     },
   ]);
 
@@ -102,19 +104,20 @@ export class ${pascal}Node extends NodeReducer<typeof ${camel}Machine> {
 
   const server = `import { fileURLToPath, pathToFileURL } from 'node:url';
 import { loadManifest, serveNode, type ServedNode } from '@onex/core';
-import { SqliteReducerStore } from '@onex/reducer';
+import type { ReducerStore } from '@onex/reducer';
 import { load${pascal}Settings, type ${pascal}Settings } from './config.js';
 import { ${pascal}Node } from './${kebab}-node.js';
 
 ${manifestPathExport(options.names)}
+${sqliteStoreOpener({ env: `${constant}_STORE`, subpath: '@onex/reducer/sqlite', className: 'SqliteReducerStore', storeType: 'ReducerStore' })}
 /**
  * Serves \`${kebab}\` over HTTP with its manifest's resilience settings; aggregates live in SQLite when
- * \`storePath\` is set. \`close()\` drains, shuts the node down and closes its store.
+ * \`storePath\` is set, in memory otherwise. \`close()\` drains, shuts the node down and closes its store.
  */
 export async function serve${pascal}Node(settings: ${pascal}Settings = load${pascal}Settings()): Promise<ServedNode> {
   const manifest = await loadManifest(${camel}ManifestPath);
   const node = new ${pascal}Node({
-    ...(settings.storePath === undefined ? {} : { store: new SqliteReducerStore({ path: settings.storePath }) }),
+    ...(settings.storePath === undefined ? {} : { store: await openSqliteStore(settings.storePath) }),
 ${RESILIENCE_OPTIONS}
   });
   return serveNode(node, { port: settings.port, host: settings.host });
