@@ -2,6 +2,7 @@
 // back), each node served by one process (on its SQLite file) or by several replicas (on one shared PostgreSQL
 // schema), and orchestrator slots on one workflow store (a SQLite file or a PostgreSQL schema), each slot running one
 // incarnation at a time. The tests drive the faults through it: SIGKILL and restart, SIGSTOP/SIGCONT, peer kills.
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sleep } from '@onex/core';
 import { z } from 'zod';
@@ -300,6 +301,31 @@ export class ChaosCluster {
     return current;
   }
 
+  /**
+   * Has the slot's incarnation SIGSTOP itself with peer answers in hand (SIGUSR2 arms its stop trap, see
+   * stop-trap.ts) and waits until it is stopped: answers the idempotency keys of the calls whose answers it holds and
+   * the hrtime it stopped at (the journals' clock). Undefined when no answer came within `limitMs`: it is then
+   * SIGSTOPped as it is.
+   */
+  async trapStop(slot: Slot, limitMs: number): Promise<{ readonly keys: readonly string[]; readonly at: bigint } | undefined> {
+    const current = this.up(slot);
+    if (current === undefined) throw new Error(`slot ${slot} is not up`);
+    current.state = 'stopped';
+    current.child.signal('SIGUSR2');
+    const end = Date.now() + limitMs;
+    for (;;) {
+      const trapped = current.child.last('trapped');
+      if (trapped !== undefined && isStopped(current.child.proc.pid)) {
+        const [at = '0', keys = ''] = trapped.split(' ');
+        return { keys: keys.split(','), at: BigInt(at) };
+      }
+      if (Date.now() >= end || !current.child.alive) break;
+      await sleep(20);
+    }
+    current.child.signal('SIGSTOP');
+    return undefined;
+  }
+
   /** SIGCONTs a stopped incarnation. */
   resume(incarnation: Incarnation): void {
     incarnation.child.signal('SIGCONT');
@@ -338,6 +364,19 @@ export class ChaosCluster {
     };
     await Promise.all([...this.#current.values()].filter((i) => i.child.alive).map((i) => stopGracefully(i.child)));
     await Promise.all([...this.#peers.values()].filter((p) => p.child.alive).map((p) => stopGracefully(p.child)));
+  }
+}
+
+/** True when the process is stopped (state `T` in /proc/<pid>/stat). */
+function isStopped(pid: number | undefined): boolean {
+  if (pid === undefined) return false;
+  // Without procfs (not Linux) the `trapped` line, written right before the stop, has to do.
+  if (!existsSync('/proc/self/stat')) return true;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'T';
+  } catch {
+    return false;
   }
 }
 

@@ -4,13 +4,14 @@
 // several replicas gets its calls spread over them). Its store is wrapped in a JournalingStore (the fencing journal).
 // Prints `listening <port> <instanceId>` once served, then a `figures {…}` line every 250 ms and once more at a SIGTERM
 // shutdown: the parent keeps the last one of each incarnation, so counters of an incarnation that is SIGKILLed later
-// are not lost.
+// are not lost. SIGUSR2 arms its stop trap (test/chaos/stop-trap.ts): it SIGSTOPs itself with peer answers in hand.
 import { openSync, writeSync } from 'node:fs';
 import { createLogger, createNodeClient, type NodeClient, type NodeContract, type ServedNode } from '@onex/core';
 import { z } from 'zod';
 import { Orchestrator, serveOrchestrator, type OrchestratorFigures } from '../../src/index.js';
 import { JournalingStore, StoreMutant } from './journal.js';
 import { roundRobinClient } from './replica-client.js';
+import { StopTrap } from './stop-trap.js';
 import { PEER_CONTRACTS, PEERS, SAGAS, SagaName } from './saga.js';
 import { openWorkflowStore, WorkflowStoreTarget } from './storage.js';
 
@@ -34,13 +35,15 @@ const saga = SAGAS[args.saga];
 const logFd = openSync(args.log, 'a');
 const logger = createLogger({ name: 'orchestrator', level: 'warn', destination: { write: (line: string) => void writeSync(logFd, line) } });
 // A few connections are plenty for one instance (commits are grouped); several incarnations share one server.
-const store = new JournalingStore(openWorkflowStore(args.store, { maxConnections: 6 }), args.journal, args.mutant);
+const store = new JournalingStore(openWorkflowStore(args.store, { maxConnections: 4 }), args.journal, args.mutant);
+const trap = new StopTrap();
+process.on('SIGUSR2', () => trap.arm({ answers: 8, holdMs: 300 }));
 const peers: Record<string, NodeClient<NodeContract>> = {};
 for (const name of saga.peers) {
   const urls = args.peers[name];
   if (urls === undefined) throw new Error(`saga ${args.saga} calls peer ${name}, which was given no URL`);
   // The peers' calls carry the step deadline; the client's own default only bounds a call that brings none.
-  peers[name] = roundRobinClient(urls.map((url) => createNodeClient(url, PEER_CONTRACTS[name], { timeoutMs: 5_000 })));
+  peers[name] = trap.wrap(roundRobinClient(urls.map((url) => createNodeClient(url, PEER_CONTRACTS[name], { timeoutMs: 5_000 }))));
 }
 const orchestrator = new Orchestrator({
   store,

@@ -101,7 +101,7 @@ function sqliteBackend(path: string): PeerBackend<SqliteTransaction> {
 function postgresBackend(url: string, schema: string): PeerBackend<pg.PoolClient> {
   // Enough connections for every call the orchestrators may have in flight at this replica, each one holding its
   // transaction for the operation's delay.
-  const transactions = new PostgresTransactionManager({ connectionString: url, maxConnections: 24, timeoutMs: 10_000 });
+  const transactions = new PostgresTransactionManager({ connectionString: url, maxConnections: 32, timeoutMs: 10_000 });
   const idempotencyStore = new PostgresIdempotencyStore({ transactions, schema, leaseMs: IDEMPOTENCY_LEASE_MS });
   const s = pg.escapeIdentifier(schema);
   return {
