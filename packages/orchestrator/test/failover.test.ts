@@ -21,7 +21,8 @@
 //
 // Run: `pnpm vitest run packages/orchestrator/test/failover.test.ts` (~50 s; it prints one `failover: …` summary
 // line). FAILOVER_SEED=<n> fixes the random choices; FAILOVER_KEEP=1 keeps the run's files (journals, logs, the
-// per-workflow runs file; always kept after a failure).
+// per-workflow runs file; always kept after a failure). FAILOVER_MUTANT=commitWithStoredEpoch reintroduces a fencing
+// bug in the orchestrators' store: the run must fail with `fenced` violations (the checks are not vacuous).
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,7 +35,7 @@ import { PostgresWorkflowStore } from '../src/postgres.js';
 import { TERMINAL_WORKFLOW_STATUSES, WorkflowStatus, type WorkflowRecord } from '../src/index.js';
 import { ChildProcesses } from './chaos/child-processes.js';
 import { ChaosCluster, type Figures, type Incarnation, type Slot } from './chaos/cluster.js';
-import { checkFencing, readJournal, type Journal } from './chaos/journal.js';
+import { checkFencing, readJournal, StoreMutant, type Journal } from './chaos/journal.js';
 import { readPostgresLedger } from './chaos/ledger.js';
 import { postgresLedgerSchema } from './chaos/ledger-schema.js';
 import { SAGAS } from './chaos/saga.js';
@@ -69,6 +70,8 @@ const DRAIN_LIMIT_MS = 60_000;
 const SHUTDOWN_TIMEOUT_MS = 10_000;
 const SEED = Number(process.env['FAILOVER_SEED'] ?? Date.now() % 1_000_000_007);
 const SAGA = SAGAS.payment;
+// Set to check that the checks catch a reintroduced fencing bug: the run must then fail with violations.
+const MUTANT = process.env['FAILOVER_MUTANT'] === undefined ? undefined : StoreMutant.parse(process.env['FAILOVER_MUTANT']);
 const FINISHED = [...TERMINAL_WORKFLOW_STATUSES].map((s) => `'${s}'`).join(', ');
 
 const dir = mkdtempSync(join(tmpdir(), 'onex-orchestrator-failover-'));
@@ -205,6 +208,7 @@ describe('orchestrator failover on PostgreSQL at process level', () => {
       saga: 'payment',
       peers: { postgres: peerStore, replicas: REPLICAS, delay: PEER_DELAY },
       maxConcurrentWorkflows: MAX_CONCURRENT_WORKFLOWS,
+      ...(MUTANT === undefined ? {} : { mutant: MUTANT }),
     });
     await cluster.startPeers(SEED);
     await Promise.all(SLOTS.map((slot) => cluster.ready(cluster.startOrchestrator(slot, random.chance(0.5)))));
@@ -265,7 +269,11 @@ describe('orchestrator failover on PostgreSQL at process level', () => {
         harnessErrors.push('SIGSTOP skipped: the orchestrators never were all up at once');
         return;
       }
-      const slot = random.pick(SLOTS);
+      // The one holding the most workflows: an incarnation restarted under a new id may hold none (the others keep
+      // theirs queued, renewed, for as long as they live), and one with no call out has no answer to stop with.
+      const held = await Promise.all(SLOTS.map(async (s) => ({ slot: s, held: await table.heldBy(cluster.up(s)!.instanceId!) })));
+      const most = Math.max(...held.map((h) => h.held));
+      const slot = random.pick(held.filter((h) => h.held === most).map((h) => h.slot));
       const target = cluster.up(slot)!;
       const instanceId = target.instanceId!;
       const before = await cluster.figures(target);
@@ -369,7 +377,7 @@ describe('orchestrator failover on PostgreSQL at process level', () => {
           `answersHeld ${paused.trappedKeys.length} their commits ${tallyOf(trappedTally)} staleAccepted ${pausedRefused.accepted} ` +
           `metrics(fencedWrites ${pausedDelta((f) => f.fencedWrites)} leaseLosses ${pausedDelta((f) => f.leaseLosses)}))`;
     const summary =
-      `failover: workflows=${WORKFLOWS} seed=${SEED} orchestrators=${SLOTS.length} replicas=${REPLICAS} started=${starter.ids.size} stored=${stored} ` +
+      `failover: workflows=${WORKFLOWS} seed=${SEED}${MUTANT === undefined ? '' : ` mutant=${MUTANT}`} orchestrators=${SLOTS.length} replicas=${REPLICAS} started=${starter.ids.size} stored=${stored} ` +
       `inFlightAtFaults=${JSON.stringify(faults.map((f) => `${f.fault} ${f.label} ${f.inFlight}`))} ` +
       `sigkill=${tally.sigkill} sigstop=${tally.sigstop} restarts=${tally.restarts} incarnations=${cluster.incarnations.length} ` +
       `completed=${statuses.get(WorkflowStatus.Completed) ?? 0} compensated=${statuses.get(WorkflowStatus.Compensated) ?? 0} ` +
