@@ -165,7 +165,8 @@ interface AppendOutcome {
  * @example
  * ```ts
  * import { createSilentLogger } from '@onex/core';
- * import { NodeReducer, SqliteReducerStore, type AppliedEvent } from '@onex/reducer';
+ * import { NodeReducer, type AppliedEvent } from '@onex/reducer';
+ * import { SqliteReducerStore } from '@onex/reducer/sqlite';
  *
  * class OrderReducer extends NodeReducer<typeof orderMachine> {
  *   readonly published: string[] = [];
