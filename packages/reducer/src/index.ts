@@ -36,6 +36,7 @@ export { ReduceErrorReason, reduceErrorReason } from './machine/reduce-error.js'
 // Stores
 export {
   TransitionKind,
+  type AggregateSession,
   type AggregateSnapshot,
   type AppendResult,
   type HistoryOptions,
