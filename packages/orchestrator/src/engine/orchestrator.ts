@@ -102,8 +102,8 @@ export interface OrchestratorOptions extends Omit<NodeServiceOptions<typeof orch
   /** Defaults of the breakers the orchestrator creates (default: no breaker timeout — step deadlines apply). */
   readonly breakerDefaults?: CircuitBreakerOptions;
   /**
-   * Lease on held workflows, ms; renewed every third of it. An instance that cannot renew stops dispatching and
-   * aborts its runs a third of a lease before the lease could expire elsewhere. Default 30 000.
+   * Lease on held workflows, ms; renewed every quarter of it. An instance that cannot renew stops dispatching and
+   * aborts its runs a quarter of a lease before the lease could expire elsewhere. Default 30 000.
    */
   readonly leaseMs?: number;
   /** How long `shutdown()` waits for aborted runs to unwind before closing the store, ms. Default 10 000. */
@@ -163,6 +163,14 @@ const RESULT_POLL_MS = 250;
 /** The same, when the store announces finished workflows (`subscribe`): a safety net for a lost notification. */
 const RESULT_POLL_SUBSCRIBED_MS = 5_000;
 
+/**
+ * Leases are renewed every quarter of a lease, and an instance fences itself a quarter of a lease before the last
+ * proven lease ends: a renewal has half a lease to complete, and aborted runs a quarter to unwind before another
+ * instance may take over.
+ */
+const RENEW_EVERY = 1 / 4;
+const FENCE_MARGIN = 1 / 4;
+
 /** Most workflows one claim takes (repeated while full batches come back and there is room). */
 const CLAIM_BATCH = 256;
 
@@ -219,11 +227,10 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
   #unsubscribe: (() => Promise<void>) | undefined;
   readonly #latency = new LatencyHistogram();
   readonly #finished = new Map<string, number>();
-  readonly #counters: RunCounters = { stepAttempts: 0, stepRetries: 0, compensationsRun: 0, compensationsFailed: 0, compensationsParked: 0 };
+  readonly #counters: RunCounters = { stepAttempts: 0, stepRetries: 0, compensationsRun: 0, compensationsFailed: 0, compensationsParked: 0, fencedWrites: 0 };
   #started = 0;
   #recovered = 0;
   #leaseLosses = 0;
-  #fencedWrites = 0;
   /** Until when every lease this instance holds is proven (the start of the last successful renewal + a lease). */
   #provenUntil = 0;
   #leaseTimer: NodeJS.Timeout | undefined;
@@ -578,13 +585,13 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
       this.#adopt(await this.store.claim({ owner: this.#instanceId, leaseMs: this.#leaseMs, now: this.clock.now(), limit: room, runnable: this.#runnable, includeOwn: true }));
     }
     if (this.#recovered > 0) this.logger.info({ count: this.#recovered }, 'resuming unfinished workflows');
-    this.#leaseTimer = setInterval(() => this.#tick(), Math.max(1, Math.floor(this.#leaseMs / 3)));
+    this.#leaseTimer = setInterval(() => this.#tick(), Math.max(1, Math.floor(this.#leaseMs * RENEW_EVERY)));
     this.#leaseTimer.unref();
     this.#armFence();
     await this.#armWake();
   }
 
-  /** Every third of a lease: renew the held runs, then claim what is free, expired or due. */
+  /** Every quarter of a lease: renew the held runs, then claim what is free, expired or due. */
   #tick(): void {
     // A renewal still waiting on a slow store is not stacked with another one.
     if (this.#renewing) return;
@@ -634,16 +641,16 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
     this.#settleWaiters(id, undefined);
   }
 
-  /** True while every held lease is proven with a third of a lease to spare: new calls may go out. */
+  /** True while every held lease is proven with a quarter of a lease to spare: new calls may go out. */
   #canDispatch(): boolean {
-    return this.clock.now() < this.#provenUntil - this.#leaseMs / 3;
+    return this.clock.now() < this.#provenUntil - this.#leaseMs * FENCE_MARGIN;
   }
 
   /** One timer: when the leases can no longer be proven in time, every run here halts (self-fencing). */
   #armFence(): void {
     if (this.#fenceTimer !== undefined) clearTimeout(this.#fenceTimer);
     if (!this.#accepting) return;
-    const delay = this.#provenUntil - this.#leaseMs / 3 - this.clock.now();
+    const delay = this.#provenUntil - this.#leaseMs * FENCE_MARGIN - this.clock.now();
     this.#fenceTimer = setTimeout(() => this.#selfFence(), Math.max(0, Math.min(delay, 2_147_483_647)));
     this.#fenceTimer.unref();
   }
@@ -819,7 +826,6 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
       ...this.#counters,
       recovered: this.#recovered,
       leaseLosses: this.#leaseLosses,
-      fencedWrites: this.#fencedWrites,
       workflowLatency: this.#latency.summary(),
       breakers: Object.fromEntries(this.#breakers.stats().map((b) => [b.key, { state: b.state, openings: b.openings }])),
     };
@@ -894,7 +900,6 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
   #stopped(id: string, run: WorkflowRun, end: Extract<RunEnd, { kind: 'stopped' }>): void {
     switch (end.reason) {
       case 'fenced':
-        this.#fencedWrites += 1;
         this.logger.warn({ err: end.error, workflowId: id }, 'workflow is held by another epoch now: run stopped');
         break;
       case 'lease':

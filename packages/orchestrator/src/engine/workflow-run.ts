@@ -53,6 +53,8 @@ export interface RunCounters {
   compensationsFailed: number;
   /** Compensations that met an unavailable peer and parked the workflow until a later try. */
   compensationsParked: number;
+  /** Writes the store refused: another epoch holds the workflow, or it is finished. */
+  fencedWrites: number;
 }
 
 /** Starts a child workflow and waits for it (nested steps). */
@@ -294,6 +296,7 @@ export class WorkflowRun {
       await this.#deps.store.commit(this.id, this.#record.epoch, { workflow, ...(change.steps === undefined ? {} : { steps: change.steps }) });
     } catch (error) {
       const refused = isOnexError(error) && (error.code === ErrorCode.Conflict || error.code === ErrorCode.NotFound);
+      if (refused) this.#deps.counters.fencedWrites += 1;
       this.halt(refused ? 'fenced' : 'store', error);
       throw new RunHalted();
     }
