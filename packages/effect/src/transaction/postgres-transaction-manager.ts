@@ -3,6 +3,9 @@ import { abortReasonToOnexError, ErrorCode, HealthStatus, OnexError, type Compon
 import { classifyPostgresError, createOwnedPool } from '../postgres/postgres-errors.js';
 import type { TransactionManager, TransactionRunOptions } from './transaction-manager.js';
 
+/** How much longer than the transaction's timeout its statements may run on the server, ms. */
+const STATEMENT_TIMEOUT_GRACE_MS = 250;
+
 /**
  * The isolation level of a {@link PostgresTransactionManager}'s transactions.
  *
@@ -141,7 +144,8 @@ export class PostgresTransactionManager implements TransactionManager<pg.PoolCli
     const client = await this.#connect(external);
     try {
       // One round trip: the statement timeout bounds a statement still running when the connection is closed.
-      await client.query(`BEGIN ISOLATION LEVEL ${this.#isolation}; SET LOCAL statement_timeout = ${String(Math.ceil(timeoutMs))}`);
+      // A little past the transaction's own timer, so that timer (not the server) normally answers the deadline.
+      await client.query(`BEGIN ISOLATION LEVEL ${this.#isolation}; SET LOCAL statement_timeout = ${String(Math.ceil(timeoutMs) + STATEMENT_TIMEOUT_GRACE_MS)}`);
     } catch (error) {
       client.release(true);
       throw classifyPostgresError(error, 'begin', 'PostgresTransactionManager');
@@ -203,6 +207,13 @@ export class PostgresTransactionManager implements TransactionManager<pg.PoolCli
           if (settled) return;
           settled = true;
           leave();
+          // The server's statement_timeout (57014) fired first, on a busy machine: the transaction's deadline, as TIMEOUT.
+          if ((error as { code?: unknown } | null)?.code === '57014') {
+            this.#timedOut++;
+            const timeout = new OnexError(ErrorCode.Timeout, `Transaction timed out after ${String(timeoutMs)} ms and was rolled back`, { cause: error });
+            void this.#rollback(client).then(() => reject(timeout));
+            return;
+          }
           // Passed on as thrown (after the rollback), for toOnexError to classify.
           // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
           void this.#rollback(client).then(() => reject(error));
