@@ -1,13 +1,17 @@
 #!/usr/bin/env node
-// The demo launcher: starts the order-fulfilment stack (one process per node), runs a scenario with a progress bar,
-// checks the books, prints a summary, and stops everything. `--serve` keeps the stack up instead.
+// The demo launcher: starts the order-fulfilment stack (one process per node; with `--store postgres`, replicas of the
+// orchestrator and the effect nodes on one PostgreSQL), runs a scenario with a progress bar, checks the books, prints
+// a summary, and stops everything. `--serve` keeps the stack up instead.
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { readOwnershipJournals, takeoversOf } from './runtime/ownership-journal.js';
+import { StoreKind } from './runtime/stores.js';
 import { checkBooks, gatherEvidence } from './stack/books.js';
+import { openDemoDatabase, type DemoDatabase } from './stack/database.js';
 import { ProgressBar } from './stack/progress-bar.js';
 import { runScenario, ScenarioName, SCENARIOS } from './stack/scenario.js';
-import { ServiceName, Stack } from './stack/stack.js';
+import { ownershipDir, ServiceName, Stack, type StackOptions } from './stack/stack.js';
 import { defaultDataDir, stateFilePath, writeStackState } from './stack/state-file.js';
 import { formatSummary } from './stack/summary.js';
 
@@ -18,6 +22,8 @@ order-ledger (reducer), order-fulfilment (orchestrator), each its own process on
 checks the books and prints a summary, then stops every process.
 
 Options:
+  --store KIND         sqlite (default: a file per node) or postgres: one PostgreSQL (DATABASE_URL, else an
+                       embedded one for the run), 3 orchestrator replicas and 2 of each effect node
   --orders N           orders to run (default 300; with --serve default 0)
   --scenario NAME      ${Object.entries(SCENARIOS)
     .map(([name, plan]) => `${name}: ${plan.description}`)
@@ -51,6 +57,7 @@ const { values } = (() => {
       args: process.argv.slice(2).filter((a) => a !== '--'),
       options: {
         orders: { type: 'string' },
+        store: { type: 'string' },
         scenario: { type: 'string' },
         concurrency: { type: 'string' },
         seed: { type: 'string' },
@@ -72,6 +79,9 @@ if (values.help) {
 }
 const scenario = (values.scenario ?? ScenarioName.Mixed) as ScenarioName;
 if (!(scenario in SCENARIOS)) fail(`unknown --scenario '${values.scenario ?? ''}'`);
+const store = (values.store ?? StoreKind.Sqlite) as StoreKind;
+if (!Object.values<string>(StoreKind).includes(store)) fail(`unknown --store '${values.store ?? ''}' (sqlite or postgres)`);
+if (SCENARIOS[scenario].failover !== undefined && store !== StoreKind.Postgres) fail(`--scenario ${scenario} needs --store postgres (replicas share one PostgreSQL)`);
 const orders = integer(values.orders, 'orders', values.serve ? 0 : 300, 0);
 const concurrency = integer(values.concurrency, 'concurrency', 16, 1);
 const seed = integer(values.seed, 'seed', 42, 0);
@@ -83,12 +93,23 @@ const say = (text: string): void => {
   process.stderr.write(`${text}\n`);
 };
 
+/**
+ * With `--store postgres`: 3 orchestrator replicas (distinct instance ids, one schema) and 2 of each effect node, on a
+ * 3 s lease so that a frozen replica's workflows are taken over within seconds.
+ */
+const POSTGRES_TOPOLOGY: Pick<StackOptions, 'replicas' | 'orchestratorLeaseMs'> = {
+  replicas: { [ServiceName.Orchestrator]: 3, [ServiceName.Inventory]: 2, [ServiceName.Payments]: 2 },
+  orchestratorLeaseMs: 3_000,
+};
+
 let stack: Stack | undefined;
+let database: DemoDatabase | undefined;
 let stopping = false;
 const shutdown = async (code: number): Promise<never> => {
   if (!stopping) {
     stopping = true;
     await stack?.stop().catch(() => undefined);
+    await database?.dispose().catch((error: unknown) => say(`Could not clean the database up: ${error instanceof Error ? error.message : String(error)}`));
     if (code === 130 || code === 143) say('Every process stopped.');
   }
   process.exit(code);
@@ -101,12 +122,31 @@ process.on('SIGTERM', () => void shutdown(143));
 
 try {
   const t0 = Date.now();
-  say(`Starting the stack (data in ${dataDir})…`);
-  stack = await Stack.start({ dataDir, env: { ONEX_LOG_LEVEL: process.env['ONEX_LOG_LEVEL'] ?? 'warn' } });
-  const urls = Object.fromEntries(Object.values(ServiceName).map((name) => [name, stack!.url(name)]));
+  if (store === StoreKind.Postgres) {
+    say(process.env['DATABASE_URL'] ? 'Using the PostgreSQL at DATABASE_URL…' : 'Starting an embedded PostgreSQL for this run…');
+    database = await openDemoDatabase();
+    say(`PostgreSQL (${database.source === 'env' ? 'DATABASE_URL' : 'embedded'}): ${database.displayUrl}`);
+  }
+  say(`Starting the stack (logs in ${dataDir})…`);
+  stack = await Stack.start({
+    dataDir,
+    env: { ONEX_LOG_LEVEL: process.env['ONEX_LOG_LEVEL'] ?? 'warn', ...database?.env },
+    ...(store === StoreKind.Postgres ? POSTGRES_TOPOLOGY : {}),
+  });
+  const running = stack;
+  const urls: Record<string, string> = {};
+  const processes: [string, string][] = [];
+  for (const name of Object.values(ServiceName)) {
+    running.urls(name).forEach((url, replica) => {
+      // `orchestrator` (the CLI's default target) is the first replica; every replica also has its own entry.
+      urls[name] ??= url;
+      urls[running.processName(name, replica)] = url;
+      processes.push([running.processName(name, replica), url]);
+    });
+  }
   writeStackState(dataDir, { pid: process.pid, startedAt: new Date().toISOString(), urls });
   say(`Stack healthy in ${Date.now() - t0} ms:`);
-  for (const [name, url] of Object.entries(urls)) say(`  ${name.padEnd(17)} ${url}`);
+  for (const [name, url] of processes) say(`  ${name.padEnd(17)} ${url}`);
 
   let booksOk = true;
   if (orders > 0) {
@@ -128,7 +168,8 @@ try {
     const evidence = await gatherEvidence(stack, result.outcomes);
     const books = checkBooks(result.outcomes, evidence);
     booksOk = books.ok;
-    process.stdout.write(formatSummary(result, books, [...evidence.workflows.values()]));
+    const takeovers = takeoversOf(readOwnershipJournals(ownershipDir(dataDir))).filter((t) => evidence.workflows.has(t.id));
+    process.stdout.write(formatSummary(result, books, [...evidence.workflows.values()], takeovers));
   }
 
   if (values.serve) {

@@ -1,11 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ErrorCode, OnexError } from '@onex/core';
 import { defineOperation, type OperationContext } from '@onex/effect';
-import type { SqliteTransaction } from '@onex/effect/sqlite';
-import type Database from 'better-sqlite3';
 import { CATALOG, SKUS } from '../domain/catalog.js';
-import type {
-  StockLevel} from '../domain/inventory.js';
 import {
   CommitInput,
   CommitOutput,
@@ -17,10 +13,15 @@ import {
   ReserveOutput,
   StockInput,
   StockOutput,
+  type StockLevel,
 } from '../domain/inventory.js';
 import type { OrderLine } from '../domain/order.js';
+import type { SqlTransaction } from '../runtime/sql-transaction.js';
 
-type Tx = OperationContext<SqliteTransaction>;
+/** The SQL of the transaction an operation runs in (`ctx.tx`): the store file knows which kind it is. */
+export type SqlOf = (tx: unknown) => SqlTransaction;
+
+type Tx = OperationContext<unknown>;
 
 interface ReservationRow {
   order_id: string;
@@ -29,28 +30,30 @@ interface ReservationRow {
   lines: string;
 }
 
-/** Creates the inventory tables and seeds the stock from the catalogue (only SKUs not there yet). */
-export function prepareInventoryDatabase(db: Database.Database): void {
-  db.exec(`
-    CREATE TABLE IF NOT EXISTS stock (
+/**
+ * Creates the inventory tables (in the node's schema on PostgreSQL) and seeds the stock from the catalogue (only SKUs
+ * not there yet). Replicas starting together serialise on a lock, so the tables are created once.
+ */
+export async function prepareInventoryDatabase(sql: SqlTransaction): Promise<void> {
+  await sql.lock(['inventory:schema']);
+  // BIGINT: `updated_at` is epoch ms, past PostgreSQL's 32-bit INTEGER (SQLite stores either the same way).
+  await sql.run(`CREATE TABLE IF NOT EXISTS stock (
       sku TEXT PRIMARY KEY,
       initial INTEGER NOT NULL,
       available INTEGER NOT NULL CHECK (available >= 0),
       reserved INTEGER NOT NULL CHECK (reserved >= 0),
       committed INTEGER NOT NULL CHECK (committed >= 0)
-    );
-    CREATE TABLE IF NOT EXISTS reservations (
+    )`);
+  await sql.run(`CREATE TABLE IF NOT EXISTS reservations (
       order_id TEXT PRIMARY KEY,
       reservation_id TEXT NOT NULL,
       status TEXT NOT NULL,
       lines TEXT NOT NULL,
-      updated_at INTEGER NOT NULL
-    );
-  `);
-  const seed = db.prepare('INSERT OR IGNORE INTO stock (sku, initial, available, reserved, committed) VALUES (?, ?, ?, 0, 0)');
-  db.transaction(() => {
-    for (const sku of SKUS) seed.run(sku, CATALOG[sku].initialStock, CATALOG[sku].initialStock);
-  })();
+      updated_at BIGINT NOT NULL
+    )`);
+  for (const sku of SKUS) {
+    await sql.run('INSERT INTO stock (sku, initial, available, reserved, committed) VALUES (?, ?, ?, 0, 0) ON CONFLICT (sku) DO NOTHING', sku, CATALOG[sku].initialStock, CATALOG[sku].initialStock);
+  }
 }
 
 /** Quantities per SKU (an order may name a SKU on several lines). */
@@ -60,8 +63,13 @@ function quantities(lines: readonly OrderLine[]): Map<string, number> {
   return out;
 }
 
-function reservationOf(tx: SqliteTransaction, orderId: string): ReservationRow | undefined {
-  return tx.get<ReservationRow>('SELECT order_id, reservation_id, status, lines FROM reservations WHERE order_id = ?', orderId);
+/**
+ * The order's reservation, once this transaction holds the order's lock and the locks of `skus`: two replicas
+ * working on one order (a late reserve and its compensation) or one SKU run one after the other.
+ */
+async function lockedReservation(sql: SqlTransaction, orderId: string, skus: Iterable<string> = []): Promise<ReservationRow | undefined> {
+  await sql.lock([`order:${orderId}`, ...[...skus].map((sku) => `sku:${sku}`)]);
+  return sql.get<ReservationRow>('SELECT order_id, reservation_id, status, lines FROM reservations WHERE order_id = ?', orderId);
 }
 
 function conflict(message: string, context: Record<string, unknown>): OnexError {
@@ -73,7 +81,7 @@ function conflict(message: string, context: Record<string, unknown>): OnexError 
  * reserve of a reserved order answers the same reservation). Out of stock, or an order already released (the saga
  * compensated it before this reserve arrived), fails with a non-retryable `CONFLICT`.
  */
-export const reserve = defineOperation({
+const reserveOperation = (sqlOf: SqlOf) => defineOperation({
   name: 'reserve',
   description: 'Reserves the stock of every line of an order, all or nothing',
   input: ReserveInput,
@@ -84,22 +92,23 @@ export const reserve = defineOperation({
   breaker: false,
   run: async ({ orderId, lines }, ctx: Tx) => {
     const items = lines.reduce((sum, line) => sum + line.quantity, 0);
-    const existing = reservationOf(ctx.tx, orderId);
+    const sql = sqlOf(ctx.tx);
+    const wanted = quantities(lines);
+    const existing = await lockedReservation(sql, orderId, wanted.keys());
     if (existing?.status === ReservationStatus.Released) {
       throw conflict(`Order ${orderId} was already released`, { reason: 'RESERVATION_RELEASED', orderId });
     }
     if (existing !== undefined) return { orderId, reservationId: existing.reservation_id, items };
-    const wanted = quantities(lines);
     for (const [sku, quantity] of wanted) {
-      const row = ctx.tx.get<{ available: number }>('SELECT available FROM stock WHERE sku = ?', sku);
+      const row = await sql.get<{ available: number }>('SELECT available FROM stock WHERE sku = ?', sku);
       const available = row?.available ?? 0;
       if (available < quantity) throw conflict(`Out of stock: ${sku}`, { reason: 'OUT_OF_STOCK', sku, available, requested: quantity });
     }
     for (const [sku, quantity] of wanted) {
-      ctx.tx.run('UPDATE stock SET available = available - ?, reserved = reserved + ? WHERE sku = ?', quantity, quantity, sku);
+      await sql.run('UPDATE stock SET available = available - ?, reserved = reserved + ? WHERE sku = ?', quantity, quantity, sku);
     }
     const reservationId = `res_${orderId}`;
-    ctx.tx.run(
+    await sql.run(
       'INSERT INTO reservations (order_id, reservation_id, status, lines, updated_at) VALUES (?, ?, ?, ?, ?)',
       orderId,
       reservationId,
@@ -115,7 +124,7 @@ export const reserve = defineOperation({
  * `release`: puts a reservation's stock back (also a committed one: the goods come back). Safe for work that never
  * happened: releasing an unknown order records a tombstone, so a reserve arriving later is refused, not applied.
  */
-export const release = defineOperation({
+const releaseOperation = (sqlOf: SqlOf) => defineOperation({
   name: 'release',
   description: 'Releases an order’s reservation; a no-op (plus a tombstone) when there is none',
   input: ReleaseInput,
@@ -125,9 +134,10 @@ export const release = defineOperation({
   retry: { maxAttempts: 2, initialDelayMs: 20 },
   breaker: false,
   run: async ({ orderId }, ctx: Tx) => {
-    const existing = reservationOf(ctx.tx, orderId);
+    const sql = sqlOf(ctx.tx);
+    let existing = await lockedReservation(sql, orderId);
     if (existing === undefined) {
-      ctx.tx.run(
+      await sql.run(
         'INSERT INTO reservations (order_id, reservation_id, status, lines, updated_at) VALUES (?, ?, ?, ?, ?)',
         orderId,
         `res_${orderId}`,
@@ -138,11 +148,14 @@ export const release = defineOperation({
       return { orderId, released: false, previous: 'none' as const };
     }
     if (existing.status === ReservationStatus.Released) return { orderId, released: false, previous: 'released' as const };
+    const lines = quantities(JSON.parse(existing.lines) as OrderLine[]);
+    // The SKUs are known now: lock them too (after the order, as reserve and commit do), then read again.
+    existing = (await lockedReservation(sql, orderId, lines.keys())) ?? existing;
     const column = existing.status === ReservationStatus.Committed ? 'committed' : 'reserved';
-    for (const [sku, quantity] of quantities(JSON.parse(existing.lines) as OrderLine[])) {
-      ctx.tx.run(`UPDATE stock SET available = available + ?, ${column} = ${column} - ? WHERE sku = ?`, quantity, quantity, sku);
+    for (const [sku, quantity] of lines) {
+      await sql.run(`UPDATE stock SET available = available + ?, ${column} = ${column} - ? WHERE sku = ?`, quantity, quantity, sku);
     }
-    ctx.tx.run('UPDATE reservations SET status = ?, updated_at = ? WHERE order_id = ?', ReservationStatus.Released, Date.now(), orderId);
+    await sql.run('UPDATE reservations SET status = ?, updated_at = ? WHERE order_id = ?', ReservationStatus.Released, Date.now(), orderId);
     return { orderId, released: true, previous: existing.status };
   },
 });
@@ -162,7 +175,7 @@ export function orderHash(orderId: string): number {
  * `commit`: the reserved goods ship. Fails with a non-retryable `CONFLICT` when the order holds no reservation, or
  * when the goods turn out damaged (`reason: 'DAMAGED'`): the saga then refunds the charge and releases the stock.
  */
-const commitOperation = (warehouse: WarehouseConfig) => defineOperation({
+const commitOperation = (warehouse: WarehouseConfig, sqlOf: SqlOf) => defineOperation({
   name: 'commit',
   description: 'Ships a reserved order: its stock leaves the warehouse',
   input: CommitInput,
@@ -172,7 +185,10 @@ const commitOperation = (warehouse: WarehouseConfig) => defineOperation({
   retry: { maxAttempts: 2, initialDelayMs: 20 },
   breaker: false,
   run: async ({ orderId }, ctx: Tx) => {
-    const existing = reservationOf(ctx.tx, orderId);
+    const sql = sqlOf(ctx.tx);
+    const found = await lockedReservation(sql, orderId);
+    const lines = found === undefined ? new Map<string, number>() : quantities(JSON.parse(found.lines) as OrderLine[]);
+    const existing = lines.size === 0 ? found : await lockedReservation(sql, orderId, lines.keys());
     const shipmentId = `shp_${orderId}`;
     if (existing?.status === ReservationStatus.Committed) return { orderId, shipmentId };
     if (existing?.status !== ReservationStatus.Reserved) {
@@ -180,36 +196,36 @@ const commitOperation = (warehouse: WarehouseConfig) => defineOperation({
     }
     if (orderHash(orderId) < warehouse.damageRate) throw conflict(`Goods of order ${orderId} were found damaged`, { reason: 'DAMAGED', orderId });
     for (const [sku, quantity] of quantities(JSON.parse(existing.lines) as OrderLine[])) {
-      ctx.tx.run('UPDATE stock SET reserved = reserved - ?, committed = committed + ? WHERE sku = ?', quantity, quantity, sku);
+      await sql.run('UPDATE stock SET reserved = reserved - ?, committed = committed + ? WHERE sku = ?', quantity, quantity, sku);
     }
-    ctx.tx.run('UPDATE reservations SET status = ?, updated_at = ? WHERE order_id = ?', ReservationStatus.Committed, Date.now(), orderId);
+    await sql.run('UPDATE reservations SET status = ?, updated_at = ? WHERE order_id = ?', ReservationStatus.Committed, Date.now(), orderId);
     return { orderId, shipmentId };
   },
 });
 
 /** Reads the stock levels of every SKU. */
-export function readStock(db: Pick<Database.Database, 'prepare'>): StockLevel[] {
-  return db.prepare('SELECT sku, initial, available, reserved, committed FROM stock ORDER BY sku').all() as StockLevel[];
+export function readStock(sql: SqlTransaction): Promise<StockLevel[]> {
+  return sql.all<StockLevel>('SELECT sku, initial, available, reserved, committed FROM stock ORDER BY sku');
 }
 
-/** Reads reservations, all of them or those of some orders. */
-export function readReservations(db: Pick<Database.Database, 'prepare'>): Reservation[] {
-  const rows = db.prepare('SELECT order_id, reservation_id, status, lines FROM reservations ORDER BY order_id').all() as ReservationRow[];
+/** Reads every reservation. */
+export async function readReservations(sql: SqlTransaction): Promise<Reservation[]> {
+  const rows = await sql.all<ReservationRow>('SELECT order_id, reservation_id, status, lines FROM reservations ORDER BY order_id');
   return rows.map((r) => Reservation.parse({ orderId: r.order_id, reservationId: r.reservation_id, status: r.status, lines: JSON.parse(r.lines) as unknown }));
 }
 
 /** `stock`: the stock levels (`initial = available + reserved + committed` per SKU). */
-export const stock = defineOperation({
+const stockOperation = (sqlOf: SqlOf) => defineOperation({
   name: 'stock',
   description: 'Stock levels of every SKU',
   input: StockInput,
   output: StockOutput,
   transactional: true,
   breaker: false,
-  run: async (_input, ctx: Tx) => ({ items: ctx.tx.all<StockLevel>('SELECT sku, initial, available, reserved, committed FROM stock ORDER BY sku') }),
+  run: async (_input, ctx: Tx) => ({ items: await readStock(sqlOf(ctx.tx)) }),
 });
 
-/** The inventory node's operations. */
-export function inventoryOperations(warehouse: WarehouseConfig) {
-  return [reserve, release, commitOperation(warehouse), stock] as const;
+/** The inventory node's operations, over the SQL of the transactions its store runs. */
+export function inventoryOperations(warehouse: WarehouseConfig, sqlOf: SqlOf) {
+  return [reserveOperation(sqlOf), releaseOperation(sqlOf), commitOperation(warehouse, sqlOf), stockOperation(sqlOf)] as const;
 }

@@ -1,24 +1,25 @@
 #!/usr/bin/env node
-// EFFECT node `inventory`: reserves, releases and ships stock in its own SQLite database — real transactions,
-// idempotent by the orchestrator's key (the idempotency record commits inside the same transaction).
+// EFFECT node `inventory`: reserves, releases and ships stock in its own database (SQLite, or a PostgreSQL schema its
+// replicas share) — real transactions, idempotent by the orchestrator's key (the idempotency record commits inside the
+// same transaction).
 import { serveNode } from '@onex/core';
 import { defineEffectNode } from '@onex/effect';
 import { CONTRACT_VERSION, PeerName } from '../domain/peers.js';
 import { runNodeProcess } from '../runtime/node-process.js';
-import { openEffectStores } from '../runtime/stores.js';
+import { openEffectStores, SchemaOf } from '../runtime/stores.js';
 import { inventoryOperations, prepareInventoryDatabase, readReservations, readStock, type WarehouseConfig } from './inventory-operations.js';
 import { WarehouseConfigPatch } from '../domain/inventory.js';
 
 await runNodeProcess({
   name: PeerName.Inventory,
   start: async (args, logger) => {
-    const stores = openEffectStores(args.dataDir, 'inventory.db');
-    prepareInventoryDatabase(stores.database);
+    const stores = openEffectStores(args.dataDir, SchemaOf.Inventory);
+    await stores.transaction((sql) => prepareInventoryDatabase(sql));
     const warehouse: WarehouseConfig = { damageRate: Number(args.settings['damage-rate'] ?? '0') };
     const node = defineEffectNode({
       name: PeerName.Inventory,
       version: CONTRACT_VERSION,
-      operations: inventoryOperations(warehouse),
+      operations: inventoryOperations(warehouse, (tx) => stores.sql(tx)),
       transactions: stores.transactions,
       idempotencyStore: stores.idempotency,
       logger,
@@ -26,14 +27,14 @@ await runNodeProcess({
     const served = await serveNode(node, {
       port: args.port,
       configure: (app) => {
-        // Reads go through the manager: the connection runs one thing at a time.
-        app.get('/v1/stock', async (c) => c.json({ items: await stores.transactions.exclusive((db) => readStock(db)) }));
+        // Reads go through the manager (a SQLite connection runs one thing at a time).
+        app.get('/v1/stock', async (c) => c.json({ items: await stores.transaction((sql) => readStock(sql)) }));
         app.get('/admin/config', (c) => c.json(warehouse));
         app.post('/admin/config', async (c) => {
           Object.assign(warehouse, WarehouseConfigPatch.parse(await c.req.json()));
           return c.json(warehouse);
         });
-        app.get('/v1/reservations', async (c) => c.json({ reservations: await stores.transactions.exclusive((db) => readReservations(db)) }));
+        app.get('/v1/reservations', async (c) => c.json({ reservations: await stores.transaction((sql) => readReservations(sql)) }));
       },
     });
     return { served, close: () => stores.close() };

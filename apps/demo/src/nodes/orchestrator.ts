@@ -1,17 +1,21 @@
 #!/usr/bin/env node
-// ORCHESTRATOR `order-fulfilment`: durable workflows over the other nodes, in SQLite. Its instance id is stable, so
-// a restart after a crash claims and resumes the unfinished workflows at once.
+// ORCHESTRATOR `order-fulfilment`: durable workflows over the other nodes, in SQLite or PostgreSQL. Its instance id
+// is stable (`--set instance-id=…`, unique per replica), so a restart after a crash claims and resumes its unfinished
+// workflows at once; on PostgreSQL the other replicas take them over once its lease expires.
 import { Agent } from 'node:http';
+import { join } from 'node:path';
 import { createNodeClient, type NodeClient, type NodeContract } from '@onex/core';
 import { Orchestrator, serveOrchestrator } from '@onex/orchestrator';
 import { fulfilmentWorkflow } from '../domain/fulfilment-workflow.js';
 import { PeerName, peerClientContract } from '../domain/peers.js';
 import { BreakerLog } from '../runtime/breaker-log.js';
-import { requirePeer, runNodeProcess } from '../runtime/node-process.js';
+import { ORCHESTRATOR_INSTANCE_ID, requirePeer, runNodeProcess } from '../runtime/node-process.js';
+import { OwnershipJournal } from '../runtime/ownership-journal.js';
+import { replicaClient } from '../runtime/replica-client.js';
 import { openWorkflowStore } from '../runtime/stores.js';
 
-/** The orchestrator's instance id: the same after a restart, so its workflows resume without waiting for a lease. */
-const ORCHESTRATOR_INSTANCE_ID = 'demo-orchestrator';
+/** The default lease on held workflows, ms (`--set lease-ms=…`). */
+const LEASE_MS = 10_000;
 
 await runNodeProcess({
   name: 'orchestrator',
@@ -19,18 +23,24 @@ await runNodeProcess({
     const agent = new Agent({ keepAlive: true, maxSockets: 128 });
     const peers: Record<string, NodeClient<NodeContract>> = {};
     for (const name of Object.values(PeerName)) {
-      peers[name] = createNodeClient(requirePeer(args, name), peerClientContract(name), { agent, caller: { id: 'order-fulfilment', kind: 'node' } });
+      // `--peer name=url[,url…]`: one client per replica, the calls spread over them.
+      const urls = requirePeer(args, name).split(',');
+      peers[name] = replicaClient(urls.map((url) => createNodeClient(url, peerClientContract(name), { agent, caller: { id: 'order-fulfilment', kind: 'node' } })));
     }
+    const instanceId = args.settings['instance-id'] ?? ORCHESTRATOR_INSTANCE_ID;
+    const leaseMs = Number(args.settings['lease-ms'] ?? LEASE_MS);
+    if (!Number.isInteger(leaseMs) || leaseMs <= 0) throw new Error(`invalid --set lease-ms=${args.settings['lease-ms'] ?? ''}`);
     // One breaker per peer: opens when half the calls of the last 3 s failed (at least 8), probes again after 1 s.
     const breakers = new BreakerLog({ timeoutMs: false, volumeThreshold: 8, errorThresholdPercentage: 50, resetTimeoutMs: 1_000, rollingWindowMs: 3_000 });
     const orchestrator = new Orchestrator({
-      store: openWorkflowStore(args.dataDir),
+      // Every creation and claim noted with its epoch, for the launcher's list of takeovers.
+      store: new OwnershipJournal(openWorkflowStore(args.dataDir), { dir: join(args.dataDir, 'ownership'), instanceId }),
       peers,
       workflows: [fulfilmentWorkflow],
-      instanceId: ORCHESTRATOR_INSTANCE_ID,
+      instanceId,
       breakers: breakers.registry,
       maxConcurrentWorkflows: 128,
-      leaseMs: 10_000,
+      leaseMs,
       logger,
     });
     const served = await serveOrchestrator(orchestrator, {

@@ -6,13 +6,13 @@ import { createHttpEffect, defineEffectNode } from '@onex/effect';
 import { CONTRACT_VERSION, PeerName } from '../domain/peers.js';
 import { BreakerLog } from '../runtime/breaker-log.js';
 import { requirePeer, runNodeProcess } from '../runtime/node-process.js';
-import { openEffectStores } from '../runtime/stores.js';
+import { openEffectStores, SchemaOf } from '../runtime/stores.js';
 import { paymentOperations } from './payments-operations.js';
 
 await runNodeProcess({
   name: PeerName.Payments,
   start: async (args, logger) => {
-    const stores = openEffectStores(args.dataDir, 'payments.db');
+    const stores = openEffectStores(args.dataDir, SchemaOf.Payments);
     const breakers = new BreakerLog({ timeoutMs: false, volumeThreshold: 8, errorThresholdPercentage: 50, resetTimeoutMs: 1_000, rollingWindowMs: 3_000 });
     const provider = createHttpEffect({
       baseUrl: requirePeer(args, 'provider'),
@@ -37,10 +37,10 @@ await runNodeProcess({
     });
     return {
       served,
-      close: () => {
+      close: async () => {
         provider.close();
         breakers.registry.shutdown();
-        stores.close();
+        await stores.close();
       },
     };
   },

@@ -4,6 +4,12 @@ import { createLogger, type Logger } from '@onex/core';
 /** The line a node process prints on stdout once it listens: the launcher reads its URL from it. */
 export const READY_MARKER = 'ONEX_DEMO_READY ';
 
+/**
+ * The orchestrator's instance id when it runs alone: stable, so a restart resumes its workflows without waiting for a
+ * lease. Replicas get `orchestrator-<n>` (`--set instance-id=…`).
+ */
+export const ORCHESTRATOR_INSTANCE_ID = 'demo-orchestrator';
+
 /** What a node process announces once it serves. */
 export interface ReadyAnnouncement {
   readonly name: string;

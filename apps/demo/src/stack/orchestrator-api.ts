@@ -3,14 +3,35 @@ import { FULFILMENT_WORKFLOW } from '../domain/fulfilment-workflow.js';
 import type { Order } from '../domain/order.js';
 import { requestJson } from './http-json.js';
 
+/** Options of {@link OrchestratorApi}. */
+export interface OrchestratorApiOptions {
+  /**
+   * How long a request may take (beyond the server-side wait of `result`), ms. Default 10 000 (5 000 beyond a wait).
+   * Against replicas, a short one moves a call stuck on a frozen replica to another one sooner.
+   */
+  readonly timeoutMs?: number;
+}
+
 /** A small client of the orchestrator's workflow API (`/v1/workflows`), for the launcher, the CLI and the tests. */
 export class OrchestratorApi {
-  constructor(readonly url: string) {}
+  readonly #timeoutMs: number | undefined;
+
+  constructor(
+    readonly url: string,
+    options: OrchestratorApiOptions = {},
+  ) {
+    this.#timeoutMs = options.timeoutMs;
+  }
+
+  #timeout(): { timeoutMs?: number } {
+    return this.#timeoutMs === undefined ? {} : { timeoutMs: this.#timeoutMs };
+  }
 
   /** Starts the fulfilment of an order; the order id is the idempotency key, so a repeat returns the same workflow. */
   async submit(order: Order): Promise<string> {
     const { id } = await requestJson<{ id: string }>(`${this.url}/v1/workflows`, {
       body: { type: FULFILMENT_WORKFLOW, input: order, idempotencyKey: order.orderId },
+      ...this.#timeout(),
     });
     return id;
   }
@@ -19,13 +40,13 @@ export class OrchestratorApi {
   async result(id: string, waitMs = 30_000): Promise<WorkflowOutcome> {
     return requestJson<WorkflowOutcome>(`${this.url}/v1/workflows/${encodeURIComponent(id)}/result`, {
       headers: { 'x-onex-timeout-ms': String(waitMs) },
-      timeoutMs: waitMs + 5_000,
+      timeoutMs: waitMs + (this.#timeoutMs ?? 5_000),
     });
   }
 
   /** The workflow with every step. */
   async get(id: string): Promise<WorkflowRecord> {
-    return requestJson<WorkflowRecord>(`${this.url}/v1/workflows/${encodeURIComponent(id)}`);
+    return requestJson<WorkflowRecord>(`${this.url}/v1/workflows/${encodeURIComponent(id)}`, this.#timeout());
   }
 
   /** Summaries, newest first. */
@@ -34,7 +55,7 @@ export class OrchestratorApi {
     if (filter.status !== undefined && filter.status.length > 0) params.set('status', filter.status.join(','));
     if (filter.limit !== undefined) params.set('limit', String(filter.limit));
     const query = params.size === 0 ? '' : `?${params.toString()}`;
-    return (await requestJson<{ workflows: WorkflowSummary[] }>(`${this.url}/v1/workflows${query}`)).workflows;
+    return (await requestJson<{ workflows: WorkflowSummary[] }>(`${this.url}/v1/workflows${query}`, this.#timeout())).workflows;
   }
 
   /** Cancels a workflow (its completed steps are compensated) and answers its outcome. */

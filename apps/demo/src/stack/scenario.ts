@@ -18,7 +18,7 @@ import { ServiceName, type Stack } from './stack.js';
 const ORCHESTRATOR_RETRY = new RetryPolicy({ maxAttempts: 1_000, initialDelayMs: 100, maxDelayMs: 1_000 });
 
 /** The failure mixes the launcher can inject. */
-export const ScenarioName = { Happy: 'happy', Declines: 'declines', Outage: 'outage', Crash: 'crash', Mixed: 'mixed', All: 'all' } as const;
+export const ScenarioName = { Happy: 'happy', Declines: 'declines', Outage: 'outage', Crash: 'crash', Mixed: 'mixed', All: 'all', Failover: 'failover' } as const;
 /** One of the {@link ScenarioName} values. */
 export type ScenarioName = (typeof ScenarioName)[keyof typeof ScenarioName];
 
@@ -31,10 +31,19 @@ export interface ScenarioPlan {
   readonly fraudRate: number;
   /** Share of orders found damaged at shipping, after the charge: the saga refunds them. */
   readonly damageRate: number;
+  /** How long the provider takes per request (default its own, 2–15 ms): slower keeps more workflows in flight. */
+  readonly providerLatencyMs?: { readonly min: number; readonly max: number };
   /** A provider outage: starts once this share of the orders was submitted, lasts `durationMs`. */
   readonly outage?: { readonly at: number; readonly durationMs: number };
-  /** SIGKILL the orchestrator once this share was submitted; restart it after `downMs`. */
+  /** SIGKILL the (first) orchestrator once this share was submitted; restart it after `downMs`. */
   readonly crash?: { readonly at: number; readonly downMs: number };
+  /**
+   * Replica faults, one after the other, from once this share was submitted (needs replicas: `--store postgres`):
+   * SIGKILL the first orchestrator replica and restart it after `downMs`; SIGSTOP the other replica holding the most
+   * unfinished workflows until its lease expired and the others took every one of them over, then SIGCONT; SIGKILL
+   * the last replica of the payments node and restart it after `downMs`.
+   */
+  readonly failover?: { readonly at: number; readonly downMs: number };
 }
 
 /** The plans by name. */
@@ -63,6 +72,15 @@ export const SCENARIOS: Readonly<Record<ScenarioName, ScenarioPlan>> = {
     outage: { at: 0.25, durationMs: 2_000 },
     crash: { at: 0.6, downMs: 400 },
   },
+  failover: {
+    description:
+      'needs --store postgres: an orchestrator replica SIGKILLed and restarted, another SIGSTOPped past its lease until taken over then SIGCONTed, a payments replica SIGKILLed and restarted; a few declines and damaged goods',
+    declineRate: 0.04,
+    fraudRate: 0.02,
+    damageRate: 0.02,
+    providerLatencyMs: { min: 40, max: 160 },
+    failover: { at: 0.1, downMs: 1_000 },
+  },
 };
 
 /** One order's fate. */
@@ -74,7 +92,19 @@ export interface OrderOutcome {
   readonly latencyMs: number;
 }
 
-/** Figures of the orchestrator, summed over its incarnations (a crash restarts its counters). */
+/** Figures of one orchestrator instance, summed over its incarnations (a SIGKILL restarts its counters). */
+export interface InstanceFigures {
+  /** Workflows it started (a submission it took). */
+  started: number;
+  /** Workflows it claimed: resumed after its restart, taken over from another, or woken. */
+  recovered: number;
+  /** Runs it stopped because its lease was lost or could not be proven. */
+  leaseLosses: number;
+  /** Its writes the store refused: another epoch held the workflow. */
+  fencedWrites: number;
+}
+
+/** Figures of the orchestrators, summed over instances and incarnations. */
 export interface OrchestratorTotals {
   stepAttempts: number;
   stepRetries: number;
@@ -82,6 +112,8 @@ export interface OrchestratorTotals {
   compensationsFailed: number;
   recovered: number;
   breakerOpenings: Record<string, number>;
+  /** By instance id. */
+  instances: Record<string, InstanceFigures>;
 }
 
 /** Everything a scenario run produced. */
@@ -93,6 +125,8 @@ export interface ScenarioResult {
   readonly payments: BreakerReport;
   /** What happened when, relative to the start, for the summary. */
   readonly events: readonly { readonly atMs: number; readonly what: string }[];
+  /** When the run started, epoch ms (the ownership journals' times are epoch ms). */
+  readonly startedAt: number;
 }
 
 /** Options of {@link runScenario}. */
@@ -112,35 +146,70 @@ export interface RunScenarioOptions {
   readonly onEvent?: (what: string) => void;
 }
 
-interface WorkflowFigures {
+interface WorkflowFigures extends InstanceFigures {
   readonly stepAttempts: number;
   readonly stepRetries: number;
   readonly compensationsRun: number;
   readonly compensationsFailed: number;
-  readonly recovered: number;
 }
 
-/** Reads the orchestrator's counters (metrics) and breaker openings, to add them up across a crash. */
-async function orchestratorFigures(url: string): Promise<{ figures: WorkflowFigures; breakers: BreakerReport }> {
+interface FiguresSample {
+  readonly figures: WorkflowFigures;
+  readonly breakers: BreakerReport;
+}
+
+/** The statuses of a workflow still to finish. */
+const UNFINISHED = ['pending', 'running', 'compensating'] as const;
+
+/** Reads an orchestrator's counters (metrics) and breaker openings, to add them up across a crash. */
+async function orchestratorFigures(url: string): Promise<FiguresSample> {
   const [metrics, breakers] = await Promise.all([
-    requestJson<{ extra: { workflows: WorkflowFigures } }>(`${url}/metrics`),
-    requestJson<BreakerReport>(`${url}/v1/breakers`),
+    requestJson<{ extra: { workflows: WorkflowFigures } }>(`${url}/metrics`, { timeoutMs: 3_000 }),
+    requestJson<BreakerReport>(`${url}/v1/breakers`, { timeoutMs: 3_000 }),
   ]);
   return { figures: metrics.extra.workflows, breakers };
 }
 
-function addFigures(totals: OrchestratorTotals, sample: { figures: WorkflowFigures; breakers: BreakerReport }): void {
-  totals.stepAttempts += sample.figures.stepAttempts;
-  totals.stepRetries += sample.figures.stepRetries;
-  totals.compensationsRun += sample.figures.compensationsRun;
-  totals.compensationsFailed += sample.figures.compensationsFailed;
-  totals.recovered += sample.figures.recovered;
+function addFigures(totals: OrchestratorTotals, instance: string, sample: FiguresSample): void {
+  const { figures } = sample;
+  totals.stepAttempts += figures.stepAttempts;
+  totals.stepRetries += figures.stepRetries;
+  totals.compensationsRun += figures.compensationsRun;
+  totals.compensationsFailed += figures.compensationsFailed;
+  totals.recovered += figures.recovered;
   for (const [key, count] of Object.entries(sample.breakers.openings)) totals.breakerOpenings[key] = (totals.breakerOpenings[key] ?? 0) + count;
+  const mine = (totals.instances[instance] ??= { started: 0, recovered: 0, leaseLosses: 0, fencedWrites: 0 });
+  mine.started += figures.started;
+  mine.recovered += figures.recovered;
+  mine.leaseLosses += figures.leaseLosses;
+  mine.fencedWrites += figures.fencedWrites;
+}
+
+/** The breaker reports of a node's replicas as one: openings added up, the states of the last replica that knows. */
+function mergeBreakers(reports: readonly BreakerReport[]): BreakerReport {
+  const openings: Record<string, number> = {};
+  const states: Record<string, string> = {};
+  for (const report of reports) {
+    for (const [key, count] of Object.entries(report.openings)) openings[key] = (openings[key] ?? 0) + count;
+    Object.assign(states, report.states);
+  }
+  return { openings, states, transitions: reports.flatMap((r) => r.transitions) };
+}
+
+/** Waits until `done()` answers true or `limitMs` passed; true when done. A bound of the harness, not a margin. */
+async function until(done: () => Promise<boolean>, limitMs: number): Promise<boolean> {
+  const end = Date.now() + limitMs;
+  while (!(await done())) {
+    if (Date.now() >= end) return false;
+    await sleep(100);
+  }
+  return true;
 }
 
 /**
- * Runs a scenario against a started stack: submits the orders with bounded concurrency, injects the plan's failures
- * as the run progresses, and waits for every workflow to end (across an orchestrator restart).
+ * Runs a scenario against a started stack: submits the orders with bounded concurrency — spread over the orchestrator
+ * replicas, a call moving to the next replica when one fails or hangs — injects the plan's failures as the run
+ * progresses, and waits for every workflow to end (across restarts and takeovers).
  */
 export async function runScenario(options: RunScenarioOptions): Promise<ScenarioResult> {
   const { stack } = options;
@@ -152,11 +221,19 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
     options.onEvent?.(what);
   };
   const providerUrl = stack.url(ServiceName.Provider);
-  const orchestratorUrl = stack.url(ServiceName.Orchestrator);
-  const orchestratorPort = Number(new URL(orchestratorUrl).port);
-  const api = new OrchestratorApi(orchestratorUrl);
-  await requestJson(`${providerUrl}/admin/config`, { body: { declineRate: plan.declineRate, outage: false } });
-  await requestJson(`${stack.url(ServiceName.Inventory)}/admin/config`, { body: { damageRate: plan.damageRate } });
+  const replicas = stack.replicas(ServiceName.Orchestrator);
+  if (plan.failover !== undefined && (replicas < 2 || stack.replicas(ServiceName.Payments) < 2)) {
+    throw new Error(`scenario '${options.scenario}' needs orchestrator and payments replicas (--store postgres)`);
+  }
+  // Against replicas, short timeouts: a call stuck on a frozen replica moves on to another one soon.
+  const apis = stack.urls(ServiceName.Orchestrator).map((url) => new OrchestratorApi(url, replicas > 1 ? { timeoutMs: 3_000 } : {}));
+  const resultWaitMs = replicas > 1 ? 3_000 : 30_000;
+  const api = (replica: number): OrchestratorApi => apis[replica % apis.length] as OrchestratorApi;
+  const instance = (replica: number): string => stack.orchestratorInstanceId(replica);
+  await requestJson(`${providerUrl}/admin/config`, {
+    body: { declineRate: plan.declineRate, outage: false, ...(plan.providerLatencyMs === undefined ? {} : { latencyMs: plan.providerLatencyMs }) },
+  });
+  await Promise.all(stack.urls(ServiceName.Inventory).map((url) => requestJson(`${url}/admin/config`, { body: { damageRate: plan.damageRate } })));
 
   const orders = generateOrders({
     count: options.orders,
@@ -164,20 +241,88 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
     prefix: options.orderPrefix ?? `o${started.toString(36)}`,
     fraudRate: plan.fraudRate,
   });
-  const totals: OrchestratorTotals = { stepAttempts: 0, stepRetries: 0, compensationsRun: 0, compensationsFailed: 0, recovered: 0, breakerOpenings: {} };
+  const totals: OrchestratorTotals = { stepAttempts: 0, stepRetries: 0, compensationsRun: 0, compensationsFailed: 0, recovered: 0, breakerOpenings: {}, instances: {} };
   const outcomes: OrderOutcome[] = [];
   const injections: Promise<void>[] = [];
+  /** Runs an injection; its failure is kept for the end of the run (not an unhandled rejection meanwhile). */
+  const injectNow = (injection: Promise<void>): void => {
+    injection.catch(() => undefined);
+    injections.push(injection);
+  };
   let submitted = 0;
   let outageDone = plan.outage === undefined;
   let crashDone = plan.crash === undefined;
-  let restarting: Promise<void> | undefined;
+  let failoverDone = plan.failover === undefined;
+
+  /** SIGKILLs an orchestrator replica, its figures read first (its counters die with it). */
+  const killOrchestrator = async (replica: number): Promise<void> => {
+    addFigures(totals, instance(replica), await orchestratorFigures(stack.url(ServiceName.Orchestrator, replica)));
+    await stack.kill(ServiceName.Orchestrator, replica);
+    note(`${stack.processName(ServiceName.Orchestrator, replica)} killed with SIGKILL (${outcomes.length} of ${orders.length} orders finished)`);
+  };
+
+  /** Unfinished workflows by owner, as a running replica reads them in the store. */
+  const heldByOwner = async (reader: number): Promise<Map<string, string[]>> => {
+    const held = new Map<string, string[]>();
+    for (const summary of await api(reader).list({ status: UNFINISHED, limit: 10_000 })) {
+      const owner = summary.owner ?? '?';
+      held.set(owner, [...(held.get(owner) ?? []), summary.id]);
+    }
+    return held;
+  };
+
+  const failover = async (downMs: number): Promise<void> => {
+    const leaseMs = stack.orchestratorLeaseMs;
+    // 1. An orchestrator replica dies and comes back under its instance id: it resumes what it held.
+    await killOrchestrator(0);
+    await sleep(downMs);
+    await stack.restart(ServiceName.Orchestrator, 0);
+    note(`${stack.processName(ServiceName.Orchestrator, 0)} restarted: resumes its unfinished workflows`);
+
+    // 2. Another replica freezes while holding workflows, past its lease: the others take them over.
+    let target: { replica: number; ids: readonly string[] } | undefined;
+    await until(async () => {
+      const held = await heldByOwner(0);
+      for (let replica = 1; replica < replicas; replica += 1) {
+        const ids = held.get(instance(replica)) ?? [];
+        if (ids.length > (target?.ids.length ?? 0)) target = { replica, ids };
+      }
+      return target !== undefined;
+    }, 10_000);
+    if (target === undefined) {
+      note('no orchestrator replica holds a workflow: nothing to freeze');
+    } else {
+      const { replica, ids } = target;
+      const name = stack.processName(ServiceName.Orchestrator, replica);
+      stack.pause(ServiceName.Orchestrator, replica);
+      const pausedAt = Date.now();
+      note(`${name} frozen with SIGSTOP, holding ${ids.length} unfinished workflow${ids.length === 1 ? '' : 's'} (lease ${leaseMs} ms)`);
+      // Until its lease has surely expired and none of what it held is still its own: taken over (or finished).
+      const mine = new Set(ids);
+      const takenOver = await until(async () => {
+        if (Date.now() - pausedAt < leaseMs) return false;
+        const held = await heldByOwner(0);
+        return !(held.get(instance(replica)) ?? []).some((id) => mine.has(id));
+      }, 4 * leaseMs + 10_000);
+      stack.resume(ServiceName.Orchestrator, replica);
+      note(`${name} continued with SIGCONT after ${((Date.now() - pausedAt) / 1000).toFixed(1)} s: ${takenOver ? 'the others had taken over what it held' : 'still holding workflows (not taken over in time)'}`);
+    }
+
+    // 3. An effect replica dies mid-call: the orchestrators' calls move to the other replica.
+    const payments = stack.replicas(ServiceName.Payments) - 1;
+    await stack.kill(ServiceName.Payments, payments);
+    note(`${stack.processName(ServiceName.Payments, payments)} killed with SIGKILL (${outcomes.length} of ${orders.length} orders finished)`);
+    await sleep(downMs);
+    await stack.restart(ServiceName.Payments, payments);
+    note(`${stack.processName(ServiceName.Payments, payments)} restarted`);
+  };
 
   const inject = (): void => {
     const share = submitted / orders.length;
     if (!outageDone && plan.outage !== undefined && share >= plan.outage.at) {
       outageDone = true;
       const { durationMs } = plan.outage;
-      injections.push(
+      injectNow(
         (async () => {
           await requestJson(`${providerUrl}/admin/config`, { body: { outage: true } });
           note(`payment provider outage starts (${durationMs} ms)`);
@@ -190,15 +335,18 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
     if (!crashDone && plan.crash !== undefined && share >= plan.crash.at) {
       crashDone = true;
       const { downMs } = plan.crash;
-      restarting = (async () => {
-        addFigures(totals, await orchestratorFigures(orchestratorUrl));
-        await stack.killOrchestrator();
-        note(`orchestrator killed with SIGKILL (${outcomes.length} of ${orders.length} orders finished)`);
-        await sleep(downMs);
-        await stack.restartOrchestrator(orchestratorPort);
-        note('orchestrator restarted: resuming unfinished workflows');
-      })();
-      injections.push(restarting);
+      injectNow(
+        (async () => {
+          await killOrchestrator(0);
+          await sleep(downMs);
+          await stack.restart(ServiceName.Orchestrator, 0);
+          note(`${stack.processName(ServiceName.Orchestrator, 0)} restarted: resuming unfinished workflows`);
+        })(),
+      );
+    }
+    if (!failoverDone && plan.failover !== undefined && share >= plan.failover.at) {
+      failoverDone = true;
+      injectNow(failover(plan.failover.downMs));
     }
   };
 
@@ -211,9 +359,11 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
       const t0 = Date.now();
       submitted += 1;
       inject();
-      // Transient failures (the orchestrator is being restarted) are retried: the order id makes the start idempotent.
-      const workflowId = await ORCHESTRATOR_RETRY.execute(() => api.submit(order), { deadlineAt: Date.now() + 60_000 });
-      const result = (): Promise<WorkflowOutcome> => ORCHESTRATOR_RETRY.execute(() => api.result(workflowId, 30_000), { deadlineAt: Date.now() + 120_000 });
+      // Transient failures (an orchestrator restarting, frozen or gone) are retried, each attempt on the next replica:
+      // the order id makes the start idempotent, and any replica answers any workflow's result.
+      let attempt = index;
+      const workflowId = await ORCHESTRATOR_RETRY.execute(() => api(attempt++).submit(order), { deadlineAt: Date.now() + 60_000 });
+      const result = (): Promise<WorkflowOutcome> => ORCHESTRATOR_RETRY.execute(() => api(attempt++).result(workflowId, resultWaitMs), { deadlineAt: Date.now() + 120_000 });
       let outcome = await result();
       // A result that came back `pending`/`running` cannot happen: result() waits for the end. Guard anyway.
       while (outcome.status === 'pending' || outcome.status === 'running' || outcome.status === 'compensating') {
@@ -225,9 +375,12 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 16) }, () => worker()));
+  // An injection that failed (a replica that did not come back) fails the run, once the orders are done.
   await Promise.all(injections);
-  if (restarting !== undefined) await restarting;
-  addFigures(totals, await ORCHESTRATOR_RETRY.execute(() => orchestratorFigures(stack.url(ServiceName.Orchestrator)), { deadlineAt: Date.now() + 10_000 }));
-  const payments = await requestJson<BreakerReport>(`${stack.url(ServiceName.Payments)}/v1/breakers`);
-  return { scenario: options.scenario, outcomes, wallMs: Date.now() - started, orchestrator: totals, payments, events };
+  for (let replica = 0; replica < replicas; replica += 1) {
+    const url = stack.url(ServiceName.Orchestrator, replica);
+    addFigures(totals, instance(replica), await ORCHESTRATOR_RETRY.execute(() => orchestratorFigures(url), { deadlineAt: Date.now() + 10_000 }));
+  }
+  const payments = mergeBreakers(await Promise.all(stack.urls(ServiceName.Payments).map((url) => requestJson<BreakerReport>(`${url}/v1/breakers`))));
+  return { scenario: options.scenario, outcomes, wallMs: Date.now() - started, orchestrator: totals, payments, events, startedAt: started };
 }

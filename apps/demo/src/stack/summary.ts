@@ -1,4 +1,5 @@
 import type { StepRecord, WorkflowRecord } from '@onex/orchestrator';
+import type { Takeover } from '../runtime/ownership-journal.js';
 import type { BooksReport } from './books.js';
 import type { ScenarioResult } from './scenario.js';
 
@@ -57,8 +58,46 @@ export function failureReasons(records: readonly WorkflowRecord[]): [string, num
   return [...reasons].sort((a, b) => b[1] - a[1]);
 }
 
-/** The end-of-run summary. */
-export function formatSummary(result: ScenarioResult, books: BooksReport, records: readonly WorkflowRecord[]): string {
+/**
+ * Which orchestrator instance finished which workflows (the `owner` of each finished record), with each instance's
+ * figures and every takeover. Empty for a single orchestrator that took nothing over.
+ */
+export function formatInstances(result: ScenarioResult, records: readonly WorkflowRecord[], takeovers: readonly Takeover[]): string[] {
+  const instances = result.orchestrator.instances;
+  if (Object.keys(instances).length < 2 && takeovers.length === 0) return [];
+  const finished = new Map<string, Map<string, number>>();
+  for (const record of records) {
+    const owner = record.owner ?? '?';
+    const byStatus = finished.get(owner) ?? new Map<string, number>();
+    byStatus.set(record.status, (byStatus.get(record.status) ?? 0) + 1);
+    finished.set(owner, byStatus);
+  }
+  const names = [...new Set([...Object.keys(instances), ...finished.keys()])].sort();
+  const orderOf = new Map(records.map((r) => [r.id, (r.input as { orderId?: string } | undefined)?.orderId ?? '?']));
+  const width = Math.max(8, ...names.map((n) => n.length));
+  const count = (n: number): string => String(n).padStart(9);
+  return [
+    '',
+    'Orchestrator instances (finished = owner of the finished workflow; claimed = resumed, taken over or woken)',
+    `  ${'instance'.padEnd(width)} ${'finished'.padStart(9)} ${'started'.padStart(9)} ${'claimed'.padStart(9)} ${'took over'.padStart(9)} ${'lost'.padStart(9)} ${'leaseLoss'.padStart(9)} ${'fenced'.padStart(9)}`,
+    ...names.map((name) => {
+      const figures = instances[name];
+      const byStatus = finished.get(name) ?? new Map<string, number>();
+      const total = [...byStatus.values()].reduce((a, b) => a + b, 0);
+      const into = takeovers.filter((t) => t.to === name).length;
+      const from = takeovers.filter((t) => t.from === name).length;
+      return `  ${name.padEnd(width)} ${count(total)} ${count(figures?.started ?? 0)} ${count(figures?.recovered ?? 0)} ${count(into)} ${count(from)} ${count(figures?.leaseLosses ?? 0)} ${count(figures?.fencedWrites ?? 0)}`;
+    }),
+    '',
+    `Takeovers: ${takeovers.length}${takeovers.length === 0 ? '' : ' (time, workflow, order: from → to, epoch)'}`,
+    ...takeovers.map(
+      (t) => `  +${((t.at - result.startedAt) / 1000).toFixed(1).padStart(4)} s  ${t.id.slice(0, 8)}… ${(orderOf.get(t.id) ?? '?').padEnd(16)} ${t.from} → ${t.to}  (epoch ${t.epoch})`,
+    ),
+  ];
+}
+
+/** The end-of-run summary; `takeovers` are those of the run's workflows (from the orchestrators' ownership journals). */
+export function formatSummary(result: ScenarioResult, books: BooksReport, records: readonly WorkflowRecord[], takeovers: readonly Takeover[] = []): string {
   const showcase = pickShowcase(records);
   const reasons = failureReasons(records);
   const counts = new Map<string, number>();
@@ -89,6 +128,7 @@ export function formatSummary(result: ScenarioResult, books: BooksReport, record
     `  breaker openings: orchestrator ${openings.length === 0 ? 'none' : openings.join(', ')}; payments → provider ${providerOpenings.length === 0 ? 'none' : providerOpenings.join(', ')}`,
     `  workflows resumed after a restart: ${orch.recovered}`,
     ...(result.events.length === 0 ? [] : ['', 'Injected', ...result.events.map((e) => `  +${(e.atMs / 1000).toFixed(1)} s  ${e.what}`)]),
+    ...formatInstances(result, records, takeovers),
     '',
     `Books ${books.ok ? 'balance ✔' : 'DO NOT balance ✘'}  (charged ${euros(books.money.chargedCents)}, refunded ${euros(books.money.refundedCents)}, kept ${euros(books.money.keptCents)})`,
     ...books.checks.flatMap((c) => [`  ${c.ok ? '✔' : '✘'} ${c.name.padEnd(46)} ${c.detail}`, ...c.problems.map((p) => `      ${p}`)]),
