@@ -11,7 +11,7 @@ import { checkBooks, gatherEvidence } from './stack/books.js';
 import { openDemoDatabase, type DemoDatabase } from './stack/database.js';
 import { ProgressBar } from './stack/progress-bar.js';
 import { runScenario, ScenarioName, SCENARIOS } from './stack/scenario.js';
-import { ownershipDir, ServiceName, Stack, type StackOptions } from './stack/stack.js';
+import { ownershipDir, POSTGRES_TOPOLOGY, ServiceName, Stack } from './stack/stack.js';
 import { defaultDataDir, stateFilePath, writeStackState } from './stack/state-file.js';
 import { formatSummary } from './stack/summary.js';
 
@@ -91,15 +91,6 @@ if (!values['keep-data']) rmSync(dataDir, { recursive: true, force: true });
 
 const say = (text: string): void => {
   process.stderr.write(`${text}\n`);
-};
-
-/**
- * With `--store postgres`: 3 orchestrator replicas (distinct instance ids, one schema) and 2 of each effect node, on a
- * 3 s lease so that a frozen replica's workflows are taken over within seconds.
- */
-const POSTGRES_TOPOLOGY: Pick<StackOptions, 'replicas' | 'orchestratorLeaseMs'> = {
-  replicas: { [ServiceName.Orchestrator]: 3, [ServiceName.Inventory]: 2, [ServiceName.Payments]: 2 },
-  orchestratorLeaseMs: 3_000,
 };
 
 let stack: Stack | undefined;

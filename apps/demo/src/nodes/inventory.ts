@@ -14,6 +14,7 @@ await runNodeProcess({
   name: PeerName.Inventory,
   start: async (args, logger) => {
     const stores = openEffectStores(args.dataDir, SchemaOf.Inventory);
+    await stores.init();
     await stores.transaction((sql) => prepareInventoryDatabase(sql));
     const warehouse: WarehouseConfig = { damageRate: Number(args.settings['damage-rate'] ?? '0') };
     const node = defineEffectNode({

@@ -13,6 +13,7 @@ await runNodeProcess({
   name: PeerName.Payments,
   start: async (args, logger) => {
     const stores = openEffectStores(args.dataDir, SchemaOf.Payments);
+    await stores.init();
     const breakers = new BreakerLog({ timeoutMs: false, volumeThreshold: 8, errorThresholdPercentage: 50, resetTimeoutMs: 1_000, rollingWindowMs: 3_000 });
     const provider = createHttpEffect({
       baseUrl: requirePeer(args, 'provider'),

@@ -95,6 +95,8 @@ export interface EffectStores {
   sql(tx: unknown): SqlTransaction;
   /** Runs `fn` in a transaction of its own (setup, the read side). */
   transaction<T>(fn: (sql: SqlTransaction) => Promise<T>): Promise<T>;
+  /** Creates the node's schema if missing (PostgreSQL; its replicas may start together). Call before `transaction`. */
+  init(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -116,6 +118,7 @@ function sqliteEffectStores(path: string): EffectStores {
     idempotency: new SqliteIdempotencyStore({ transactions }),
     sql: (tx) => sqliteSql(tx as SqliteTransaction),
     transaction: (fn) => transactions.run((tx) => fn(sqliteSql(tx))),
+    init: async () => {},
     close: async () => {
       if (database.open) database.close();
     },
@@ -134,6 +137,12 @@ function postgresEffectStores(url: string, schema: string): EffectStores {
     idempotency: new PostgresIdempotencyStore({ transactions, schema, leaseMs: IDEMPOTENCY_LEASE_MS }),
     sql: (tx) => postgresSql(tx as pg.PoolClient),
     transaction: (fn) => transactions.run((client) => fn(postgresSql(client))),
+    init: () =>
+      transactions.run(async (client) => {
+        // Serialised on a lock: two replicas' CREATE SCHEMA IF NOT EXISTS at once can still collide.
+        await postgresSql(client).lock([`schema:${schema}`]);
+        await client.query(`CREATE SCHEMA IF NOT EXISTS ${pg.escapeIdentifier(schema)}`);
+      }),
     close: async () => {
       await transactions.close();
       await pool.end();

