@@ -32,8 +32,8 @@ Options:
   --concurrency N      orders in flight at once (default 16)
   --seed N             seed of the generated orders (default 42)
   --serve              keep the stack running (Ctrl-C stops it); use curl or the CLI against it
-  --data-dir DIR       SQLite files, logs and stack.json (default apps/demo/.data)
-  --keep-data          do not wipe the data folder first (the orchestrator resumes what it finds)
+  --data-dir DIR       SQLite files, logs, ownership journals and stack.json (default apps/demo/.data)
+  --keep-data          do not wipe the data folder first (SQLite: the orchestrator resumes what it finds)
   -h, --help           this text
 
 Exit code: 0 when the books balance, 1 when they do not or the run failed, 130 on Ctrl-C.`;

@@ -74,8 +74,7 @@ export const SCENARIOS: Readonly<Record<ScenarioName, ScenarioPlan>> = {
     crash: { at: 0.6, downMs: 400 },
   },
   failover: {
-    description:
-      'needs --store postgres: an orchestrator replica SIGKILLed and restarted, another SIGSTOPped past its lease until taken over then SIGCONTed, a payments replica SIGKILLed and restarted; a few declines and damaged goods',
+    description: '(--store postgres) orchestrator replicas SIGKILLed, and SIGSTOPped past the lease until taken over; a payments replica SIGKILLed',
     declineRate: 0.04,
     fraudRate: 0.02,
     damageRate: 0.02,

@@ -126,7 +126,7 @@ export function formatSummary(result: ScenarioResult, books: BooksReport, record
     'Resilience',
     `  step attempts ${orch.stepAttempts}, retries ${orch.stepRetries}, compensations run ${orch.compensationsRun} (failed ${orch.compensationsFailed})`,
     `  breaker openings: orchestrator ${openings.length === 0 ? 'none' : openings.join(', ')}; payments → provider ${providerOpenings.length === 0 ? 'none' : providerOpenings.join(', ')}`,
-    `  workflows resumed after a restart: ${orch.recovered}`,
+    `  workflows resumed after a restart or taken over: ${orch.recovered}`,
     ...(result.events.length === 0 ? [] : ['', 'Injected', ...result.events.map((e) => `  +${(e.atMs / 1000).toFixed(1)} s  ${e.what}`)]),
     ...formatInstances(result, records, takeovers),
     '',
