@@ -334,7 +334,7 @@ async function commitPlanScans(admin, schema) {
   try {
     await client.query("SET LOCAL plan_cache_mode = 'force_generic_plan'");
     await client.query(`PREPARE bench_commit_plan AS ${text}`);
-    const { rows } = await client.query(`EXPLAIN EXECUTE bench_commit_plan('[]', 'bench')`);
+    const { rows } = await client.query(`EXPLAIN EXECUTE bench_commit_plan('[]', 'bench', '{}')`);
     await client.query('DEALLOCATE bench_commit_plan');
     const plan = rows.map((r) => r['QUERY PLAN']);
     const seq = plan.filter((l) => /Seq Scan on workflows/.test(l)).length;
