@@ -9,8 +9,8 @@ import { defineReducerNode, defineStateMachine, reduceErrorReason, type AppliedE
 import { PostgresReducerStore } from '../src/postgres.js';
 
 // Three replicas of one reducer node, each with its own pool, on one PostgreSQL schema (the real server of the vitest
-// globalSetup: never skipped). The aggregate's row lock queues the replicas' appends in the order they reach the
-// database, so an aggregate's state and history follow the arrival order of its events across replicas.
+// globalSetup: never skipped). The store's per-aggregate advisory lock queues the replicas' appends in the order they
+// reach the database, so an aggregate's state and history follow the arrival order of its events across replicas.
 
 const url = postgresUrl();
 const logger = createSilentLogger();

@@ -121,6 +121,10 @@ function statements(schema: string) {
   const agg = `${s}.reducer_aggregates`;
   const tr = `${s}.reducer_transitions`;
   return {
+    // The aggregate's queue: an advisory lock on (schema, namespace, aggregate), taken before the row lock. Waiters
+    // of a heavyweight lock are granted in the order they queued; the row lock alone does not keep that order (see
+    // withAggregate).
+    queue: `SELECT pg_advisory_xact_lock(hashtextextended(json_build_array('onex.reducer', ${pg.escapeLiteral(schema)}, $1::text, $2::text)::text, 0))`,
     lock: `SELECT state, context, version, updated_at FROM ${agg} WHERE namespace = $1 AND aggregate_id = $2 FOR UPDATE`,
     placeholder: `INSERT INTO ${agg} (namespace, aggregate_id, state, context, version, updated_at) VALUES ($1, $2, NULL, NULL, 0, 0)
       ON CONFLICT (namespace, aggregate_id) DO NOTHING`,
@@ -180,10 +184,10 @@ type Query = <R extends pg.QueryResultRow>(name: NamedStatement, values: unknown
  * in one transaction per append, so an aggregate's snapshot and history never disagree and a replayed event is found,
  * whenever and wherever it was applied.
  *
- * **Order across replicas.** {@link withAggregate} takes the aggregate's row lock (`SELECT … FOR UPDATE`) for the
- * whole load–reduce–append of an event; PostgreSQL queues the writers of a row in the order their requests arrive, so
- * replicas apply an aggregate's events one at a time, in arrival order, with no lost update and no version race to
- * retry. `NodeReducer` applies each event that way on this store. A plain {@link append} takes the same lock for its
+ * **Order across replicas.** {@link withAggregate} holds the aggregate for the whole load–reduce–append of an event:
+ * first a transaction-scoped advisory lock on the aggregate, whose waiters PostgreSQL grants in the order they queued,
+ * then its row lock (`SELECT … FOR UPDATE`). So replicas apply an aggregate's events one at a time, in arrival order,
+ * with no lost update and no version race to retry. `NodeReducer` applies each event that way on this store. A plain {@link append} takes the same lock for its
  * own statement, and checks `expectedVersion` under it.
  *
  * `init()` creates the schema (default `onex`) or migrates it, in one transaction under an advisory lock, recorded in
@@ -293,9 +297,9 @@ export class PostgresReducerStore implements ReducerStore {
   }
 
   /**
-   * Runs `work` holding the aggregate's row lock, in one transaction on one connection: other writers of the
-   * aggregate — other replicas included — wait, in arrival order, until it commits (when `work` resolves) or rolls
-   * back (when it throws). `work` must reach the aggregate only through its session (another connection would wait
+   * Runs `work` holding the aggregate (its advisory lock, then its row lock), in one transaction on one connection:
+   * other writers of the aggregate — other replicas included — wait, in arrival order, until it commits (when `work`
+   * resolves) or rolls back (when it throws). `work` must reach the aggregate only through its session (another connection would wait
    * for this one until `lockTimeoutMs`) and should not wait on anything slow.
    *
    * @throws OnexError what `work` threw (after the rollback); `UNAVAILABLE` (retryable) when the lock did not come
@@ -333,6 +337,10 @@ export class PostgresReducerStore implements ReducerStore {
         throw classifyPostgresError(error, 'begin', OWNER);
       }
       const key = [this.#namespace, aggregateId];
+      // The row lock alone is not a FIFO queue: when its holder updated the row, the writers waiting for it are all
+      // woken and race for the new row version, so the third to arrive can pass the second. The advisory lock queues
+      // them in arrival order; the row lock stays, for writers that take only that (a plain SELECT … FOR UPDATE).
+      await query('queue', key);
       let row = (await query<AggregateRow>('lock', key)).rows[0];
       if (row === undefined) {
         // A new aggregate: make its row, then lock it (a new statement sees a row another writer made meanwhile).
