@@ -154,7 +154,7 @@ console.log(`   cheap  (${direct.mean.toFixed(2)} µs function): hit / miss = ${
 console.log(`   costly (${row('costly: direct function call').mean.toFixed(1)} µs function): hit / miss = ${(row('costly: cache hit').mean / row('costly: cache miss').mean).toFixed(2)}   ` +
   `hit / direct call = ${ratio(row('costly: cache hit'), row('costly: direct function call'))}   ` +
   `miss - no cache = ${(row('costly: cache miss').mean - row('costly: no cache').mean).toFixed(2)} µs`);
-const figures = node.figures().cache['quote.cached'];
+const figures = node.stats().cache['quote.cached'];
 console.log(`   cache figures (cheap): hits ${figures.hits}, misses ${figures.misses}, evictions ${figures.evictions}, size ${figures.size}/${figures.maxEntries}`);
 
 // ---------------------------------------------------------------------------------------------------------

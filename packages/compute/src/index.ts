@@ -22,10 +22,10 @@ export {
 // Nodes
 export {
   NodeCompute,
-  type ComputationCacheFigures,
-  type ComputationFigures,
+  type ComputationCacheStats,
+  type ComputationStats,
   type ComputeBatchOptions,
-  type ComputeFigures,
+  type ComputeStats,
   type NodeComputeOptions,
 } from './node/node-compute.js';
 export { defineComputeNode } from './node/define-compute-node.js';

@@ -34,8 +34,8 @@ export {
 
 // Logging and metrics
 export { childLogger, createLogger, createSilentLogger, type CallLogBindings, type Logger, type LoggerOptions } from './logging/logger.js';
-export { LatencyHistogram, type LatencySummary } from './metrics/latency-histogram.js';
-export { CallMetrics, type CallMetricsOptions, type CallMetricsSnapshot } from './metrics/call-metrics.js';
+export { LatencyHistogram, type LatencyStats } from './metrics/latency-histogram.js';
+export { CallMetrics, type CallMetricsOptions, type CallStats } from './metrics/call-metrics.js';
 
 // Resilience
 export {

@@ -20,7 +20,7 @@ export {
 // Nodes
 export { NodeEffect, type EffectNodeDefinition, type NodeEffectOptions, type OperationName, type OperationNamed } from './node/node-effect.js';
 export { defineEffectNode, type DefineEffectNodeOptions } from './node/define-effect-node.js';
-export type { OperationStatsSnapshot } from './node/operation-stats.js';
+export type { OperationStats } from './node/operation-stats.js';
 export { createEffectClient, type EffectClient } from './client/effect-client.js';
 
 // Idempotency

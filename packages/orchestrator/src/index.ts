@@ -46,7 +46,7 @@ export {
   orchestratorContract,
   RunWorkflowInput,
   WorkflowOutcomeSchema,
-  type OrchestratorFigures,
+  type OrchestratorStats,
   type OrchestratorOptions,
   type StartOptions,
   type WorkflowOutcome,

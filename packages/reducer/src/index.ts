@@ -66,7 +66,7 @@ export {
   NodeReducer,
   type ApplyOptions,
   type NodeReducerOptions,
-  type ReducerFigures,
+  type ReducerStats,
   type ReducerHistoryOptions,
   type RestoreTarget,
 } from './node/node-reducer.js';

@@ -68,7 +68,7 @@ describe('NodeReducer', () => {
     await node.apply('o-1', { id: 'e3', type: 'RESERVE', payload: { reservationId: 'r' } });
     await node.apply('o-1', { id: 'e4', type: 'PAY', payload: { amount: 30 } });
     expect(value(await node.apply('o-1', { id: 'e2', type: 'FULFIL', payload: {} })).state).toBe('fulfilled');
-    expect(node.figures().rejected).toBe(1);
+    expect(node.stats().rejected).toBe(1);
     await node.shutdown();
   });
 
@@ -117,7 +117,7 @@ describe('NodeReducer', () => {
     );
     expect(results.map((r) => r.ok && r.value.version)).toEqual(Array.from({ length: 20 }, (_, n) => n + 1));
     expect((await node.get('c-1'))?.context).toEqual({ seen: Array.from({ length: 20 }, (_, n) => n) });
-    expect(node.figures().busyAggregates).toBe(0);
+    expect(node.stats().busyAggregates).toBe(0);
     await node.shutdown();
   });
 
@@ -369,7 +369,7 @@ describe('NodeReducer event ids', () => {
 
     expect(await node.get('o-1')).toMatchObject({ state: 'reserved', version: 3, context: { paid: 5 } });
     expect(await node.history('o-1')).toHaveLength(3);
-    expect(node.figures()).toMatchObject({ applied: 3, duplicates: 1 });
+    expect(node.stats()).toMatchObject({ applied: 3, duplicates: 1 });
     await node.shutdown();
   });
 });

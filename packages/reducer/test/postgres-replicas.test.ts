@@ -129,7 +129,7 @@ describe('PostgreSQL reducer replicas: arrival order', () => {
         context: { items: applied.filter((id) => id !== 'r9-1'), total: applied.length - 2 },
       });
       // The row lock left no race to lose: nothing was re-reduced.
-      expect(node.figures().conflicts).toBe(0);
+      expect(node.stats().conflicts).toBe(0);
     }
     // Each answer is the state right after its own event: the versions follow arrival order too.
     for (const { id, r } of settled) if (r.ok) expect(r.value.version).toBe(applied.indexOf(id) + 1);
@@ -151,7 +151,7 @@ describe('PostgreSQL reducer replicas: arrival order', () => {
     for (const ids of sent) expect(items.filter((item) => ids.includes(item))).toEqual(ids);
     const history = await nodes[1]!.history(aggregate, { limit: 1000 });
     expect(history.map((r) => r.eventId)).toEqual(items);
-    for (const node of nodes) expect(node.figures()).toMatchObject({ conflicts: 0, applied: 20 });
+    for (const node of nodes) expect(node.stats()).toMatchObject({ conflicts: 0, applied: 20 });
     // Replays on any replica are answered from the store.
     const replay = ok(await nodes[2]!.apply(aggregate, { id: 'n0-0', type: 'ADD', payload: { item: 'n0-0', amount: 1 } }));
     expect(replay).toMatchObject({ duplicate: true, version: items.indexOf('n0-0') + 1 });

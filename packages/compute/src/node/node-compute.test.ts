@@ -135,7 +135,7 @@ describe('NodeCompute: registry and validation', () => {
     const r = await node.compute('broken', 1);
     expect(!r.ok && r.error.code).toBe(ErrorCode.Contract);
     expect(await node.compute('broken', -1)).toEqual({ ok: true, value: -1 });
-    expect(node.figures().computations['broken']).toMatchObject({ runs: 2, failures: 1 });
+    expect(node.stats().computations['broken']).toMatchObject({ runs: 2, failures: 1 });
   });
 
   it('hides foreign errors as INTERNAL and passes OnexErrors through', async () => {
@@ -145,7 +145,7 @@ describe('NodeCompute: registry and validation', () => {
     expect(!internal.ok && [internal.error.code, internal.error.message]).toEqual([ErrorCode.Internal, 'Internal error']);
     const domain = await node.compute('fails', { mode: 'domain' });
     expect(!domain.ok && domain.error.code).toBe(ErrorCode.BadRequest);
-    expect(node.figures().computations['fails']).toMatchObject({ runs: 2, failures: 2 });
+    expect(node.stats().computations['fails']).toMatchObject({ runs: 2, failures: 2 });
   });
 
   it('refuses bad registries and options when constructed', () => {
@@ -176,7 +176,7 @@ describe('NodeCompute: result cache', () => {
     await node.compute('mul', { a: 2, b: 3 });
     await node.compute('mul', { a: 2, b: 3 });
     expect(runs.mul).toBe(2);
-    expect(node.figures().cache).not.toHaveProperty('mul');
+    expect(node.stats().cache).not.toHaveProperty('mul');
   });
 
   it('hits for the same input whatever its key order, and reports stats in metrics().extra.cache', async () => {
@@ -209,7 +209,7 @@ describe('NodeCompute: result cache', () => {
     clock.t += 1;
     await node.compute('add', { a: 1, b: 2 });
     expect(runs.add).toBe(2);
-    expect(node.figures().cache['add']).toMatchObject({ hits: 1, misses: 2, expirations: 1, size: 1 });
+    expect(node.stats().cache['add']).toMatchObject({ hits: 1, misses: 2, expirations: 1, size: 1 });
   });
 
   it('evicts the least recently used result past maxEntries', async () => {
@@ -223,7 +223,7 @@ describe('NodeCompute: result cache', () => {
     expect(runs.add).toBe(3);
     await node.compute('add', { a: 2, b: 2 });
     expect(runs.add).toBe(4);
-    expect(node.figures().cache['add']).toMatchObject({ evictions: 2, size: 2 });
+    expect(node.stats().cache['add']).toMatchObject({ evictions: 2, size: 2 });
   });
 
   it('hands out frozen results, so one caller cannot change what another gets', async () => {
@@ -271,7 +271,7 @@ describe('NodeCompute: result cache', () => {
       expect(Buffer.from(r.value.data).toString()).toBe('hi');
     }
     expect(count).toBe(1);
-    expect(node.figures().cache['bytes']).toMatchObject({ hits: 1, misses: 1 });
+    expect(node.stats().cache['bytes']).toMatchObject({ hits: 1, misses: 1 });
   });
 
   it('computes without the cache when the input has no canonical form', async () => {
@@ -290,7 +290,7 @@ describe('NodeCompute: result cache', () => {
     await node.compute('size', new Map([[1, 2]]));
     await node.compute('size', new Map([[1, 2]]));
     expect(count).toBe(2);
-    expect(node.figures().cache['size']).toMatchObject({ uncacheable: 2, hits: 0, misses: 0, size: 0 });
+    expect(node.stats().cache['size']).toMatchObject({ uncacheable: 2, hits: 0, misses: 0, size: 0 });
   });
 
   it('caches a result of undefined as a hit', async () => {
@@ -316,7 +316,7 @@ describe('NodeCompute: result cache', () => {
     await ready(node);
     await node.compute('add', { a: 1, b: 2 });
     await node.shutdown();
-    expect(node.figures().cache['add']?.size).toBe(0);
+    expect(node.stats().cache['add']?.size).toBe(0);
   });
 });
 
@@ -482,15 +482,15 @@ describe('NodeCompute: slow runs and hooks', () => {
     expect(warning).toMatchObject({ level: 40, computation: 'sleepy', thresholdMs: 50, correlationId: 'c-slow' });
     expect(warning?.['durationMs']).toBeGreaterThanOrEqual(75);
     expect(warning?.['msg']).toMatch(/^computation 'sleepy' took \d+(\.\d)? ms \(threshold 50 ms\)$/);
-    expect(node.figures().computations['sleepy']).toMatchObject({ runs: 2, slow: 1, slowThresholdMs: 50 });
-    expect(node.figures().computations['quick']).toMatchObject({ runs: 1, slow: 0, slowThresholdMs: 100 });
+    expect(node.stats().computations['sleepy']).toMatchObject({ runs: 2, slow: 1, slowThresholdMs: 50 });
+    expect(node.stats().computations['quick']).toMatchObject({ runs: 1, slow: 0, slowThresholdMs: 100 });
   });
 
   it('uses the node threshold for computations without one, Infinity turning it off', async () => {
     const node = await ready(
       new (class extends NodeCompute<[typeof quick]> {})({ name: 'q', version: '1.0.0', computations: [quick], slowThresholdMs: Number.POSITIVE_INFINITY, logger: createSilentLogger() }),
     );
-    expect(node.figures().computations['quick']?.slowThresholdMs).toBeNull();
+    expect(node.stats().computations['quick']?.slowThresholdMs).toBeNull();
   });
 
   it('hands slow runs to onSlowComputation, whose failure does not fail the call', async () => {

@@ -16,7 +16,7 @@ import {
   type CallOptions,
   type ComponentHealth,
   type EmptyConfig,
-  type LatencySummary,
+  type LatencyStats,
   type NodeServiceOptions,
   type Result,
   deepFreeze,
@@ -80,11 +80,11 @@ export interface ComputeBatchOptions extends CallOptions {
  *
  * @example
  * ```ts
- * const add = node.figures().computations['add'];
+ * const add = node.stats().computations['add'];
  * console.log(add?.runs, add?.slow, add?.latency.p99Ms);
  * ```
  */
-export interface ComputationFigures {
+export interface ComputationStats {
   /** Times the function ran (cache hits are not runs). */
   readonly runs: number;
   /** Runs that threw or produced output breaking the output schema. */
@@ -94,7 +94,7 @@ export interface ComputationFigures {
   /** The threshold, ms; `null` when slow runs are not reported. */
   readonly slowThresholdMs: number | null;
   /** Duration of runs (bounded histogram). */
-  readonly latency: LatencySummary;
+  readonly latency: LatencyStats;
 }
 
 /**
@@ -102,11 +102,11 @@ export interface ComputationFigures {
  *
  * @example
  * ```ts
- * const c = node.figures().cache['add'];
+ * const c = node.stats().cache['add'];
  * const hitRate = c === undefined ? 0 : c.hits / Math.max(1, c.hits + c.misses);
  * ```
  */
-export interface ComputationCacheFigures extends CacheStats {
+export interface ComputationCacheStats extends CacheStats {
   /** Calls whose input had no canonical form (a function, a `Map`, a cycle…), computed without the cache. */
   readonly uncacheable: number;
 }
@@ -116,12 +116,12 @@ export interface ComputationCacheFigures extends CacheStats {
  *
  * @example
  * ```ts
- * const { computations, cache } = node.figures();
+ * const { computations, cache } = node.stats();
  * ```
  */
-export interface ComputeFigures {
-  readonly computations: Readonly<Record<string, ComputationFigures>>;
-  readonly cache: Readonly<Record<string, ComputationCacheFigures>>;
+export interface ComputeStats {
+  readonly computations: Readonly<Record<string, ComputationStats>>;
+  readonly cache: Readonly<Record<string, ComputationCacheStats>>;
 }
 
 /** One registered computation and its mutable figures. */
@@ -178,7 +178,7 @@ function prefixPath(prefix: string, path: string): string {
  * against the computation's own schema, answered from its result cache when it has one, else computed and its
  * output validated. Batches run concurrently up to a limit and report per-item errors in input order. Runs slower
  * than the threshold are logged as `SLOW_COMPUTATION` warnings. `metrics().extra` carries per-computation and
- * per-cache figures ({@link ComputeFigures}).
+ * per-cache figures ({@link ComputeStats}).
  *
  * Extend it (or use {@link defineComputeNode}). Protected hooks: {@link NodeCompute.execute} (wrap every run),
  * {@link NodeCompute.onSlowComputation} (report slow runs), plus `NodeService`'s `onInitialize`, `onShutdown`,
@@ -320,9 +320,9 @@ export abstract class NodeCompute<TComputations extends readonly AnyComputation[
   }
 
   /** Figures per computation and per cache (also in `metrics().extra`). */
-  figures(): ComputeFigures {
-    const computations: [string, ComputationFigures][] = [];
-    const cache: [string, ComputationCacheFigures][] = [];
+  stats(): ComputeStats {
+    const computations: [string, ComputationStats][] = [];
+    const cache: [string, ComputationCacheStats][] = [];
     for (const [name, r] of this.#registry) {
       computations.push([
         name,
@@ -331,7 +331,7 @@ export abstract class NodeCompute<TComputations extends readonly AnyComputation[
           failures: r.failures,
           slow: r.slow,
           slowThresholdMs: Number.isFinite(r.slowThresholdMs) ? r.slowThresholdMs : null,
-          latency: r.latency.summary(),
+          latency: r.latency.stats(),
         },
       ]);
       if (r.cache !== undefined) cache.push([name, { ...r.cache.stats(), uncacheable: r.uncacheable }]);
@@ -384,9 +384,9 @@ export abstract class NodeCompute<TComputations extends readonly AnyComputation[
     };
   }
 
-  /** Adds {@link ComputeFigures} (`computations` and `cache`) to `metrics().extra`. */
+  /** Adds {@link ComputeStats} (`computations` and `cache`) to `metrics().extra`. */
   protected override extraMetrics(): Record<string, unknown> {
-    return { ...this.figures() };
+    return { ...this.stats() };
   }
 
   /** Drops every cached result. */

@@ -1,7 +1,7 @@
-import { LatencyHistogram, type LatencySummary } from './latency-histogram.js';
+import { LatencyHistogram, type LatencyStats } from './latency-histogram.js';
 
 /** Outcome counts and latency of a node's calls, overall and over the recent window. */
-export interface CallMetricsSnapshot {
+export interface CallStats {
   readonly calls: number;
   readonly successes: number;
   readonly failures: number;
@@ -12,14 +12,14 @@ export interface CallMetricsSnapshot {
   /** Failures by error code. */
   readonly failuresByCode: Readonly<Record<string, number>>;
   /** Latency of every call since start. */
-  readonly latency: LatencySummary;
+  readonly latency: LatencyStats;
   /** The last one to two windows (see {@link CallMetricsOptions.windowMs}). */
   readonly recent: {
     readonly windowMs: number;
     readonly calls: number;
     readonly failures: number;
     readonly successRate: number;
-    readonly latency: LatencySummary;
+    readonly latency: LatencyStats;
   };
 }
 
@@ -51,7 +51,7 @@ class Window {
  * const m = new CallMetrics();
  * const startedAt = m.begin();
  * m.end(startedAt); // success; m.end(startedAt, 'TIMEOUT') for a failure
- * m.snapshot().calls; // 1
+ * m.stats().calls; // 1
  * ```
  */
 export class CallMetrics {
@@ -105,7 +105,7 @@ export class CallMetrics {
   }
 
   /** A consistent copy of every figure. */
-  snapshot(): CallMetricsSnapshot {
+  stats(): CallStats {
     this.#rotate();
     const recentHistogram = new LatencyHistogram();
     recentHistogram.merge(this.#previous.histogram);
@@ -119,13 +119,13 @@ export class CallMetrics {
       successRate: this.#calls === 0 ? 1 : (this.#calls - this.#failures) / this.#calls,
       inFlight: this.#inFlight,
       failuresByCode: Object.fromEntries(this.#byCode),
-      latency: this.#all.summary(),
+      latency: this.#all.stats(),
       recent: {
         windowMs: this.#windowMs,
         calls: recentCalls,
         failures: recentFailures,
         successRate: recentCalls === 0 ? 1 : (recentCalls - recentFailures) / recentCalls,
-        latency: recentHistogram.summary(),
+        latency: recentHistogram.stats(),
       },
     };
   }

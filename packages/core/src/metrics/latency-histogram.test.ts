@@ -25,7 +25,7 @@ describe('LatencyHistogram', () => {
     h.record(3);
     h.record(Number.NaN);
     h.record(-1);
-    expect(h.summary()).toMatchObject({ count: 2, meanMs: 2, minMs: 1, maxMs: 3 });
+    expect(h.stats()).toMatchObject({ count: 2, meanMs: 2, minMs: 1, maxMs: 3 });
   });
 
   it('uses constant memory however many values it records', () => {
@@ -45,15 +45,15 @@ describe('CallMetrics', () => {
     const m = new CallMetrics({ windowMs: 1000, now: () => now });
     m.record(5);
     m.record(7, 'TIMEOUT');
-    expect(m.snapshot()).toMatchObject({ calls: 2, failures: 1, successRate: 0.5, failuresByCode: { TIMEOUT: 1 } });
+    expect(m.stats()).toMatchObject({ calls: 2, failures: 1, successRate: 0.5, failuresByCode: { TIMEOUT: 1 } });
     now = 1500;
     m.record(1);
-    expect(m.snapshot().recent.calls).toBe(3);
+    expect(m.stats().recent.calls).toBe(3);
     now = 2600;
-    expect(m.snapshot().recent.calls).toBe(1);
+    expect(m.stats().recent.calls).toBe(1);
     now = 10_000;
-    expect(m.snapshot().recent.calls).toBe(0);
-    expect(m.snapshot().calls).toBe(3);
+    expect(m.stats().recent.calls).toBe(0);
+    expect(m.stats().calls).toBe(3);
   });
 
   it('tracks in-flight calls', () => {
@@ -62,6 +62,6 @@ describe('CallMetrics', () => {
     expect(m.inFlight).toBe(1);
     m.end(startedAt);
     expect(m.inFlight).toBe(0);
-    expect(m.snapshot().successes).toBe(1);
+    expect(m.stats().successes).toBe(1);
   });
 });

@@ -1,5 +1,5 @@
 /** A snapshot of a latency distribution, in milliseconds. */
-export interface LatencySummary {
+export interface LatencyStats {
   readonly count: number;
   readonly meanMs: number;
   readonly minMs: number;
@@ -38,7 +38,7 @@ function bucketMidpoint(index: number): number {
  * ```ts
  * const h = new LatencyHistogram();
  * h.record(1.2); h.record(3.4);
- * h.summary().p50Ms; // ≈ 1.2
+ * h.stats().p50Ms; // ≈ 1.2
  * ```
  */
 export class LatencyHistogram {
@@ -94,7 +94,7 @@ export class LatencyHistogram {
   }
 
   /** Count, mean, min, max and the usual percentiles. */
-  summary(): LatencySummary {
+  stats(): LatencyStats {
     const empty = this.#count === 0;
     return {
       count: this.#count,

@@ -5,7 +5,7 @@ import { ErrorCode } from '../errors/error-codes.js';
 import { ErrorSanitizer } from '../errors/error-sanitizer.js';
 import { abortReasonToOnexError, isOnexError, OnexError, toOnexError, validationDetails } from '../errors/onex-error.js';
 import { childLogger, createLogger, type Logger } from '../logging/logger.js';
-import { CallMetrics, type CallMetricsSnapshot } from '../metrics/call-metrics.js';
+import { CallMetrics, type CallStats } from '../metrics/call-metrics.js';
 import { MAX_TIMEOUT_MS } from '../transport/headers.js';
 import type { CallContext, CallerIdentity, CallOptions } from './call-context.js';
 import type { Result } from './result.js';
@@ -49,7 +49,7 @@ export interface NodeHealth {
 }
 
 /** What `GET /metrics` answers. */
-export interface NodeMetrics extends CallMetricsSnapshot {
+export interface NodeMetrics extends CallStats {
   readonly node: string;
   readonly lifecycle: LifecycleStatus;
   /** Extra figures a node kind adds (cache hits, breaker states, …). */
@@ -261,7 +261,7 @@ export abstract class NodeService<TInput extends Schema, TOutput extends Schema,
         health: { status: HealthStatus.Unhealthy, detail: this.sanitizer.sanitizeText(toOnexError(error).message) },
       }),
     );
-    const snapshot = this.#metrics.snapshot();
+    const snapshot = this.#metrics.stats();
     const statuses = Object.values(components).map((c) => c.status);
     let status: HealthStatus = HealthStatus.Healthy;
     if (this.#status !== LifecycleStatus.Ready || statuses.includes(HealthStatus.Unhealthy)) status = HealthStatus.Unhealthy;
@@ -285,7 +285,7 @@ export abstract class NodeService<TInput extends Schema, TOutput extends Schema,
 
   /** Counts, success rate and latency percentiles from bounded histograms, plus the kind's extra figures. */
   metrics(): NodeMetrics {
-    return { ...this.#metrics.snapshot(), node: this.name, lifecycle: this.#status, extra: this.extraMetrics() };
+    return { ...this.#metrics.stats(), node: this.name, lifecycle: this.#status, extra: this.extraMetrics() };
   }
 
   /** The one method a node implements: turn a validated input into an output. Honour `ctx.signal`. */

@@ -32,7 +32,7 @@ import { AttemptContext } from '../operation/attempt-context.js';
 import type { AnyEffectOperation, OperationContext } from '../operation/effect-operation.js';
 import type { TransactionManager } from '../transaction/transaction-manager.js';
 import { KeyedRun } from './keyed-run.js';
-import { OperationStats, type OperationStatsSnapshot } from './operation-stats.js';
+import { OperationCounters, type OperationStats } from './operation-stats.js';
 
 /**
  * The names of the operations in `TOps`.
@@ -92,7 +92,7 @@ interface PreparedOperation {
   readonly breaker: CircuitBreaker | undefined;
   /** The breaker has its own timeout, so its signal may abort an attempt. */
   readonly breakerTimes: boolean;
-  readonly stats: OperationStats;
+  readonly stats: OperationCounters;
   readonly completeInTx: TransactionalCompletion | undefined;
 }
 
@@ -222,7 +222,7 @@ export abstract class NodeEffect<const TOps extends readonly AnyEffectOperation[
         retry: new RetryPolicy(op.retry ?? {}),
         breaker,
         breakerTimes: breaker !== undefined && breaker.options.timeoutMs !== false,
-        stats: new OperationStats(),
+        stats: new OperationCounters(),
         completeInTx: op.transactional ? completeInTx : undefined,
       });
     }
@@ -355,8 +355,8 @@ export abstract class NodeEffect<const TOps extends readonly AnyEffectOperation[
   }
 
   protected override extraMetrics(): Record<string, unknown> {
-    const operations: Record<string, OperationStatsSnapshot> = {};
-    for (const { op, stats, breaker } of this.#prepared.values()) operations[op.name] = stats.snapshot(breaker?.state ?? null);
+    const operations: Record<string, OperationStats> = {};
+    for (const { op, stats, breaker } of this.#prepared.values()) operations[op.name] = stats.stats(breaker?.state ?? null);
     return {
       ...super.extraMetrics(),
       operations,

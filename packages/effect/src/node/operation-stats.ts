@@ -3,10 +3,10 @@
  *
  * @example
  * ```ts
- * const charge: OperationStatsSnapshot = node.metrics().extra.operations.charge;
+ * const charge: OperationStats = node.metrics().extra.operations.charge;
  * ```
  */
-export interface OperationStatsSnapshot {
+export interface OperationStats {
   /** Calls of the operation (each counted once, however many attempts it took). */
   readonly calls: number;
   readonly successes: number;
@@ -24,11 +24,11 @@ export interface OperationStatsSnapshot {
 }
 
 /**
- * Mutable counters behind {@link OperationStatsSnapshot}.
+ * Mutable counters behind {@link OperationStats}.
  *
  * @internal Used by {@link NodeEffect}.
  */
-export class OperationStats {
+export class OperationCounters {
   calls = 0;
   successes = 0;
   failures = 0;
@@ -37,7 +37,7 @@ export class OperationStats {
   timeouts = 0;
   conflicts = 0;
 
-  snapshot(breaker: string | null): OperationStatsSnapshot {
+  stats(breaker: string | null): OperationStats {
     return {
       calls: this.calls,
       successes: this.successes,

@@ -12,7 +12,7 @@ import {
   type CallContext,
   type CircuitBreakerOptions,
   type ComponentHealth,
-  type LatencySummary,
+  type LatencyStats,
   type NodeClient,
   type NodeContract,
   type NodeServiceOptions,
@@ -129,7 +129,7 @@ export interface StartOptions {
 }
 
 /** Figures of {@link Orchestrator.metrics}'s `extra`. */
-export interface OrchestratorFigures {
+export interface OrchestratorStats {
   readonly running: number;
   readonly queued: number;
   readonly started: number;
@@ -146,7 +146,7 @@ export interface OrchestratorFigures {
   readonly leaseLosses: number;
   /** Writes the store refused because another epoch holds the workflow (or it is finished). */
   readonly fencedWrites: number;
-  readonly workflowLatency: LatencySummary;
+  readonly workflowLatency: LatencyStats;
   /** Per peer breaker: its state and how many times it opened. */
   readonly breakers: Readonly<Record<string, { readonly state: string; readonly openings: number }>>;
 }
@@ -818,7 +818,7 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
   }
 
   protected override extraMetrics(): Record<string, unknown> {
-    const figures: OrchestratorFigures = {
+    const figures: OrchestratorStats = {
       running: this.#running.size,
       queued: this.#queue.length,
       started: this.#started,
@@ -826,7 +826,7 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
       ...this.#counters,
       recovered: this.#recovered,
       leaseLosses: this.#leaseLosses,
-      workflowLatency: this.#latency.summary(),
+      workflowLatency: this.#latency.stats(),
       breakers: Object.fromEntries(this.#breakers.stats().map((b) => [b.key, { state: b.state, openings: b.openings }])),
     };
     return { workflows: figures };

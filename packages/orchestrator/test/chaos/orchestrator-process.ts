@@ -8,7 +8,7 @@
 import { openSync, writeSync } from 'node:fs';
 import { createLogger, createNodeClient, type NodeClient, type NodeContract, type ServedNode } from '@onex/core';
 import { z } from 'zod';
-import { Orchestrator, serveOrchestrator, type OrchestratorFigures } from '../../src/index.js';
+import { Orchestrator, serveOrchestrator, type OrchestratorStats } from '../../src/index.js';
 import { JournalingStore, StoreMutant } from './journal.js';
 import { roundRobinClient } from './replica-client.js';
 import { StopTrap } from './stop-trap.js';
@@ -60,7 +60,7 @@ const orchestrator = new Orchestrator({
 });
 
 function figures(): string {
-  const workflows = (orchestrator.metrics().extra as { workflows: OrchestratorFigures }).workflows;
+  const workflows = (orchestrator.metrics().extra as { workflows: OrchestratorStats }).workflows;
   const { running, started, finished, recovered, leaseLosses, fencedWrites, compensationsRun, compensationsFailed, compensationsParked } = workflows;
   return `figures ${JSON.stringify({ running, started, finished, recovered, leaseLosses, fencedWrites, compensationsRun, compensationsFailed, compensationsParked })}\n`;
 }

@@ -115,11 +115,11 @@ export type RestoreTarget<M extends AnyStateMachine> =
  *
  * @example
  * ```ts
- * const figures = node.figures(); // also in node.metrics().extra
+ * const figures = node.stats(); // also in node.metrics().extra
  * console.log(figures.applied, figures.duplicates, figures.rejected);
  * ```
  */
-export interface ReducerFigures {
+export interface ReducerStats {
   /** Events that changed an aggregate. */
   readonly applied: number;
   /** Replayed event ids (no-ops). */
@@ -291,7 +291,7 @@ export abstract class NodeReducer<M extends AnyStateMachine> extends NodeService
   }
 
   /** The reducer's own figures (also in `metrics().extra`). */
-  figures(): ReducerFigures {
+  stats(): ReducerStats {
     return {
       applied: this.#applied,
       duplicates: this.#duplicates,
@@ -333,7 +333,7 @@ export abstract class NodeReducer<M extends AnyStateMachine> extends NodeService
   }
 
   protected override extraMetrics(): Record<string, unknown> {
-    return { ...this.figures() };
+    return { ...this.stats() };
   }
 
   #apply(aggregateId: string, eventId: string, event: ParsedEventOf<M>, signal: AbortSignal | undefined): Promise<AppliedEvent<M>> {
