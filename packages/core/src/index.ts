@@ -66,6 +66,7 @@ export { NodeKind } from './node/node-kind.js';
 export { withSignal, type CallContext, type CallerIdentity, type CallOptions } from './node/call-context.js';
 export { err, ok, type Result } from './node/result.js';
 export { deepFreeze } from './node/deep-freeze.js';
+export { composeInterceptors, type Interceptor } from './node/interceptor.js';
 export {
   HealthStatus,
   LifecycleStatus,
