@@ -183,8 +183,28 @@ function isZodLikeError(error: unknown): error is Error & { issues: readonly Zod
   return error instanceof Error && error.name === 'ZodError' && Array.isArray((error as { issues?: unknown }).issues);
 }
 
-/** Turns zod issues into the `details` of a validation error. */
-export function validationDetails(issues: readonly ZodLikeIssue[]): readonly { path: string; message: string }[] {
+/**
+ * One entry of a `VALIDATION` error's `details`: where (a dotted path, `(root)` for the value itself) and what.
+ *
+ * @internal for ONEX packages; not part of the public API.
+ */
+export interface ValidationDetail {
+  readonly path: string;
+  readonly message: string;
+}
+
+/**
+ * Turns zod issues into the `details` of a validation error.
+ *
+ * @internal for ONEX packages (exported from `@onex/core/internal`); not part of the public API.
+ *
+ * @example
+ * ```ts
+ * import { validationDetails } from '@onex/core/internal';
+ * validationDetails([{ path: ['items', 0, 'sku'], message: 'Required' }]); // [{ path: 'items.0.sku', message: 'Required' }]
+ * ```
+ */
+export function validationDetails(issues: readonly ZodLikeIssue[]): readonly ValidationDetail[] {
   return issues.map((issue) => ({
     path: issue.path.map((segment) => String(segment)).join('.') || '(root)',
     message: issue.message,

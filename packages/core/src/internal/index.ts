@@ -6,3 +6,7 @@
  * @packageDocumentation
  */
 export { onAbort, raceAbort } from './abort.js';
+export { deepFreeze } from '../node/deep-freeze.js';
+export { validationDetails, type ValidationDetail } from '../errors/onex-error.js';
+export { BodyReadFailure, readBoundedBody, type BodyRead } from '../transport/bounded-body.js';
+export { MAX_TIMEOUT_MS } from '../transport/headers.js';

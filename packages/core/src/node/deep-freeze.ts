@@ -5,9 +5,11 @@
  * Anything else — typed arrays and `Buffer`s (which cannot be frozen), class instances — is left as it is. Returns
  * the value.
  *
+ * @internal for ONEX packages (exported from `@onex/core/internal`); not part of the public API.
+ *
  * @example
  * ```ts
- * import { deepFreeze } from '@onex/core';
+ * import { deepFreeze } from '@onex/core/internal';
  * const v = deepFreeze({ items: [1, 2] });
  * Object.isFrozen(v.items); // true
  * ```

@@ -17,6 +17,8 @@ const JSON_TYPE = 'application/json';
  * Why {@link readBoundedBody} stopped before the end of a body: it is over the limit (declared by
  * `content-length`, or counted while streaming), or the peer closed the connection mid-body.
  *
+ * @internal for ONEX packages (exported from `@onex/core/internal`); not part of the public API.
+ *
  * @example
  * ```ts
  * const read = await readBoundedBody(res, 16 * 1024 * 1024);
@@ -32,6 +34,8 @@ export type BodyReadFailure = (typeof BodyReadFailure)[keyof typeof BodyReadFail
 
 /**
  * What {@link readBoundedBody} read: the whole body, or why it stopped.
+ *
+ * @internal for ONEX packages (exported from `@onex/core/internal`); not part of the public API.
  *
  * @example
  * ```ts
@@ -53,16 +57,22 @@ const EMPTY: BodyRead = Object.freeze({ ok: true, body: Buffer.alloc(0) });
  * a server answers with `connection: close` (as `serveNode` does), a client destroys its request.
  *
  * Never rejects for a body that is too large or cut short by the peer (those are {@link BodyReadFailure}s); rejects
- * with any other error the stream emits.
+ * with any other error the stream emits. The one bounded-body reader of ONEX: `serveNode`, `readJsonBody`, the node
+ * client and `@onex/effect`'s HTTP effect all read through it.
+ *
+ * @internal for ONEX packages (exported from `@onex/core/internal`); not part of the public API.
  *
  * @example
  * ```ts
- * import { readBoundedBody, BodyReadFailure } from '@onex/core';
+ * import { request } from 'node:http';
+ * import { readBoundedBody, BodyReadFailure } from '@onex/core/internal';
+ * const req = request('http://127.0.0.1:8080/health');
  * req.on('response', async (res) => {
  *   const read = await readBoundedBody(res, 16 * 1024 * 1024);
- *   if (read.ok) handle(JSON.parse(read.body.toString('utf8')));
+ *   if (read.ok) console.log(JSON.parse(read.body.toString('utf8')));
  *   else if (read.failure === BodyReadFailure.TooLarge) req.destroy();
  * });
+ * req.end();
  * ```
  * @see readJsonBody for a JSON request body inside a hono route.
  */

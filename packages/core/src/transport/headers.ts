@@ -26,11 +26,15 @@ export type OnexHeader = (typeof OnexHeader)[keyof typeof OnexHeader];
 
 /**
  * The largest time budget a header may carry, ms (~24.8 days): Node's timers overflow above it and would fire
- * at once, so larger values are clamped to it rather than turned into an instant timeout.
+ * at once, so larger values are clamped to it rather than turned into an instant timeout. Clamp every timer delay to
+ * it for the same reason.
+ *
+ * @internal for ONEX packages (exported from `@onex/core/internal`); not part of the public API.
  *
  * @example
  * ```ts
- * parseTimeoutHeader('99999999999'); // { ok: true, value: MAX_TIMEOUT_MS }
+ * import { MAX_TIMEOUT_MS } from '@onex/core/internal';
+ * setTimeout(() => console.log('later'), Math.min(40 * 86_400_000, MAX_TIMEOUT_MS)); // not at once
  * ```
  */
 export const MAX_TIMEOUT_MS = 2_147_483_647;
