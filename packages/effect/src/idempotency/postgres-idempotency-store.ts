@@ -2,8 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import pg from 'pg';
 import { ErrorCode, HealthStatus, OnexError, type ComponentHealth, type WireError } from '@onex/core';
-import { classifyPostgresError, createOwnedPool, POSTGRES_TYPES } from '../postgres/postgres-errors.js';
-import { checkSchemaName, migrateSchema } from '../postgres/schema-migrations.js';
+import { checkSchemaName, classifyPostgresError, createOwnedPool, migrateSchema, POSTGRES_TYPES } from '@onex/core/internal/postgres';
 import { PostgresTransactionManager } from '../transaction/postgres-transaction-manager.js';
 import type { TransactionManager } from '../transaction/transaction-manager.js';
 import {

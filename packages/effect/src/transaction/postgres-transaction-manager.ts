@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { abortReasonToOnexError, ErrorCode, HealthStatus, OnexError, type ComponentHealth } from '@onex/core';
-import { classifyPostgresError, createOwnedPool } from '../postgres/postgres-errors.js';
+import { classifyPostgresError, createOwnedPool } from '@onex/core/internal/postgres';
 import type { TransactionManager, TransactionRunOptions } from './transaction-manager.js';
 
 /** How much longer than the transaction's timeout its statements may run on the server, ms. */

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import pg from 'pg';
-import { ErrorCode, HealthStatus, isConnectionError, isOnexError, OnexError, type ComponentHealth } from '@onex/core';
+import { ErrorCode, HealthStatus, isOnexError, OnexError, type ComponentHealth } from '@onex/core';
+import { checkSchemaName, classifyPostgresError, createOwnedPool, migrateSchema, POSTGRES_TYPES as TYPES } from '@onex/core/internal/postgres';
 import type { StepRecord, WorkflowCommit, WorkflowFilter, WorkflowRecord, WorkflowStatus, WorkflowSummary } from './workflow-record.js';
 import type { ClaimOptions, CreateResult, HeldRun, RenewResult, RunnableType, WorkflowEvent, WorkflowStore } from './workflow-store.js';
 
@@ -59,8 +60,6 @@ function unfinished(alias: string): string {
 function finished(alias: string): string {
   return `${alias}.status IN (${FINISHED_LIST})`;
 }
-
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
 /** Which store's migrations a `schema_migrations` row belongs to: other ONEX stores may share the schema. */
 const COMPONENT = 'workflow-store';
@@ -307,52 +306,11 @@ interface PurgeFigures {
 
 const PURGE_BATCH = 500;
 const FIRST_PURGE_DELAY_MS = 1000;
-const OID_INT8 = 20;
-const OID_JSON = 114;
-const OID_JSONB = 3802;
-
-/**
- * Type parsers of the store's queries, set per query so an application pool's global parsers are neither needed nor
- * changed: int8 (epoch ms, epochs) as numbers, json/jsonb parsed.
- */
-const TYPES: pg.CustomTypesConfig = {
-  getTypeParser: ((oid: number, format?: string) => {
-    if (oid === OID_INT8) return (text: string) => Number(text);
-    if (oid === OID_JSON || oid === OID_JSONB) return (text: string) => JSON.parse(text) as unknown;
-    return pg.types.getTypeParser(oid, (format ?? 'text') as 'text') as (text: string) => unknown;
-  }) as pg.CustomTypesConfig['getTypeParser'],
-};
-
-/** SQLSTATE classes and codes of failures a later call may not meet: the server or the connection, not the data. */
-const UNAVAILABLE_CLASSES = new Set(['08', '53', '57']);
-const UNAVAILABLE_CODES = new Set(['40001', '40P01', '55P03', '55006']);
-
-function sqlState(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
-}
+const OWNER = 'PostgresWorkflowStore';
 
 /** The OnexError a failed query is reported as (what the engine acts on: UNAVAILABLE is retryable). */
 function classify(error: unknown, operation: string): OnexError {
-  if (isOnexError(error)) return error;
-  const state = sqlState(error);
-  const context = { operation, ...(state === undefined ? {} : { sqlState: state }) };
-  if (state === '57014') return new OnexError(ErrorCode.Timeout, `PostgreSQL ${operation} timed out`, { cause: error, context });
-  const message = error instanceof Error ? error.message : '';
-  const dropped =
-    isConnectionError(error) ||
-    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended/i.test(message);
-  if (dropped || (state !== undefined && (UNAVAILABLE_CLASSES.has(state.slice(0, 2)) || UNAVAILABLE_CODES.has(state)))) {
-    return new OnexError(ErrorCode.Unavailable, `PostgreSQL unavailable during ${operation}`, { cause: error, context });
-  }
-  if (/after calling end on the pool/i.test(message)) {
-    return new OnexError(ErrorCode.Lifecycle, `PostgresWorkflowStore ${operation} after its pool was ended`, { cause: error, context });
-  }
-  // Class 22: a value PostgreSQL cannot store (a \u0000 in a JSON string, a lone surrogate…).
-  if (state?.startsWith('22') === true) {
-    return new OnexError(ErrorCode.Validation, `PostgreSQL refused a value during ${operation}: ${message}`, { cause: error, context });
-  }
-  return new OnexError(ErrorCode.Internal, `PostgreSQL ${operation} failed`, { cause: error, context });
+  return classifyPostgresError(error, operation, OWNER);
 }
 
 function jsonOrNull(value: unknown): string | null {
@@ -475,12 +433,7 @@ export class PostgresWorkflowStore implements WorkflowStore {
   #relistenFailures = 0;
 
   constructor(options: PostgresWorkflowStoreOptions) {
-    const schema = options.schema ?? 'onex';
-    if (!IDENTIFIER.test(schema)) {
-      throw new OnexError(ErrorCode.Validation, 'PostgresWorkflowStore schema must be a plain identifier (letters, digits, _; at most 63)', {
-        context: { schema: schema.slice(0, 100) },
-      });
-    }
+    const schema = checkSchemaName(options.schema ?? 'onex', OWNER);
     if (options.pool === undefined && (options.connectionString === undefined || options.connectionString === '')) {
       throw new OnexError(ErrorCode.Validation, 'PostgresWorkflowStore needs a pool or a connectionString');
     }
@@ -500,15 +453,8 @@ export class PostgresWorkflowStore implements WorkflowStore {
       this.#pool = options.pool;
       this.#ownsPool = false;
     } else {
-      this.#pool = new pg.Pool({
-        connectionString: options.connectionString,
-        max: positiveInt(options.maxConnections, 10, 'maxConnections'),
-        connectionTimeoutMillis: 10_000,
-      });
+      this.#pool = createOwnedPool(options.connectionString ?? '', positiveInt(options.maxConnections, 10, 'maxConnections'));
       this.#ownsPool = true;
-      // An idle connection dropped by the server emits 'error' on the pool; unhandled it would end the process. The
-      // next query on a fresh connection reports the outage.
-      this.#pool.on('error', () => undefined);
     }
   }
 
@@ -533,59 +479,9 @@ export class PostgresWorkflowStore implements WorkflowStore {
     return this.#initializing;
   }
 
-  /**
-   * Creates or migrates the schema in one transaction. `pg_advisory_xact_lock` on a key derived from the schema name
-   * serialises concurrent `init()`s (released at commit or rollback, also when the connection drops); the versions
-   * are read again under it, so the second instance finds nothing left to do.
-   */
-  async #migrate(): Promise<void> {
-    const s = pg.escapeIdentifier(this.#schema);
-    let client: pg.PoolClient;
-    try {
-      client = await this.#pool.connect();
-    } catch (error) {
-      throw classify(error, 'init');
-    }
-    let broken = false;
-    try {
-      // Up to date (every start but the first of a release): one read, no lock, no DDL (which needs CREATE rights).
-      if ((await this.#appliedVersion(client)) === POSTGRES_SCHEMA_VERSION) return;
-      await client.query('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`onex.schema_migrations:${this.#schema}`]);
-      await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
-      await client.query(`CREATE TABLE IF NOT EXISTS ${s}.schema_migrations (
-        component text NOT NULL,
-        version integer NOT NULL,
-        applied_at timestamptz NOT NULL DEFAULT now(),
-        PRIMARY KEY (component, version))`);
-      const from = (await this.#appliedVersion(client)) ?? 0;
-      if (from > POSTGRES_SCHEMA_VERSION) {
-        throw new OnexError(ErrorCode.Contract, `Workflow schema ${this.#schema} has version ${from}; this release knows up to ${POSTGRES_SCHEMA_VERSION}`, {
-          context: { version: from, supported: POSTGRES_SCHEMA_VERSION },
-        });
-      }
-      for (let version = from; version < POSTGRES_SCHEMA_VERSION; version += 1) {
-        await client.query(MIGRATIONS[version]!(s));
-        await client.query(`INSERT INTO ${s}.schema_migrations (component, version) VALUES ($1, $2)`, [COMPONENT, version + 1]);
-      }
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => {
-        broken = true;
-      });
-      throw classify(error, 'init');
-    } finally {
-      client.release(broken);
-    }
-  }
-
-  /** The highest applied version of this store's migrations, or undefined when there is no migrations table yet. */
-  async #appliedVersion(client: pg.PoolClient): Promise<number | undefined> {
-    const table = `${pg.escapeIdentifier(this.#schema)}.schema_migrations`;
-    const exists = await client.query<{ found: boolean }>('SELECT to_regclass($1) IS NOT NULL AS found', [table]);
-    if (exists.rows[0]?.found !== true) return undefined;
-    const { rows } = await client.query<{ version: number | null }>(`SELECT max(version) AS version FROM ${table} WHERE component = $1`, [COMPONENT]);
-    return rows[0]?.version ?? 0;
+  /** Creates or migrates the schema (the migration convention every ONEX PostgreSQL store shares). */
+  #migrate(): Promise<void> {
+    return migrateSchema(this.#pool, this.#schema, { component: COMPONENT, owner: OWNER, steps: MIGRATIONS });
   }
 
   async create(record: WorkflowRecord): Promise<CreateResult> {

@@ -2,8 +2,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { ErrorCode, HealthStatus, OnexError, type ComponentHealth } from '@onex/core';
 import type { Intent } from '../machine/state-machine.js';
-import { classifyPostgresError, createOwnedPool, POSTGRES_TYPES } from '../postgres/postgres-errors.js';
-import { checkSchemaName, migrateSchema } from '../postgres/schema-migrations.js';
+import { checkSchemaName, classifyPostgresError, createOwnedPool, migrateSchema, POSTGRES_TYPES } from '@onex/core/internal/postgres';
 import type {
   AggregateSession,
   AggregateSnapshot,

@@ -1,19 +1,27 @@
 import pg from 'pg';
-import { ErrorCode, OnexError } from '@onex/core';
+import { ErrorCode } from '../../errors/error-codes.js';
+import { OnexError } from '../../errors/onex-error.js';
 import { classifyPostgresError } from './postgres-errors.js';
 
-// The conventions of PostgresWorkflowStore (@onex/orchestrator), as a short local copy (see postgres-errors.ts):
-// migrations are rows of `<schema>.schema_migrations` keyed by (component, version), applied in one transaction under
-// the advisory lock `onex.schema_migrations:<schema>`, so stores of several packages share a schema and instances
-// starting together migrate once.
+// The one migration convention of the ONEX PostgreSQL stores: migrations are rows of `<schema>.schema_migrations`
+// keyed by (component, version), applied in one transaction under the advisory lock `onex.schema_migrations:<schema>`,
+// so stores of several packages share a schema and instances starting together migrate once.
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
 /**
- * The schema name, checked: a plain identifier (letters, digits, `_`; at most 63, not starting with a digit).
+ * The schema name, checked: a plain identifier (letters, digits, `_`; at most 63, not starting with a digit), so it
+ * can be quoted into DDL and prepared-statement names.
  *
+ * @param owner the class named in the error (`PostgresReducerStore`).
  * @throws OnexError `VALIDATION` for anything else.
- * @internal
+ * @internal for ONEX packages; not part of the public API.
+ *
+ * @example
+ * ```ts
+ * import { checkSchemaName } from '@onex/core/internal/postgres';
+ * checkSchemaName('onex', 'MyStore'); // 'onex'
+ * ```
  */
 export function checkSchemaName(schema: string, owner: string): string {
   if (!IDENTIFIER.test(schema)) {
@@ -24,22 +32,47 @@ export function checkSchemaName(schema: string, owner: string): string {
   return schema;
 }
 
-/** One component's migrations: `steps[v]` takes it from version v to v + 1; it gets the quoted schema name. */
+/**
+ * One component's migrations: `steps[v]` takes it from version v to v + 1.
+ *
+ * @internal for ONEX packages; not part of the public API.
+ *
+ * @example
+ * ```ts
+ * import type { ComponentMigrations } from '@onex/core/internal/postgres';
+ * const migrations: ComponentMigrations = {
+ *   component: 'my-store',
+ *   owner: 'MyStore',
+ *   steps: [(s) => `CREATE TABLE ${s}.my_rows (id text PRIMARY KEY)`],
+ * };
+ * ```
+ */
 export interface ComponentMigrations {
   /** Which store's rows of `schema_migrations` these are. */
   readonly component: string;
+  /** `steps[v]` is the DDL from version v to v + 1; it gets the quoted schema name. */
   readonly steps: readonly ((quotedSchema: string) => string)[];
   /** The class named in errors. */
   readonly owner: string;
 }
 
 /**
- * Creates or migrates `schema` for one component. Up to date: one read, no lock, no DDL. Otherwise one transaction
- * under `pg_advisory_xact_lock` on `onex.schema_migrations:<schema>`, the versions read again under it.
+ * Creates or migrates `schema` for one component. Up to date (every start but the first of a release): one read, no
+ * lock, no DDL (which needs CREATE rights). Otherwise one transaction under `pg_advisory_xact_lock` on
+ * `onex.schema_migrations:<schema>` (released at commit or rollback, also when the connection drops), the versions
+ * read again under it, so a second instance starting at the same time finds nothing left to do.
  *
- * @throws OnexError `CONTRACT` when the schema has a newer version than this release knows; what the queries fail with
- *   otherwise (classified).
- * @internal
+ * @throws OnexError `CONTRACT` when the schema has a newer version than this release knows; what the queries fail
+ *   with otherwise (classified by {@link classifyPostgresError}).
+ * @internal for ONEX packages; not part of the public API.
+ *
+ * @example
+ * ```ts
+ * import pg from 'pg';
+ * import { migrateSchema } from '@onex/core/internal/postgres';
+ * const pool = new pg.Pool({ connectionString: 'postgres://127.0.0.1/onex' });
+ * await migrateSchema(pool, 'onex', { component: 'my-store', owner: 'MyStore', steps: [(s) => `CREATE TABLE ${s}.my_rows (id text)`] });
+ * ```
  */
 export async function migrateSchema(pool: pg.Pool, schema: string, migrations: ComponentMigrations): Promise<void> {
   const { component, steps, owner } = migrations;
