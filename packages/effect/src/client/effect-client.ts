@@ -1,4 +1,5 @@
-import { ErrorCode, OnexError, validationDetails, type CallOptions, type NodeClient, type NodeContract, type Result } from '@onex/core';
+import { ErrorCode, OnexError, type CallOptions, type NodeClient, type NodeContract, type Result } from '@onex/core';
+import { validationDetails } from '@onex/core/internal';
 import type { z } from 'zod';
 import type { AnyEffectOperation } from '../operation/effect-operation.js';
 import type { OperationName, OperationNamed } from '../node/node-effect.js';

@@ -11,7 +11,6 @@ import {
   RetryPolicy,
   toOnexError,
   toWireError,
-  validationDetails,
   type CallContext,
   type CallOptions,
   type CircuitBreaker,
@@ -21,8 +20,8 @@ import {
   type Result,
   type Schema,
   type WireError,
-  deepFreeze,
 } from '@onex/core';
+import { deepFreeze, validationDetails } from '@onex/core/internal';
 import type { z } from 'zod';
 import { defineEffectContract, type EffectContractDefinition, type EffectRequest, type EffectRequestSchema, type EffectResult } from '../contract/effect-contract.js';
 import { fingerprint } from '../idempotency/fingerprint.js';

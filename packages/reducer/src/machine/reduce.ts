@@ -1,4 +1,5 @@
-import { ErrorCode, isOnexError, toOnexError, validationDetails, type Result } from '@onex/core';
+import { ErrorCode, isOnexError, toOnexError, type Result } from '@onex/core';
+import { validationDetails } from '@onex/core/internal';
 import { reduceError, ReduceErrorReason } from './reduce-error.js';
 import type { AnyStateMachine, ContextOf, EventOf, Intent, IntentOf, MachineTransition, ParsedEventOf, SnapshotOf, StateOf, TriggerOf } from './state-machine.js';
 

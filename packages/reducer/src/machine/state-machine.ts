@@ -1,4 +1,5 @@
-import { ErrorCode, OnexError, type Schema, deepFreeze } from '@onex/core';
+import { ErrorCode, OnexError, type Schema } from '@onex/core';
+import { deepFreeze } from '@onex/core/internal';
 import type { z } from 'zod';
 import { checkDefinition, type DefinitionIssue } from './check-definition.js';
 

@@ -8,13 +8,13 @@ import {
   NodeService,
   OnexError,
   toOnexError,
-  validationDetails,
   type CallContext,
   type ComponentHealth,
   type EmptyConfig,
   type NodeServiceOptions,
   type Result,
 } from '@onex/core';
+import { validationDetails } from '@onex/core/internal';
 import { reduceError, ReduceErrorReason, reduceErrorReason, withErrorContext } from '../machine/reduce-error.js';
 import { parseEvent, reduceParsed } from '../machine/reduce.js';
 import type { AnyStateMachine, ContextOf, IntentOf, ParsedEventOf, StateOf } from '../machine/state-machine.js';

@@ -1,4 +1,5 @@
-import { ErrorCode, HealthStatus, OnexError, type ComponentHealth, deepFreeze } from '@onex/core';
+import { ErrorCode, HealthStatus, OnexError, type ComponentHealth } from '@onex/core';
+import { deepFreeze } from '@onex/core/internal';
 import type { AggregateSnapshot, AppendResult, HistoryOptions, ReducerStore, TransitionChange, TransitionRecord } from './reducer-store.js';
 
 /**
