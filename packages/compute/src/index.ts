@@ -34,3 +34,13 @@ export { BatchItemError, BatchItemResult, ComputeRequest, ComputeResponse } from
 // Cache
 export { canonicalize, stableKey } from './cache/stable-key.js';
 export type { CacheStats } from './cache/ttl-lru-cache.js';
+
+// Contracts
+export {
+  computeContract,
+  type ComputationContract,
+  type ComputationRequestSchema,
+  type ComputationResponseSchema,
+  type ComputeContract,
+  type ComputeContractDefinition,
+} from './contract/compute-contract.js';

@@ -546,6 +546,10 @@ describe('NodeCompute: slow runs and hooks', () => {
     expect(doc.kind).toBe('compute');
     expect(doc.description).toBe('Pure computations: add, mul, broken, fails.');
     expect(doc.input).toMatchObject({ required: ['computation'], not: { required: ['input', 'batch'] } });
+    expect(node.contract.computations).toEqual(['add', 'mul', 'broken', 'fails']);
+    const mul = node.contract.computation('mul');
+    expect(mul.output.parse({ result: 6 })).toEqual({ result: 6 });
+    expectTypeOf(mul.output.parse({ result: 6 })).toEqualTypeOf<{ result: number }>();
   });
 
   it('passes the call context to computations', async () => {

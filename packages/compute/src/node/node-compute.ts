@@ -1,17 +1,14 @@
 import {
-  defineContract,
   ErrorCode,
   errorCodeInfo,
   HealthStatus,
   LatencyHistogram,
-  NodeKind,
   NodeService,
   OnexError,
   OnexWarning,
   parseWireError,
   toOnexError,
   toWireError,
-  validationDetails,
   type CallContext,
   type CallOptions,
   type ComponentHealth,
@@ -19,8 +16,8 @@ import {
   type LatencyStats,
   type NodeServiceOptions,
   type Result,
-  deepFreeze,
 } from '@onex/core';
+import { deepFreeze, validationDetails } from '@onex/core/internal';
 import { mapConcurrent } from '../batch/map-concurrent.js';
 import { stableKey } from '../cache/stable-key.js';
 import { TtlLruCache, type CacheStats } from '../cache/ttl-lru-cache.js';
@@ -32,7 +29,8 @@ import type {
   ComputationOutput,
   ComputeContext,
 } from '../computation/computation.js';
-import { ComputeRequest, ComputeResponse, type BatchItemError, type BatchItemResult } from './compute-protocol.js';
+import { computationsByName, computeContract, type ComputeContract } from '../contract/compute-contract.js';
+import type { BatchItemError, BatchItemResult, ComputeRequest, ComputeResponse } from './compute-protocol.js';
 
 /**
  * Options of a {@link NodeCompute}: its identity, its computations, batch and slow-run limits, and everything a
@@ -157,12 +155,6 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
 
-function isComputation(value: unknown): value is AnyComputation {
-  if (typeof value !== 'object' || value === null) return false;
-  const c = value as Partial<Record<keyof AnyComputation, unknown>>;
-  return typeof c.name === 'string' && typeof c.compute === 'function' && typeof c.input === 'object' && typeof c.output === 'object';
-}
-
 /** Echoed names are client text: keep them short in messages. */
 function quoteName(name: string): string {
   return `'${name.length > 128 ? `${name.slice(0, 128)}…` : name}'`;
@@ -216,23 +208,13 @@ export abstract class NodeCompute<TComputations extends readonly AnyComputation[
   readonly #maxBatchSize: number;
   readonly #batchConcurrency: number;
 
+  /** The node's contract: the wire envelope, and {@link ComputeContract.computation} for one computation's typed contract. */
+  declare readonly contract: ComputeContract<TComputations>;
+
   constructor(options: NodeComputeOptions<TComputations>) {
     const { name, version, description, computations, slowThresholdMs, maxBatchSize, batchConcurrency, ...service } = options;
-    if (!Array.isArray(computations) || computations.length === 0) {
-      throw new OnexError(ErrorCode.Contract, `Compute node '${name}' needs at least one computation`);
-    }
-    const names = computations.map((c: unknown) => (isComputation(c) ? c.name : undefined));
-    super(
-      defineContract({
-        name,
-        kind: NodeKind.Compute,
-        version,
-        description: description ?? `Pure computations: ${names.join(', ')}.`,
-        input: ComputeRequest,
-        output: ComputeResponse,
-      }),
-      service,
-    );
+    const contract = computeContract({ name, version, description, computations });
+    super(contract, service);
     const defaultThreshold = slowThresholdMs ?? DEFAULT_SLOW_THRESHOLD_MS;
     if (!(defaultThreshold >= 0)) throw optionError(`slowThresholdMs must be >= 0 (got ${String(slowThresholdMs)})`);
     this.#maxBatchSize = maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE;
@@ -242,11 +224,7 @@ export abstract class NodeCompute<TComputations extends readonly AnyComputation[
       throw optionError(`batchConcurrency must be a positive integer (got ${String(batchConcurrency)})`);
     }
     const registry = new Map<string, Registration>();
-    for (const computation of computations as readonly unknown[]) {
-      if (!isComputation(computation)) throw new OnexError(ErrorCode.Contract, `Compute node '${name}': computations must be made by defineComputation()`);
-      if (registry.has(computation.name)) {
-        throw new OnexError(ErrorCode.Contract, `Compute node '${name}' registers computation '${computation.name}' twice`, { context: { computation: computation.name } });
-      }
+    for (const computation of computationsByName(name, computations).values()) {
       const cache = computation.cache === undefined ? undefined : new TtlLruCache<{ readonly value: unknown }>({ ...computation.cache, now: () => this.clock.now() });
       registry.set(computation.name, {
         computation,
