@@ -14,14 +14,10 @@ export {
   isUnclassifiedError,
   OnexError,
   OnexWarning,
-  parseWireError,
   toOnexError,
-  toWireError,
-  validationDetails,
   type OnexErrorOptions,
-  type ToWireErrorOptions,
-  type WireError,
 } from './errors/onex-error.js';
+export { parseWireError, toWireError, WIRE_CAUSE_DEPTH, type ToWireErrorOptions, type WireError, type WireErrorCause } from './errors/wire-error.js';
 export {
   createSanitizer,
   ErrorSanitizer,

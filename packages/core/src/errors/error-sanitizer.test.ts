@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from './error-codes.js';
 import { ErrorSanitizer, SanitizerPreset, createSanitizer, type SanitizedError } from './error-sanitizer.js';
-import { OnexError, toWireError } from './onex-error.js';
+import { OnexError } from './onex-error.js';
+import { toWireError } from './wire-error.js';
 
 const R = '[REDACTED]';
 const sanitizer = new ErrorSanitizer();

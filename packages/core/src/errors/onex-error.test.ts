@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ErrorCode, errorCodeForHttpStatus, errorCodeInfo, isErrorCode } from './error-codes.js';
-import { isConnectionError, isOnexError, isUnclassifiedError, OnexError, parseWireError, toOnexError, toWireError, abortReasonToOnexError } from './onex-error.js';
+import { ErrorCode, errorCodeInfo, isErrorCode } from './error-codes.js';
+import { isConnectionError, isOnexError, isUnclassifiedError, OnexError, toOnexError, abortReasonToOnexError } from './onex-error.js';
 
 describe('OnexError', () => {
   it('derives status and retryability from its code', () => {
@@ -94,48 +94,6 @@ describe('toOnexError', () => {
     const c2 = new AbortController();
     c2.abort();
     expect(abortReasonToOnexError(c2.signal).code).toBe(ErrorCode.Cancelled);
-  });
-});
-
-describe('wire shape', () => {
-  it('round-trips through toWireError and parseWireError', () => {
-    const e = new OnexError(ErrorCode.CircuitOpen, 'peer open', {
-      correlationId: 'c9',
-      retryAfterMs: 1500,
-      context: { peer: 'payments' },
-      details: [{ path: 'x', message: 'y' }],
-    });
-    const wire = JSON.parse(JSON.stringify(toWireError(e))) as unknown;
-    const back = parseWireError(wire, 503);
-    expect(back.code).toBe(ErrorCode.CircuitOpen);
-    expect(back.message).toBe('peer open');
-    expect(back.correlationId).toBe('c9');
-    expect(back.retryAfterMs).toBe(1500);
-    expect(back.retryable).toBe(true);
-    expect(back.context).toEqual({ peer: 'payments' });
-    expect(back.details).toEqual([{ path: 'x', message: 'y' }]);
-  });
-
-  it('never puts the cause or, by default, the stack on the wire', () => {
-    const e = new OnexError(ErrorCode.Internal, 'boom', { cause: new Error('secret cause') });
-    const text = JSON.stringify(toWireError(e));
-    expect(text).not.toContain('secret cause');
-    expect(text).not.toContain('stack');
-    expect(JSON.stringify(toWireError(e, { exposeStack: true }))).toContain('stack');
-  });
-
-  it('applies the sanitizer to message and context', () => {
-    const e = new OnexError(ErrorCode.Internal, 'token=abc', { context: { token: 'abc' } });
-    const wire = toWireError(e, { sanitize: { text: (s) => s.replace('abc', '***'), value: () => ({ token: '***' }) } });
-    expect(wire.error.message).toBe('token=***');
-    expect(wire.error.context).toEqual({ token: '***' });
-  });
-
-  it('parses non-ONEX bodies by HTTP status', () => {
-    expect(parseWireError('<html>', 502).code).toBe(ErrorCode.Unavailable);
-    expect(parseWireError({ error: 'nope' }, 429).code).toBe(ErrorCode.RateLimited);
-    expect(parseWireError({ error: { code: 'WEIRD', message: 'm' } }, 404).code).toBe(ErrorCode.NotFound);
-    expect(errorCodeForHttpStatus(504)).toBe(ErrorCode.Timeout);
   });
 });
 

@@ -1,4 +1,4 @@
-import { ErrorCode, errorCodeForHttpStatus, errorCodeInfo, isErrorCode } from './error-codes.js';
+import { ErrorCode, errorCodeForHttpStatus, errorCodeInfo } from './error-codes.js';
 
 const ONEX_ERROR_BRAND: unique symbol = Symbol.for('@onex/core/OnexError') as never;
 /** Marks the INTERNAL that toOnexError makes of a value it could not classify (see isUnclassifiedError). */
@@ -293,78 +293,6 @@ export function abortReasonToOnexError(signal: AbortSignal, correlationId?: stri
     return new OnexError(ErrorCode.Timeout, 'Deadline exceeded', { ...base, cause: reason });
   }
   return new OnexError(ErrorCode.Cancelled, 'Operation was cancelled', { ...base, cause: reason });
-}
-
-/** The JSON body ONEX transports send for a failed call. Stable: peers of other versions parse it. */
-export interface WireError {
-  readonly error: {
-    readonly code: ErrorCode;
-    readonly message: string;
-    readonly retryable: boolean;
-    readonly correlationId?: string;
-    readonly retryAfterMs?: number;
-    readonly details?: readonly unknown[];
-    readonly context?: Readonly<Record<string, unknown>>;
-    readonly stack?: string;
-  };
-}
-
-/** Options for {@link toWireError}. */
-export interface ToWireErrorOptions {
-  /** Masks secrets in the message, context and details (pass an {@link ErrorSanitizer}'s bound methods). */
-  readonly sanitize?: {
-    readonly text: (text: string) => string;
-    readonly value: (value: unknown) => unknown;
-  };
-  /** Include the stack (development only). */
-  readonly exposeStack?: boolean;
-}
-
-/** The wire shape of an error. Only the exposable message of an {@link OnexError} is sent, never its cause. */
-export function toWireError(error: OnexError, options: ToWireErrorOptions = {}): WireError {
-  const text = options.sanitize?.text ?? ((s: string) => s);
-  const value = options.sanitize?.value ?? ((v: unknown) => v);
-  const hasContext = Object.keys(error.context).length > 0;
-  return {
-    error: {
-      code: error.code,
-      message: text(error.message),
-      retryable: error.retryable,
-      ...(error.correlationId === undefined ? {} : { correlationId: error.correlationId }),
-      ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
-      ...(error.details === undefined ? {} : { details: value(error.details) as readonly unknown[] }),
-      ...(hasContext ? { context: value(error.context) as Record<string, unknown> } : {}),
-      ...(options.exposeStack === true && error.stack !== undefined ? { stack: text(error.stack) } : {}),
-    },
-  };
-}
-
-/**
- * Parses a wire error body back into an {@link OnexError}. A body that is not an ONEX error (a proxy's HTML
- * page, say) becomes an error whose code follows the HTTP status.
- */
-export function parseWireError(body: unknown, httpStatus: number, correlationId?: string): OnexError {
-  const fallbackCode = errorCodeForHttpStatus(httpStatus);
-  const base = correlationId === undefined ? {} : { correlationId };
-  if (typeof body !== 'object' || body === null) {
-    return new OnexError(fallbackCode, `Peer answered HTTP ${httpStatus}`, base);
-  }
-  const inner = (body as { error?: unknown }).error;
-  if (typeof inner !== 'object' || inner === null) {
-    return new OnexError(fallbackCode, `Peer answered HTTP ${httpStatus}`, base);
-  }
-  const e = inner as Record<string, unknown>;
-  const code = isErrorCode(e['code']) ? e['code'] : fallbackCode;
-  const message = typeof e['message'] === 'string' ? e['message'] : `Peer answered HTTP ${httpStatus}`;
-  const wireCorrelation = typeof e['correlationId'] === 'string' ? e['correlationId'] : correlationId;
-  const context = typeof e['context'] === 'object' && e['context'] !== null ? (e['context'] as Record<string, unknown>) : undefined;
-  return new OnexError(code, message, {
-    ...(wireCorrelation === undefined ? {} : { correlationId: wireCorrelation }),
-    ...(typeof e['retryable'] === 'boolean' ? { retryable: e['retryable'] } : {}),
-    ...(typeof e['retryAfterMs'] === 'number' ? { retryAfterMs: e['retryAfterMs'] } : {}),
-    ...(Array.isArray(e['details']) ? { details: e['details'] as unknown[] } : {}),
-    ...(context === undefined ? {} : { context }),
-  });
 }
 
 /**
