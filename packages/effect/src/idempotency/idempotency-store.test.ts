@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCode } from '@onex/core';
+import { idempotencyStoreConformance } from '@onex/testing/conformance';
 import { afterEach, describe, expect, it } from 'vitest';
-import { describeIdempotencyStoreConformance } from './idempotency-conformance.js';
 import { MemoryIdempotencyStore } from './memory-idempotency-store.js';
 import { SqliteIdempotencyStore } from './sqlite-idempotency-store.js';
 
@@ -21,9 +21,9 @@ const clock = { now: 1_000_000 };
 const now = (): number => clock.now;
 
 // The contract, on every bundled store but PostgreSQL (postgres-idempotency-store.test.ts runs it there).
-describeIdempotencyStoreConformance('MemoryIdempotencyStore', (options) => new MemoryIdempotencyStore(options));
-describeIdempotencyStoreConformance('SqliteIdempotencyStore (file)', (options) => new SqliteIdempotencyStore({ path: tempFile(), ...options }));
-describeIdempotencyStoreConformance('SqliteIdempotencyStore (:memory:)', (options) => new SqliteIdempotencyStore({ path: ':memory:', ...options }));
+idempotencyStoreConformance({ name: 'MemoryIdempotencyStore', create: (settings) => new MemoryIdempotencyStore(settings) });
+idempotencyStoreConformance({ name: 'SqliteIdempotencyStore (file)', create: (settings) => new SqliteIdempotencyStore({ path: tempFile(), ...settings }) });
+idempotencyStoreConformance({ name: 'SqliteIdempotencyStore (:memory:)', create: (settings) => new SqliteIdempotencyStore({ path: ':memory:', ...settings }) });
 
 describe('SqliteIdempotencyStore', () => {
   it('survives reopening the database file', async () => {

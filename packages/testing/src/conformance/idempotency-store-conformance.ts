@@ -1,20 +1,21 @@
 import { ErrorCode } from '@onex/core';
+import type { IdempotencyBegin, IdempotencyStore } from '@onex/effect';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { IdempotencyBegin, IdempotencyStore } from './idempotency-store.js';
 
-// Self-contained on purpose (vitest, @onex/core and the store contract only): it is meant to move to a test kit so
-// that anyone writing an IdempotencyStore (Redis, DynamoDB, …) runs the same clauses the bundled stores pass.
+// Self-contained on purpose (vitest, @onex/core and the store contract only), so that anyone writing an
+// IdempotencyStore (Redis, DynamoDB, …) runs the same clauses the bundled stores pass.
 
 /**
- * What {@link describeIdempotencyStoreConformance} hands the factory of each store: the clock to read, and the windows
- * the clauses count with.
+ * What {@link idempotencyStoreConformance} hands the factory of each store: the clock to read, and the windows the
+ * clauses count with.
  *
  * @example
  * ```ts
- * describeIdempotencyStoreConformance('MyStore', (options: IdempotencyStoreConformanceOptions) => new MyStore({ ...options }));
+ * import { MemoryIdempotencyStore } from '@onex/effect';
+ * const create = (settings: IdempotencyStoreSettings) => new MemoryIdempotencyStore(settings);
  * ```
  */
-export interface IdempotencyStoreConformanceOptions {
+export interface IdempotencyStoreSettings {
   /** The store's clock, epoch ms: the suite moves it; the store must read every time from it. */
   readonly now: () => number;
   /** 10 000 ms. */
@@ -27,22 +28,45 @@ const RETENTION_MS = 10_000;
 const LEASE_MS = 1_000;
 
 /**
- * Registers a vitest suite checking that an {@link IdempotencyStore} keeps the store contract: claims, `in_progress`
- * to other claimants, mismatched inputs, stored results and errors (replayed as given), release, leases (renewal, a
- * takeover once a lease ran out, `renew` telling a holder it lost the key), retention and `purgeExpired`, and one
- * winner among concurrent claims. `makeStore` is called once per test with the suite's clock and windows and must
- * answer a new, empty store; the suite closes it. Nothing depends on the wall clock: the suite moves its own clock.
+ * Options of {@link idempotencyStoreConformance}.
  *
  * @example
  * ```ts
- * import { describeIdempotencyStoreConformance } from './idempotency-conformance.js';
- * describeIdempotencyStoreConformance('MemoryIdempotencyStore', (options) => new MemoryIdempotencyStore(options));
+ * import { MemoryIdempotencyStore } from '@onex/effect';
+ * const options: IdempotencyStoreConformanceOptions = {
+ *   name: 'MemoryIdempotencyStore',
+ *   create: (settings) => new MemoryIdempotencyStore(settings),
+ * };
  * ```
  */
-export function describeIdempotencyStoreConformance(
-  name: string,
-  makeStore: (options: IdempotencyStoreConformanceOptions) => IdempotencyStore | Promise<IdempotencyStore>,
-): void {
+export interface IdempotencyStoreConformanceOptions {
+  /** Names the suite: `<name>: IdempotencyStore conformance`. */
+  readonly name: string;
+  /**
+   * Called once per test with the suite's clock and windows: answers a new, empty store that reads its time from
+   * `settings.now`. The suite closes it.
+   */
+  readonly create: (settings: IdempotencyStoreSettings) => IdempotencyStore | Promise<IdempotencyStore>;
+}
+
+/**
+ * Registers a vitest suite checking that an {@link IdempotencyStore} keeps the store contract: claims, `in_progress`
+ * to other claimants, mismatched inputs, stored results and errors (replayed as given), release, leases (renewal, a
+ * takeover once a lease ran out, `renew` telling a holder it lost the key), retention and `purgeExpired`, and one
+ * winner among concurrent claims. `create` is called once per test with the suite's clock and windows and must
+ * answer a new, empty store; the suite closes it. Nothing depends on the wall clock: the suite moves its own clock.
+ * Call it at the top level of a vitest test file.
+ *
+ * @example
+ * ```ts
+ * import { MemoryIdempotencyStore } from '@onex/effect';
+ * import { idempotencyStoreConformance } from '@onex/testing/conformance';
+ *
+ * idempotencyStoreConformance({ name: 'MemoryIdempotencyStore', create: (settings) => new MemoryIdempotencyStore(settings) });
+ * ```
+ */
+export function idempotencyStoreConformance(options: IdempotencyStoreConformanceOptions): void {
+  const { name, create: makeStore } = options;
   describe(`${name}: IdempotencyStore conformance`, () => {
     const clock = { now: 1_000_000 };
     const opened: IdempotencyStore[] = [];

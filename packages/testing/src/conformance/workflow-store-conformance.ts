@@ -1,10 +1,18 @@
 import { ErrorCode, isOnexError } from '@onex/core';
+import {
+  StepStatus,
+  WorkflowStatus,
+  type ClaimOptions,
+  type RecordedError,
+  type RunnableType,
+  type StepRecord,
+  type WorkflowRecord,
+  type WorkflowStore,
+} from '@onex/orchestrator';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { StepStatus, WorkflowStatus, type RecordedError, type StepRecord, type WorkflowRecord } from './workflow-record.js';
-import type { ClaimOptions, RunnableType, WorkflowStore } from './workflow-store.js';
 
-// Self-contained on purpose (vitest, @onex/core and the store contract only): it is meant to move to a test kit so
-// that anyone writing a WorkflowStore (PostgreSQL, …) runs the same clauses the bundled stores pass.
+// Self-contained on purpose (vitest, @onex/core and the store contract only), so that anyone writing a
+// WorkflowStore (PostgreSQL, DynamoDB, …) runs the same clauses the bundled stores pass.
 
 const TYPE = 'conformance.order';
 const VERSION = '1.0.0';
@@ -27,19 +35,39 @@ function step(name: string, extra: Partial<StepRecord> = {}): StepRecord {
 }
 
 /**
- * Registers a vitest suite checking that a {@link WorkflowStore} keeps the store contract: create and idempotency,
- * reads and listings, atomic fenced commits, claims (runnable, due, free, oldest first, limit), renewals, release,
- * cancel requests and wake-up times. `makeStore` is called once per test and must answer a new, empty store; the
- * suite calls `init()` and `close()`. Times are epoch ms near `Date.now()` (a store that purges old finished
- * workflows keeps them), and every clause passes its `now` explicitly, so nothing depends on the wall clock moving.
+ * Options of {@link workflowStoreConformance}.
  *
  * @example
  * ```ts
- * import { describeWorkflowStoreConformance } from './store-conformance.js';
- * describeWorkflowStoreConformance('MemoryWorkflowStore', () => new MemoryWorkflowStore());
+ * import { MemoryWorkflowStore } from '@onex/orchestrator';
+ * const options: WorkflowStoreConformanceOptions = { name: 'MemoryWorkflowStore', create: () => new MemoryWorkflowStore() };
  * ```
  */
-export function describeWorkflowStoreConformance(name: string, makeStore: () => Promise<WorkflowStore> | WorkflowStore): void {
+export interface WorkflowStoreConformanceOptions {
+  /** Names the suite: `<name>: WorkflowStore conformance`. */
+  readonly name: string;
+  /** Called once per test: answers a new, empty store. The suite calls `init()` and `close()`. */
+  readonly create: () => WorkflowStore | Promise<WorkflowStore>;
+}
+
+/**
+ * Registers a vitest suite checking that a {@link WorkflowStore} keeps the store contract: create and idempotency,
+ * reads and listings, atomic fenced commits, claims (runnable, due, free, oldest first, limit), renewals, release,
+ * cancel requests and wake-up times. `create` is called once per test and must answer a new, empty store; the
+ * suite calls `init()` and `close()`. Times are epoch ms near `Date.now()` (a store that purges old finished
+ * workflows keeps them), and every clause passes its `now` explicitly, so nothing depends on the wall clock moving.
+ * Call it at the top level of a vitest test file.
+ *
+ * @example
+ * ```ts
+ * import { MemoryWorkflowStore } from '@onex/orchestrator';
+ * import { workflowStoreConformance } from '@onex/testing/conformance';
+ *
+ * workflowStoreConformance({ name: 'MemoryWorkflowStore', create: () => new MemoryWorkflowStore() });
+ * ```
+ */
+export function workflowStoreConformance(options: WorkflowStoreConformanceOptions): void {
+  const { name, create: makeStore } = options;
   describe(`${name}: WorkflowStore conformance`, () => {
     const opened: WorkflowStore[] = [];
     let t0 = 0;

@@ -1,19 +1,24 @@
 import { ErrorCode, isOnexError } from '@onex/core';
+import { TransitionKind, type AppendResult, type ReducerStore, type TransitionChange } from '@onex/reducer';
 import { afterEach, describe, expect, it } from 'vitest';
-import { TransitionKind, type AppendResult, type ReducerStore, type TransitionChange } from './reducer-store.js';
 
-// Self-contained on purpose (vitest, @onex/core and the store contract only): it is meant to move to a test kit so
-// that anyone writing a ReducerStore runs the same clauses the bundled stores pass.
+// Self-contained on purpose (vitest, @onex/core and the store contract only), so that anyone writing a
+// ReducerStore runs the same clauses the bundled stores pass.
 
 /**
- * Options of {@link describeReducerStoreConformance}.
+ * Options of {@link reducerStoreConformance}.
  *
  * @example
  * ```ts
- * const options: ReducerStoreConformanceOptions = { withAggregate: true };
+ * import { MemoryReducerStore } from '@onex/reducer';
+ * const options: ReducerStoreConformanceOptions = { name: 'MemoryReducerStore', create: () => new MemoryReducerStore() };
  * ```
  */
 export interface ReducerStoreConformanceOptions {
+  /** Names the suite: `<name>: ReducerStore conformance`. */
+  readonly name: string;
+  /** Called once per test: answers a new, empty store. The suite calls `init()` and `close()`. */
+  readonly create: () => ReducerStore | Promise<ReducerStore>;
   /** The store implements {@link ReducerStore.withAggregate}: check its clauses too (and that it has it). Default false. */
   readonly withAggregate?: boolean;
 }
@@ -47,20 +52,20 @@ async function rejectionCode(promise: Promise<unknown>): Promise<string> {
  * the snapshot and the history in step, dedup by (aggregate, event id) whatever version the caller expected, a stale
  * version refused with `CONFLICT` and nothing changed, one winner among concurrent appends at one version, snapshots
  * at every version, history pages, values through JSON (key order kept), restores recorded like events — and, with
- * `withAggregate: true`, the clauses of {@link ReducerStore.withAggregate}. `makeStore` is called once per test and
- * must answer a new, empty store; the suite calls `init()` and `close()`.
+ * `withAggregate: true`, the clauses of {@link ReducerStore.withAggregate}. `create` is called once per test and
+ * must answer a new, empty store; the suite calls `init()` and `close()`. Call it at the top level of a vitest test
+ * file.
  *
  * @example
  * ```ts
- * import { describeReducerStoreConformance } from './reducer-store-conformance.js';
- * describeReducerStoreConformance('MemoryReducerStore', () => new MemoryReducerStore());
+ * import { MemoryReducerStore } from '@onex/reducer';
+ * import { reducerStoreConformance } from '@onex/testing/conformance';
+ *
+ * reducerStoreConformance({ name: 'MemoryReducerStore', create: () => new MemoryReducerStore() });
  * ```
  */
-export function describeReducerStoreConformance(
-  name: string,
-  makeStore: () => ReducerStore | Promise<ReducerStore>,
-  options: ReducerStoreConformanceOptions = {},
-): void {
+export function reducerStoreConformance(options: ReducerStoreConformanceOptions): void {
+  const { name, create: makeStore } = options;
   describe(`${name}: ReducerStore conformance`, () => {
     const opened: ReducerStore[] = [];
 

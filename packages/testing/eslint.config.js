@@ -1,0 +1,3 @@
+import { onexLint } from '@onex/eslint-config';
+
+export default onexLint(import.meta.dirname);
