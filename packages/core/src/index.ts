@@ -61,7 +61,6 @@ export { sleep } from './resilience/sleep.js';
 export { NodeKind } from './node/node-kind.js';
 export { withSignal, type CallContext, type CallerIdentity, type CallOptions } from './node/call-context.js';
 export { err, ok, type Result } from './node/result.js';
-export { deepFreeze } from './node/deep-freeze.js';
 export { composeInterceptors, type Interceptor } from './node/interceptor.js';
 export {
   HealthStatus,
@@ -92,6 +91,6 @@ export { loadManifest, NodeManifestSchema, parseManifest, type NodeManifest } fr
 // Transport
 export { isValidCorrelationId, OnexHeader, parseCorrelationIdHeader } from './transport/headers.js';
 export { createNodeApp, serveNode, type AnyNodeService, type NodeAppOptions, type NodeAppSettings, type ServedNode, type ServeNodeOptions } from './transport/serve-node.js';
-export { BodyReadFailure, readBoundedBody, readJsonBody, type BodyRead, type ReadJsonBodyOptions } from './transport/bounded-body.js';
+export { readJsonBody, type ReadJsonBodyOptions } from './transport/bounded-body.js';
 export { createNodeClient, type CallPolicyOptions, type NodeClient, type NodeClientOptions } from './transport/node-client.js';
 export { createInProcessClient, type InProcessClientOptions } from './transport/in-process-client.js';

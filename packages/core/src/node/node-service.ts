@@ -7,6 +7,7 @@ import { abortReasonToOnexError, isOnexError, OnexError, toOnexError, validation
 import { childLogger, createLogger, type Logger } from '../logging/logger.js';
 import { CallMetrics, type CallStats } from '../metrics/call-metrics.js';
 import { MAX_TIMEOUT_MS } from '../transport/headers.js';
+import { onAbort } from '../internal/abort.js';
 import type { CallContext, CallerIdentity, CallOptions } from './call-context.js';
 import type { Result } from './result.js';
 
@@ -343,8 +344,8 @@ class CallState implements CallContext {
   #aborted = false;
   #reject: ((error: OnexError) => void) | undefined;
   readonly #timer: NodeJS.Timeout;
-  readonly #external: AbortSignal | undefined;
-  readonly #onExternalAbort: (() => void) | undefined;
+  /** Stops listening to the caller's signal. */
+  readonly #stopExternal: () => void;
 
   constructor(node: string, rootLogger: Logger, correlationId: string, deadlineAt: number, delayMs: number, options: CallOptions) {
     this.correlationId = correlationId;
@@ -355,15 +356,7 @@ class CallState implements CallContext {
     this.#rootLogger = rootLogger;
     // Node fires timers longer than 2^31-1 ms at once: clamp (a call cannot usefully run ~25 days anyway).
     this.#timer = setTimeout(() => this.#abort(new DOMException('Deadline exceeded', 'TimeoutError')), Math.min(Math.max(0, delayMs), MAX_TIMEOUT_MS));
-    const external = options.signal;
-    if (external !== undefined) {
-      this.#external = external;
-      if (external.aborted) this.#abort(external.reason);
-      else {
-        this.#onExternalAbort = () => this.#abort(external.reason);
-        external.addEventListener('abort', this.#onExternalAbort, { once: true });
-      }
-    }
+    this.#stopExternal = onAbort(options.signal, (reason) => this.#abort(reason));
   }
 
   get signal(): AbortSignal {
@@ -397,7 +390,7 @@ class CallState implements CallContext {
 
   dispose(): void {
     clearTimeout(this.#timer);
-    if (this.#onExternalAbort !== undefined) this.#external?.removeEventListener('abort', this.#onExternalAbort);
+    this.#stopExternal();
     this.#reject = undefined;
   }
 

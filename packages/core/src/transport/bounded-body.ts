@@ -21,8 +21,13 @@ const JSON_TYPE = 'application/json';
  *
  * @example
  * ```ts
- * const read = await readBoundedBody(res, 16 * 1024 * 1024);
- * if (!read.ok && read.failure === BodyReadFailure.TooLarge) res.destroy();
+ * import type { IncomingMessage } from 'node:http';
+ * import { BodyReadFailure, readBoundedBody } from '@onex/core/internal';
+ * async function readSmall(res: IncomingMessage): Promise<Buffer | undefined> {
+ *   const read = await readBoundedBody(res, 16 * 1024 * 1024);
+ *   if (!read.ok && read.failure === BodyReadFailure.TooLarge) res.destroy();
+ *   return read.ok ? read.body : undefined;
+ * }
  * ```
  */
 export const BodyReadFailure = {
@@ -39,8 +44,12 @@ export type BodyReadFailure = (typeof BodyReadFailure)[keyof typeof BodyReadFail
  *
  * @example
  * ```ts
- * const read: BodyRead = await readBoundedBody(req, 64 * 1024);
- * const text = read.ok ? read.body.toString('utf8') : undefined;
+ * import type { IncomingMessage } from 'node:http';
+ * import { readBoundedBody, type BodyRead } from '@onex/core/internal';
+ * async function readText(req: IncomingMessage): Promise<string | undefined> {
+ *   const read: BodyRead = await readBoundedBody(req, 64 * 1024);
+ *   return read.ok ? read.body.toString('utf8') : undefined;
+ * }
  * ```
  */
 export type BodyRead = { readonly ok: true; readonly body: Buffer } | { readonly ok: false; readonly failure: BodyReadFailure };
@@ -218,7 +227,7 @@ export interface ReadJsonBodyOptions {
  *   },
  * });
  * ```
- * @see readBoundedBody for the byte-level reader underneath.
+ * @see readBoundedBody (in `@onex/core/internal`) for the byte-level reader underneath.
  */
 export async function readJsonBody(c: Context, options: ReadJsonBodyOptions = {}): Promise<Result<unknown>> {
   const limitBytes = options.limitBytes ?? DEFAULT_BODY_LIMIT_BYTES;

@@ -10,6 +10,7 @@ import type { RetryPolicy } from '../resilience/retry-policy.js';
 import type { CallOptions, CallerIdentity } from '../node/call-context.js';
 import type { NodeHealth, NodeMetrics } from '../node/node-service.js';
 import type { Result } from '../node/result.js';
+import { onAbort } from '../internal/abort.js';
 import { BodyReadFailure, readBoundedBody } from './bounded-body.js';
 import {
   MAX_TIMEOUT_MS,
@@ -258,7 +259,7 @@ function exchange<R>(
       if (settled) return false;
       settled = true;
       clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
+      stopListening();
       return true;
     };
     const fail = (error: OnexError): void => {
@@ -268,11 +269,11 @@ function exchange<R>(
       fail(new OnexError(ErrorCode.Timeout, 'Deadline exceeded', { correlationId }));
       req.destroy();
     }, Math.min(remaining, MAX_TIMEOUT_MS)); // Node fires longer timers at once
-    function onAbort(): void {
+    // The signal has not aborted yet (checked above), so the listener cannot run before the request exists.
+    const stopListening = onAbort(signal, () => {
       fail(abortReasonToOnexError(signal as AbortSignal, correlationId));
       req.destroy();
-    }
-    signal?.addEventListener('abort', onAbort, { once: true });
+    });
     req.on('error', (error) => fail(transportError(error, correlationId)));
     req.on('response', (res: IncomingMessage) => {
       const limit = target.maxResponseBytes;
