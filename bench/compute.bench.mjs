@@ -17,7 +17,7 @@ import { performance } from 'node:perf_hooks';
 
 const compute = await import('../packages/compute/dist/index.js');
 const core = await import('../packages/core/dist/index.js');
-const { defineComputation, defineComputeNode, stableKey } = compute;
+const { defineComputation, defineComputeNode, NodeCompute, stableKey } = compute;
 const { createSilentLogger } = core;
 
 
@@ -98,13 +98,13 @@ const quoteCached = defineComputation({ name: 'quote.cached', input: Quote, outp
 const heavy = defineComputation({ name: 'series', input: Series, output: SeriesOut, compute: series });
 const heavyCached = defineComputation({ name: 'series.cached', input: Series, output: SeriesOut, compute: series, cache: { maxEntries: 10_000 } });
 
-const node = defineComputeNode({
+const pricing = defineComputeNode({
   name: 'pricing',
   version: '1.0.0',
   computations: [quote, quoteCached, heavy, heavyCached],
-  logger: createSilentLogger(),
-  slowThresholdMs: Number.POSITIVE_INFINITY,
+  defaults: { slowThresholdMs: Number.POSITIVE_INFINITY },
 });
+const node = new NodeCompute(pricing, { logger: createSilentLogger() });
 await node.initialize();
 
 const input = { unitCents: 1999, quantity: 3, discountPct: 15 };

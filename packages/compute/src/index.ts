@@ -20,15 +20,15 @@ export {
 } from './computation/computation.js';
 
 // Nodes
+export { NodeCompute, type ComputationCacheStats, type ComputationStats, type ComputeStats } from './node/node-compute.js';
+export type { ComputeBatchOptions, NodeComputeOptions } from './node/node-compute-options.js';
 export {
-  NodeCompute,
-  type ComputationCacheStats,
-  type ComputationStats,
-  type ComputeBatchOptions,
-  type ComputeStats,
-  type NodeComputeOptions,
-} from './node/node-compute.js';
-export { defineComputeNode } from './node/define-compute-node.js';
+  defineComputeNode,
+  type AnyComputeNodeDefinition,
+  type ComputationDefaults,
+  type ComputationsOf,
+  type ComputeNodeDefinition,
+} from './node/define-compute-node.js';
 export { BatchItemError, BatchItemResult, ComputeRequest, ComputeResponse } from './node/compute-protocol.js';
 
 // Cache

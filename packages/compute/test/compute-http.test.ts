@@ -1,9 +1,9 @@
 // A compute node served over HTTP with serveNode and called with createNodeClient: single calls, a batch with a
 // failing item, the cache seen through GET /metrics, and errors as they cross the wire.
 import { createNodeClient, createSilentLogger, ErrorCode, serveNode, type NodeClient, type ServedNode } from '@onex/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
-import { defineComputation, defineComputeNode, type NodeCompute } from '../src/index.js';
+import { computeContract, defineComputation, defineComputeNode, NodeCompute } from '../src/index.js';
 
 const quote = defineComputation({
   name: 'price.quote',
@@ -23,13 +23,15 @@ const explode = defineComputation({
   },
 });
 
+const pricing = defineComputeNode({ name: 'pricing', version: '1.0.0', computations: [quote, explode] });
+
 describe('compute node over HTTP', () => {
-  let node: NodeCompute<readonly [typeof quote, typeof explode]>;
+  let node: NodeCompute<typeof pricing>;
   let served: ServedNode;
   let client: NodeClient<typeof node.contract>;
 
   beforeAll(async () => {
-    node = defineComputeNode({ name: 'pricing', version: '1.0.0', computations: [quote, explode], logger: createSilentLogger() });
+    node = new NodeCompute(pricing, { logger: createSilentLogger() });
     served = await serveNode(node, { host: '127.0.0.1', port: 0 });
     client = createNodeClient(served.url, node.contract, { timeoutMs: 5_000 });
   });
@@ -42,6 +44,23 @@ describe('compute node over HTTP', () => {
   it('computes one input', async () => {
     const r = await client.call({ computation: 'price.quote', input: { unitCents: 250, quantity: 4, discountPct: 10 } });
     expect(r).toEqual({ ok: true, value: { result: { totalCents: 900 } } });
+  });
+
+  it("calls one computation through its own contract, its output typed and checked by the client", async () => {
+    const quoteClient = createNodeClient(served.url, computeContract(pricing).computation('price.quote'));
+    try {
+      const r = await quoteClient.call({ computation: 'price.quote', input: { unitCents: 100, quantity: 3 } });
+      if (!r.ok) throw r.error;
+      expectTypeOf(r.value).toEqualTypeOf<{ result: { totalCents: number } }>();
+      expect(r.value.result.totalCents).toBe(300);
+      // The node answers the envelope of another computation: the client refuses output that is not this one's.
+      const wrong = await createNodeClient(served.url, computeContract(pricing).computation('explode')).call(
+        { computation: 'price.quote', input: { unitCents: 1, quantity: 1 } } as never,
+      );
+      expect(!wrong.ok && wrong.error.code).toBe(ErrorCode.Contract);
+    } finally {
+      await quoteClient.close();
+    }
   });
 
   it('computes a batch with a failing item, results in input order', async () => {

@@ -1,4 +1,4 @@
-import { defineComputation } from '@onex/compute';
+import { defineComputation, type ComputationDefaults } from '@onex/compute';
 import { ErrorCode, OnexError } from '@onex/core';
 import { CATALOG, COUPONS, TAX_RATE_BPS } from './catalog.js';
 import { FraudCheckInput, FraudVerdict, Order, Quote } from './order.js';
@@ -17,7 +17,7 @@ function bps(amountCents: number, basisPoints: number): number {
 
 /**
  * Prices an order: line totals from the catalogue, the better of the coupon and the volume discount, then VAT of
- * the destination country on the discounted subtotal. Pure, so the pricing node caches it.
+ * the destination country on the discounted subtotal. Pure, so the pricing node caches it ({@link pricingDefaults}).
  *
  * @example
  * ```ts
@@ -63,7 +63,6 @@ export const quoteComputation = defineComputation({
   input: Order,
   output: Quote,
   compute: (order) => quoteOrder(order),
-  cache: { maxEntries: 10_000 },
 });
 
 /**
@@ -82,8 +81,10 @@ export const fraudCheckComputation = defineComputation({
     }
     return { score, approved: true as const };
   },
-  cache: { maxEntries: 10_000 },
 });
 
 /** The pricing node's computations. */
 export const pricingComputations = [quoteComputation, fraudCheckComputation] as const;
+
+/** What the pricing node's computations share: both are pure, so both are cached. */
+export const pricingDefaults = { cache: { maxEntries: 10_000 } } as const satisfies ComputationDefaults;

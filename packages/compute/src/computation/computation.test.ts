@@ -15,18 +15,21 @@ function codeOf(fn: () => unknown): string | undefined {
 }
 
 describe('defineComputation', () => {
-  it('keeps the definition, with the cache off unless asked for', () => {
+  it('keeps the definition; the cache left to the node unless set or turned off', () => {
     const inc = defineComputation({ name: 'inc', ...base });
     expect(inc.name).toBe('inc');
     expect(inc.cache).toBeUndefined();
     expect(inc.slowThresholdMs).toBeUndefined();
     expect(Object.isFrozen(inc)).toBe(true);
-    expect(defineComputation({ name: 'inc', ...base, cache: false }).cache).toBeUndefined();
+    expect(defineComputation({ name: 'inc', ...base, cache: false }).cache).toBe(false);
   });
 
-  it('resolves cache defaults', () => {
-    expect(defineComputation({ name: 'inc', ...base, cache: {} }).cache).toEqual({ maxEntries: 1_000, ttlMs: Number.POSITIVE_INFINITY });
-    expect(defineComputation({ name: 'inc', ...base, cache: { maxEntries: 5, ttlMs: 10 } }).cache).toEqual({ maxEntries: 5, ttlMs: 10 });
+  it('keeps the cache settings it was given, for the node to complete from its defaults', () => {
+    expect(defineComputation({ name: 'inc', ...base, cache: {} }).cache).toEqual({});
+    expect(defineComputation({ name: 'inc', ...base, cache: { ttlMs: 10 } }).cache).toEqual({ ttlMs: 10 });
+    const both = defineComputation({ name: 'inc', ...base, cache: { maxEntries: 5, ttlMs: 10 } }).cache;
+    expect(both).toEqual({ maxEntries: 5, ttlMs: 10 });
+    expect(Object.isFrozen(both)).toBe(true);
   });
 
   it('calls compute with the definition as `this`', () => {

@@ -62,11 +62,16 @@ export interface ComputationDefinition<TName extends string, TInput extends Sche
   /** The transform. Must be pure: same input, same output, no I/O. May return a promise (e.g. to yield). */
   compute(input: z.output<TInput>, ctx: ComputeContext): z.input<TOutput> | Promise<z.input<TOutput>>;
   /**
-   * Caches results by a hash of the parsed input. Off (`false`) by default: the node cannot tell a pure
-   * computation from one that only looks pure, so caching is the author's promise. Cached results are deep-frozen.
+   * Caches results by a hash of the parsed input; fields left out come from the node definition's
+   * `defaults.cache`, then the built-in defaults. Off by default (unless the node's `defaults.cache` turns it on;
+   * `false` keeps it off then): the node cannot tell a pure computation from one that only looks pure, so caching
+   * is the author's promise. Cached results are deep-frozen.
    */
   readonly cache?: ComputationCacheOptions | false;
-  /** Runs slower than this (ms) are logged as `SLOW_COMPUTATION` warnings. Default: the node's `slowThresholdMs`. */
+  /**
+   * Runs slower than this (ms) are logged as `SLOW_COMPUTATION` warnings. Default: the node definition's
+   * `defaults.slowThresholdMs`, else 100.
+   */
   readonly slowThresholdMs?: number;
 }
 
@@ -85,9 +90,12 @@ export interface Computation<TName extends string = string, TInput extends Schem
   readonly description: string | undefined;
   readonly input: TInput;
   readonly output: TOutput;
-  /** Resolved cache settings, `undefined` when the computation is not cached. */
-  readonly cache: Required<ComputationCacheOptions> | undefined;
-  /** Own slow threshold, ms, when the definition gave one. */
+  /**
+   * Own cache settings, as given (checked): `false` turns the cache off, `undefined` leaves it to the node
+   * definition's `defaults.cache` (off when there is none).
+   */
+  readonly cache: ComputationCacheOptions | false | undefined;
+  /** Own slow threshold, ms, when the definition gave one (else the node definition's default). */
   readonly slowThresholdMs: number | undefined;
   compute(input: z.output<TInput>, ctx: ComputeContext): z.input<TOutput> | Promise<z.input<TOutput>>;
 }
@@ -143,10 +151,31 @@ export type ComputationName<T extends readonly AnyComputation[]> = T[number]['na
 export type ComputationNamed<T extends readonly AnyComputation[], TName extends string> = Extract<T[number], { readonly name: TName }>;
 
 const NAME = /^[A-Za-z][A-Za-z0-9._-]{0,127}$/;
-const DEFAULT_MAX_ENTRIES = 1_000;
 
 function definitionError(name: string, message: string): OnexError {
   return new OnexError(ErrorCode.Contract, `Invalid computation '${name}': ${message}`, { context: { computation: name } });
+}
+
+/**
+ * What is wrong with a slow threshold, or `undefined` when it is valid (absent, or a number >= 0; `Infinity` turns
+ * the warning off).
+ *
+ * @internal Shared with the node definition's `defaults`.
+ */
+export function slowThresholdProblem(threshold: number | undefined): string | undefined {
+  return threshold === undefined || threshold >= 0 ? undefined : `slowThresholdMs must be >= 0 (got ${String(threshold)})`;
+}
+
+/**
+ * What is wrong with cache settings, or `undefined` when they are valid.
+ *
+ * @internal Shared with the node definition's `defaults`.
+ */
+export function cacheOptionsProblem(cache: ComputationCacheOptions): string | undefined {
+  const { maxEntries, ttlMs } = cache;
+  if (maxEntries !== undefined && (!Number.isInteger(maxEntries) || maxEntries < 1)) return `cache.maxEntries must be a positive integer (got ${String(maxEntries)})`;
+  if (ttlMs !== undefined && !(ttlMs > 0)) return `cache.ttlMs must be > 0 (got ${String(ttlMs)})`;
+  return undefined;
 }
 
 function isSchema(value: unknown): value is Schema {
@@ -155,7 +184,8 @@ function isSchema(value: unknown): value is Schema {
 
 /**
  * Defines a computation: a name, zod schemas for its input and output, the pure function between them, and
- * optionally a result cache and a slow-run threshold. Types are inferred from the schemas.
+ * optionally a result cache and a slow-run threshold (each overriding the node definition's `defaults`). Types are
+ * inferred from the schemas.
  *
  * @throws OnexError `CONTRACT` when the name, schemas or options are invalid.
  * @example
@@ -182,14 +212,13 @@ export function defineComputation<const TName extends string, TInput extends Sch
   if (!isSchema(definition.input) || !isSchema(definition.output)) throw definitionError(name, 'input and output must be zod schemas');
   if (typeof definition.compute !== 'function') throw definitionError(name, 'compute must be a function');
   const threshold = definition.slowThresholdMs;
-  if (threshold !== undefined && !(threshold >= 0)) throw definitionError(name, `slowThresholdMs must be >= 0 (got ${String(threshold)})`);
-  let cache: Required<ComputationCacheOptions> | undefined;
-  if (definition.cache !== undefined && definition.cache !== false) {
-    const maxEntries = definition.cache.maxEntries ?? DEFAULT_MAX_ENTRIES;
-    const ttlMs = definition.cache.ttlMs ?? Number.POSITIVE_INFINITY;
-    if (!Number.isInteger(maxEntries) || maxEntries < 1) throw definitionError(name, `cache.maxEntries must be a positive integer (got ${String(maxEntries)})`);
-    if (!(ttlMs > 0)) throw definitionError(name, `cache.ttlMs must be > 0 (got ${String(ttlMs)})`);
-    cache = { maxEntries, ttlMs };
+  const thresholdProblem = slowThresholdProblem(threshold);
+  if (thresholdProblem !== undefined) throw definitionError(name, thresholdProblem);
+  let cache: ComputationCacheOptions | false | undefined = definition.cache;
+  if (cache !== undefined && cache !== false) {
+    const problem = cacheOptionsProblem(cache);
+    if (problem !== undefined) throw definitionError(name, problem);
+    cache = Object.freeze({ ...(cache.maxEntries === undefined ? {} : { maxEntries: cache.maxEntries }), ...(cache.ttlMs === undefined ? {} : { ttlMs: cache.ttlMs }) });
   }
   return Object.freeze({
     name,

@@ -3,7 +3,9 @@ import { createLogger, createSilentLogger, ErrorCode, HealthStatus, OnexError, t
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
 import { defineComputation, type AnyComputation, type ComputeContext } from '../computation/computation.js';
-import { NodeCompute, type NodeComputeOptions } from './node-compute.js';
+import { defineComputeNode, type AnyComputeNodeDefinition, type ComputeNodeDefinition } from './define-compute-node.js';
+import { NodeCompute } from './node-compute.js';
+import type { NodeComputeOptions } from './node-compute-options.js';
 
 function captureLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];
@@ -17,7 +19,7 @@ function fakeClock(start = 1_000_000) {
 }
 
 /** A node with a counted, cached `add`, an uncached `mul`, and computations for failure paths. */
-function setup(options: Partial<Omit<NodeComputeOptions<readonly AnyComputation[]>, 'computations'>> = {}) {
+function setup(options: NodeComputeOptions = {}) {
   const runs = { add: 0, mul: 0 };
   const add = defineComputation({
     name: 'add',
@@ -54,16 +56,16 @@ function setup(options: Partial<Omit<NodeComputeOptions<readonly AnyComputation[
       return 'fine';
     },
   });
-  const computations = [add, mul, broken, fails] as const;
-  class TestNode extends NodeCompute<typeof computations> {
+  const math = defineComputeNode({ name: 'math', version: '1.0.0', computations: [add, mul, broken, fails] });
+  class TestNode extends NodeCompute<typeof math> {
     constructor() {
-      super({ name: 'math', version: '1.0.0', computations, logger: createSilentLogger(), ...options });
+      super(math, { logger: createSilentLogger(), ...options });
     }
   }
   return { node: new TestNode(), runs };
 }
 
-async function ready<T extends NodeCompute<readonly AnyComputation[]>>(node: T): Promise<T> {
+async function ready<T extends NodeCompute>(node: T): Promise<T> {
   await node.initialize();
   return node;
 }
@@ -148,17 +150,18 @@ describe('NodeCompute: registry and validation', () => {
     expect(node.stats().computations['fails']).toMatchObject({ runs: 2, failures: 2 });
   });
 
-  it('refuses bad registries and options when constructed', () => {
+  it('refuses bad definitions and options when constructed', () => {
     const one = defineComputation({ name: 'one', input: z.number(), output: z.number(), compute: (n) => n });
-    const make = (options: Partial<NodeComputeOptions<readonly AnyComputation[]>>) => () =>
-      new (class extends NodeCompute {})({ name: 'n', version: '1.0.0', computations: [one], logger: createSilentLogger(), ...options });
+    const make = (definition: Partial<AnyComputeNodeDefinition>, options: NodeComputeOptions = {}) => () =>
+      new NodeCompute({ name: 'n', version: '1.0.0', computations: [one], ...definition }, { logger: createSilentLogger(), ...options });
     expect(make({ computations: [one, one] })).toThrow(/registers computation 'one' twice/);
     expect(make({ computations: [] })).toThrow(/at least one computation/);
     expect(make({ computations: [{ name: 'raw' } as unknown as AnyComputation] })).toThrow(/defineComputation/);
-    expect(make({ batchConcurrency: 0 })).toThrow(/batchConcurrency/);
-    expect(make({ maxBatchSize: -1 })).toThrow(/maxBatchSize/);
-    expect(make({ slowThresholdMs: Number.NaN })).toThrow(/slowThresholdMs/);
     expect(make({ name: 'Not Kebab' })).toThrow(/kebab-case/);
+    expect(make({ defaults: { slowThresholdMs: Number.NaN } })).toThrow(/defaults\.slowThresholdMs/);
+    expect(make({ defaults: { cache: { maxEntries: 0 } } })).toThrow(/defaults\.cache\.maxEntries/);
+    expect(make({}, { batchConcurrency: 0 })).toThrow(/batchConcurrency/);
+    expect(make({}, { maxBatchSize: -1 })).toThrow(/maxBatchSize/);
     expect(make({})).not.toThrow();
   });
 
@@ -245,7 +248,7 @@ describe('NodeCompute: result cache', () => {
       compute: (name) => Object.freeze({ tags: [name] }),
       cache: {},
     });
-    const node = await ready(new (class extends NodeCompute<[typeof tagged]> {})({ name: 'tags', version: '1.0.0', computations: [tagged], logger: createSilentLogger() }));
+    const node = await ready(new NodeCompute({ name: 'tags', version: '1.0.0', computations: [tagged] }, { logger: createSilentLogger() }));
     const first = await node.compute('tagged', 'a');
     if (!first.ok) throw first.error;
     expect(() => first.value.tags.push('leaked')).toThrow(TypeError);
@@ -264,7 +267,7 @@ describe('NodeCompute: result cache', () => {
       },
       cache: {},
     });
-    const node = await ready(new (class extends NodeCompute<[typeof bytes]> {})({ name: 'bytes', version: '1.0.0', computations: [bytes], logger: createSilentLogger() }));
+    const node = await ready(new NodeCompute({ name: 'bytes', version: '1.0.0', computations: [bytes] }, { logger: createSilentLogger() }));
     for (let i = 0; i < 2; i += 1) {
       const r = await node.compute('bytes', 'hi');
       if (!r.ok) throw r.error;
@@ -286,7 +289,7 @@ describe('NodeCompute: result cache', () => {
       },
       cache: {},
     });
-    const node = await ready(new (class extends NodeCompute<[typeof size]> {})({ name: 'maps', version: '1.0.0', computations: [size], logger: createSilentLogger() }));
+    const node = await ready(new NodeCompute({ name: 'maps', version: '1.0.0', computations: [size] }, { logger: createSilentLogger() }));
     await node.compute('size', new Map([[1, 2]]));
     await node.compute('size', new Map([[1, 2]]));
     expect(count).toBe(2);
@@ -305,7 +308,7 @@ describe('NodeCompute: result cache', () => {
       },
       cache: {},
     });
-    const node = await ready(new (class extends NodeCompute<[typeof nothing]> {})({ name: 'void', version: '1.0.0', computations: [nothing], logger: createSilentLogger() }));
+    const node = await ready(new NodeCompute({ name: 'void', version: '1.0.0', computations: [nothing] }, { logger: createSilentLogger() }));
     await node.compute('nothing', 1);
     expect(await node.compute('nothing', 1)).toEqual({ ok: true, value: undefined });
     expect(count).toBe(1);
@@ -400,7 +403,7 @@ describe('NodeCompute: batch', () => {
       },
     });
     const node = await ready(
-      new (class extends NodeCompute<[typeof slow]> {})({ name: 'slow', version: '1.0.0', computations: [slow], batchConcurrency: 3, logger: createSilentLogger() }),
+      new NodeCompute({ name: 'slow', version: '1.0.0', computations: [slow] }, { batchConcurrency: 3, logger: createSilentLogger() }),
     );
     const inputs = Array.from({ length: 12 }, (_, i) => i);
     const two = await node.computeBatch('slow', inputs, { concurrency: 2 });
@@ -446,7 +449,7 @@ describe('NodeCompute: batch', () => {
       },
     });
     const node = await ready(
-      new (class extends NodeCompute<[typeof wait]> {})({ name: 'waits', version: '1.0.0', computations: [wait], batchConcurrency: 1, logger: createSilentLogger() }),
+      new NodeCompute({ name: 'waits', version: '1.0.0', computations: [wait] }, { batchConcurrency: 1, logger: createSilentLogger() }),
     );
     const r = await node.computeBatch('wait', Array.from({ length: 50 }, (_, i) => i), { timeoutMs: 50 });
     expect(!r.ok && r.error.code).toBe(ErrorCode.Timeout);
@@ -472,7 +475,7 @@ describe('NodeCompute: slow runs and hooks', () => {
 
   it('logs a SLOW_COMPUTATION warning with the timing and counts slow runs', async () => {
     const { logger, lines } = captureLogger();
-    const node = await ready(new (class extends NodeCompute<[typeof sleepy, typeof quick]> {})({ name: 'timed', version: '1.0.0', computations: [sleepy, quick], logger }));
+    const node = await ready(new NodeCompute({ name: 'timed', version: '1.0.0', computations: [sleepy, quick] }, { logger }));
     await node.compute('sleepy', 80, { correlationId: 'c-slow' });
     await node.compute('sleepy', 0);
     await node.compute('quick', 1);
@@ -488,20 +491,21 @@ describe('NodeCompute: slow runs and hooks', () => {
 
   it('uses the node threshold for computations without one, Infinity turning it off', async () => {
     const node = await ready(
-      new (class extends NodeCompute<[typeof quick]> {})({ name: 'q', version: '1.0.0', computations: [quick], slowThresholdMs: Number.POSITIVE_INFINITY, logger: createSilentLogger() }),
+      new NodeCompute({ name: 'q', version: '1.0.0', computations: [quick], defaults: { slowThresholdMs: Number.POSITIVE_INFINITY } }, { logger: createSilentLogger() }),
     );
     expect(node.stats().computations['quick']?.slowThresholdMs).toBeNull();
   });
 
   it('hands slow runs to onSlowComputation, whose failure does not fail the call', async () => {
     const seen: OnexWarning[] = [];
-    class Reporting extends NodeCompute<[typeof sleepy]> {
+    const reporting = defineComputeNode({ name: 'reporting', version: '1.0.0', computations: [sleepy] });
+    class Reporting extends NodeCompute<typeof reporting> {
       protected override onSlowComputation(warning: OnexWarning): void {
         seen.push(warning);
         throw new Error('reporter down');
       }
     }
-    const node = await ready(new Reporting({ name: 'reporting', version: '1.0.0', computations: [sleepy], logger: createSilentLogger() }));
+    const node = await ready(new Reporting(reporting, { logger: createSilentLogger() }));
     expect(await node.compute('sleepy', 80)).toEqual({ ok: true, value: 80 });
     expect(seen).toHaveLength(1);
     expect(seen[0]?.code).toBe('SLOW_COMPUTATION');
@@ -511,13 +515,13 @@ describe('NodeCompute: slow runs and hooks', () => {
   it('wraps every run (not cache hits) with the execute hook', async () => {
     const wrapped: string[] = [];
     const cached = defineComputation({ name: 'cached', input: z.number(), output: z.number(), compute: (n, ctx) => (ctx.computation === 'cached' ? n + 1 : -1), cache: {} });
-    class Traced extends NodeCompute<[typeof cached]> {
+    class Traced extends NodeCompute<ComputeNodeDefinition<readonly [typeof cached]>> {
       protected override execute(computation: AnyComputation, input: unknown, ctx: ComputeContext): unknown {
         wrapped.push(`${computation.name}:${String(input)}:${ctx.correlationId}`);
         return super.execute(computation, input, ctx);
       }
     }
-    const node = await ready(new Traced({ name: 'traced', version: '1.0.0', computations: [cached], logger: createSilentLogger() }));
+    const node = await ready(new Traced({ name: 'traced', version: '1.0.0', computations: [cached] }, { logger: createSilentLogger() }));
     expect(await node.compute('cached', 1, { correlationId: 'c1' })).toEqual({ ok: true, value: 2 });
     await node.compute('cached', 1, { correlationId: 'c2' });
     expect(wrapped).toEqual(['cached:1:c1']);
@@ -563,7 +567,7 @@ describe('NodeCompute: slow runs and hooks', () => {
         return null;
       },
     });
-    const node = await ready(new (class extends NodeCompute<[typeof probe]> {})({ name: 'probe', version: '1.0.0', computations: [probe], logger: createSilentLogger() }));
+    const node = await ready(new NodeCompute({ name: 'probe', version: '1.0.0', computations: [probe] }, { logger: createSilentLogger() }));
     await node.compute('probe', null, { correlationId: 'c-ctx' });
     expect(seen).toEqual({ correlationId: 'c-ctx', computation: 'probe', aborted: false });
   });

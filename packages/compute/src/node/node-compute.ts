@@ -14,7 +14,6 @@ import {
   type ComponentHealth,
   type EmptyConfig,
   type LatencyStats,
-  type NodeServiceOptions,
   type Result,
 } from '@onex/core';
 import { deepFreeze, validationDetails } from '@onex/core/internal';
@@ -30,48 +29,14 @@ import type {
   ComputeContext,
 } from '../computation/computation.js';
 import { computationsByName, computeContract, type ComputeContract } from '../contract/compute-contract.js';
+import {
+  checkComputationDefaults,
+  resolveComputationSettings,
+  type AnyComputeNodeDefinition,
+  type ComputationsOf,
+} from './define-compute-node.js';
+import { batchLimits, type ComputeBatchOptions, type NodeComputeOptions } from './node-compute-options.js';
 import type { BatchItemError, BatchItemResult, ComputeRequest, ComputeResponse } from './compute-protocol.js';
-
-/**
- * Options of a {@link NodeCompute}: its identity, its computations, batch and slow-run limits, and everything a
- * `NodeService` takes (logger, sanitizer, clock, deadlines, concurrency) except a config.
- *
- * @example
- * ```ts
- * const options: NodeComputeOptions<[typeof add]> = {
- *   name: 'math', version: '1.0.0', computations: [add], batchConcurrency: 4, slowThresholdMs: 20,
- * };
- * ```
- */
-export interface NodeComputeOptions<TComputations extends readonly AnyComputation[]> extends Omit<NodeServiceOptions<EmptyConfig>, 'config'> {
-  /** Node name, kebab-case. */
-  readonly name: string;
-  /** Semantic version of the node's contract. */
-  readonly version: string;
-  /** One sentence for people. Default: the list of computations. */
-  readonly description?: string;
-  /** The computations the node serves; names must be unique. */
-  readonly computations: TComputations;
-  /** Slow-run threshold of computations that set none, ms (`Infinity` turns the warning off). Default 100. */
-  readonly slowThresholdMs?: number;
-  /** Most inputs in one batch; a larger batch fails with `PAYLOAD_TOO_LARGE`. Default 10 000. */
-  readonly maxBatchSize?: number;
-  /** Most batch items computed at once; a request may ask for fewer, never more. Default 8. */
-  readonly batchConcurrency?: number;
-}
-
-/**
- * Per-call options of {@link NodeCompute.computeBatch}: the usual call options plus the batch's concurrency.
- *
- * @example
- * ```ts
- * const options: ComputeBatchOptions = { concurrency: 2, timeoutMs: 1_000 };
- * ```
- */
-export interface ComputeBatchOptions extends CallOptions {
-  /** Most items computed at once (capped by the node's `batchConcurrency`). */
-  readonly concurrency?: number;
-}
 
 /**
  * Figures of one computation, in `metrics().extra.computations`.
@@ -135,9 +100,6 @@ interface Registration {
   uncacheable: number;
 }
 
-const DEFAULT_SLOW_THRESHOLD_MS = 100;
-const DEFAULT_MAX_BATCH_SIZE = 10_000;
-const DEFAULT_BATCH_CONCURRENCY = 8;
 /** Batch items whose 5xx failure is logged with its cause, per batch (the rest are only counted). */
 const LOGGED_ITEM_FAILURES = 3;
 /** The warning code of a slow run. */
@@ -146,10 +108,6 @@ const SLOW_COMPUTATION = 'SLOW_COMPUTATION';
 type RequestSchema = typeof ComputeRequest;
 type ResponseSchema = typeof ComputeResponse;
 type ResponseBody = ComputeResponse;
-
-function optionError(message: string): OnexError {
-  return new OnexError(ErrorCode.Validation, message);
-}
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
@@ -165,41 +123,53 @@ function prefixPath(prefix: string, path: string): string {
 }
 
 /**
- * The base of every ONEX compute node: pure, deterministic transforms served by name. A request names a
- * computation and gives one `input` or a `batch` of them (see {@link ComputeRequest}); each input is validated
- * against the computation's own schema, answered from its result cache when it has one, else computed and its
- * output validated. Batches run concurrently up to a limit and report per-item errors in input order. Runs slower
- * than the threshold are logged as `SLOW_COMPUTATION` warnings. `metrics().extra` carries per-computation and
- * per-cache figures ({@link ComputeStats}).
+ * The ONEX compute node: pure, deterministic transforms served by name. A request names a computation and gives
+ * one `input` or a `batch` of them (see {@link ComputeRequest}); each input is validated against the computation's
+ * own schema, answered from its result cache when it has one, else computed and its output validated. Batches run
+ * concurrently up to a limit and report per-item errors in input order. Runs slower than the threshold are logged
+ * as `SLOW_COMPUTATION` warnings. `metrics().extra` carries per-computation and per-cache figures
+ * ({@link ComputeStats}).
  *
- * Extend it (or use {@link defineComputeNode}). Protected hooks: {@link NodeCompute.execute} (wrap every run),
- * {@link NodeCompute.onSlowComputation} (report slow runs), plus `NodeService`'s `onInitialize`, `onShutdown`,
- * `componentHealth` and `extraMetrics` (call `super` in the last three).
+ * Construct it from a definition and runtime options: `new NodeCompute(definition, options)`, the definition made
+ * by `defineComputeNode`. Extend it for behaviour of your own:
+ * `class X extends NodeCompute<typeof definition> { constructor(o) { super(definition, o); } }`. Protected hooks:
+ * {@link NodeCompute.execute} (wrap every run), {@link NodeCompute.onSlowComputation} (report slow runs), plus
+ * `NodeService`'s `onInitialize`, `onShutdown`, `componentHealth` and `extraMetrics` (call `super` in the last three).
  *
  * @example
  * ```ts
  * import { z } from 'zod';
- * import { serveNode } from '@onex/core';
- * import { NodeCompute, defineComputation } from '@onex/compute';
+ * import { createSilentLogger, serveNode, type OnexWarning, type CallContext } from '@onex/core';
+ * import { NodeCompute, defineComputation, defineComputeNode, type NodeComputeOptions } from '@onex/compute';
  *
  * const add = defineComputation({
  *   name: 'add', input: z.object({ a: z.number(), b: z.number() }), output: z.number(),
  *   compute: ({ a, b }) => a + b, cache: { maxEntries: 1_000 },
  * });
- * const computations = [add];
+ * const math = defineComputeNode({ name: 'math', version: '1.0.0', computations: [add] });
  *
- * class MathNode extends NodeCompute<typeof computations> {
- *   constructor() {
- *     super({ name: 'math', version: '1.0.0', computations });
- *   }
- * }
- * const node = new MathNode();
+ * // The common case: the definition says it all.
+ * const node = new NodeCompute(math, { logger: createSilentLogger() });
  * await node.initialize();
  * await node.compute('add', { a: 1, b: 2 }); // { ok: true, value: 3 }
- * const served = await serveNode(node); // POST /v1/process {"computation":"add","input":{"a":1,"b":2}}
+ * await node.shutdown();
+ *
+ * // Behaviour of your own: extend it, typed by the definition.
+ * class MathNode extends NodeCompute<typeof math> {
+ *   readonly slowRuns: string[] = [];
+ *   constructor(options: NodeComputeOptions = {}) {
+ *     super(math, options);
+ *   }
+ *   protected override onSlowComputation(warning: OnexWarning, ctx: CallContext): void {
+ *     super.onSlowComputation(warning, ctx);
+ *     this.slowRuns.push(warning.message);
+ *   }
+ * }
+ * const served = await serveNode(new MathNode({ logger: createSilentLogger() }), { port: 0 }); // POST /v1/process {"computation":"add","input":{"a":1,"b":2}}
+ * await served.close();
  * ```
  */
-export abstract class NodeCompute<TComputations extends readonly AnyComputation[] = readonly AnyComputation[]> extends NodeService<
+export class NodeCompute<const TDefinition extends AnyComputeNodeDefinition = AnyComputeNodeDefinition> extends NodeService<
   RequestSchema,
   ResponseSchema,
   EmptyConfig
@@ -209,27 +179,23 @@ export abstract class NodeCompute<TComputations extends readonly AnyComputation[
   readonly #batchConcurrency: number;
 
   /** The node's contract: the wire envelope, and {@link ComputeContract.computation} for one computation's typed contract. */
-  declare readonly contract: ComputeContract<TComputations>;
+  declare readonly contract: ComputeContract<ComputationsOf<TDefinition>>;
 
-  constructor(options: NodeComputeOptions<TComputations>) {
-    const { name, version, description, computations, slowThresholdMs, maxBatchSize, batchConcurrency, ...service } = options;
-    const contract = computeContract({ name, version, description, computations });
+  constructor(definition: TDefinition, options: NodeComputeOptions = {}) {
+    const { maxBatchSize: _maxBatchSize, batchConcurrency: _batchConcurrency, ...service } = options;
+    const contract = computeContract<ComputationsOf<TDefinition>>(definition);
     super(contract, service);
-    const defaultThreshold = slowThresholdMs ?? DEFAULT_SLOW_THRESHOLD_MS;
-    if (!(defaultThreshold >= 0)) throw optionError(`slowThresholdMs must be >= 0 (got ${String(slowThresholdMs)})`);
-    this.#maxBatchSize = maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE;
-    if (!Number.isInteger(this.#maxBatchSize) || this.#maxBatchSize < 1) throw optionError(`maxBatchSize must be a positive integer (got ${String(maxBatchSize)})`);
-    this.#batchConcurrency = batchConcurrency ?? DEFAULT_BATCH_CONCURRENCY;
-    if (!Number.isInteger(this.#batchConcurrency) || this.#batchConcurrency < 1) {
-      throw optionError(`batchConcurrency must be a positive integer (got ${String(batchConcurrency)})`);
-    }
+    checkComputationDefaults(definition.name, definition.defaults);
+    const limits = batchLimits(options);
+    this.#maxBatchSize = limits.maxBatchSize;
+    this.#batchConcurrency = limits.batchConcurrency;
     const registry = new Map<string, Registration>();
-    for (const computation of computationsByName(name, computations).values()) {
-      const cache = computation.cache === undefined ? undefined : new TtlLruCache<{ readonly value: unknown }>({ ...computation.cache, now: () => this.clock.now() });
+    for (const computation of computationsByName(definition.name, definition.computations).values()) {
+      const settings = resolveComputationSettings(computation, definition.defaults);
       registry.set(computation.name, {
         computation,
-        cache,
-        slowThresholdMs: computation.slowThresholdMs ?? defaultThreshold,
+        cache: settings.cache === undefined ? undefined : new TtlLruCache<{ readonly value: unknown }>({ ...settings.cache, now: () => this.clock.now() }),
+        slowThresholdMs: settings.slowThresholdMs,
         latency: new LatencyHistogram(),
         runs: 0,
         failures: 0,
@@ -241,7 +207,7 @@ export abstract class NodeCompute<TComputations extends readonly AnyComputation[
   }
 
   /** Names of the registered computations, in registration order. */
-  get computations(): readonly ComputationName<TComputations>[] {
+  get computations(): readonly ComputationName<ComputationsOf<TDefinition>>[] {
     return [...this.#registry.keys()];
   }
 
@@ -255,16 +221,16 @@ export abstract class NodeCompute<TComputations extends readonly AnyComputation[
    * if (r.ok) console.log(r.value); else console.error(r.error.code);
    * ```
    */
-  async compute<TName extends ComputationName<TComputations>>(
+  async compute<TName extends ComputationName<ComputationsOf<TDefinition>>>(
     name: TName,
-    input: ComputationInput<ComputationNamed<TComputations, TName>>,
+    input: ComputationInput<ComputationNamed<ComputationsOf<TDefinition>, TName>>,
     options: CallOptions = {},
-  ): Promise<Result<ComputationOutput<ComputationNamed<TComputations, TName>>>> {
+  ): Promise<Result<ComputationOutput<ComputationNamed<ComputationsOf<TDefinition>, TName>>>> {
     const response = await this.handle({ computation: name, input }, options);
     if (!response.ok) return response;
     const value = 'result' in response.value ? response.value.result : undefined;
     // The registry validated `value` with this computation's output schema.
-    return { ok: true, value: value as ComputationOutput<ComputationNamed<TComputations, TName>> };
+    return { ok: true, value: value as ComputationOutput<ComputationNamed<ComputationsOf<TDefinition>, TName>> };
   }
 
   /**
@@ -278,12 +244,12 @@ export abstract class NodeCompute<TComputations extends readonly AnyComputation[
    * if (r.ok) for (const item of r.value) console.log(item.ok ? item.value : item.error.code);
    * ```
    */
-  async computeBatch<TName extends ComputationName<TComputations>>(
+  async computeBatch<TName extends ComputationName<ComputationsOf<TDefinition>>>(
     name: TName,
-    inputs: readonly ComputationInput<ComputationNamed<TComputations, TName>>[],
+    inputs: readonly ComputationInput<ComputationNamed<ComputationsOf<TDefinition>, TName>>[],
     options: ComputeBatchOptions = {},
-  ): Promise<Result<Result<ComputationOutput<ComputationNamed<TComputations, TName>>>[]>> {
-    type Output = ComputationOutput<ComputationNamed<TComputations, TName>>;
+  ): Promise<Result<Result<ComputationOutput<ComputationNamed<ComputationsOf<TDefinition>, TName>>>[]>> {
+    type Output = ComputationOutput<ComputationNamed<ComputationsOf<TDefinition>, TName>>;
     const { concurrency, ...call } = options;
     const response = await this.handle({ computation: name, batch: inputs, ...(concurrency === undefined ? {} : { concurrency }) }, call);
     if (!response.ok) return response;

@@ -13,15 +13,16 @@ import {
 const DESCRIPTION = 'Summarises a list of numbers: count, sum and mean.';
 
 /**
- * A compute node: one pure computation (`{ values } → { count, sum, mean }`) on `NodeCompute`, cached. Its
- * contract is the caller's view — `{ computation, input }` in, `{ result }` out — which clients and orchestrator
- * peers are built from.
+ * A compute node: one pure computation (`{ values } → { count, sum, mean }`) in a `defineComputeNode` definition,
+ * cached by its defaults, served by a `NodeCompute` subclass. Its contract is the caller's view, made by
+ * `computeContract(definition).computation(name)` — `{ computation, input }` in, `{ result }` out — which clients
+ * and orchestrator peers are built from.
  */
 export function computeNodeFiles(options: NodeTemplateOptions): readonly GeneratedFile[] {
   const { kebab, pascal, camel, constant } = options.names;
   const dir = `src/nodes/${kebab}`;
 
-  const contract = `import { defineContract, NodeKind } from '@onex/core';
+  const contract = `import { computeContract, defineComputation, defineComputeNode } from '@onex/compute';
 import { z } from 'zod';
 
 /** The \`${kebab}\` node's name and contract version (manifest.yaml says the same; the node's test checks). */
@@ -43,23 +44,6 @@ export const ${pascal}Output = z.object({
 /** Output of the \`${kebab}\` computation. */
 export type ${pascal}Output = z.output<typeof ${pascal}Output>;
 
-/**
- * \`${kebab}\` as its callers see it: \`{ computation: '${kebab}', input }\` in, \`{ result }\` out. Build HTTP clients
- * (\`createNodeClient\`) and orchestrator peers (\`peer\`) from it; the node checks the same schemas on its side.
- */
-export const ${camel}Contract = defineContract({
-  name: ${constant}_NODE.name,
-  kind: NodeKind.Compute,
-  version: ${constant}_NODE.version,
-  description: '${DESCRIPTION}',
-  input: z.object({ computation: z.literal(${constant}_NODE.name), input: ${pascal}Input }),
-  output: z.object({ result: ${pascal}Output }),
-});
-`;
-
-  const node = `import { defineComputation, NodeCompute, type NodeComputeOptions } from '@onex/compute';
-import { ${constant}_NODE, ${pascal}Input, ${pascal}Output } from './contract.js';
-
 /** The \`${kebab}\` computation. Pure — same input, same output, no I/O — so its results are cached. */
 export const ${camel}Computation = defineComputation({
   name: ${constant}_NODE.name,
@@ -70,16 +54,34 @@ export const ${camel}Computation = defineComputation({
     const sum = values.reduce((total, value) => total + value, 0);
     return { count: values.length, sum, mean: sum / values.length };
   },
-  cache: { maxEntries: 1_000 },
 });
 
-const computations = [${camel}Computation] as const;
-
-/** Options of {@link ${pascal}Node}: everything \`NodeCompute\` takes but its identity and computations. */
-export type ${pascal}NodeOptions = Omit<NodeComputeOptions<typeof computations>, 'name' | 'version' | 'computations'>;
+/**
+ * The \`${kebab}\` node's definition: a pure value — identity, computations, and the defaults they share (add a
+ * computation to \`computations\`; one may override a default with its own \`cache\` or \`slowThresholdMs\`).
+ */
+export const ${camel}Definition = defineComputeNode({
+  name: ${constant}_NODE.name,
+  version: ${constant}_NODE.version,
+  computations: [${camel}Computation],
+  defaults: { cache: { maxEntries: 1_000 } },
+});
 
 /**
- * The \`${kebab}\` compute node. Add computations to \`computations\`; override \`execute\` to wrap every run or
+ * \`${kebab}\` as its callers see it: \`{ computation: '${kebab}', input }\` in, \`{ result }\` out, typed by the
+ * computation. Build HTTP clients (\`createNodeClient\`) and orchestrator peers (\`peer\`) from it.
+ */
+export const ${camel}Contract = computeContract(${camel}Definition).computation(${constant}_NODE.name);
+`;
+
+  const node = `import { NodeCompute, type NodeComputeOptions } from '@onex/compute';
+import { ${camel}Definition } from './contract.js';
+
+/** Options of {@link ${pascal}Node}: its runtime things (logger, clock, limits, interceptors); the definition says the rest. */
+export type ${pascal}NodeOptions = NodeComputeOptions;
+
+/**
+ * The \`${kebab}\` compute node: \`${camel}Definition\`, served. Override \`execute\` to wrap every run or
  * \`onSlowComputation\` to report slow ones.
  *
  * @example
@@ -89,9 +91,9 @@ export type ${pascal}NodeOptions = Omit<NodeComputeOptions<typeof computations>,
  * const r = await node.compute('${kebab}', { values: [1, 2, 3] }); // { ok: true, value: { count: 3, sum: 6, mean: 2 } }
  * \`\`\`
  */
-export class ${pascal}Node extends NodeCompute<typeof computations> {
+export class ${pascal}Node extends NodeCompute<typeof ${camel}Definition> {
   constructor(options: ${pascal}NodeOptions = {}) {
-    super({ ...options, name: ${constant}_NODE.name, version: ${constant}_NODE.version, computations });
+    super(${camel}Definition, options);
   }
 }
 `;
