@@ -16,7 +16,7 @@ import {
   NodeService,
   serveNode,
 } from '../packages/core/dist/index.js';
-import { defineWorkflow, MemoryWorkflowStore, Orchestrator, peer } from '../packages/orchestrator/dist/index.js';
+import { defineOrchestrator, defineWorkflow, MemoryWorkflowStore, Orchestrator, peer } from '../packages/orchestrator/dist/index.js';
 import { SqliteWorkflowStore } from '../packages/orchestrator/dist/sqlite.js';
 
 // In process a workflow takes tens of µs: many samples and a long warm-up (JIT, heap sizing) are needed for stable
@@ -125,7 +125,7 @@ async function inProcess() {
   const nodes = { a: new StepNode(), b: new StepNode(), c: new StepNode() };
   for (const n of Object.values(nodes)) await n.initialize();
   const peers = Object.fromEntries(Object.entries(nodes).map(([k, n]) => [k, createInProcessClient(n)]));
-  const orchestrator = new Orchestrator({ store: new MemoryWorkflowStore({ maxFinished: 1000 }), peers, workflows: [workflow], logger: createSilentLogger() });
+  const orchestrator = new Orchestrator(defineOrchestrator({ workflows: [workflow] }), { store: new MemoryWorkflowStore({ maxFinished: 1000 }), peers, logger: createSilentLogger() });
   await orchestrator.initialize();
 
   const direct = await sequential(async (i) => work(work(work({ value: i }))), SEQUENTIAL_IN_PROCESS);
@@ -189,7 +189,7 @@ async function overHttp() {
   const served = await Promise.all([serveNode(new StepNode()), serveNode(new StepNode()), serveNode(new StepNode())]);
   const peers = { a: createNodeClient(served[0].url, contract), b: createNodeClient(served[1].url, contract), c: createNodeClient(served[2].url, contract) };
   const dir = mkdtempSync(join(tmpdir(), 'onex-bench-'));
-  const orchestrator = new Orchestrator({ store: new SqliteWorkflowStore({ path: join(dir, 'wf.db') }), peers, workflows: [workflow], logger: createSilentLogger() });
+  const orchestrator = new Orchestrator(defineOrchestrator({ workflows: [workflow] }), { store: new SqliteWorkflowStore({ path: join(dir, 'wf.db') }), peers, logger: createSilentLogger() });
   await orchestrator.initialize();
 
   // Interleaved rounds, so that the machine's drift hits the baseline and ONEX alike.

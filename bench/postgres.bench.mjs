@@ -18,7 +18,7 @@ import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { z } from 'zod';
 import { createInProcessClient, createSilentLogger, defineContract, NodeKind, NodeService } from '../packages/core/dist/index.js';
-import { defineWorkflow, Orchestrator, peer } from '../packages/orchestrator/dist/index.js';
+import { defineOrchestrator, defineWorkflow, Orchestrator, peer } from '../packages/orchestrator/dist/index.js';
 import { PostgresWorkflowStore } from '../packages/orchestrator/dist/postgres.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -92,12 +92,12 @@ async function startOnex(url, schema, options = {}) {
   // maxConnections 10 = DBOS's default system-database pool size: the same number of connections for both.
   const { pool, counts } = countingPool(url, 10);
   const store = new PostgresWorkflowStore({ pool, schema, purgeIntervalMs: 0 });
-  const orchestrator = new Orchestrator({ store, peers, workflows: [workflow], logger: createSilentLogger(), ...options });
+  const orchestrator = new Orchestrator(defineOrchestrator({ workflows: [workflow] }), { store, peers, logger: createSilentLogger(), ...options });
   await orchestrator.initialize();
   return {
     store,
     counts,
-    figures: () => orchestrator.metrics().extra.workflows,
+    figures: () => orchestrator.stats(),
     run: async (i) => {
       const id = await orchestrator.start('three-steps', { value: i });
       const outcome = await orchestrator.result(id);

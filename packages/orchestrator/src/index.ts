@@ -5,33 +5,42 @@
  * @packageDocumentation
  */
 export {
-  defineWorkflow,
   peer,
-  validateWorkflowDefinition,
-  WorkflowBuilder,
   type AnyWorkflowDefinition,
   type CompensationContext,
   type CompensationDefinition,
-  type CompensationSpec,
   type PeerRef,
-  type PeerStepSpec,
+  type StepCall,
+  type StepCallContext,
   type StepDefinition,
   type StepInputContext,
+  type StepInterceptor,
   type StepTarget,
   type WorkflowDefinition,
-  type WorkflowHeader,
   type WorkflowInputOf,
   type WorkflowOutputOf,
-  type WorkflowStepSpec,
 } from './workflow/definition.js';
+export type {
+  CanBeAbsent,
+  CompensationSpec,
+  PeerStepSpec,
+  WorkflowDefaults,
+  WorkflowHeader,
+  WorkflowSteps,
+  WorkflowStepSpec,
+} from './workflow/step-spec.js';
+export { defineWorkflow, WorkflowBuilder } from './workflow/workflow-builder.js';
+export { validateWorkflowDefinition } from './workflow/validate-definition.js';
 export {
   isTerminalStatus,
+  MAX_OUTCOME_ATTEMPT_ERRORS,
   StepStatus,
   TERMINAL_WORKFLOW_STATUSES,
   WorkflowStatus,
   type RecordedError,
   type StepRecord,
   type WorkflowCommit,
+  type WorkflowError,
   type WorkflowFilter,
   type WorkflowPatch,
   type WorkflowRecord,
@@ -42,13 +51,14 @@ export { MemoryWorkflowStore, type MemoryWorkflowStoreOptions } from './store/me
 // SqliteWorkflowStore: `@onex/orchestrator/sqlite`; PostgresWorkflowStore: `@onex/orchestrator/postgres` — so this
 // entry loads neither better-sqlite3 nor pg.
 export {
-  Orchestrator,
   orchestratorContract,
   RunWorkflowInput,
   WorkflowOutcomeSchema,
-  type OrchestratorStats,
-  type OrchestratorOptions,
-  type StartOptions,
+  type UnsuccessfulWorkflowStatus,
+  type WorkflowId,
   type WorkflowOutcome,
-} from './engine/orchestrator.js';
+} from './engine/orchestrator-contract.js';
+export { defineOrchestrator, type OrchestratorDefinition } from './engine/orchestrator-definition.js';
+export type { OrchestratorOptions, ResultOptions, StartOptions } from './engine/orchestrator-options.js';
+export { Orchestrator, type OrchestratorStats } from './engine/orchestrator.js';
 export { serveOrchestrator, workflowRoutes, type WorkflowRoutesOptions } from './http/workflow-routes.js';

@@ -25,6 +25,7 @@ import {
   StepStatus,
   WorkflowStatus,
   type AnyWorkflowDefinition,
+  type OrchestratorOptions,
   type WorkflowRecord,
 } from '../src/index.js';
 import { SqliteWorkflowStore } from '../src/sqlite.js';
@@ -43,9 +44,8 @@ afterEach(async () => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-type Options = ConstructorParameters<typeof Orchestrator>[0];
-async function orchestrator(clients: NonNullable<Options['peers']>, workflows: AnyWorkflowDefinition[], extra: Partial<Options> = {}): Promise<Orchestrator> {
-  const o = new Orchestrator({ store: new MemoryWorkflowStore(), peers: clients, workflows, logger: createSilentLogger(), ...extra });
+async function orchestrator(clients: NonNullable<OrchestratorOptions['peers']>, workflows: AnyWorkflowDefinition[], extra: OrchestratorOptions = {}): Promise<Orchestrator> {
+  const o = new Orchestrator({ workflows }, { store: new MemoryWorkflowStore(), peers: clients, logger: createSilentLogger(), ...extra });
   await o.initialize();
   open.push(o);
   return o;
@@ -444,7 +444,7 @@ describe('issue 9 #8: shutdown', () => {
     const wf = defineWorkflow({ type: 'drain', version: '1.0.0', input: Input, output: Output })
       .step('only', { target: ref('a'), input: ({ input }) => input })
       .returns(({ steps }) => ({ total: steps.only?.value ?? 0 }));
-    const first = new Orchestrator({ store: new SqliteWorkflowStore({ path }), peers: { a: createInProcessClient(a) }, workflows: [wf], logger, instanceId: 'first', leaseMs: 60_000 });
+    const first = new Orchestrator({ workflows: [wf] }, { store: new SqliteWorkflowStore({ path }), peers: { a: createInProcessClient(a) }, logger, instanceId: 'first', leaseMs: 60_000 });
     await first.initialize();
     const ids = [await first.start(wf, { value: 1 }), await first.start(wf, { value: 2 })];
     await expect.poll(() => a.calls).toBe(2);
@@ -471,7 +471,7 @@ describe('issue 9 #8: shutdown', () => {
         .step('one', { target: ref('a'), input: ({ input }) => input })
         .step('two', { target: ref('a'), dependsOn: ['one'], input: ({ input }) => input })
         .returns(() => ({ total: 0 }));
-      const o = new Orchestrator({ store: new MemoryWorkflowStore(), peers: await peers(a), workflows: [wf], logger: createSilentLogger() });
+      const o = new Orchestrator({ workflows: [wf] }, { store: new MemoryWorkflowStore(), peers: await peers(a), logger: createSilentLogger() });
       await o.initialize();
       for (let i = 0; i < 5; i += 1) await o.start(wf, { value: i });
       await o.shutdown();

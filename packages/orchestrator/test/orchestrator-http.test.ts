@@ -2,7 +2,7 @@ import { request, type IncomingHttpHeaders } from 'node:http';
 import { createNodeApp, createNodeClient, createSilentLogger, serveNode, type ServedNode } from '@onex/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { defineWorkflow, MemoryWorkflowStore, Orchestrator, orchestratorContract, peer, serveOrchestrator, workflowRoutes } from '../src/index.js';
+import { defineOrchestrator, defineWorkflow, MemoryWorkflowStore, Orchestrator, orchestratorContract, peer, serveOrchestrator, workflowRoutes } from '../src/index.js';
 import { ScriptedPeer, stepContract } from './scripted-peer.js';
 
 const Input = z.object({ value: z.number() });
@@ -101,12 +101,10 @@ const workflow = defineWorkflow({ type: 'remote', version: '1.0.0', input: Input
 
 beforeAll(async () => {
   peerServer = await serveNode(slowPeer);
-  orchestrator = new Orchestrator({
+  orchestrator = new Orchestrator(defineOrchestrator({ name: 'order-flows', workflows: [workflow] }), {
     store: new MemoryWorkflowStore(),
     peers: { slow: createNodeClient(peerServer.url, stepContract) },
-    workflows: [workflow],
     logger: createSilentLogger(),
-    name: 'order-flows',
   });
   server = await serveOrchestrator(orchestrator);
 });
@@ -189,13 +187,10 @@ describe("issue 9 #14: workflow routes read bodies with core's streaming limit",
   });
 
   it("applies serveOrchestrator's bodyLimitBytes to /v1/workflows, declared or streamed", async () => {
-    const small = new Orchestrator({
-      store: new MemoryWorkflowStore(),
-      peers: { slow: createNodeClient(peerServer.url, stepContract) },
-      workflows: [workflow],
-      logger: createSilentLogger(),
-      name: 'small-bodies',
-    });
+    const small = new Orchestrator(
+      { name: 'small-bodies', workflows: [workflow] },
+      { store: new MemoryWorkflowStore(), peers: { slow: createNodeClient(peerServer.url, stepContract) }, logger: createSilentLogger() },
+    );
     const served = await serveOrchestrator(small, { bodyLimitBytes: 1024 });
     try {
       const declared = await http('POST', '/v1/workflows', { type: 'remote', input: { value: 1 }, pad: 'x'.repeat(2048) }, {}, served.url);

@@ -1,7 +1,7 @@
 import { createSilentLogger, ErrorCode, isOnexError, OnexError } from '@onex/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { defineWorkflow, MemoryWorkflowStore, Orchestrator, peer, StepStatus, WorkflowStatus, type AnyWorkflowDefinition } from '../src/index.js';
+import { defineWorkflow, MemoryWorkflowStore, Orchestrator, peer, StepStatus, WorkflowStatus, type AnyWorkflowDefinition, type OrchestratorOptions } from '../src/index.js';
 import { peers, ScriptedPeer, stepContract } from './scripted-peer.js';
 
 const Input = z.object({ value: z.number() });
@@ -12,8 +12,8 @@ afterEach(async () => {
   for (const o of open.splice(0)) await o.shutdown();
 });
 
-async function orchestrator(clients: Awaited<ReturnType<typeof peers>>, workflows: AnyWorkflowDefinition[], extra: Partial<ConstructorParameters<typeof Orchestrator>[0]> = {}) {
-  const o = new Orchestrator({ store: new MemoryWorkflowStore(), peers: clients, workflows, logger: createSilentLogger(), ...extra });
+async function orchestrator(clients: Awaited<ReturnType<typeof peers>>, workflows: AnyWorkflowDefinition[], extra: OrchestratorOptions = {}) {
+  const o = new Orchestrator({ workflows }, { store: new MemoryWorkflowStore(), peers: clients, logger: createSilentLogger(), ...extra });
   await o.initialize();
   open.push(o);
   return o;

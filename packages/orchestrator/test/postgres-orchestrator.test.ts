@@ -37,7 +37,7 @@ function store(name: string): PostgresWorkflowStore {
 async function instance(workflows: AnyWorkflowDefinition[], peers: Record<string, ScriptedPeer>, workflowStore: PostgresWorkflowStore | ReturnType<typeof flaky>['store'], leaseMs = 60_000): Promise<Orchestrator> {
   const clients: Record<string, ReturnType<typeof createInProcessClient>> = {};
   for (const [name, node] of Object.entries(peers)) clients[name] = createInProcessClient(node);
-  const o = new Orchestrator({ store: workflowStore, peers: clients, workflows, logger: createSilentLogger(), leaseMs });
+  const o = new Orchestrator({ workflows }, { store: workflowStore, peers: clients, logger: createSilentLogger(), leaseMs });
   await o.initialize();
   open.push(o);
   return o;

@@ -14,7 +14,7 @@ export const FulfilmentReceipt = z.object({
 /** The workflow type, as started over HTTP (`POST /v1/workflows { type, input }`). */
 export const FULFILMENT_WORKFLOW = 'order-fulfilment';
 
-/** Fast local peers: a few quick retries. */
+/** Fast local peers: a few quick retries (every step's default). */
 const LOCAL_RETRY = { maxAttempts: 4, initialDelayMs: 50, maxDelayMs: 500 };
 /**
  * The charge waits out a short provider outage: retries spread over ~10 s, while the payments breaker (open) makes
@@ -33,6 +33,10 @@ const COMPENSATION_RETRY = { maxAttempts: 30, initialDelayMs: 100, maxDelayMs: 2
  *                      └─ ledger-priced ┘
  * ```
  *
+ * Every step calls a fast local peer (2 s per attempt, {@link LOCAL_RETRY}) but the charge, which waits out a
+ * provider outage (3 s per attempt, {@link CHARGE_RETRY}): the defaults say the first once, the charge says how it
+ * differs.
+ *
  * Compensations, run in reverse completion order when a step fails for good: `charge` → refund, `reserve` →
  * release the stock, `ledger-open` → `CANCEL` on the ledger (which ends `refunded` if the ledger had seen the
  * payment, else `cancelled`). Every compensation is safe for work that never happened. Ledger event ids are derived
@@ -44,31 +48,24 @@ export const fulfilmentWorkflow = defineWorkflow({
   input: Order,
   output: FulfilmentReceipt,
   timeoutMs: 60_000,
+  defaults: { timeoutMs: 2_000, retry: LOCAL_RETRY, compensation: { retry: COMPENSATION_RETRY, timeoutMs: 2_000 } },
 })
   .step('ledger-open', {
     target: ledgerPeer,
-    timeoutMs: 2_000,
-    retry: LOCAL_RETRY,
     input: ({ workflowId, input }) => ({ aggregateId: input.orderId, event: { id: `${workflowId}:open`, type: 'OPEN', payload: { customerId: input.customerId } } }),
     compensate: {
       target: ledgerPeer,
-      retry: COMPENSATION_RETRY,
-      timeoutMs: 2_000,
       input: ({ workflowId, input }) => ({ aggregateId: input.orderId, event: { id: `${workflowId}:cancel`, type: 'CANCEL', payload: { reason: 'saga' } } }),
     },
   })
   .step('price', {
     target: quotePeer,
     dependsOn: ['ledger-open'],
-    timeoutMs: 2_000,
-    retry: LOCAL_RETRY,
     input: ({ input }) => ({ computation: 'order.quote', input }),
   })
   .step('ledger-priced', {
     target: ledgerPeer,
     dependsOn: ['price'],
-    timeoutMs: 2_000,
-    retry: LOCAL_RETRY,
     input: ({ workflowId, input, steps }) => ({
       aggregateId: input.orderId,
       event: { id: `${workflowId}:priced`, type: 'PRICE', payload: { totalCents: steps.price.result.totalCents } },
@@ -77,16 +74,12 @@ export const fulfilmentWorkflow = defineWorkflow({
   .step('reserve', {
     target: reservePeer,
     dependsOn: ['price'],
-    timeoutMs: 2_000,
-    retry: LOCAL_RETRY,
     input: ({ input }) => ({ operation: 'reserve', input: { orderId: input.orderId, lines: input.lines } }),
-    compensate: { target: releasePeer, retry: COMPENSATION_RETRY, timeoutMs: 2_000, input: ({ input }) => ({ operation: 'release', input: { orderId: input.orderId } }) },
+    compensate: { target: releasePeer, input: ({ input }) => ({ operation: 'release', input: { orderId: input.orderId } }) },
   })
   .step('fraud-check', {
     target: fraudCheckPeer,
     dependsOn: ['price'],
-    timeoutMs: 2_000,
-    retry: LOCAL_RETRY,
     input: ({ input, steps }) => ({
       computation: 'order.fraud-check',
       input: { orderId: input.orderId, customerId: input.customerId, country: input.country, totalCents: steps.price.result.totalCents },
@@ -95,8 +88,6 @@ export const fulfilmentWorkflow = defineWorkflow({
   .step('ledger-reserved', {
     target: ledgerPeer,
     dependsOn: ['ledger-priced', 'reserve', 'fraud-check'],
-    timeoutMs: 2_000,
-    retry: LOCAL_RETRY,
     input: ({ workflowId, input, steps }) => ({
       aggregateId: input.orderId,
       event: { id: `${workflowId}:reserved`, type: 'RESERVE', payload: { reservationId: steps.reserve.result.reservationId } },
@@ -108,13 +99,11 @@ export const fulfilmentWorkflow = defineWorkflow({
     timeoutMs: 3_000,
     retry: CHARGE_RETRY,
     input: ({ input, steps }) => ({ operation: 'charge', input: { orderId: input.orderId, amountCents: steps.price.result.totalCents, currency: 'EUR' } }),
-    compensate: { target: refundPeer, retry: COMPENSATION_RETRY, timeoutMs: 3_000, input: ({ input }) => ({ operation: 'refund', input: { orderId: input.orderId } }) },
+    compensate: { target: refundPeer, timeoutMs: 3_000, input: ({ input }) => ({ operation: 'refund', input: { orderId: input.orderId } }) },
   })
   .step('ledger-paid', {
     target: ledgerPeer,
     dependsOn: ['charge'],
-    timeoutMs: 2_000,
-    retry: LOCAL_RETRY,
     input: ({ workflowId, input, steps }) => ({
       aggregateId: input.orderId,
       event: { id: `${workflowId}:paid`, type: 'PAY', payload: { chargeId: steps.charge.result.chargeId, amountCents: steps.charge.result.amountCents } },
@@ -123,23 +112,20 @@ export const fulfilmentWorkflow = defineWorkflow({
   .step('fulfil', {
     target: commitPeer,
     dependsOn: ['ledger-paid'],
-    timeoutMs: 2_000,
-    retry: LOCAL_RETRY,
     input: ({ input }) => ({ operation: 'commit', input: { orderId: input.orderId } }),
   })
   .step('ledger-fulfilled', {
     target: ledgerPeer,
     dependsOn: ['fulfil'],
-    timeoutMs: 2_000,
-    retry: LOCAL_RETRY,
     input: ({ workflowId, input, steps }) => ({
       aggregateId: input.orderId,
       event: { id: `${workflowId}:fulfilled`, type: 'FULFIL', payload: { shipmentId: steps.fulfil.result.shipmentId } },
     }),
   })
+  // Every step is there once the workflow completes: none is conditional.
   .returns(({ input, steps }) => ({
     orderId: input.orderId,
-    totalCents: steps.price?.result.totalCents ?? 0,
-    chargeId: steps.charge?.result.chargeId ?? '',
-    shipmentId: steps.fulfil?.result.shipmentId ?? '',
+    totalCents: steps.price.result.totalCents,
+    chargeId: steps.charge.result.chargeId,
+    shipmentId: steps.fulfil.result.shipmentId,
   }));

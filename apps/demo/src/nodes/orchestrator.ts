@@ -5,7 +5,7 @@
 import { Agent } from 'node:http';
 import { join } from 'node:path';
 import { createNodeClient, type NodeClient, type NodeContract } from '@onex/core';
-import { Orchestrator, serveOrchestrator } from '@onex/orchestrator';
+import { defineOrchestrator, Orchestrator, serveOrchestrator } from '@onex/orchestrator';
 import { fulfilmentWorkflow } from '../domain/fulfilment-workflow.js';
 import { PeerName, peerClientContract } from '../domain/peers.js';
 import { BreakerLog } from '../runtime/breaker-log.js';
@@ -16,6 +16,9 @@ import { openWorkflowStore } from '../runtime/stores.js';
 
 /** The default lease on held workflows, ms (`--set lease-ms=…`). */
 const LEASE_MS = 10_000;
+
+/** What the node runs: the fulfilment workflow. Where and how (store, peers, lease) is for each process to say. */
+const definition = defineOrchestrator({ name: 'orchestrator', workflows: [fulfilmentWorkflow] });
 
 await runNodeProcess({
   name: 'orchestrator',
@@ -32,11 +35,10 @@ await runNodeProcess({
     if (!Number.isInteger(leaseMs) || leaseMs <= 0) throw new Error(`invalid --set lease-ms=${args.settings['lease-ms'] ?? ''}`);
     // One breaker per peer: opens when half the calls of the last 3 s failed (at least 8), probes again after 1 s.
     const breakers = new BreakerLog({ timeoutMs: false, volumeThreshold: 8, errorThresholdPercentage: 50, resetTimeoutMs: 1_000, rollingWindowMs: 3_000 });
-    const orchestrator = new Orchestrator({
+    const orchestrator = new Orchestrator(definition, {
       // Every creation and claim noted with its epoch, for the launcher's list of takeovers.
       store: new OwnershipJournal(openWorkflowStore(args.dataDir), { dir: join(args.dataDir, 'ownership'), instanceId }),
       peers,
-      workflows: [fulfilmentWorkflow],
       instanceId,
       breakers: breakers.registry,
       maxConcurrentWorkflows: 128,

@@ -408,12 +408,8 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
       let attempt = index;
       const workflowId = await ORCHESTRATOR_RETRY.execute(() => api(attempt++).submit(order), { deadlineAt: Date.now() + 60_000 });
       const result = (): Promise<WorkflowOutcome> => ORCHESTRATOR_RETRY.execute(() => api(attempt++).result(workflowId, resultWaitMs), { deadlineAt: Date.now() + 120_000 });
-      let outcome = await result();
-      // A result that came back `pending`/`running` cannot happen: result() waits for the end. Guard anyway.
-      while (outcome.status === 'pending' || outcome.status === 'running' || outcome.status === 'compensating') {
-        await sleep(100);
-        outcome = await result();
-      }
+      // result() waits for the end: the outcome's status is a final one (its type says so).
+      const outcome = await result();
       outcomes.push({ order, workflowId, status: outcome.status, latencyMs: Date.now() - t0 });
       options.onProgress?.(outcomes.length, orders.length);
     }

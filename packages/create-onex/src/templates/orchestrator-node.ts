@@ -68,7 +68,7 @@ function amountOf(peers: readonly PeerNode[]): Amount {
     dependsOn: `\n    dependsOn: ['${step}'],`,
     uses: ', steps',
     expression: `steps.${step}.result.sum`,
-    result: `steps.${step}?.result.sum ?? 0`,
+    result: `steps.${step}.result.sum`,
   };
 }
 
@@ -84,7 +84,7 @@ export function orchestratorNodeFiles(options: OrchestratorTemplateOptions): rea
   const amount = amountOf(peers);
 
   const contract = `import { defineContract, NodeKind } from '@onex/core';
-import { defineWorkflow, peer, WorkflowOutcomeSchema } from '@onex/orchestrator';
+import { defineOrchestrator, defineWorkflow, peer, WorkflowOutcomeSchema } from '@onex/orchestrator';
 import { z } from 'zod';
 ${peers.map((p) => `import { ${p.names.camel}Contract } from '../${p.names.kebab}/contract.js';`).join('\n')}
 
@@ -120,7 +120,8 @@ ${peers.map((p) => `  '${p.names.kebab}': peer('${p.names.kebab}', ${p.names.cam
 /**
  * The \`${kebab}\` workflow: a DAG — steps whose dependencies are done run in parallel, each with retries and a
  * deadline; every state change is written to the store before it is acted on, so a restarted orchestrator resumes
- * it. Add \`compensate\` to a step to undo it when a later one fails for good.
+ * it. What the steps share goes once in \`defaults\`; a step sets its own \`timeoutMs\` or \`retry\` where it differs.
+ * Add \`compensate\` to a step to undo it when a later one fails for good.
  */
 export const ${camel}Workflow = defineWorkflow({
   type: ${constant}_NODE.name,
@@ -128,13 +129,23 @@ export const ${camel}Workflow = defineWorkflow({
   input: ${pascal}Input,
   output: ${pascal}Output,
   timeoutMs: 30_000,
+  defaults: { timeoutMs: 5_000, retry: { maxAttempts: 3, initialDelayMs: 100, maxDelayMs: 2_000 } },
 })
 ${peers.map((p) => stepCode(p, constant, amount)).join('\n')}
+  // Every step is there once the workflow completes (only a step with \`when\` or \`continueOnError\` may be absent).
   .returns(({ input, steps }) => ({
     id: input.id,
     total: ${amount.result},
     completed: Object.keys(steps).sort(),
   }));
+
+/** What the \`${kebab}\` node runs, as a value: \`new ${pascal}Node(options)\` serves it; tests may run it with other options. */
+export const ${camel}Definition = defineOrchestrator({
+  name: ${constant}_NODE.name,
+  version: ${constant}_NODE.version,
+  description: '${DESCRIPTION}',
+  workflows: [${camel}Workflow],
+});
 
 /**
  * \`${kebab}\` as its callers see it: \`{ type: '${kebab}', input }\` in (\`POST /v1/process\` runs the workflow to
@@ -171,20 +182,21 @@ export const ${camel}Contract = defineContract({
   ]);
 
   const node = `import { createNodeClient, type NodeClient, type NodeClientOptions } from '@onex/core';
-import { MemoryWorkflowStore, Orchestrator, type OrchestratorOptions, type WorkflowStore } from '@onex/orchestrator';
-import { ${constant}_NODE, ${constant}_PEERS, ${camel}Workflow } from './contract.js';
+import { Orchestrator, type OrchestratorOptions } from '@onex/orchestrator';
+import { ${constant}_NODE, ${constant}_PEERS, ${camel}Definition } from './contract.js';
 
 type Peers = typeof ${constant}_PEERS;
 
 /** A client per peer, each typed by its peer's contract. */
 export type ${pascal}PeerClients = { readonly [K in keyof Peers]: NodeClient<Peers[K]['contract']> };
 
-/** Options of {@link ${pascal}Node}: the peers' clients, the store, and everything \`Orchestrator\` takes. */
-export interface ${pascal}NodeOptions extends Omit<OrchestratorOptions, 'peers' | 'workflows' | 'store'> {
+/**
+ * Options of {@link ${pascal}Node}: the peers' clients, and everything \`Orchestrator\` takes — \`store\` (default: in
+ * memory, nothing survives a restart), limits, logger, clock.
+ */
+export interface ${pascal}NodeOptions extends Omit<OrchestratorOptions, 'peers'> {
   /** How to reach the peers: HTTP clients ({@link connect${pascal}Peers}) or in-process ones. */
   readonly peers: ${pascal}PeerClients;
-  /** Where workflows are persisted. Default: in memory (they do not survive a restart). */
-  readonly store?: WorkflowStore;
 }
 
 /**
@@ -195,14 +207,13 @@ export interface ${pascal}NodeOptions extends Omit<OrchestratorOptions, 'peers' 
  * \`\`\`ts
  * const node = new ${pascal}Node({ peers: connect${pascal}Peers({ ${peers.map((p) => `'${p.names.kebab}': 'http://127.0.0.1:4001'`).join(', ')} }) });
  * await node.initialize();
- * const id = await node.start(${camel}Workflow, { id: 'run-1', values: [1, 2, 3] });
- * console.log(await node.result(id));
+ * const outcome = await node.result(await node.start(${camel}Workflow, { id: 'run-1', values: [1, 2, 3] }));
+ * if (outcome.status === 'completed') console.log(outcome.output.total);
  * \`\`\`
  */
 export class ${pascal}Node extends Orchestrator {
   constructor(options: ${pascal}NodeOptions) {
-    const { store = new MemoryWorkflowStore(), ...rest } = options;
-    super({ instanceId: ${constant}_NODE.name, name: ${constant}_NODE.name, ...rest, store, workflows: [${camel}Workflow] });
+    super(${camel}Definition, { instanceId: ${constant}_NODE.name, ...options });
   }
 }
 

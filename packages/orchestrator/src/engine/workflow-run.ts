@@ -11,24 +11,24 @@ import {
   type NodeClient,
   type NodeContract,
 } from '@onex/core';
-import type { AnyWorkflowDefinition, StepDefinition } from '../workflow/definition.js';
+import type { AnyWorkflowDefinition, StepCallContext, StepDefinition } from '../workflow/definition.js';
 import {
+  MAX_OUTCOME_ATTEMPT_ERRORS,
   StepStatus,
   WorkflowStatus,
   type RecordedError,
   type StepRecord,
   type WorkflowCommit,
+  type WorkflowError,
   type WorkflowPatch,
   type WorkflowRecord,
 } from '../store/workflow-record.js';
 import type { WorkflowStore } from '../store/workflow-store.js';
 
-/** What a finished run reports to the orchestrator. */
-export interface RunOutcome {
-  readonly status: WorkflowStatus;
-  readonly output?: unknown;
-  readonly error?: RecordedError;
-}
+/** What a finished run reports to the orchestrator: the output of a completed workflow, else why it did not complete. */
+export type RunOutcome =
+  | { readonly status: typeof WorkflowStatus.Completed; readonly output: unknown }
+  | { readonly status: Exclude<WorkflowStatus, 'pending' | 'running' | 'compensating' | 'completed'>; readonly error: WorkflowError };
 
 /**
  * Why a run stopped without finishing. The workflow stays in the store as the run last committed it:
@@ -139,8 +139,8 @@ class RunHalted extends Error {
 
 type StepResult = { readonly name: string; readonly ok: true; readonly output: unknown; readonly childId?: string } | { readonly name: string; readonly ok: false; readonly error: OnexError; readonly childId?: string };
 
-/** Why a run stops scheduling new steps. */
-type StopReason = { readonly kind: 'failed'; readonly step: string; readonly error: RecordedError } | { readonly kind: 'cancelled' } | { readonly kind: 'timed_out' };
+/** Why a run stops scheduling new steps. `step` is absent when the output failed its schema. */
+type StopReason = { readonly kind: 'failed'; readonly step?: string; readonly error: RecordedError } | { readonly kind: 'cancelled' } | { readonly kind: 'timed_out' };
 
 /**
  * One workflow execution: schedules the DAG, persists every transition before acting on it, retries steps,
@@ -261,7 +261,7 @@ export class WorkflowRun {
     const abortReason =
       reason.kind === 'timed_out'
         ? new OnexError(ErrorCode.Timeout, 'Workflow deadline exceeded')
-        : new OnexError(ErrorCode.Cancelled, reason.kind === 'cancelled' ? 'Workflow cancelled' : `Step '${reason.step}' failed`);
+        : new OnexError(ErrorCode.Cancelled, reason.kind === 'cancelled' ? 'Workflow cancelled' : reason.step === undefined ? 'Workflow failed' : `Step '${reason.step}' failed`);
     this.#steps$.abort(abortReason);
   }
 
@@ -269,8 +269,8 @@ export class WorkflowRun {
     const error = this.#record.error;
     if (error?.code === ErrorCode.Timeout && this.#record.deadlineAt !== undefined) return { kind: 'timed_out' };
     if (error?.code === ErrorCode.Cancelled) return { kind: 'cancelled' };
-    const failed = [...this.#steps.values()].find((s) => s.status === StepStatus.Failed);
-    return { kind: 'failed', step: failed?.name ?? 'unknown', error: error ?? this.#wire(new OnexError(ErrorCode.Internal, 'Workflow failed')) };
+    const step = error?.step ?? [...this.#steps.values()].find((s) => s.status === StepStatus.Failed)?.name;
+    return { kind: 'failed', ...(step === undefined ? {} : { step }), error: error ?? this.#wire(new OnexError(ErrorCode.Internal, 'Workflow failed')) };
   }
 
   #checkHalted(): void {
@@ -458,6 +458,7 @@ export class WorkflowRun {
     const idempotencyKey = `${this.id}:${step.name}`;
     const errors: RecordedError[] = [...(this.#steps.get(step.name)?.attemptErrors ?? [])];
     const firstAttempt = this.#steps.get(step.name)?.attempts ?? 1;
+    const correlationId = this.#record.correlationId;
     try {
       const output = await step.retry.execute(
         async (attempt) => {
@@ -468,20 +469,26 @@ export class WorkflowRun {
             this.#checkHalted();
           }
           this.#deps.counters.stepAttempts += 1;
+          const deadlineAt = this.#attemptDeadline(step);
+          const ctx: StepCallContext = {
+            workflowId: this.id,
+            step: step.name,
+            attempt: firstAttempt + attempt - 1,
+            peer: target.peer,
+            idempotencyKey,
+            correlationId,
+            signal,
+            ...(deadlineAt === undefined ? {} : { deadlineAt }),
+          };
           // The step's deadline does the timing (the orchestrator's breakers have no timeout of their own), so the
           // breaker's signal never aborts and the workflow's signal is the one to honour.
-          return breaker.execute(async () => {
-            const options: { signal: AbortSignal; idempotencyKey: string; correlationId: string; deadlineAt?: number } = {
-              signal,
-              idempotencyKey,
-              correlationId: this.#record.correlationId,
-            };
-            const deadlineAt = this.#attemptDeadline(step);
-            if (deadlineAt !== undefined) options.deadlineAt = deadlineAt;
-            const result = await client.call(input, options);
-            if (!result.ok) throw result.error;
-            return result.value;
-          });
+          const send = (sent: unknown): Promise<unknown> =>
+            breaker.execute(async () => {
+              const result = await client.call(sent, { signal, idempotencyKey, correlationId, ...(deadlineAt === undefined ? {} : { deadlineAt }) });
+              if (!result.ok) throw result.error;
+              return result.value;
+            });
+          return step.call(input, ctx, send);
         },
         {
           signal,
@@ -517,13 +524,13 @@ export class WorkflowRun {
         cancelsChild: () => this.#stop !== undefined && this.#halted === undefined,
       });
       if (outcome.status === WorkflowStatus.Completed) return { name: step.name, ok: true, output: outcome.output, childId };
-      const code = outcome.error?.code ?? ErrorCode.Internal;
+      const childError = outcome.error;
       return {
         name: step.name,
         ok: false,
         childId,
-        error: new OnexError(code, `Child workflow ${childId} ended ${outcome.status}${outcome.error ? `: ${outcome.error.message}` : ''}`, {
-          context: { childWorkflowId: childId, childStatus: outcome.status },
+        error: new OnexError(childError.code, `Child workflow ${childId} ended ${outcome.status}: ${childError.message}`, {
+          context: { childWorkflowId: childId, childStatus: outcome.status, ...(childError.step === undefined ? {} : { childStep: childError.step }) },
         }),
       };
     } catch (error) {
@@ -548,7 +555,7 @@ export class WorkflowRun {
       output = parsed.data;
     } catch (error) {
       const failure = new OnexError(ErrorCode.Contract, `Workflow '${this.#definition.type}' produced an invalid output`, { cause: error });
-      return this.#compensateAndFinish({ kind: 'failed', step: '(result)', error: this.#wire(failure) });
+      return this.#compensateAndFinish({ kind: 'failed', error: this.#wire(failure) });
     }
     await this.#commit({ workflow: { status: WorkflowStatus.Completed, output }, steps: this.#takeUnsaved() });
     return { status: WorkflowStatus.Completed, output };
@@ -560,9 +567,9 @@ export class WorkflowRun {
    * when it is claimed again.
    */
   async #compensateAndFinish(reason: StopReason): Promise<RunOutcome> {
-    const error: RecordedError =
+    const error: WorkflowError =
       reason.kind === 'failed'
-        ? reason.error
+        ? this.#failureOf(reason)
         : this.#wire(reason.kind === 'cancelled' ? new OnexError(ErrorCode.Cancelled, 'Workflow cancelled') : new OnexError(ErrorCode.Timeout, 'Workflow deadline exceeded'));
     const candidates = [...this.#steps.values()].filter((record) => this.#needsCompensation(record));
     // Completed steps in reverse completion order; steps whose outcome is uncertain (no answer) first: they ran last.
@@ -576,7 +583,7 @@ export class WorkflowRun {
       if (!ok) compensationFailed = true;
     }
     const steps = [...this.#steps.values()];
-    let status: WorkflowStatus;
+    let status: Extract<RunOutcome, { readonly error: WorkflowError }>['status'];
     if (compensationFailed || steps.some((s) => s.status === StepStatus.CompensationFailed)) status = WorkflowStatus.CompensationFailed;
     else if (reason.kind === 'cancelled') status = WorkflowStatus.Cancelled;
     else if (reason.kind === 'timed_out') status = WorkflowStatus.TimedOut;
@@ -590,6 +597,19 @@ export class WorkflowRun {
     const unsaved = this.#takeUnsaved().filter((u) => !closing.some((c) => c.name === u.name));
     await this.#commit({ workflow: { status, error }, steps: [...unsaved, ...closing] });
     return { status, error };
+  }
+
+  /** The workflow's error for a step that failed for good: the step's error, naming it, with its attempts. */
+  #failureOf(reason: Extract<StopReason, { kind: 'failed' }>): WorkflowError {
+    if (reason.step === undefined) return reason.error;
+    const record = this.#steps.get(reason.step);
+    const attemptErrors = record?.attemptErrors ?? [];
+    return {
+      ...reason.error,
+      step: reason.step,
+      attempts: record?.attempts ?? 0,
+      attemptErrors: attemptErrors.slice(-MAX_OUTCOME_ATTEMPT_ERRORS),
+    };
   }
 
   #needsCompensation(record: StepRecord): boolean {

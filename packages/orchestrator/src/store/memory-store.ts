@@ -29,7 +29,9 @@ export interface MemoryWorkflowStoreOptions {
  *
  * @example
  * ```ts
- * const orchestrator = new Orchestrator({ store: new MemoryWorkflowStore(), peers });
+ * import { MemoryWorkflowStore, Orchestrator, type OrchestratorDefinition } from '@onex/orchestrator';
+ * declare const definition: OrchestratorDefinition;
+ * const orchestrator = new Orchestrator(definition, { store: new MemoryWorkflowStore({ maxFinished: 1_000 }) });
  * ```
  */
 export class MemoryWorkflowStore implements WorkflowStore {

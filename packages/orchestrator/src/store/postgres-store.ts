@@ -392,9 +392,12 @@ function positiveInt(value: number | undefined, fallback: number, name: string):
  *
  * @example
  * ```ts
+ * import { Orchestrator, type OrchestratorDefinition } from '@onex/orchestrator';
  * import { PostgresWorkflowStore } from '@onex/orchestrator/postgres';
- * const store = new PostgresWorkflowStore({ connectionString: process.env.DATABASE_URL, schema: 'onex' });
- * const orchestrator = new Orchestrator({ store, peers, workflows });
+ * declare const definition: OrchestratorDefinition;
+ *
+ * const store = new PostgresWorkflowStore({ connectionString: process.env['DATABASE_URL'] ?? 'postgres://localhost/onex', schema: 'onex' });
+ * const orchestrator = new Orchestrator(definition, { store });
  * ```
  */
 export class PostgresWorkflowStore implements WorkflowStore {

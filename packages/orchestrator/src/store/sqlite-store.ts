@@ -183,11 +183,15 @@ interface PurgeFigures {
  *
  * @example
  * ```ts
+ * import { Orchestrator, type OrchestratorDefinition } from '@onex/orchestrator';
+ * import { SqliteWorkflowStore } from '@onex/orchestrator/sqlite';
+ * declare const definition: OrchestratorDefinition;
+ *
  * const store = new SqliteWorkflowStore({
  *   path: './data/workflows.db',
- *   onPurgeError: (error) => logger.warn({ err: error }, 'workflow purge failed'),
+ *   onPurgeError: (error) => console.warn('workflow purge failed', error.message),
  * });
- * const orchestrator = new Orchestrator({ store, peers, workflows });
+ * const orchestrator = new Orchestrator(definition, { store });
  * ```
  */
 export class SqliteWorkflowStore implements WorkflowStore {

@@ -62,6 +62,30 @@ export type StepStatus = (typeof StepStatus)[keyof typeof StepStatus];
 /** A recorded error: the wire shape of an OnexError (already sanitized). */
 export type RecordedError = WireError['error'];
 
+/**
+ * Why a workflow did not complete, as its record and `result(id)` carry it: the wire shape of the error that ended
+ * it, plus, when a step's failure ended it, which step and what its attempts met (sanitized like every recorded
+ * error). A cancelled or timed-out workflow, or one whose output failed its schema, names no step.
+ *
+ * @example
+ * ```ts
+ * import type { WorkflowError } from '@onex/orchestrator';
+ * const describe = (error: WorkflowError) =>
+ *   error.step === undefined ? error.message : `${error.step} failed after ${error.attempts ?? 0} attempts: ${error.code}`;
+ * ```
+ */
+export interface WorkflowError extends RecordedError {
+  /** The step whose failure ended the workflow. */
+  readonly step?: string;
+  /** Attempts that step made, every run counted. */
+  readonly attempts?: number;
+  /** The errors of its last failed attempts, oldest first (the last {@link MAX_OUTCOME_ATTEMPT_ERRORS}). */
+  readonly attemptErrors?: readonly RecordedError[];
+}
+
+/** How many attempt errors a {@link WorkflowError} keeps: the last ones, so an outcome stays small. */
+export const MAX_OUTCOME_ATTEMPT_ERRORS = 10;
+
 /** The persisted state of one step. */
 export interface StepRecord {
   readonly name: string;
@@ -97,7 +121,7 @@ export interface WorkflowRecord {
   readonly status: WorkflowStatus;
   readonly input: unknown;
   readonly output?: unknown;
-  readonly error?: RecordedError;
+  readonly error?: WorkflowError;
   readonly idempotencyKey?: string;
   readonly parentId?: string;
   readonly correlationId: string;

@@ -8,7 +8,7 @@
 import { openSync, writeSync } from 'node:fs';
 import { createLogger, createNodeClient, type NodeClient, type NodeContract, type ServedNode } from '@onex/core';
 import { z } from 'zod';
-import { Orchestrator, serveOrchestrator, type OrchestratorStats } from '../../src/index.js';
+import { defineOrchestrator, Orchestrator, serveOrchestrator } from '../../src/index.js';
 import { JournalingStore, StoreMutant } from './journal.js';
 import { roundRobinClient } from './replica-client.js';
 import { StopTrap } from './stop-trap.js';
@@ -45,10 +45,9 @@ for (const name of saga.peers) {
   // The peers' calls carry the step deadline; the client's own default only bounds a call that brings none.
   peers[name] = trap.wrap(roundRobinClient(urls.map((url) => createNodeClient(url, PEER_CONTRACTS[name], { timeoutMs: 5_000 }))));
 }
-const orchestrator = new Orchestrator({
+const orchestrator = new Orchestrator(defineOrchestrator({ workflows: [saga.workflow] }), {
   store,
   peers,
-  workflows: [saga.workflow],
   leaseMs: args.leaseMs,
   // A peer killed for a second or two opens its breaker; the default 30 s open state would park compensations for
   // that long and stretch the drain.
@@ -60,7 +59,7 @@ const orchestrator = new Orchestrator({
 });
 
 function figures(): string {
-  const workflows = (orchestrator.metrics().extra as { workflows: OrchestratorStats }).workflows;
+  const workflows = orchestrator.stats();
   const { running, started, finished, recovered, leaseLosses, fencedWrites, compensationsRun, compensationsFailed, compensationsParked } = workflows;
   return `figures ${JSON.stringify({ running, started, finished, recovered, leaseLosses, fencedWrites, compensationsRun, compensationsFailed, compensationsParked })}\n`;
 }

@@ -11,7 +11,7 @@ import { createSilentLogger, sleep, type Clock } from '@onex/core';
 import { z } from 'zod';
 import { freshSchema } from '@onex/test-postgres';
 import { postgresUrl } from '@onex/test-postgres/vitest';
-import { defineWorkflow, MemoryWorkflowStore, Orchestrator, peer, type WorkflowStatus } from '../../src/index.js';
+import { defineOrchestrator, defineWorkflow, MemoryWorkflowStore, Orchestrator, peer, type WorkflowStatus } from '../../src/index.js';
 import { PostgresWorkflowStore } from '../../src/postgres.js';
 import { SqliteWorkflowStore } from '../../src/sqlite.js';
 import { isTerminalStatus, type WorkflowRecord } from '../../src/store/workflow-record.js';
@@ -219,10 +219,9 @@ export async function runSeed(options: SeedOptions): Promise<SeedReport> {
       ...(options.mutant === undefined ? {} : { mutant: options.mutant }),
     });
     const clients = PEER_LABELS.map((name, i) => new FaultyPeerClient(peers.get(name)!, { faults, random: clientRandom.fork(incarnations * 8 + i) }));
-    const orchestrator = new Orchestrator({
+    const orchestrator = new Orchestrator(defineOrchestrator({ workflows: [faultSaga] }), {
       store,
       peers: Object.fromEntries(PEER_LABELS.map((name, i) => [name, clients[i]!])),
-      workflows: [faultSaga],
       instanceId,
       leaseMs,
       clock,

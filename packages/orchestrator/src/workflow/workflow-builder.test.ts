@@ -1,0 +1,134 @@
+import { defineContract, NodeKind } from '@onex/core';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { peer, type StepCallContext, type StepDefinition, type StepInterceptor } from './definition.js';
+import { defineWorkflow } from './workflow-builder.js';
+
+const Value = z.object({ value: z.number() });
+const a = peer('a', defineContract({ name: 'a', kind: NodeKind.Effect, version: '1.0.0', input: Value, output: Value }));
+const ctx: StepCallContext = {
+  workflowId: 'w',
+  step: 's',
+  attempt: 1,
+  peer: 'a',
+  idempotencyKey: 'w:s',
+  correlationId: 'c',
+  signal: new AbortController().signal,
+};
+
+function stepOf(steps: readonly StepDefinition[], name: string): StepDefinition {
+  const step = steps.find((s) => s.name === name);
+  if (step === undefined) throw new Error(`no step ${name}`);
+  return step;
+}
+
+describe('defineWorkflow defaults', () => {
+  const wf = defineWorkflow({
+    type: 'with-defaults',
+    version: '1.0.0',
+    input: Value,
+    output: Value,
+    defaults: {
+      timeoutMs: 2_000,
+      retry: { maxAttempts: 4, initialDelayMs: 50, maxDelayMs: 500 },
+      compensation: { retry: { maxAttempts: 30 }, timeoutMs: 1_500 },
+    },
+  })
+    .step('plain', { target: a, input: ({ input }) => input, compensate: { target: a, input: () => ({ value: 0 }) } })
+    .step('own', {
+      target: a,
+      timeoutMs: 3_000,
+      retry: { maxAttempts: 10 },
+      input: ({ input }) => input,
+      compensate: { target: a, timeoutMs: 4_000, retry: { maxAttempts: 2 }, input: () => ({ value: 0 }) },
+    })
+    .returns(({ steps }) => steps.own);
+
+  it('gives every step and compensation the defaults it does not override', () => {
+    const plain = stepOf(wf.steps, 'plain');
+    expect(plain.timeoutMs).toBe(2_000);
+    expect(plain.retry.options).toMatchObject({ maxAttempts: 4, initialDelayMs: 50, maxDelayMs: 500 });
+    expect(plain.compensate?.timeoutMs).toBe(1_500);
+    expect(plain.compensate?.retry.options.maxAttempts).toBe(30);
+  });
+
+  it("replaces a default whole with the step's own value (no merge of retry policies)", () => {
+    const own = stepOf(wf.steps, 'own');
+    expect(own.timeoutMs).toBe(3_000);
+    // 10 attempts with core's backoff defaults: the default's 50 ms / 500 ms are not merged in.
+    expect(own.retry.options).toMatchObject({ maxAttempts: 10, initialDelayMs: 100, maxDelayMs: 10_000 });
+    expect(own.compensate?.timeoutMs).toBe(4_000);
+    expect(own.compensate?.retry.options.maxAttempts).toBe(2);
+  });
+
+  it('keeps the built-in defaults without `defaults`', () => {
+    const bare = defineWorkflow({ type: 'bare', version: '1.0.0', input: Value, output: Value })
+      .step('one', { target: a, input: ({ input }) => input, compensate: { target: a, input: () => ({ value: 0 }) } })
+      .returns(({ steps }) => steps.one);
+    const one = stepOf(bare.steps, 'one');
+    expect(one.timeoutMs).toBeUndefined();
+    expect(one.retry.options.maxAttempts).toBe(3);
+    expect(one.compensate?.retry.options.maxAttempts).toBe(5);
+    expect(one.compensate?.timeoutMs).toBeUndefined();
+  });
+});
+
+describe('step interceptors', () => {
+  it("run the defaults' first (outermost), then the step's own, around the call", async () => {
+    const trail: string[] = [];
+    // Generic, so it fits the defaults (unknown input and output) and a typed step alike.
+    function mark<TInput, TOutput>(label: string): StepInterceptor<TInput, TOutput> {
+      return async (input, _ctx, next) => {
+        trail.push(`${label}>`);
+        const output = await next(input);
+        trail.push(`<${label}`);
+        return output;
+      };
+    }
+    const wf = defineWorkflow({ type: 'chained', version: '1.0.0', input: Value, output: Value, defaults: { interceptors: [mark('default')] } })
+      .step('one', { target: a, interceptors: [mark('own')], input: ({ input }) => input })
+      .returns(({ steps }) => steps.one);
+    const answer = await stepOf(wf.steps, 'one').call({ value: 1 }, ctx, async (input) => {
+      trail.push('send');
+      return input;
+    });
+    expect(answer).toEqual({ value: 1 });
+    expect(trail).toEqual(['default>', 'own>', 'send', '<own', '<default']);
+  });
+
+  it('can change the input, answer without calling on, and see the attempt context', async () => {
+    const seen: StepCallContext[] = [];
+    const wf = defineWorkflow({ type: 'rewrites', version: '1.0.0', input: Value, output: Value })
+      .step('doubled', {
+        target: a,
+        interceptors: [
+          async (input, stepCtx, next) => {
+            seen.push(stepCtx);
+            return next({ value: input.value * 2 });
+          },
+        ],
+        input: ({ input }) => input,
+      })
+      .step('cached', { target: a, interceptors: [async () => ({ value: 42 })], input: ({ input }) => input })
+      .returns(({ steps }) => steps.doubled);
+    const sent: unknown[] = [];
+    const send = async (input: unknown): Promise<unknown> => {
+      sent.push(input);
+      return input;
+    };
+    expect(await stepOf(wf.steps, 'doubled').call({ value: 3 }, { ...ctx, attempt: 2 }, send)).toEqual({ value: 6 });
+    expect(await stepOf(wf.steps, 'cached').call({ value: 3 }, ctx, send)).toEqual({ value: 42 });
+    expect(sent).toEqual([{ value: 6 }]);
+    expect(seen).toMatchObject([{ workflowId: 'w', step: 's', attempt: 2, idempotencyKey: 'w:s' }]);
+  });
+
+  it('compose once, at definition: a step without interceptors sends directly', async () => {
+    const wf = defineWorkflow({ type: 'direct', version: '1.0.0', input: Value, output: Value })
+      .step('one', { target: a, input: ({ input }) => input })
+      .step('two', { target: a, input: ({ input }) => input })
+      .returns(({ steps }) => steps.one);
+    // One shared pass-through for every step without interceptors: nothing is built per step or per call.
+    expect(stepOf(wf.steps, 'one').call).toBe(stepOf(wf.steps, 'two').call);
+    expect(await stepOf(wf.steps, 'one').call({ value: 1 }, ctx, async () => 'sent')).toBe('sent');
+  });
+});

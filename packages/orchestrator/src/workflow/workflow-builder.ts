@@ -1,0 +1,223 @@
+import { composeInterceptors, RetryPolicy, type NodeContract, type RetryPolicyOptions } from '@onex/core';
+import type { z } from 'zod';
+import type {
+  AnyWorkflowDefinition,
+  CompensationDefinition,
+  StepCall,
+  StepCallContext,
+  StepDefinition,
+  StepInterceptor,
+  WorkflowDefinition,
+  WorkflowOutputOf,
+} from './definition.js';
+import type { CanBeAbsent, PeerStepSpec, WorkflowHeader, WorkflowStepSpec, WorkflowSteps } from './step-spec.js';
+import { definitionError, validateWorkflowDefinition } from './validate-definition.js';
+
+const DEFAULT_STEP_RETRY: RetryPolicyOptions = { maxAttempts: 3, initialDelayMs: 50, maxDelayMs: 2_000 };
+const DEFAULT_COMPENSATION_RETRY: RetryPolicyOptions = { maxAttempts: 5, initialDelayMs: 50, maxDelayMs: 2_000 };
+// The child workflow retries its own steps; the step itself runs once.
+const CHILD_STEP_RETRY = new RetryPolicy({ maxAttempts: 1 });
+
+/** No step yet (a mapped type over no key: the empty object type without `{}`). */
+type NoSteps = { readonly [K in never]: never };
+
+/** The call the terminal of a step's chain makes, carried by the attempt's context past the interceptors. */
+const SEND = Symbol('send');
+type SendingContext = StepCallContext & { readonly [SEND]: (input: unknown) => Promise<unknown> };
+
+const sendDirectly: StepCall = (input, _ctx, send) => send(input);
+
+/** Composes a step's interceptors once: each attempt then runs the chain around its own `send`. */
+function stepCall(interceptors: readonly StepInterceptor[]): StepCall {
+  if (interceptors.length === 0) return sendDirectly;
+  const chain = composeInterceptors<unknown, unknown, SendingContext>(interceptors, (input, ctx) => ctx[SEND](input));
+  return (input, ctx, send) => chain(input, { ...ctx, [SEND]: send });
+}
+
+/**
+ * Builds a workflow step by step. Each `step` adds a named step whose `input` mapper sees, typed, the workflow
+ * input and the outputs of the steps it `dependsOn`; `returns` closes the definition. `TSteps` holds every step's
+ * output, `TOptional` the names of the steps that can be absent from a completed workflow.
+ *
+ * @example
+ * ```ts
+ * import { defineContract, NodeKind } from '@onex/core';
+ * import { defineWorkflow, peer } from '@onex/orchestrator';
+ * import { z } from 'zod';
+ *
+ * const double = peer('double', defineContract({
+ *   name: 'double', kind: NodeKind.Compute, version: '1.0.0', input: z.number(), output: z.number(),
+ * }));
+ * const builder = defineWorkflow({ type: 'twice', version: '1.0.0', input: z.number(), output: z.number() })
+ *   .step('once', { target: double, input: ({ input }) => input })
+ *   .step('again', { target: double, dependsOn: ['once'], input: ({ steps }) => steps.once });
+ * const twice = builder.returns(({ steps }) => steps.again);
+ * ```
+ */
+export class WorkflowBuilder<
+  TInputSchema extends z.ZodType,
+  TOutputSchema extends z.ZodType,
+  TSteps extends Record<string, unknown>,
+  TOptional extends string = never,
+> {
+  readonly #header: WorkflowHeader<TInputSchema, TOutputSchema>;
+  readonly #steps: readonly StepDefinition[];
+
+  /** @internal use {@link defineWorkflow}. */
+  constructor(header: WorkflowHeader<TInputSchema, TOutputSchema>, steps: readonly StepDefinition[]) {
+    this.#header = header;
+    this.#steps = steps;
+  }
+
+  /**
+   * Adds a step that calls a peer node. Its `timeoutMs`, `retry` and compensation settings default to the
+   * workflow's `defaults`.
+   */
+  step<
+    const TName extends string,
+    C extends NodeContract,
+    const TMapped extends z.input<C['input']>,
+    const TDep extends keyof TSteps & string = never,
+    CC extends NodeContract = NodeContract,
+    const TCompMapped extends z.input<CC['input']> = z.input<CC['input']>,
+    TWhen extends boolean = never,
+    const TContinue extends boolean = false,
+  >(
+    name: TName,
+    spec: PeerStepSpec<z.output<TInputSchema>, Pick<TSteps, TDep>, C, TDep, TMapped, CC, TCompMapped, TWhen, TContinue>,
+  ): WorkflowBuilder<
+    TInputSchema,
+    TOutputSchema,
+    TSteps & { readonly [K in TName]: z.output<C['output']> },
+    TOptional | (CanBeAbsent<TWhen, TContinue, TDep, TOptional> extends true ? TName : never)
+  > {
+    const defaults = this.#header.defaults ?? {};
+    const compensate = spec.compensate;
+    const own = (spec.interceptors ?? []) as unknown as readonly StepInterceptor[];
+    const step: StepDefinition = {
+      name,
+      target: { kind: 'peer', peer: spec.target.peer, contract: spec.target.contract },
+      dependsOn: spec.dependsOn ?? [],
+      input: spec.input as StepDefinition['input'],
+      timeoutMs: spec.timeoutMs ?? defaults.timeoutMs,
+      retry: new RetryPolicy(spec.retry ?? defaults.retry ?? DEFAULT_STEP_RETRY),
+      compensate:
+        compensate === undefined
+          ? undefined
+          : {
+              peer: compensate.target.peer,
+              contract: compensate.target.contract,
+              input: compensate.input as CompensationDefinition['input'],
+              retry: new RetryPolicy(compensate.retry ?? defaults.compensation?.retry ?? DEFAULT_COMPENSATION_RETRY),
+              timeoutMs: compensate.timeoutMs ?? defaults.compensation?.timeoutMs,
+            },
+      when: spec.when as StepDefinition['when'],
+      continueOnError: spec.continueOnError ?? false,
+      call: stepCall([...(defaults.interceptors ?? []), ...own]),
+    };
+    return new WorkflowBuilder(this.#header, [...this.#steps, step]);
+  }
+
+  /**
+   * Adds a step that runs another workflow (registered in the same orchestrator) as a child. The workflow's
+   * `defaults` do not apply: the child's steps have their own.
+   */
+  subworkflow<
+    const TName extends string,
+    W extends AnyWorkflowDefinition,
+    const TDep extends keyof TSteps & string = never,
+    TWhen extends boolean = never,
+    const TContinue extends boolean = false,
+  >(
+    name: TName,
+    spec: WorkflowStepSpec<z.output<TInputSchema>, Pick<TSteps, TDep>, W, TDep, TWhen, TContinue>,
+  ): WorkflowBuilder<
+    TInputSchema,
+    TOutputSchema,
+    TSteps & { readonly [K in TName]: WorkflowOutputOf<W> },
+    TOptional | (CanBeAbsent<TWhen, TContinue, TDep, TOptional> extends true ? TName : never)
+  > {
+    const step: StepDefinition = {
+      name,
+      target: { kind: 'workflow', workflow: spec.workflow },
+      dependsOn: spec.dependsOn ?? [],
+      input: spec.input as StepDefinition['input'],
+      timeoutMs: spec.timeoutMs,
+      retry: CHILD_STEP_RETRY,
+      compensate: undefined,
+      when: spec.when as StepDefinition['when'],
+      continueOnError: spec.continueOnError ?? false,
+      call: sendDirectly,
+    };
+    return new WorkflowBuilder(this.#header, [...this.#steps, step]);
+  }
+
+  /**
+   * Closes the definition with the mapper that builds the workflow's output. It runs once every step is done, so
+   * `steps` holds every step's output, typed; only a step that can be absent — one with `when` or
+   * `continueOnError`, or one depending on such a step — is optional.
+   *
+   * @throws OnexError `CONTRACT` when the steps do not form a valid DAG (see {@link validateWorkflowDefinition}).
+   */
+  returns(
+    result: (ctx: {
+      readonly workflowId: string;
+      readonly input: z.output<TInputSchema>;
+      readonly steps: WorkflowSteps<TSteps, TOptional>;
+    }) => z.input<TOutputSchema>,
+  ): WorkflowDefinition<TInputSchema, TOutputSchema> {
+    const definition: WorkflowDefinition<TInputSchema, TOutputSchema> = {
+      type: this.#header.type,
+      version: this.#header.version,
+      input: this.#header.input,
+      output: this.#header.output,
+      steps: this.#steps,
+      result: result as WorkflowDefinition['result'],
+      timeoutMs: this.#header.timeoutMs,
+    };
+    validateWorkflowDefinition(definition);
+    return definition;
+  }
+}
+
+/**
+ * Starts a workflow definition. Chain `.step(...)` for each step and close with `.returns(...)`. What most steps
+ * share — their timeout, retry policy, interceptors, and their compensations' retry policy and timeout — goes once
+ * in `defaults`; a step sets its own only where it differs.
+ *
+ * @throws OnexError `CONTRACT` when `type` is not kebab-case or `version` is not semantic.
+ * @example
+ * ```ts
+ * import { defineContract, NodeKind } from '@onex/core';
+ * import { defineWorkflow, peer } from '@onex/orchestrator';
+ * import { z } from 'zod';
+ *
+ * const Order = z.object({ id: z.string(), items: z.array(z.string()) });
+ * const Receipt = z.object({ chargeId: z.string() });
+ * const pricing = defineContract({ name: 'pricing', kind: NodeKind.Compute, version: '1.0.0',
+ *   input: z.object({ items: z.array(z.string()) }), output: z.object({ total: z.int() }) });
+ * const payments = defineContract({ name: 'payments', kind: NodeKind.Effect, version: '1.0.0',
+ *   input: z.object({ orderId: z.string(), amount: z.int() }), output: z.object({ chargeId: z.string() }) });
+ * const refunds = defineContract({ name: 'refunds', kind: NodeKind.Effect, version: '1.0.0',
+ *   input: z.object({ chargeId: z.string().optional() }), output: z.object({ refunded: z.boolean() }) });
+ *
+ * const fulfil = defineWorkflow({
+ *   type: 'fulfil', version: '1.0.0', input: Order, output: Receipt,
+ *   defaults: { timeoutMs: 2_000, retry: { maxAttempts: 4 } },
+ * })
+ *   .step('price', { target: peer('pricing', pricing), input: ({ input }) => ({ items: input.items }) })
+ *   .step('charge', {
+ *     target: peer('payments', payments), dependsOn: ['price'],
+ *     input: ({ input, steps }) => ({ orderId: input.id, amount: steps.price.total }),
+ *     compensate: { target: peer('payments', refunds), input: ({ output }) => ({ chargeId: output?.chargeId }) },
+ *   })
+ *   .returns(({ steps }) => ({ chargeId: steps.charge.chargeId }));
+ * ```
+ */
+export function defineWorkflow<TInputSchema extends z.ZodType, TOutputSchema extends z.ZodType>(
+  header: WorkflowHeader<TInputSchema, TOutputSchema>,
+): WorkflowBuilder<TInputSchema, TOutputSchema, NoSteps> {
+  if (!/^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/.test(header.type)) throw definitionError(header.type, 'type must be kebab-case');
+  if (!/^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/.test(header.version)) throw definitionError(header.type, `version '${header.version}' is not semantic`);
+  return new WorkflowBuilder(header, []);
+}
