@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 const { createSilentLogger } = await import('../packages/core/dist/index.js');
-const { defineStateMachine, defineReducerNode, reduce, MemoryReducerStore } = await import('../packages/reducer/dist/index.js');
+const { defineStateMachine, defineReducerNode, NodeReducer, reduce, MemoryReducerStore } = await import('../packages/reducer/dist/index.js');
 const { SqliteReducerStore } = await import('../packages/reducer/dist/sqlite.js');
 
 
@@ -171,8 +171,8 @@ console.log(`   reduce() / switch = ${(pureReduce.mean / hand.mean).toFixed(1)}x
 
 const dir = mkdtempSync(join(tmpdir(), 'onex-reducer-bench-'));
 const logger = createSilentLogger();
-const memoryNode = defineReducerNode({ machine, version: '1.0.0', store: new MemoryReducerStore({ maxHistory: 1_000 }), logger });
-const sqliteNode = defineReducerNode({ machine, version: '1.0.0', name: 'order-sqlite', store: new SqliteReducerStore({ path: join(dir, 'bench.db') }), logger });
+const memoryNode = new NodeReducer(defineReducerNode({ machine, version: '1.0.0' }), { store: new MemoryReducerStore({ maxHistory: 1_000 }), logger });
+const sqliteNode = new NodeReducer(defineReducerNode({ machine, version: '1.0.0', name: 'order-sqlite' }), { store: new SqliteReducerStore({ path: join(dir, 'bench.db') }), logger });
 await memoryNode.initialize();
 await sqliteNode.initialize();
 for (const node of [memoryNode, sqliteNode]) {

@@ -69,5 +69,6 @@ export {
   type ReducerStats,
   type ReducerHistoryOptions,
   type RestoreTarget,
+  type TransitionRecordOf,
 } from './node/node-reducer.js';
-export { defineReducerNode, type ReducerNodeDefinition } from './node/define-reducer-node.js';
+export { defineReducerNode, type AnyReducerNodeDefinition, type MachineOf, type ReducerNodeDefinition } from './node/define-reducer-node.js';

@@ -20,8 +20,10 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const logger = createSilentLogger();
 
+const ordersDefinition = defineReducerNode({ machine: orderMachine, version: '1.0.0' });
+
 async function orders(store: ReducerStore = new MemoryReducerStore()) {
-  const node = defineReducerNode({ machine: orderMachine, version: '1.0.0', store, logger });
+  const node = new NodeReducer(ordersDefinition, { store, logger });
   await node.initialize();
   return node;
 }
@@ -105,7 +107,7 @@ describe('NodeReducer', () => {
         return snapshot;
       }
     }
-    const node = defineReducerNode({ machine: counter, version: '1.0.0', store: new SlowStore(), logger });
+    const node = new NodeReducer(defineReducerNode({ machine: counter, version: '1.0.0' }), { store: new SlowStore(), logger });
     await node.initialize();
     const client = createInProcessClient(node);
     const results = await Promise.all(
@@ -223,7 +225,7 @@ describe('NodeReducer', () => {
   });
 
   it('refuses malformed ids and payloads, and calls before initialize', async () => {
-    const idle = defineReducerNode({ machine: orderMachine, version: '1.0.0', logger });
+    const idle = new NodeReducer(ordersDefinition, { logger });
     const early = await idle.apply('o-1', { id: 'e1', type: 'CANCEL', payload: {} });
     expect(!early.ok && early.error.code).toBe(ErrorCode.Lifecycle);
 
@@ -249,10 +251,11 @@ describe('NodeReducer', () => {
   });
 
   it('is a base class: subclasses observe committed transitions through onTransition', async () => {
-    class AuditedOrders extends NodeReducer<OrderMachine> {
+    const audited = defineReducerNode({ machine: orderMachine, name: 'audited-orders', version: '2.0.0' });
+    class AuditedOrders extends NodeReducer<typeof audited> {
       readonly seen: string[] = [];
       constructor() {
-        super({ machine: orderMachine, name: 'audited-orders', version: '2.0.0', logger });
+        super(audited, { logger });
       }
       protected override onTransition(applied: AppliedEvent<OrderMachine>): void {
         if (applied.state === 'cancelled') throw new Error('audit sink down'); // logged; the transition stands
@@ -323,7 +326,7 @@ describe('NodeReducer initial context', () => {
   });
 
   it('is shared frozen: an update mutating it fails its event and does not leak into the next aggregate (SQLite)', async () => {
-    const node = defineReducerNode({ machine: tagged, version: '1.0.0', store: new SqliteReducerStore({ path: join(dir, 'tagged.db') }), logger });
+    const node = new NodeReducer(defineReducerNode({ machine: tagged, version: '1.0.0' }), { store: new SqliteReducerStore({ path: join(dir, 'tagged.db') }), logger });
     await node.initialize();
     const mutated = await node.apply('a', { id: 'e1', type: 'MUTATE', payload: { tag: 'from-a' } });
     expect(!mutated.ok && mutated.error.code).toBe(ErrorCode.Internal);

@@ -5,7 +5,7 @@ import { postgresUrl } from '@onex/test-postgres/vitest';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { defineReducerNode, defineStateMachine, reduceErrorReason, type AppliedEvent } from '../src/index.js';
+import { defineReducerNode, defineStateMachine, NodeReducer, reduceErrorReason, type AppliedEvent } from '../src/index.js';
 import { PostgresReducerStore } from '../src/postgres.js';
 
 // Three replicas of one reducer node, each with its own pool, on one PostgreSQL schema (the real server of the vitest
@@ -52,7 +52,7 @@ async function replicas(namespace: string) {
   for (const name of NAMES) {
     const pool = new pg.Pool({ connectionString: url, max: 4, application_name: name });
     const store = new PostgresReducerStore({ pool, schema: schema.name, namespace });
-    const node = defineReducerNode({ machine: ledgerMachine, version: '1.0.0', store, logger });
+    const node = new NodeReducer(defineReducerNode({ machine: ledgerMachine, version: '1.0.0' }), { store, logger });
     await node.initialize();
     closers.push(async () => {
       await node.shutdown();

@@ -1,17 +1,18 @@
 // End to end: a reducer node served over HTTP with serveNode, called with createNodeClient.
 import { createNodeClient, createSilentLogger, ErrorCode, serveNode, type ServedNode } from '@onex/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defineReducerNode, reducerContract, reduceErrorReason, type NodeReducer } from '../src/index.js';
-import { orderMachine, type OrderMachine } from './order-machine.js';
+import { defineReducerNode, NodeReducer, reducerContract, reduceErrorReason } from '../src/index.js';
+import { orderMachine } from './order-machine.js';
 
-let node: NodeReducer<OrderMachine>;
+const orders = defineReducerNode({ machine: orderMachine, version: '1.0.0' });
+let node: NodeReducer<typeof orders>;
 let served: ServedNode;
-// The client needs only the contract, not the node.
+// The client needs only the contract, not the node: from the definition, or from the machine alone.
 const contract = reducerContract(orderMachine, { version: '1.0.0' });
 let client: ReturnType<typeof createNodeClient<typeof contract>>;
 
 beforeAll(async () => {
-  node = defineReducerNode({ machine: orderMachine, version: '1.0.0', logger: createSilentLogger() });
+  node = new NodeReducer(orders, { logger: createSilentLogger() });
   served = await serveNode(node, { host: '127.0.0.1', port: 0 });
   client = createNodeClient(served.url, contract, { timeoutMs: 5_000 });
 });

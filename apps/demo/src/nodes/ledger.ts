@@ -1,22 +1,19 @@
 #!/usr/bin/env node
 // REDUCER node `order-ledger`: the order lifecycle FSM, one aggregate per order, in SQLite.
 import { ErrorCode, OnexError, serveNode } from '@onex/core';
-import { defineReducerNode } from '@onex/reducer';
+import { defineReducerNode, NodeReducer } from '@onex/reducer';
 import { orderLedgerMachine } from '../domain/order-ledger.js';
 import { CONTRACT_VERSION, PeerName } from '../domain/peers.js';
 import { runNodeProcess } from '../runtime/node-process.js';
 import { openReducerStore } from '../runtime/stores.js';
 
+/** The order ledger's definition: the lifecycle machine, under the ledger's peer name. */
+const ledger = defineReducerNode({ machine: orderLedgerMachine, name: PeerName.Ledger, version: CONTRACT_VERSION });
+
 await runNodeProcess({
   name: PeerName.Ledger,
   start: async (args, logger) => {
-    const node = defineReducerNode({
-      machine: orderLedgerMachine,
-      name: PeerName.Ledger,
-      version: CONTRACT_VERSION,
-      store: openReducerStore(args.dataDir),
-      logger,
-    });
+    const node = new NodeReducer(ledger, { store: openReducerStore(args.dataDir), logger });
     const served = await serveNode(node, {
       port: args.port,
       configure: (app) => {

@@ -22,7 +22,7 @@ export function reducerNodeFiles(options: NodeTemplateOptions): readonly Generat
   const { kebab, pascal, camel, constant } = options.names;
   const dir = `src/nodes/${kebab}`;
 
-  const contract = `import { defineStateMachine, reducerContract } from '@onex/reducer';
+  const contract = `import { defineReducerNode, defineStateMachine, reducerContract } from '@onex/reducer';
 import { z } from 'zod';
 
 /** The \`${kebab}\` node's name and contract version (manifest.yaml says the same; the node's test checks). */
@@ -56,10 +56,15 @@ export const ${camel}Machine = defineStateMachine({
 });
 
 /**
+ * The \`${kebab}\` node's definition: a pure value — its machine and its contract's identity. \`${pascal}Node\` serves it.
+ */
+export const ${camel}Definition = defineReducerNode({ machine: ${camel}Machine, version: ${constant}_NODE.version, description: '${DESCRIPTION}' });
+
+/**
  * \`${kebab}\` as its callers see it: \`{ aggregateId, event: { id, type, payload } }\` in, the aggregate's new state
  * out. Build HTTP clients and orchestrator peers from it.
  */
-export const ${camel}Contract = reducerContract(${camel}Machine, { version: ${constant}_NODE.version, description: '${DESCRIPTION}' });
+export const ${camel}Contract = reducerContract(${camel}Definition);
 `;
 
   const config = settingsModule(options.names, [
@@ -73,10 +78,10 @@ export const ${camel}Contract = reducerContract(${camel}Machine, { version: ${co
   ]);
 
   const node = `import { NodeReducer, type AppliedEvent, type NodeReducerOptions } from '@onex/reducer';
-import { ${constant}_NODE, ${camel}Machine } from './contract.js';
+import { ${camel}Definition, type ${camel}Machine } from './contract.js';
 
-/** Options of {@link ${pascal}Node}: everything \`NodeReducer\` takes but the machine and the identity. */
-export type ${pascal}NodeOptions = Omit<NodeReducerOptions<typeof ${camel}Machine>, 'machine' | 'version' | 'name'>;
+/** Options of {@link ${pascal}Node}: its runtime things (store, logger, clock, interceptors); the definition says the rest. */
+export type ${pascal}NodeOptions = NodeReducerOptions<typeof ${camel}Machine>;
 
 /**
  * The \`${kebab}\` reducer node: one aggregate per id, events applied in order, each event id once. Override
@@ -89,9 +94,9 @@ export type ${pascal}NodeOptions = Omit<NodeReducerOptions<typeof ${camel}Machin
  * await node.apply('a-1', { id: 'e-1', type: 'RECORD', payload: { amount: 5 } });
  * \`\`\`
  */
-export class ${pascal}Node extends NodeReducer<typeof ${camel}Machine> {
+export class ${pascal}Node extends NodeReducer<typeof ${camel}Definition> {
   constructor(options: ${pascal}NodeOptions = {}) {
-    super({ ...options, machine: ${camel}Machine, version: ${constant}_NODE.version });
+    super(${camel}Definition, options);
   }
 
   protected override onTransition(applied: AppliedEvent<typeof ${camel}Machine>): void {

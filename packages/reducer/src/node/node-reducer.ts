@@ -27,6 +27,7 @@ import {
   type TransitionChange,
   type TransitionRecord,
 } from '../store/reducer-store.js';
+import { checkReducerNodeDefinition, type AnyReducerNodeDefinition, type MachineOf } from './define-reducer-node.js';
 import { KeyedQueue } from './keyed-queue.js';
 import {
   checkId,
@@ -40,23 +41,19 @@ import {
 } from './reducer-contract.js';
 
 /**
- * Options of a {@link NodeReducer}: the machine, the contract's version, the store, and every `NodeService` option.
+ * Runtime options of a {@link NodeReducer}: where aggregates live, how races are retried, a callback after each
+ * transition, and every `NodeService` option (logger, sanitizer, clock, deadlines, concurrency, interceptors)
+ * except a config. What the node *is* — its machine, name and version — is its definition (`defineReducerNode`).
  *
  * @example
  * ```ts
  * const options: NodeReducerOptions<typeof orderMachine> = {
- *   machine: orderMachine, version: '1.0.0', store: new SqliteReducerStore({ path: './orders.db' }),
+ *   store: new SqliteReducerStore({ path: './orders.db' }),
+ *   onTransition: (applied) => console.log(`${applied.aggregateId} is ${applied.state}`),
  * };
  * ```
  */
-export interface NodeReducerOptions<M extends AnyStateMachine> extends Omit<NodeServiceOptions<EmptyConfig>, 'config'> {
-  /** The state machine events go through. */
-  readonly machine: M;
-  /** Semantic version of the node's contract. */
-  readonly version: string;
-  /** Node name, kebab-case. Default: the machine's name. */
-  readonly name?: string;
-  readonly description?: string;
+export interface NodeReducerOptions<M extends AnyStateMachine = AnyStateMachine> extends Omit<NodeServiceOptions<EmptyConfig>, 'config'> {
   /** Where aggregates live. Default: a new {@link MemoryReducerStore}. */
   readonly store?: ReducerStore;
   /** Close the store in `shutdown()`. Default true (pass false when the store is shared and closed elsewhere). */
@@ -66,6 +63,11 @@ export interface NodeReducerOptions<M extends AnyStateMachine> extends Omit<Node
    * aggregate between load and append. Default 3.
    */
   readonly maxConflictRetries?: number;
+  /**
+   * Runs after each recorded transition, as {@link NodeReducer.onTransition} does (it is the hook's default body:
+   * a subclass overriding the hook replaces it).
+   */
+  readonly onTransition?: (applied: AppliedEvent<M>, record: TransitionRecordOf<M>) => void | Promise<void>;
 }
 
 /**
@@ -136,6 +138,17 @@ export interface ReducerStats {
   readonly enteredStates: Readonly<Record<string, number>>;
 }
 
+/**
+ * A transition of an aggregate of machine `M`, as the store records it and {@link NodeReducer.history} and
+ * {@link NodeReducer.onTransition} see it: typed by the machine's states, context and intents.
+ *
+ * @example
+ * ```ts
+ * const entries: TransitionRecordOf<typeof orderMachine>[] = [...(await node.history('order-42'))];
+ * ```
+ */
+export type TransitionRecordOf<M extends AnyStateMachine> = TransitionRecord<StateOf<M>, ContextOf<M>, IntentOf<M>>;
+
 type Snapshot<M extends AnyStateMachine> = AggregateSnapshot<StateOf<M>, ContextOf<M>>;
 
 const RESTORE_EVENT = '$restore';
@@ -158,39 +171,51 @@ interface AppendOutcome {
  * aggregate's events one at a time, in the order they reach the database, and none is lost; on other stores an
  * append that lost the race to another process is re-reduced (`maxConflictRetries`).
  *
- * Extend it in a downstream repo (or use {@link defineReducerNode}); the protected hook is
- * {@link NodeReducer.onTransition}, plus `NodeService`'s `componentHealth` and `extraMetrics` (call `super`).
- * Serve it with `serveNode`; call it in process with {@link NodeReducer.apply}.
+ * Construct it from a definition and runtime options: `new NodeReducer(definition, { store })`, the definition made
+ * by `defineReducerNode`. Extend it in a downstream repo, typed by the definition
+ * (`class X extends NodeReducer<typeof definition> { constructor(o) { super(definition, o); } }`); the protected
+ * hook is {@link NodeReducer.onTransition}, plus `NodeService`'s `componentHealth` and `extraMetrics` (call
+ * `super`). Serve it with `serveNode`; call it in process with {@link NodeReducer.apply}.
  *
  * @example
  * ```ts
  * import { createSilentLogger } from '@onex/core';
- * import { NodeReducer, type AppliedEvent } from '@onex/reducer';
+ * import { defineReducerNode, NodeReducer, type AppliedEvent, type NodeReducerOptions } from '@onex/reducer';
  * import { SqliteReducerStore } from '@onex/reducer/sqlite';
  *
- * class OrderReducer extends NodeReducer<typeof orderMachine> {
+ * const orders = defineReducerNode({ machine: orderMachine, version: '1.0.0' });
+ *
+ * // The common case: the definition says it all.
+ * const node = new NodeReducer(orders, { store: new SqliteReducerStore({ path: './orders.db' }), logger: createSilentLogger() });
+ * await node.initialize();
+ * const r = await node.apply('order-42', { id: 'e-1', type: 'PRICE', payload: { total: 30 } });
+ *
+ * // Behaviour of your own: extend it, typed by the definition.
+ * class OrderReducer extends NodeReducer<typeof orders> {
  *   readonly published: string[] = [];
- *   constructor(path: string) {
- *     super({ machine: orderMachine, version: '1.0.0', store: new SqliteReducerStore({ path }), logger: createSilentLogger() });
+ *   constructor(options: NodeReducerOptions<typeof orderMachine> = {}) {
+ *     super(orders, options);
  *   }
  *   protected override onTransition(applied: AppliedEvent<typeof orderMachine>): void {
  *     this.published.push(`${applied.aggregateId} is ${applied.state}`);
  *   }
  * }
- * const node = new OrderReducer('./orders.db');
- * await node.initialize();
- * const r = await node.apply('order-42', { id: 'e-1', type: 'PRICE', payload: { total: 30 } });
  * ```
  */
-export abstract class NodeReducer<M extends AnyStateMachine> extends NodeService<ReducerInputSchema<M>, ReducerOutputSchema<M>, EmptyConfig> {
+export class NodeReducer<const TDefinition extends AnyReducerNodeDefinition = AnyReducerNodeDefinition> extends NodeService<
+  ReducerInputSchema<MachineOf<TDefinition>>,
+  ReducerOutputSchema<MachineOf<TDefinition>>,
+  EmptyConfig
+> {
   /** The node's state machine. */
-  readonly machine: M;
+  readonly machine: MachineOf<TDefinition>;
   /** The node's store. */
   readonly store: ReducerStore;
 
   readonly #queue = new KeyedQueue();
   readonly #closeStore: boolean;
   readonly #maxConflictRetries: number;
+  readonly #onTransition: NodeReducerOptions<MachineOf<TDefinition>>['onTransition'];
   readonly #entered = new Map<string, number>();
   #applied = 0;
   #duplicates = 0;
@@ -198,26 +223,25 @@ export abstract class NodeReducer<M extends AnyStateMachine> extends NodeService
   #conflicts = 0;
   #restores = 0;
 
-  constructor(options: NodeReducerOptions<M>) {
-    super(
-      reducerContract(options.machine, {
-        version: options.version,
-        ...(options.name === undefined ? {} : { name: options.name }),
-        ...(options.description === undefined ? {} : { description: options.description }),
-      }),
-      options,
-    );
-    this.machine = options.machine;
-    this.store = options.store ?? new MemoryReducerStore();
-    this.#closeStore = options.closeStore ?? true;
-    this.#maxConflictRetries = options.maxConflictRetries ?? 3;
+  constructor(definition: TDefinition, options: NodeReducerOptions<MachineOf<TDefinition>> = {}) {
+    checkReducerNodeDefinition(definition);
+    const { store, closeStore, maxConflictRetries, onTransition, ...service } = options;
+    super(reducerContract<MachineOf<TDefinition>>(definition), service);
+    this.machine = definition.machine;
+    this.store = store ?? new MemoryReducerStore();
+    this.#closeStore = closeStore ?? true;
+    this.#maxConflictRetries = maxConflictRetries ?? 3;
+    if (!Number.isInteger(this.#maxConflictRetries) || this.#maxConflictRetries < 0) {
+      throw new OnexError(ErrorCode.Validation, `maxConflictRetries must be a non-negative integer (got ${String(maxConflictRetries)})`);
+    }
+    this.#onTransition = onTransition;
   }
 
   /**
    * Applies one event to an aggregate, typed: the in-process equivalent of a call, without the call's input and
    * output validation passes (the payload is checked by its trigger's schema). Never throws.
    */
-  async apply(aggregateId: string, event: ReducerEvent<M>, options: ApplyOptions = {}): Promise<Result<AppliedEvent<M>>> {
+  async apply(aggregateId: string, event: ReducerEvent<MachineOf<TDefinition>>, options: ApplyOptions = {}): Promise<Result<AppliedEvent<MachineOf<TDefinition>>>> {
     try {
       this.#assertReady();
       checkId('aggregateId', aggregateId);
@@ -236,22 +260,22 @@ export abstract class NodeReducer<M extends AnyStateMachine> extends NodeService
    * The aggregate's snapshot — the latest, or the one right after `version` (0: the machine's initial snapshot) —
    * or undefined when the aggregate (or that version) is unknown.
    */
-  async get(aggregateId: string, options: { readonly version?: number } = {}): Promise<Snapshot<M> | undefined> {
+  async get(aggregateId: string, options: { readonly version?: number } = {}): Promise<Snapshot<MachineOf<TDefinition>> | undefined> {
     this.#assertReady();
-    if (options.version === undefined) return (await this.store.load(aggregateId)) as Snapshot<M> | undefined;
+    if (options.version === undefined) return (await this.store.load(aggregateId)) as Snapshot<MachineOf<TDefinition>> | undefined;
     if (!Number.isInteger(options.version) || options.version < 0) throw new OnexError(ErrorCode.Validation, 'version must be a non-negative integer');
     if (options.version === 0) return this.#initial();
-    return (await this.store.loadAt(aggregateId, options.version)) as Snapshot<M> | undefined;
+    return (await this.store.loadAt(aggregateId, options.version)) as Snapshot<MachineOf<TDefinition>> | undefined;
   }
 
   /** The aggregate's transitions, oldest first (a page of at most `limit`). */
-  async history(aggregateId: string, options: ReducerHistoryOptions = {}): Promise<readonly TransitionRecord<StateOf<M>, ContextOf<M>, IntentOf<M>>[]> {
+  async history(aggregateId: string, options: ReducerHistoryOptions = {}): Promise<readonly TransitionRecordOf<MachineOf<TDefinition>>[]> {
     this.#assertReady();
     const limit = options.limit ?? 100;
     const afterVersion = options.afterVersion ?? 0;
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new OnexError(ErrorCode.Validation, 'limit must be an integer from 1 to 1000');
     if (!Number.isInteger(afterVersion) || afterVersion < 0) throw new OnexError(ErrorCode.Validation, 'afterVersion must be a non-negative integer');
-    return (await this.store.history(aggregateId, { afterVersion, limit })) as readonly TransitionRecord<StateOf<M>, ContextOf<M>, IntentOf<M>>[];
+    return (await this.store.history(aggregateId, { afterVersion, limit })) as readonly TransitionRecordOf<MachineOf<TDefinition>>[];
   }
 
   /**
@@ -260,14 +284,14 @@ export abstract class NodeReducer<M extends AnyStateMachine> extends NodeService
    * event ids applied before stay deduplicated. Queued behind the aggregate's pending events. Throws an
    * {@link OnexError}: `NOT_FOUND` for a version the store does not have, `VALIDATION` for a bad state or context.
    */
-  async restore(aggregateId: string, target: RestoreTarget<M>, options: { readonly reason?: string } = {}): Promise<Snapshot<M>> {
+  async restore(aggregateId: string, target: RestoreTarget<MachineOf<TDefinition>>, options: { readonly reason?: string } = {}): Promise<Snapshot<MachineOf<TDefinition>>> {
     this.#assertReady();
     checkId('aggregateId', aggregateId);
     // The target is read inside the queued task: an event applied after this call must not run before the restore.
     const restored = await this.#queue.run(aggregateId, () =>
       this.#session(aggregateId, async (session) => {
         const to = await this.#restoreTarget(session, aggregateId, target);
-        const current = ((await session.load()) as Snapshot<M> | undefined) ?? this.#initial();
+        const current = ((await session.load()) as Snapshot<MachineOf<TDefinition>> | undefined) ?? this.#initial();
         const change: TransitionChange = {
           eventId: `${RESTORE_EVENT}:${randomUUID()}`,
           kind: TransitionKind.Restore,
@@ -283,7 +307,7 @@ export abstract class NodeReducer<M extends AnyStateMachine> extends NodeService
         };
         const result = await session.append(current.version, change);
         if (result.status !== 'appended') throw new OnexError(ErrorCode.Internal, 'restore record collided with an existing event id');
-        return result.snapshot as Snapshot<M>;
+        return result.snapshot as Snapshot<MachineOf<TDefinition>>;
       }),
     );
     this.#restores += 1;
@@ -303,7 +327,7 @@ export abstract class NodeReducer<M extends AnyStateMachine> extends NodeService
     };
   }
 
-  protected override async process(input: ParsedReducerInput<M>, ctx: CallContext): Promise<AppliedEvent<M>> {
+  protected override async process(input: ParsedReducerInput<MachineOf<TDefinition>>, ctx: CallContext): Promise<AppliedEvent<MachineOf<TDefinition>>> {
     const { aggregateId, event } = input;
     return this.#apply(aggregateId, event.id, { type: event.type, payload: event.payload }, ctx.signal);
   }
@@ -311,9 +335,12 @@ export abstract class NodeReducer<M extends AnyStateMachine> extends NodeService
   /**
    * Runs after a transition was recorded, before the caller gets its answer, in order per aggregate (the next
    * event for the aggregate waits for it). For side channels — publish to a bus, update a read model. Not called
-   * for replays. An error it throws is logged and does not fail the call: the transition stands.
+   * for replays. An error it throws is logged and does not fail the call: the transition stands. Default: the
+   * `onTransition` option, when given.
    */
-  protected onTransition(_applied: AppliedEvent<M>, _record: TransitionRecord<StateOf<M>, ContextOf<M>, IntentOf<M>>): void | Promise<void> {}
+  protected onTransition(applied: AppliedEvent<MachineOf<TDefinition>>, record: TransitionRecordOf<MachineOf<TDefinition>>): void | Promise<void> {
+    return this.#onTransition?.(applied, record);
+  }
 
   protected override async onInitialize(): Promise<void> {
     await this.store.init();
@@ -336,7 +363,7 @@ export abstract class NodeReducer<M extends AnyStateMachine> extends NodeService
     return { ...this.stats() };
   }
 
-  #apply(aggregateId: string, eventId: string, event: ParsedEventOf<M>, signal: AbortSignal | undefined): Promise<AppliedEvent<M>> {
+  #apply(aggregateId: string, eventId: string, event: ParsedEventOf<MachineOf<TDefinition>>, signal: AbortSignal | undefined): Promise<AppliedEvent<MachineOf<TDefinition>>> {
     return this.#queue.run(aggregateId, async () => {
       if (signal?.aborted === true) throw abortReasonToOnexError(signal);
       let outcome: AppendOutcome;
@@ -360,7 +387,7 @@ export abstract class NodeReducer<M extends AnyStateMachine> extends NodeService
       this.#entered.set(outcome.record.to, (this.#entered.get(outcome.record.to) ?? 0) + 1);
       const applied = this.#answer(outcome.record, false);
       try {
-        await this.onTransition(applied, outcome.record as TransitionRecord<StateOf<M>, ContextOf<M>, IntentOf<M>>);
+        await this.onTransition(applied, outcome.record as TransitionRecordOf<MachineOf<TDefinition>>);
       } catch (error) {
         this.logger.error({ err: error, aggregateId, eventId }, 'onTransition failed; the transition stands');
       }
@@ -369,10 +396,10 @@ export abstract class NodeReducer<M extends AnyStateMachine> extends NodeService
   }
 
   /** One attempt: dedup, reduce from the current snapshot, append at its version. */
-  async #reduceAndAppend(session: AggregateSession, aggregateId: string, eventId: string, event: ParsedEventOf<M>): Promise<AppendOutcome> {
+  async #reduceAndAppend(session: AggregateSession, aggregateId: string, eventId: string, event: ParsedEventOf<MachineOf<TDefinition>>): Promise<AppendOutcome> {
     const seen = await session.findEvent(eventId);
     if (seen !== undefined) return { status: 'duplicate', record: seen };
-    const current = ((await session.load()) as Snapshot<M> | undefined) ?? this.#initial();
+    const current = ((await session.load()) as Snapshot<MachineOf<TDefinition>> | undefined) ?? this.#initial();
     const reduced = reduceParsed(this.machine, current, event);
     if (!reduced.ok) {
       this.#rejected += 1;
@@ -410,7 +437,7 @@ export abstract class NodeReducer<M extends AnyStateMachine> extends NodeService
   }
 
   /** The first answer for a replayed event id; an id reused for a different event is a `CONFLICT`, not a replay. */
-  #duplicate(record: TransitionRecord, event: ParsedEventOf<M>): AppliedEvent<M> {
+  #duplicate(record: TransitionRecord, event: ParsedEventOf<MachineOf<TDefinition>>): AppliedEvent<MachineOf<TDefinition>> {
     if (record.event.type !== event.type || canonicalJson(record.event.payload) !== canonicalJson(event.payload)) {
       throw reduceError(
         ErrorCode.Conflict,
@@ -423,26 +450,26 @@ export abstract class NodeReducer<M extends AnyStateMachine> extends NodeService
     return this.#answer(record, true);
   }
 
-  #answer(record: TransitionRecord, duplicate: boolean): AppliedEvent<M> {
+  #answer(record: TransitionRecord, duplicate: boolean): AppliedEvent<MachineOf<TDefinition>> {
     const prefix = `${this.machine.name}:${record.aggregateId}:${record.eventId}:`;
     return {
       aggregateId: record.aggregateId,
       eventId: record.eventId,
       state: record.to,
       previousState: record.from,
-      context: record.context as ContextOf<M>,
+      context: record.context as ContextOf<MachineOf<TDefinition>>,
       version: record.version,
-      intents: record.intents.map((intent, i) => ({ ...intent, key: `${prefix}${i}` }) as KeyedIntent<IntentOf<M>>),
+      intents: record.intents.map((intent, i) => ({ ...intent, key: `${prefix}${i}` }) as KeyedIntent<IntentOf<MachineOf<TDefinition>>>),
       duplicate,
     };
   }
 
-  #initial(): Snapshot<M> {
+  #initial(): Snapshot<MachineOf<TDefinition>> {
     const { state, context } = this.machine.initialSnapshot();
-    return { state: state, context: context as ContextOf<M>, version: 0, updatedAt: 0 };
+    return { state: state, context: context as ContextOf<MachineOf<TDefinition>>, version: 0, updatedAt: 0 };
   }
 
-  async #restoreTarget(session: AggregateSession, aggregateId: string, target: RestoreTarget<M>): Promise<{ state: string; context: unknown }> {
+  async #restoreTarget(session: AggregateSession, aggregateId: string, target: RestoreTarget<MachineOf<TDefinition>>): Promise<{ state: string; context: unknown }> {
     if ('version' in target) {
       const { version } = target;
       if (!Number.isInteger(version) || version < 0) throw new OnexError(ErrorCode.Validation, 'version must be a non-negative integer');

@@ -1,6 +1,7 @@
 import { defineContract, EmptyConfig, ErrorCode, NodeKind, OnexError, type NodeContract } from '@onex/core';
 import { z } from 'zod';
 import type { AnyStateMachine, ContextOf, Intent, IntentOf, StateOf, TriggerOf } from '../machine/state-machine.js';
+import type { ReducerNodeDefinition } from './define-reducer-node.js';
 
 /**
  * An intent as a reducer node returns it: with a `key` that is the same every time the event is applied or
@@ -92,10 +93,11 @@ export type ReducerContract<M extends AnyStateMachine> = NodeContract<ReducerInp
  */
 export interface ReducerContractOptions {
   /** Node name, kebab-case. Default: the machine's name. */
-  readonly name?: string;
+  readonly name?: string | undefined;
   /** Semantic version of the contract. */
   readonly version: string;
-  readonly description?: string;
+  /** One sentence for people. Default: the machine's description. */
+  readonly description?: string | undefined;
 }
 
 // Ids: visible ASCII, so that intent keys and idempotency keys built from them stay valid header values; a leading
@@ -125,6 +127,10 @@ export function checkId(field: string, value: unknown): void {
   }
 }
 
+function isDefinition<M extends AnyStateMachine>(source: M | ReducerNodeDefinition<M>): source is ReducerNodeDefinition<M> {
+  return 'machine' in source && typeof source.machine === 'object';
+}
+
 /** One object schema, or the union of several discriminated by `type` (never, for none). */
 function union(options: z.ZodObject[]): z.ZodType {
   const [first, ...rest] = options;
@@ -133,19 +139,28 @@ function union(options: z.ZodObject[]): z.ZodType {
 }
 
 /**
- * The contract of a reducer node for a machine: input `{ aggregateId, event: { id, type, payload } }` with each
- * trigger's payload schema, output {@link AppliedEvent} with the machine's state names, context and intent
- * schemas. A client needs only this (not the node) to call a reducer over HTTP.
+ * The contract of a reducer node: input `{ aggregateId, event: { id, type, payload } }` with each trigger's payload
+ * schema, output {@link AppliedEvent} with the machine's state names, context and intent schemas. A client needs
+ * only this (not the node) to call a reducer over HTTP. Takes the node's definition (`defineReducerNode(...)`, the
+ * contract the node itself serves), or a machine and the contract's identity.
  *
+ * @throws OnexError `CONTRACT` when the name or version is invalid.
  * @example
  * ```ts
  * import { createNodeClient } from '@onex/core';
- * const contract = reducerContract(orderMachine, { version: '1.0.0' });
- * const orders = createNodeClient('http://127.0.0.1:4000', contract);
- * await orders.call({ aggregateId: 'order-42', event: { id: 'e-1', type: 'PRICE', payload: { total: 30 } } });
+ * import { defineReducerNode, reducerContract } from '@onex/reducer';
+ * const orders = defineReducerNode({ machine: orderMachine, version: '1.0.0' });
+ * const client = createNodeClient('http://127.0.0.1:4000', reducerContract(orders));
+ * await client.call({ aggregateId: 'order-42', event: { id: 'e-1', type: 'PRICE', payload: { total: 30 } } });
+ * // The same contract from the machine alone:
+ * const same = reducerContract(orderMachine, { version: '1.0.0' });
  * ```
  */
-export function reducerContract<M extends AnyStateMachine>(machine: M, options: ReducerContractOptions): ReducerContract<M> {
+export function reducerContract<M extends AnyStateMachine>(definition: ReducerNodeDefinition<M>): ReducerContract<M>;
+export function reducerContract<M extends AnyStateMachine>(machine: M, options: ReducerContractOptions): ReducerContract<M>;
+export function reducerContract<M extends AnyStateMachine>(source: M | ReducerNodeDefinition<M>, given?: ReducerContractOptions): ReducerContract<M> {
+  const definition: ReducerNodeDefinition<M> = isDefinition(source) ? source : { machine: source, ...(given ?? { version: '' }) };
+  const { machine } = definition;
   const events = Object.entries(machine.events).map(([type, payload]) => z.object({ id: Id, type: z.literal(type), payload }).strict());
   const State = z.enum(machine.states as unknown as [string, ...string[]]);
   const declared = machine.intents;
@@ -154,10 +169,10 @@ export function reducerContract<M extends AnyStateMachine>(machine: M, options: 
       ? z.object({ type: z.string(), payload: z.unknown(), key: z.string() })
       : union(Object.entries(declared).map(([type, payload]) => z.object({ type: z.literal(type), payload, key: z.string() })));
   return defineContract({
-    name: options.name ?? machine.name,
+    name: definition.name ?? machine.name,
     kind: NodeKind.Reducer,
-    version: options.version,
-    description: options.description ?? machine.description ?? `Reducer of the '${machine.name}' state machine`,
+    version: definition.version,
+    description: definition.description ?? machine.description ?? `Reducer of the '${machine.name}' state machine`,
     input: z.object({ aggregateId: Id, event: union(events) }).strict() as unknown as ReducerInputSchema<M>,
     output: z.object({
       aggregateId: z.string(),

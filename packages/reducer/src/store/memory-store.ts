@@ -37,7 +37,7 @@ function frozenJson<T>(value: T): T {
  *
  * @example
  * ```ts
- * const node = defineReducerNode({ machine: orderMachine, version: '1.0.0', store: new MemoryReducerStore({ maxHistory: 100 }) });
+ * const node = new NodeReducer(defineReducerNode({ machine: orderMachine, version: '1.0.0' }), { store: new MemoryReducerStore({ maxHistory: 100 }) });
  * ```
  */
 export class MemoryReducerStore implements ReducerStore {

@@ -198,7 +198,7 @@ type Query = <R extends pg.QueryResultRow>(name: NamedStatement, values: unknown
  * ```ts
  * import { PostgresReducerStore } from '@onex/reducer/postgres';
  * const store = new PostgresReducerStore({ connectionString: process.env.DATABASE_URL, namespace: 'order' });
- * const node = defineReducerNode({ machine: orderMachine, version: '1.0.0', store });
+ * const node = new NodeReducer(defineReducerNode({ machine: orderMachine, version: '1.0.0' }), { store });
  * await node.initialize(); // runs store.init()
  * ```
  */

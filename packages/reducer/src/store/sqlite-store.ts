@@ -131,7 +131,7 @@ function json(value: unknown, what: string): string {
  * @example
  * ```ts
  * const store = new SqliteReducerStore({ path: './data/orders.db' });
- * const node = defineReducerNode({ machine: orderMachine, version: '1.0.0', store });
+ * const node = new NodeReducer(defineReducerNode({ machine: orderMachine, version: '1.0.0' }), { store });
  * await node.initialize(); // runs store.init()
  * ```
  */
