@@ -7,21 +7,24 @@ import { FileExistsError } from './scaffold/write-files.js';
 import { readGeneratorVersion } from './versions/onex-versions.js';
 
 const USAGE = `Usage:
-  create-onex <dir> [--domain <domain>] [--force]
+  create-onex <dir> [--domain <domain>] [--onex-from <packs>] [--force]
       Creates an ONEX project in <dir> (its name is the folder's name, kebab-case).
   create-onex add <kind> <name> [--dir <project>] [--peers a,b] [--force]
       Adds a node: <kind> is compute, effect, reducer or orchestrator; <name> is kebab-case.
       An orchestrator's workflow calls --peers (default: every compute, effect and reducer node).
 
 Options:
-  --domain   npm scope of the project's package and owner of its nodes (kebab-case)
-  --dir      the project's folder (default: the current folder)
-  --force    overwrite existing files (without it, nothing is written if any exists)
+  --domain     npm scope of the project's package and owner of its nodes (kebab-case)
+  --onex-from  a folder of packed @onex/* and create-onex packages (.tgz) to depend on instead of the
+               registry (file: specifiers): try an ONEX checkout before a release
+  --dir        the project's folder (default: the current folder)
+  --force      overwrite existing files (without it, nothing is written if any exists)
   -h, --help, -v, --version
 
 Examples:
   npm create onex@latest shop -- --domain acme
-  npx create-onex add compute price-quote`;
+  npx create-onex add compute price-quote
+  node scripts/pack-packages.mjs ../packs && node packages/create-onex/dist/cli.js ../shop --onex-from ../packs`;
 
 async function main(argv: readonly string[]): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -30,6 +33,7 @@ async function main(argv: readonly string[]): Promise<void> {
     strict: true,
     options: {
       domain: { type: 'string' },
+      'onex-from': { type: 'string' },
       dir: { type: 'string' },
       peers: { type: 'string' },
       force: { type: 'boolean', default: false },
@@ -52,6 +56,7 @@ async function main(argv: readonly string[]): Promise<void> {
     const [kind, name, ...extra] = rest;
     if (kind === undefined || name === undefined || extra.length > 0) throw new ScaffoldError(`Expected: create-onex add <kind> <name>\n\n${USAGE}`);
     if (values.domain !== undefined) throw new ScaffoldError('--domain is set when the project is created (package.json "onex.domain")');
+    if (values['onex-from'] !== undefined) throw new ScaffoldError('--onex-from is set when the project is created (its package.json names the packages)');
     const peers = values.peers?.split(',').map((p) => p.trim()).filter((p) => p !== '');
     const result = await addNode({
       kind,
@@ -66,7 +71,13 @@ async function main(argv: readonly string[]): Promise<void> {
 
   if (rest.length > 0) throw new ScaffoldError(`Unexpected arguments: ${rest.join(' ')}\n\n${USAGE}`);
   if (values.dir !== undefined || values.peers !== undefined) throw new ScaffoldError('--dir and --peers belong to `create-onex add`');
-  const result = await createProject({ dir: command, force: values.force, ...(values.domain === undefined ? {} : { domain: values.domain }) });
+  const onexFrom = values['onex-from'];
+  const result = await createProject({
+    dir: command,
+    force: values.force,
+    ...(values.domain === undefined ? {} : { domain: values.domain }),
+    ...(onexFrom === undefined ? {} : { onexFrom }),
+  });
   const cd = relative(process.cwd(), result.root) || '.';
   console.log(`Created ${result.root}:\n${result.files.map((f) => `  ${f}`).join('\n')}
 

@@ -6,7 +6,7 @@ import { InvalidNameError } from '../names/names.js';
 import { addNode, createProject, listNodes, ScaffoldError } from './scaffold.js';
 import { FileExistsError } from './write-files.js';
 
-const versions = { '@onex/core': '1.2.3', '@onex/compute': '1.2.3', zod: '4.6.7', typescript: '5.9.3', '@types/node': '20.19.43' };
+const versions = { '@onex/core': '1.2.3', '@onex/compute': '1.2.3', '@onex/testing': '1.2.3', zod: '4.6.7', typescript: '5.9.3', '@types/node': '20.19.43' };
 let base: string;
 let dir: string;
 
@@ -22,6 +22,8 @@ describe('createProject', () => {
     const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Record<string, Record<string, string>>;
     expect(pkg['name']).toBe('@acme/shop');
     expect(pkg['dependencies']).toEqual({ '@onex/compute': '^1.2.3', '@onex/core': '^1.2.3', zod: '^4.6.7' });
+    // The test kit is for the project's tests; the generator stays at hand for `npx create-onex add`.
+    expect(pkg['devDependencies']).toMatchObject({ '@onex/testing': '^1.2.3', 'create-onex': expect.stringMatching(/^\^\d+\.\d+\.\d+/) as unknown });
     expect(pkg['onex']).toEqual({ domain: 'acme' });
     expect(existsSync(join(dir, 'tsconfig.json'))).toBe(true);
   });

@@ -5,18 +5,14 @@ import { computeNodeFiles } from '../templates/compute-node.js';
 import { effectNodeFiles } from '../templates/effect-node.js';
 import { NodeKindName, type PeerNode } from '../templates/node-common.js';
 import { orchestratorNodeFiles } from '../templates/orchestrator-node.js';
-import { PROJECT_SETTINGS_KEY, projectFiles } from '../templates/project-files.js';
+import { GENERATOR_PACKAGE, onexPackages, PROJECT_SETTINGS_KEY, projectFiles } from '../templates/project-files.js';
 import { reducerNodeFiles } from '../templates/reducer-node.js';
 import { readGeneratorVersion, readOnexVersions, type OnexVersions } from '../versions/onex-versions.js';
+import { localSpecifiers, readLocalPackages } from './local-packages.js';
+import { ScaffoldError } from './scaffold-error.js';
 import { writeFiles, type GeneratedFile } from './write-files.js';
 
-/** A mistake in what the user asked for (not a bug): the CLI prints the message alone and exits 1. */
-export class ScaffoldError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ScaffoldError';
-  }
-}
+export { ScaffoldError };
 
 /** Options of {@link createProject}. */
 export interface CreateProjectOptions {
@@ -28,6 +24,12 @@ export interface CreateProjectOptions {
   readonly force?: boolean;
   /** Versions to depend on. Default: those the generator was built with. */
   readonly versions?: OnexVersions;
+  /**
+   * A folder of packed `@onex/*` and `create-onex` packages (`.tgz`, as `pnpm pack` writes them) to depend on
+   * instead of the registry's releases: `file:` specifiers relative to the project. For trying a checkout before
+   * a release. Default: the registry.
+   */
+  readonly onexFrom?: string;
 }
 
 /** What a scaffold step wrote. */
@@ -40,9 +42,11 @@ export interface ScaffoldResult {
 
 /**
  * Creates a new ONEX project: package.json (every `@onex/*` package), a strict tsconfig, a README and a test of
- * its manifests. Nodes are added with {@link addNode}.
+ * its manifests. Nodes are added with {@link addNode}. With `onexFrom`, the project depends on the packed packages
+ * of that folder instead of the registry's.
  *
- * @throws InvalidNameError for a bad project name or domain; FileExistsError when files exist and `force` is not set.
+ * @throws InvalidNameError for a bad project name or domain; FileExistsError when files exist and `force` is not set;
+ * ScaffoldError when `onexFrom` is not a folder of packed packages or lacks one the project needs.
  * @example
  * ```ts
  * await createProject({ dir: 'shop', domain: 'acme' });
@@ -53,11 +57,15 @@ export async function createProject(options: CreateProjectOptions): Promise<Scaf
   const name = validateProjectName(basename(root));
   const domain = options.domain === undefined ? undefined : validateDomain(options.domain);
   if (existsSync(root) && !statSync(root).isDirectory()) throw new ScaffoldError(`${root} exists and is not a folder`);
+  const versions = options.versions ?? readOnexVersions();
+  const local = options.onexFrom === undefined ? undefined : readLocalPackages(options.onexFrom);
+  const specifiers = local === undefined ? undefined : localSpecifiers(root, local, [...onexPackages(versions), GENERATOR_PACKAGE]);
   const files = projectFiles({
     name,
     domain,
-    versions: options.versions ?? readOnexVersions(),
+    versions,
     generatorVersion: readGeneratorVersion(),
+    ...(local === undefined || specifiers === undefined ? {} : { local: { dir: local.dir, specifiers } }),
   });
   return { root, files: await writeFiles(root, files, { force: options.force ?? false }) };
 }

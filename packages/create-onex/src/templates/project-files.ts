@@ -12,10 +12,28 @@ export interface ProjectTemplateOptions {
   readonly versions: OnexVersions;
   /** The generator's version (a devDependency, for `npx create-onex add`). */
   readonly generatorVersion: string;
+  /**
+   * Packed packages to depend on instead of the registry's: the folder they are in, and a specifier (`file:…`)
+   * for each `@onex/*` package and `create-onex`. Default: the registry, at `^<version>`.
+   */
+  readonly local?: { readonly dir: string; readonly specifiers: Readonly<Record<string, string>> };
 }
 
 /** The key under which a generated `package.json` records the generator's settings. */
 export const PROJECT_SETTINGS_KEY = 'onex';
+
+/** The generator's own package, a devDependency of every project (for `npx create-onex add`). */
+export const GENERATOR_PACKAGE = 'create-onex';
+
+/** `@onex/*` packages a project uses in its tests only: devDependencies. */
+const DEV_PACKAGES: ReadonlySet<string> = new Set(['@onex/testing']);
+
+/** The `@onex/*` packages of a versions list, sorted. */
+export function onexPackages(versions: OnexVersions): readonly string[] {
+  return Object.keys(versions)
+    .filter((name) => name.startsWith('@onex/'))
+    .sort();
+}
 
 function required(versions: OnexVersions, name: string): string {
   const version = versions[name];
@@ -25,11 +43,12 @@ function required(versions: OnexVersions, name: string): string {
 
 /** `package.json` of a new project: every `@onex/*` package, zod, and a compiler; tests on `node:test`. */
 export function projectPackageJson(options: ProjectTemplateOptions): string {
-  const onex = Object.keys(options.versions)
-    .filter((name) => name.startsWith('@onex/'))
-    .sort();
+  const specifier = (name: string, version: string): string => options.local?.specifiers[name] ?? `^${version}`;
   const dependencies: Record<string, string> = {};
-  for (const name of onex) dependencies[name] = `^${required(options.versions, name)}`;
+  const onexDev: Record<string, string> = {};
+  for (const name of onexPackages(options.versions)) {
+    (DEV_PACKAGES.has(name) ? onexDev : dependencies)[name] = specifier(name, required(options.versions, name));
+  }
   dependencies['zod'] = `^${required(options.versions, 'zod')}`;
   const pkg = {
     name: options.domain === undefined ? options.name : `@${options.domain}/${options.name}`,
@@ -46,8 +65,9 @@ export function projectPackageJson(options: ProjectTemplateOptions): string {
     [PROJECT_SETTINGS_KEY]: options.domain === undefined ? {} : { domain: options.domain },
     dependencies,
     devDependencies: {
+      ...onexDev,
       '@types/node': `^${required(options.versions, '@types/node')}`,
-      'create-onex': `^${options.generatorVersion}`,
+      [GENERATOR_PACKAGE]: specifier(GENERATOR_PACKAGE, options.generatorVersion),
       typescript: `~${required(options.versions, 'typescript')}`,
     },
   };
@@ -111,10 +131,19 @@ test('every node has a valid manifest named after its folder', async () => {
 `;
 
 function projectReadme(options: ProjectTemplateOptions): string {
+  const source =
+    options.local === undefined
+      ? ''
+      : `
+The \`@onex/*\` packages and \`create-onex\` come from the packed packages in \`${options.local.dir}\`, not from
+the registry: \`package.json\` names them with \`file:\` specifiers, and \`npm install\` installs those tarballs
+(re-pack and run \`npm install\` again to pick up changes). Once they are released, replace each \`file:\`
+specifier with \`^<version>\`.
+`;
   return `# ${options.name}
 
 ONEX nodes${options.domain === undefined ? '' : ` of the \`${options.domain}\` domain`}, on \`@onex/*\` ${required(options.versions, '@onex/core')}.
-
+${source}
 \`\`\`sh
 npm install
 npx create-onex add compute price-quote       # also: effect, reducer, orchestrator (--peers a,b,c)
