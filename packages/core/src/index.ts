@@ -43,25 +43,24 @@ export {
   type RetryInfo,
   type RetryPolicyOptions,
 } from './resilience/retry-policy.js';
+export { BreakerState, CircuitBreaker, type BreakerStateChange, type BreakerStats } from './resilience/circuit-breaker.js';
+export { DEFAULT_CIRCUIT_BREAKER_OPTIONS, type CircuitBreakerOptions, type ResolvedCircuitBreakerOptions } from './resilience/circuit-breaker-options.js';
+export { CircuitBreakerRegistry, type CircuitBreakerRegistryOptions } from './resilience/circuit-breaker-registry.js';
 export {
-  BreakerState,
-  CircuitBreaker,
-  CircuitBreakerRegistry,
-  DEFAULT_CIRCUIT_BREAKER_OPTIONS,
-  type BreakerStateChange,
-  type BreakerStats,
-  type CircuitBreakerOptions,
-  type CircuitBreakerRegistryOptions,
-  type ResolvedCircuitBreakerOptions,
-} from './resilience/circuit-breaker.js';
-export { withCircuitBreaker, type CircuitBreakerGuarded, type NodeServiceConstructor, type WithCircuitBreakerOptions } from './resilience/with-circuit-breaker.js';
+  circuitBreakerInterceptor,
+  withCircuitBreaker,
+  type CircuitBreakerGuarded,
+  type CircuitBreakerGuardedClass,
+  type NodeServiceConstructor,
+  type WithCircuitBreakerOptions,
+} from './resilience/with-circuit-breaker.js';
 export { sleep } from './resilience/sleep.js';
 
 // Nodes
 export { NodeKind } from './node/node-kind.js';
 export { withSignal, type CallContext, type CallerIdentity, type CallOptions } from './node/call-context.js';
 export { err, ok, type Result } from './node/result.js';
-export { composeInterceptors, type Interceptor } from './node/interceptor.js';
+export { composeInterceptors, type CallInterceptor, type Interceptor, type NodeInterceptor } from './node/interceptor.js';
 export {
   HealthStatus,
   LifecycleStatus,
@@ -69,6 +68,7 @@ export {
   type Clock,
   type ComponentHealth,
   type NodeHealth,
+  type NodeInterceptors,
   type NodeMetrics,
   type NodeServiceOptions,
 } from './node/node-service.js';

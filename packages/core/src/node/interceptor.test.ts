@@ -29,6 +29,23 @@ describe('composeInterceptors', () => {
     expect(calls).toBe(0);
   });
 
+  it('hands the rest of the chain the context an interceptor passes to next, else its own', async () => {
+    const seen: number[] = [];
+    // The generic shape does not type the context argument of next; a node's NodeInterceptor does.
+    const narrow = ((input, ctx, next) => (next as (input: string, ctx: { id: number }) => Promise<string>)(input, { id: ctx.id + 10 })) satisfies Interceptor<
+      string,
+      string,
+      { id: number }
+    >;
+    const look: Interceptor<string, string, { id: number }> = (input, ctx, next) => {
+      seen.push(ctx.id);
+      return next(input);
+    };
+    const run = composeInterceptors([look, narrow, look], async (input, ctx) => `${input}#${ctx.id}`);
+    await expect(run('x', { id: 1 })).resolves.toBe('x#11');
+    expect(seen).toEqual([1, 11]);
+  });
+
   it('propagates a throw from inside the chain to the caller', async () => {
     const run = composeInterceptors<number, number, undefined>([async (n, _c, next) => next(n)], async () => {
       throw new Error('down');

@@ -4,7 +4,8 @@ import { defineContract } from '../contract/contract.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import { OnexError } from '../errors/onex-error.js';
 import { createSilentLogger } from '../logging/logger.js';
-import type { CallContext } from './call-context.js';
+import { withSignal, type CallContext } from './call-context.js';
+import type { CallInterceptor } from './interceptor.js';
 import { NodeKind } from './node-kind.js';
 import { LifecycleStatus, NodeService, type ComponentHealth, type NodeServiceOptions } from './node-service.js';
 
@@ -169,5 +170,107 @@ describe('NodeService', () => {
     expect(h.components['store']).toEqual({ status: 'healthy' });
     node.healthOf = { status: 'unhealthy', detail: 'disk full' };
     expect((await node.health()).status).toBe('unhealthy');
+  });
+});
+
+describe('NodeService interceptors', () => {
+  type Options = NodeServiceOptions<Contract['config'], Contract['input'], Contract['output']>;
+  class Intercepted extends NodeService<Contract['input'], Contract['output'], Contract['config']> {
+    readonly seen: string[] = [];
+    constructor(options: Options) {
+      super(contract, { logger: createSilentLogger(), ...options });
+    }
+    protected async process(input: z.output<Contract['input']>, ctx: CallContext): Promise<z.input<Contract['output']>> {
+      this.seen.push(input.text);
+      if (input.fail === 'contract') return { text: 42 } as unknown as { text: string; correlationId: string };
+      if (input.delayMs > 0) {
+        await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
+        this.seen.push(`aborted:${String(ctx.signal.reason)}`);
+      }
+      return { text: input.text, correlationId: ctx.correlationId };
+    }
+  }
+
+  async function node(options: Options): Promise<Intercepted> {
+    const made = new Intercepted(options);
+    await made.initialize();
+    return made;
+  }
+
+  it('runs them around process in order, the first outermost, each seeing what the previous passed on', async () => {
+    const order: string[] = [];
+    const n = await node({
+      interceptors: [
+        async (input, _ctx, next) => {
+          order.push(`a:${input.text}`);
+          const out = await next({ ...input, text: `${input.text}+a` });
+          order.push(`a<${out.text}`);
+          return { ...out, text: `${out.text}!` };
+        },
+        async (input, _ctx, next) => {
+          order.push(`b:${input.text}`);
+          return next({ ...input, text: `${input.text}+b` });
+        },
+      ],
+    });
+    const r = await n.handle({ text: 'x' }, { correlationId: 'c-1' });
+    expect(r).toEqual({ ok: true, value: { text: 'x+a+b!', correlationId: 'c-1' } });
+    expect(order).toEqual(['a:x', 'b:x+a', 'a<x+a+b']);
+    expect(n.seen).toEqual(['x+a+b']);
+  });
+
+  it('lets one answer without process, and still validates what it answers against the contract', async () => {
+    const cached = await node({ interceptors: [async (_input, ctx) => ({ text: 'cached', correlationId: ctx.correlationId })] });
+    expect(await cached.handle({ text: 'x' }, { correlationId: 'c-2' })).toEqual({ ok: true, value: { text: 'cached', correlationId: 'c-2' } });
+    expect(cached.seen).toEqual([]);
+    const broken = await node({ interceptors: [async () => ({ text: 42 }) as unknown as { text: string; correlationId: string }] });
+    const r = await broken.handle({ text: 'x' });
+    expect(r.ok ? null : r.error.code).toBe(ErrorCode.Contract);
+  });
+
+  it('answers what one throws as a failed result, and never lets it see an invalid input', async () => {
+    let calls = 0;
+    const n = await node({
+      interceptors: [
+        async () => {
+          calls += 1;
+          throw new OnexError(ErrorCode.Forbidden, 'not you');
+        },
+      ],
+    });
+    const refused = await n.handle({ text: 'x' });
+    expect(refused.ok ? null : refused.error.code).toBe(ErrorCode.Forbidden);
+    const invalid = await n.handle({ text: 1 });
+    expect(invalid.ok ? null : invalid.error.code).toBe(ErrorCode.Validation);
+    expect(calls).toBe(1);
+  });
+
+  it('hands process the context an interceptor passes to next', async () => {
+    const n = await node({
+      interceptors: [
+        (input, ctx, next) => {
+          const controller = new AbortController();
+          setTimeout(() => controller.abort('interceptor'), 0);
+          return next(input, withSignal(ctx, AbortSignal.any([ctx.signal, controller.signal])));
+        },
+      ],
+    });
+    const r = await n.handle({ text: 'slow', delayMs: 1 }, { timeoutMs: 60_000 });
+    expect(r.ok).toBe(true);
+    expect(n.seen).toEqual(['slow', 'aborted:interceptor']);
+  });
+
+  it('accepts interceptors written for every node (CallInterceptor)', async () => {
+    const calls: string[] = [];
+    const tag: CallInterceptor = async (input, ctx, next) => {
+      calls.push(ctx.correlationId);
+      return next(input);
+    };
+    const typed = await node({ interceptors: [tag] });
+    const untyped = new Echo({ interceptors: [tag] });
+    await untyped.initialize();
+    await typed.handle({ text: 'a' }, { correlationId: 'c-typed' });
+    await untyped.handle({ text: 'b' }, { correlationId: 'c-untyped' });
+    expect(calls).toEqual(['c-typed', 'c-untyped']);
   });
 });

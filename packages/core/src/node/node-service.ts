@@ -9,6 +9,7 @@ import { CallMetrics, type CallStats } from '../metrics/call-metrics.js';
 import { MAX_TIMEOUT_MS } from '../transport/headers.js';
 import { onAbort } from '../internal/abort.js';
 import type { CallContext, CallerIdentity, CallOptions } from './call-context.js';
+import { composeInterceptors, type CallInterceptor, type Interceptor, type NodeInterceptor } from './interceptor.js';
 import type { Result } from './result.js';
 
 /**
@@ -62,8 +63,33 @@ export interface Clock {
   now(): number;
 }
 
-/** Options every node accepts. Dependencies are injected here, never looked up globally. */
-export interface NodeServiceOptions<TConfig extends Schema> {
+/**
+ * The interceptors a node's options take: typed by the node's contract when its input and output schemas are given
+ * ({@link NodeInterceptor}), else interceptors that fit every node ({@link CallInterceptor}).
+ *
+ * @example
+ * ```ts
+ * import type { NodeInterceptors } from '@onex/core';
+ * const none: NodeInterceptors<never, never> = [];
+ * ```
+ */
+export type NodeInterceptors<TInput extends Schema, TOutput extends Schema> = readonly ([TInput] extends [never] ? CallInterceptor : NodeInterceptor<TInput, TOutput>)[];
+
+/**
+ * Options every node accepts. Dependencies are injected here, never looked up globally. `TInput` and `TOutput` (the
+ * contract's schemas) type the `interceptors`; without them only interceptors that fit every node are accepted.
+ *
+ * @example
+ * ```ts
+ * import { createSilentLogger, type CallInterceptor, type NodeServiceOptions } from '@onex/core';
+ * const logCalls: CallInterceptor = (input, ctx, next) => {
+ *   ctx.logger.debug('call');
+ *   return next(input);
+ * };
+ * const options: NodeServiceOptions<never> = { logger: createSilentLogger(), defaultTimeoutMs: 5_000, interceptors: [logCalls] };
+ * ```
+ */
+export interface NodeServiceOptions<TConfig extends Schema, TInput extends Schema = never, TOutput extends Schema = never> {
   /** Raw configuration, validated against the contract's config schema in the constructor. */
   readonly config?: z.input<TConfig>;
   /** Root logger; a child per call carries the correlation id. Default: a pino logger named after the node. */
@@ -80,16 +106,32 @@ export interface NodeServiceOptions<TConfig extends Schema> {
   readonly drainTimeoutMs?: number;
   /** Length of the recent-metrics window, ms. Default 60 000. */
   readonly metricsWindowMs?: number;
+  /**
+   * Run around `process` on every call, composed once here: the first is the outermost; each may change the input,
+   * hand the rest of the chain another context (`next(input, withSignal(ctx, signal))`), answer without calling
+   * `next`, or throw. They run inside `handle()`: after input validation, under the call's deadline, before output
+   * validation — so whatever they answer is still checked against the contract.
+   */
+  readonly interceptors?: NodeInterceptors<TInput, TOutput>;
 }
 
 const SYSTEM_CLOCK: Clock = { now: () => Date.now() };
+
+/**
+ * A composed chain, held as a method: methods compare bivariantly, so a node of a specific contract stays assignable
+ * to `NodeService<Schema, Schema, Schema>` (a function-typed private field would make the class invariant).
+ */
+interface CallChain<TInput, TOutput> {
+  run(input: TInput, ctx: CallContext): Promise<TOutput>;
+}
 
 /**
  * The base of every ONEX node. Subclasses implement {@link NodeService.process}; {@link NodeService.handle} wraps
  * it with input/output validation, the call's deadline, concurrency limits, metrics, logging and error
  * normalisation, and never throws.
  *
- * Protected hooks: `onInitialize`, `onShutdown`, `invoke` (wrap `process`, e.g. with a breaker),
+ * Cross-cutting behaviour goes in `interceptors` (options), composed once around `process`. Protected hooks:
+ * `onInitialize`, `onShutdown`, `invoke` (the interceptors and `process`; the breaker mixin wraps it),
  * `componentHealth` and `extraMetrics`.
  *
  * @example
@@ -123,11 +165,13 @@ export abstract class NodeService<TInput extends Schema, TOutput extends Schema,
   readonly #defaultTimeoutMs: number;
   readonly #maxConcurrency: number;
   readonly #drainTimeoutMs: number;
+  /** `process` behind the interceptors of the options, composed once. */
+  readonly #chain: CallChain<z.output<TInput>, z.input<TOutput>>;
   #status: LifecycleStatus = LifecycleStatus.Created;
   #startedAt = 0;
   #drained: (() => void) | undefined;
 
-  constructor(contract: NodeContract<TInput, TOutput, TConfig>, options: NodeServiceOptions<TConfig> = {}) {
+  constructor(contract: NodeContract<TInput, TOutput, TConfig>, options: NodeServiceOptions<TConfig, TInput, TOutput> = {}) {
     this.contract = contract;
     const parsed = contract.config.safeParse(options.config ?? {});
     if (!parsed.success) {
@@ -147,6 +191,9 @@ export abstract class NodeService<TInput extends Schema, TOutput extends Schema,
     this.#maxConcurrency = options.maxConcurrency ?? Number.POSITIVE_INFINITY;
     this.#drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
     this.#metrics = new CallMetrics({ windowMs: options.metricsWindowMs ?? 60_000, now: () => this.clock.now() });
+    // Either kind of NodeInterceptors fits this node's chain: a CallInterceptor is generic in input and output.
+    const interceptors = (options.interceptors ?? []) as readonly Interceptor<z.output<TInput>, z.input<TOutput>, CallContext>[];
+    this.#chain = { run: composeInterceptors(interceptors, (input, ctx) => this.process(input, ctx)) };
   }
 
   /** The node's name (from its contract). */
@@ -292,9 +339,12 @@ export abstract class NodeService<TInput extends Schema, TOutput extends Schema,
   /** The one method a node implements: turn a validated input into an output. Honour `ctx.signal`. */
   protected abstract process(input: z.output<TInput>, ctx: CallContext): Promise<z.input<TOutput>>;
 
-  /** Wraps `process`; override to add behaviour around every call (the breaker mixin does). */
+  /**
+   * Runs the options' interceptors around `process`. Prefer `interceptors` for behaviour around every call; override
+   * this where the behaviour belongs to the class (the breaker mixin does: its breaker runs outside the interceptors).
+   */
   protected invoke(input: z.output<TInput>, ctx: CallContext): Promise<z.input<TOutput>> {
-    return this.process(input, ctx);
+    return this.#chain.run(input, ctx);
   }
 
   /** Runs once in `initialize()`: open connections, warm caches. */

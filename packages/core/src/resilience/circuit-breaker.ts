@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import OpossumBreaker from 'opossum';
 import { ErrorCode } from '../errors/error-codes.js';
 import { OnexError, toOnexError } from '../errors/onex-error.js';
+import { invalidOption, resolveCircuitBreakerOptions, type CircuitBreakerOptions, type ResolvedCircuitBreakerOptions } from './circuit-breaker-options.js';
 
 /**
  * The states of a {@link CircuitBreaker}: `closed` lets calls through, `open` fails them fast, `half_open` lets a
@@ -20,78 +21,6 @@ export const BreakerState = {
 
 /** One of the {@link BreakerState} values. */
 export type BreakerState = (typeof BreakerState)[keyof typeof BreakerState];
-
-/**
- * When a {@link CircuitBreaker} opens and how it recovers. Every field is optional; see
- * {@link DEFAULT_CIRCUIT_BREAKER_OPTIONS} for the defaults.
- *
- * @example
- * ```ts
- * const options: CircuitBreakerOptions = { timeoutMs: 2_000, volumeThreshold: 20, resetTimeoutMs: 5_000 };
- * ```
- */
-export interface CircuitBreakerOptions {
-  /**
-   * A call running longer than this fails with `TIMEOUT`, counts as a failure, and the signal handed to it is
-   * aborted. `false` disables the timeout. Default 10 000.
-   */
-  readonly timeoutMs?: number | false;
-  /** The breaker opens when the failure rate in the rolling window exceeds this percentage (0–100). Default 50. */
-  readonly errorThresholdPercentage?: number;
-  /** Minimum number of calls in the rolling window before the breaker may open. Default 10. */
-  readonly volumeThreshold?: number;
-  /** How long the breaker stays open before letting probes through (half-open), in ms. Default 30 000. */
-  readonly resetTimeoutMs?: number;
-  /**
-   * Length of the rolling statistics window, in ms. The window is emptied when the breaker closes after a
-   * successful half-open probe. Default 10 000.
-   */
-  readonly rollingWindowMs?: number;
-  /** Number of buckets the rolling window is divided into. Default 10. */
-  readonly rollingBuckets?: number;
-  /**
-   * Calls let through concurrently while half-open; further calls fail fast with `CIRCUIT_OPEN`. The first probe
-   * that succeeds closes the breaker, the first that fails re-opens it. Default 1.
-   */
-  readonly halfOpenMaxProbes?: number;
-  /**
-   * Whether an error counts against the peer's health. Default: `error.retryable` or code `INTERNAL`,
-   * `UNAVAILABLE` or `TIMEOUT`. A `VALIDATION` or `NOT_FOUND` answer proves the peer is up, so it counts as a
-   * success; so does a `CANCELLED` call (the caller gave up, the peer did nothing wrong).
-   */
-  readonly isFailure?: (error: OnexError) => boolean;
-}
-
-/**
- * The settings of a {@link CircuitBreaker} with every default applied.
- *
- * @example
- * ```ts
- * const settings: ResolvedCircuitBreakerOptions = breaker.options;
- * ```
- */
-export type ResolvedCircuitBreakerOptions = Readonly<Required<CircuitBreakerOptions>>;
-
-const FAILURE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([ErrorCode.Internal, ErrorCode.Unavailable, ErrorCode.Timeout]);
-
-/**
- * The documented defaults of {@link CircuitBreakerOptions}.
- *
- * @example
- * ```ts
- * const isFailure = (e: OnexError) => DEFAULT_CIRCUIT_BREAKER_OPTIONS.isFailure(e) || e.code === ErrorCode.Conflict;
- * ```
- */
-export const DEFAULT_CIRCUIT_BREAKER_OPTIONS: ResolvedCircuitBreakerOptions = Object.freeze({
-  timeoutMs: 10_000,
-  errorThresholdPercentage: 50,
-  volumeThreshold: 10,
-  resetTimeoutMs: 30_000,
-  rollingWindowMs: 10_000,
-  rollingBuckets: 10,
-  halfOpenMaxProbes: 1,
-  isFailure: (error: OnexError): boolean => error.retryable || FAILURE_CODES.has(error.code),
-});
 
 /**
  * A transition of a {@link CircuitBreaker}, as reported to {@link CircuitBreaker.onStateChange}.
@@ -194,9 +123,9 @@ export class CircuitBreaker {
    * @throws OnexError `VALIDATION` naming the first invalid option.
    */
   constructor(key: string, options: CircuitBreakerOptions = {}) {
-    if (typeof key !== 'string' || key.length === 0) invalid('key', 'a non-empty string');
+    if (typeof key !== 'string' || key.length === 0) invalidOption('key', 'a non-empty string');
     this.key = key;
-    this.options = resolveOptions(options);
+    this.options = resolveCircuitBreakerOptions(options);
     this.#listeners = new Set();
     this.#state = BreakerState.Closed;
     this.#openedAt = undefined;
@@ -460,167 +389,6 @@ export class CircuitBreaker {
   }
 }
 
-/**
- * Options of a {@link CircuitBreakerRegistry}.
- *
- * @example
- * ```ts
- * const options: CircuitBreakerRegistryOptions = { defaults: { timeoutMs: 5_000 } };
- * ```
- */
-export interface CircuitBreakerRegistryOptions {
-  /** Options every breaker starts from; `get(key, options)` overrides them field by field. */
-  readonly defaults?: CircuitBreakerOptions;
-  /** Receives the state changes of every breaker of the registry. */
-  readonly onStateChange?: (change: BreakerStateChange) => void;
-}
-
-/**
- * One {@link CircuitBreaker} per key (a peer or an operation), created on first use. Keys should come from a
- * bounded set: the registry keeps every breaker until {@link shutdown}.
- *
- * @example
- * ```ts
- * import { CircuitBreakerRegistry } from '@onex/core';
- * const breakers = new CircuitBreakerRegistry({
- *   defaults: { timeoutMs: 5_000 },
- *   onStateChange: (change) => log.warn(change, 'circuit breaker state change'),
- * });
- * const stock = await breakers.get('inventory').execute((signal) => inventory.stock(sku, { signal }));
- * ```
- */
-export class CircuitBreakerRegistry {
-  readonly #breakers: Map<string, CircuitBreaker>;
-  readonly #defaults: CircuitBreakerOptions;
-  readonly #onStateChange: ((change: BreakerStateChange) => void) | undefined;
-  #isShutdown: boolean;
-
-  /**
-   * @throws OnexError `VALIDATION` when `defaults` holds an invalid option.
-   */
-  constructor(options: CircuitBreakerRegistryOptions = {}) {
-    this.#defaults = options.defaults ?? {};
-    resolveOptions(this.#defaults); // fail at construction, not on the first call
-    this.#onStateChange = options.onStateChange;
-    this.#breakers = new Map();
-    this.#isShutdown = false;
-  }
-
-  /**
-   * The breaker for `key`, created on first use from `options` merged over the registry's defaults; later
-   * `options` for an existing key are ignored.
-   *
-   * @throws OnexError `VALIDATION` for invalid options, `LIFECYCLE` after {@link shutdown}.
-   * @example
-   * ```ts
-   * const breaker = registry.get('payments', { resetTimeoutMs: 60_000 });
-   * ```
-   */
-  get(key: string, options?: CircuitBreakerOptions): CircuitBreaker {
-    const existing = this.#breakers.get(key);
-    if (existing !== undefined) return existing;
-    if (this.#isShutdown) {
-      throw new OnexError(ErrorCode.Lifecycle, 'Circuit breaker registry is shut down', { context: { breaker: key } });
-    }
-    const breaker = new CircuitBreaker(key, options === undefined ? this.#defaults : { ...this.#defaults, ...options });
-    if (this.#onStateChange !== undefined) breaker.onStateChange(this.#onStateChange);
-    this.#breakers.set(key, breaker);
-    return breaker;
-  }
-
-  /**
-   * True when a breaker exists for `key`.
-   *
-   * @example
-   * ```ts
-   * registry.has('payments'); // false until registry.get('payments')
-   * ```
-   */
-  has(key: string): boolean {
-    return this.#breakers.has(key);
-  }
-
-  /**
-   * The state of every breaker, by key.
-   *
-   * @example
-   * ```ts
-   * registry.states(); // { payments: 'closed', inventory: 'open' }
-   * ```
-   */
-  states(): Readonly<Record<string, BreakerState>> {
-    const states: Record<string, BreakerState> = {};
-    for (const [key, breaker] of this.#breakers) states[key] = breaker.state;
-    return states;
-  }
-
-  /**
-   * The stats of every breaker.
-   *
-   * @example
-   * ```ts
-   * for (const s of registry.stats()) metrics.gauge('breaker_failures', s.failures, { peer: s.key });
-   * ```
-   */
-  stats(): readonly BreakerStats[] {
-    return Array.from(this.#breakers.values(), (breaker) => breaker.stats());
-  }
-
-  /**
-   * Shuts every breaker down (clearing opossum's timers) and forgets them; later `get` calls fail with
-   * `LIFECYCLE`. Idempotent.
-   *
-   * @example
-   * ```ts
-   * await server.close();
-   * registry.shutdown();
-   * ```
-   */
-  shutdown(): void {
-    this.#isShutdown = true;
-    for (const breaker of this.#breakers.values()) breaker.shutdown();
-    this.#breakers.clear();
-  }
-}
-
 function isOpossumError(value: unknown): value is Error & { readonly code: string } {
   return value instanceof Error && OpossumBreaker.isOurError(value);
-}
-
-function resolveOptions(options: CircuitBreakerOptions): ResolvedCircuitBreakerOptions {
-  const d = DEFAULT_CIRCUIT_BREAKER_OPTIONS;
-  const resolved: ResolvedCircuitBreakerOptions = {
-    timeoutMs: options.timeoutMs ?? d.timeoutMs,
-    errorThresholdPercentage: options.errorThresholdPercentage ?? d.errorThresholdPercentage,
-    volumeThreshold: options.volumeThreshold ?? d.volumeThreshold,
-    resetTimeoutMs: options.resetTimeoutMs ?? d.resetTimeoutMs,
-    rollingWindowMs: options.rollingWindowMs ?? d.rollingWindowMs,
-    rollingBuckets: options.rollingBuckets ?? d.rollingBuckets,
-    halfOpenMaxProbes: options.halfOpenMaxProbes ?? d.halfOpenMaxProbes,
-    isFailure: options.isFailure ?? d.isFailure,
-  };
-  const { timeoutMs, errorThresholdPercentage, volumeThreshold, resetTimeoutMs, rollingWindowMs, rollingBuckets } = resolved;
-  if (timeoutMs !== false && !(Number.isFinite(timeoutMs) && timeoutMs > 0)) invalid('timeoutMs', 'a number > 0 or false');
-  if (!(Number.isFinite(errorThresholdPercentage) && errorThresholdPercentage >= 0 && errorThresholdPercentage <= 100)) {
-    invalid('errorThresholdPercentage', 'a number from 0 to 100');
-  }
-  if (!(Number.isInteger(volumeThreshold) && volumeThreshold >= 0)) invalid('volumeThreshold', 'an integer >= 0');
-  if (!(Number.isFinite(resetTimeoutMs) && resetTimeoutMs >= 0)) invalid('resetTimeoutMs', 'a finite number >= 0');
-  if (!(Number.isInteger(rollingBuckets) && rollingBuckets >= 1)) invalid('rollingBuckets', 'an integer >= 1');
-  if (!(Number.isInteger(rollingWindowMs) && rollingWindowMs >= rollingBuckets)) {
-    invalid('rollingWindowMs', 'an integer >= rollingBuckets (each bucket spans at least 1 ms)');
-  }
-  if (!(Number.isInteger(resolved.halfOpenMaxProbes) && resolved.halfOpenMaxProbes >= 1)) {
-    invalid('halfOpenMaxProbes', 'an integer >= 1');
-  }
-  if (typeof resolved.isFailure !== 'function') invalid('isFailure', 'a function');
-  return Object.freeze(resolved);
-}
-
-function invalid(option: string, expected: string): never {
-  const message = `${option} must be ${expected}`;
-  throw new OnexError(ErrorCode.Validation, `CircuitBreaker: ${message}`, {
-    context: { option },
-    details: [{ path: option, message }],
-  });
 }

@@ -1,13 +1,15 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { defineContract } from '../contract/contract.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import { OnexError } from '../errors/onex-error.js';
 import { createSilentLogger } from '../logging/logger.js';
 import { NodeKind } from '../node/node-kind.js';
-import { NodeService } from '../node/node-service.js';
-import { CircuitBreakerRegistry } from './circuit-breaker.js';
-import { withCircuitBreaker } from './with-circuit-breaker.js';
+import type { CallContext } from '../node/call-context.js';
+import { NodeService, type NodeServiceOptions } from '../node/node-service.js';
+import { CircuitBreaker } from './circuit-breaker.js';
+import { CircuitBreakerRegistry } from './circuit-breaker-registry.js';
+import { circuitBreakerInterceptor, withCircuitBreaker } from './with-circuit-breaker.js';
 
 const contract = defineContract({
   name: 'flaky',
@@ -59,5 +61,95 @@ describe('withCircuitBreaker', () => {
     await node.initialize();
     expect(await node.handle({ fail: false })).toEqual({ ok: true, value: { ok: true } });
     await node.shutdown();
+  });
+});
+
+const slowContract = defineContract({
+  name: 'slow',
+  kind: NodeKind.Effect,
+  version: '1.0.0',
+  input: z.object({ fail: z.boolean().default(false), hang: z.boolean().default(false) }),
+  output: z.object({ ok: z.literal(true) }),
+});
+type SlowOptions = NodeServiceOptions<typeof slowContract.config, typeof slowContract.input, typeof slowContract.output>;
+
+/** A node whose constructor takes options, with a static member: both must survive the mixin. */
+class Slow extends NodeService<typeof slowContract.input, typeof slowContract.output, typeof slowContract.config> {
+  static readonly label = 'slow-node';
+  readonly events: string[] = [];
+  constructor(options: SlowOptions = {}) {
+    super(slowContract, { logger: createSilentLogger(), ...options });
+  }
+  protected async process(input: { fail: boolean; hang: boolean }, ctx: CallContext): Promise<{ ok: true }> {
+    this.events.push('process');
+    if (input.hang) {
+      await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
+      this.events.push('aborted');
+    }
+    if (input.fail) throw new OnexError(ErrorCode.Unavailable, 'downstream down');
+    return { ok: true };
+  }
+}
+
+describe('withCircuitBreaker, built on circuitBreakerInterceptor', () => {
+  it('keeps the constructor and static members of the base class', async () => {
+    const Guarded = withCircuitBreaker(Slow);
+    expect(Guarded.label).toBe('slow-node');
+    const node = new Guarded({ defaultTimeoutMs: 5_000 });
+    expect(node).toBeInstanceOf(Slow);
+    await node.initialize();
+    expect(await node.handle({})).toEqual({ ok: true, value: { ok: true } });
+    expect(node.circuitBreaker.key).toBe('node:slow');
+    await node.shutdown();
+  });
+
+  it('runs its breaker outside the interceptors of the options: an open breaker reaches none of them', async () => {
+    const seen: string[] = [];
+    const registry = new CircuitBreakerRegistry();
+    const Guarded = withCircuitBreaker(Slow, { registry, breaker: { volumeThreshold: 2, resetTimeoutMs: 60_000 } });
+    const node = new Guarded({
+      interceptors: [
+        (input, _ctx, next) => {
+          seen.push('interceptor');
+          return next(input);
+        },
+      ],
+    });
+    await node.initialize();
+    await node.handle({ fail: true });
+    await node.handle({ fail: true });
+    expect(node.circuitBreaker.state).toBe('open');
+    seen.length = 0;
+    node.events.length = 0;
+    const blocked = await node.handle({});
+    expect(blocked.ok ? null : blocked.error.code).toBe(ErrorCode.CircuitOpen);
+    expect(seen).toEqual([]);
+    expect(node.events).toEqual([]);
+    await node.shutdown();
+    registry.shutdown();
+  });
+
+  it('aborts the signal process sees when a call runs past the breaker timeout', async () => {
+    const node = new (withCircuitBreaker(Slow, { breaker: { timeoutMs: 20 } }))({ defaultTimeoutMs: 60_000 });
+    await node.initialize();
+    const r = await node.handle({ hang: true });
+    expect(r.ok ? null : r.error.code).toBe(ErrorCode.Timeout);
+    await vi.waitFor(() => expect(node.events).toEqual(['process', 'aborted']));
+    await node.shutdown();
+  });
+
+  it('guards a node given as an interceptor of its options too', async () => {
+    const breaker = new CircuitBreaker('slow-peer', { volumeThreshold: 2, resetTimeoutMs: 60_000 });
+    const node = new Slow({ interceptors: [circuitBreakerInterceptor(breaker)] });
+    await node.initialize();
+    await node.handle({ fail: true });
+    await node.handle({ fail: true });
+    node.events.length = 0;
+    const blocked = await node.handle({});
+    expect(blocked.ok ? null : blocked.error.code).toBe(ErrorCode.CircuitOpen);
+    expect(blocked.ok ? undefined : blocked.error.retryAfterMs).toBeGreaterThan(0);
+    expect(node.events).toEqual([]);
+    await node.shutdown();
+    breaker.shutdown();
   });
 });
