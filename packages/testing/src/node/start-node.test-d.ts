@@ -47,6 +47,16 @@ describe('startNode types', () => {
     void maybe.served;
   });
 
+  it('types the client by the contract option when one is given', async () => {
+    const view = defineContract({ name: 'greeter', kind: NodeKind.Compute, version: '1.0.0', input: z.object({ name: z.string() }), output: z.object({ greeting: z.literal('hi') }) });
+    const started = await startNode(new Greeter(), { contract: view });
+    expectTypeOf(started).toEqualTypeOf<StartedNode<Greeter, typeof view>>();
+    expectTypeOf(started.client.callOrThrow({ name: 'Ada' })).resolves.toEqualTypeOf<{ greeting: 'hi' }>();
+    const served = await startNode(new Greeter(), { serve: true, contract: view });
+    expectTypeOf(served.url).toEqualTypeOf<string>();
+    expectTypeOf(served.client).toEqualTypeOf<NodeClient<typeof view>>();
+  });
+
   it('a scripted peer answers what its contract outputs, and gets what it takes', async () => {
     const peer = new ScriptedPeer(contract);
     expectTypeOf<Parameters<typeof peer.ok>[0]>().toEqualTypeOf<{ greeting: string }>();

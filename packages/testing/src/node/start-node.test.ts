@@ -98,6 +98,16 @@ describe('startNode', () => {
     expect(node.status).toBe(LifecycleStatus.Stopped);
   });
 
+  it('types the client by a view of the node contract; over HTTP the view validates the answers', async () => {
+    const adaOnly = defineContract({ name: 'greeter', kind: NodeKind.Compute, version: '1.0.0', input: z.object({ name: z.string() }), output: z.object({ greeting: z.literal('Hello Ada') }) });
+    await using inProcess = await startNode(new Greeter(), { contract: adaOnly });
+    expect(inProcess.client.contract).toBe(adaOnly);
+    expect(await inProcess.client.callOrThrow({ name: 'Ada' })).toEqual({ greeting: 'Hello Ada' });
+    await using served = await startNode(new Greeter(), { serve: true, contract: adaOnly });
+    expect(await served.client.callOrThrow({ name: 'Ada' })).toEqual({ greeting: 'Hello Ada' });
+    expect(await served.client.call({ name: 'Bob' })).toMatchObject({ ok: false, error: { code: ErrorCode.Contract } });
+  });
+
   it('rejects with the error of a node that fails to initialise', async () => {
     await expect(startNode(new Greeter({ failInit: true }))).rejects.toMatchObject({ code: ErrorCode.Unavailable, message: 'no database' });
     await expect(startNode(new Greeter({ failInit: true }), { serve: true })).rejects.toMatchObject({ code: ErrorCode.Unavailable });

@@ -4,6 +4,7 @@ import {
   serveNode,
   type AnyNodeService,
   type NodeClient,
+  type NodeContract,
   type NodeClientOptions,
   type ServedNode,
   type ServeNodeOptions,
@@ -17,7 +18,13 @@ import {
  * const options: StartNodeOptions = { client: { timeoutMs: 500 }, shutdownNode: true };
  * ```
  */
-export interface StartNodeOptions {
+export interface StartNodeOptions<C extends NodeContract = NodeContract> {
+  /**
+   * The contract the client is typed (and, over HTTP, validates answers) by: a typed view of the node's own, such as
+   * one computation of a compute node (`computeContract(definition).computation(name)`) or one operation of an
+   * effect node. Default: the node's contract.
+   */
+  readonly contract?: C;
   /**
    * Serve the node over HTTP with core's `serveNode` — on a free port of 127.0.0.1 unless `port`/`host` say otherwise
    * — and call it through an HTTP client (`createNodeClient`). Default false: an in-process client
@@ -39,11 +46,11 @@ export interface StartNodeOptions {
  * const greeting = await started.client.callOrThrow({ name: 'Ada' });
  * ```
  */
-export interface StartedNode<TNode extends AnyNodeService> extends AsyncDisposable {
+export interface StartedNode<TNode extends AnyNodeService, C extends NodeContract = TNode['contract']> extends AsyncDisposable {
   /** The node, initialised. */
   readonly node: TNode;
-  /** A client typed by the node's contract: in-process, or over HTTP when served. */
-  readonly client: NodeClient<TNode['contract']>;
+  /** A client typed by the node's contract (or the `contract` option): in-process, or over HTTP when served. */
+  readonly client: NodeClient<C>;
   /** The node's base URL when it is served (`http://127.0.0.1:<port>`), else undefined. */
   readonly url: string | undefined;
   /**
@@ -62,7 +69,7 @@ export interface StartedNode<TNode extends AnyNodeService> extends AsyncDisposab
  * const res = await fetch(`${served.url}/health`);
  * ```
  */
-export interface ServedTestNode<TNode extends AnyNodeService> extends StartedNode<TNode> {
+export interface ServedTestNode<TNode extends AnyNodeService, C extends NodeContract = TNode['contract']> extends StartedNode<TNode, C> {
   /** The node's base URL, `http://127.0.0.1:<port>` by default. */
   readonly url: string;
   /** The server, as `serveNode` answered it (its hono `app`, `port`). */
@@ -90,42 +97,44 @@ export interface ServedTestNode<TNode extends AnyNodeService> extends StartedNod
  * });
  * ```
  */
-export function startNode<TNode extends AnyNodeService>(
+export function startNode<TNode extends AnyNodeService, C extends NodeContract = TNode['contract']>(
   node: TNode,
-  options: StartNodeOptions & { readonly serve: true | Omit<ServeNodeOptions, 'shutdownNode'> },
-): Promise<ServedTestNode<TNode>>;
-export function startNode<TNode extends AnyNodeService>(node: TNode, options?: StartNodeOptions): Promise<StartedNode<TNode>>;
-export async function startNode<TNode extends AnyNodeService>(node: TNode, options: StartNodeOptions = {}): Promise<StartedNode<TNode>> {
+  options: StartNodeOptions<C> & { readonly serve: true | Omit<ServeNodeOptions, 'shutdownNode'> },
+): Promise<ServedTestNode<TNode, C>>;
+export function startNode<TNode extends AnyNodeService, C extends NodeContract = TNode['contract']>(node: TNode, options?: StartNodeOptions<C>): Promise<StartedNode<TNode, C>>;
+export async function startNode<TNode extends AnyNodeService, C extends NodeContract>(node: TNode, options: StartNodeOptions<C> = {}): Promise<StartedNode<TNode, C>> {
   const shutdownNode = options.shutdownNode !== false;
   const serve = options.serve ?? false;
+  // Without a `contract` option, C is the node's own contract (the overloads' default).
+  const contract = (options.contract ?? node.contract) as C;
   if (serve === false) {
     await node.initialize();
-    // The client of a node is typed by that node's contract: `createInProcessClient` infers it from the node's
-    // schema parameters, which `TNode` carries only through its `contract` property.
-    const client = createInProcessClient(node, options.client) as NodeClient<TNode['contract']>;
+    // In-process calls reach `node.handle`, which validates them against the node's own contract; `contract` (the
+    // node's, or a typed view of it) only types them.
+    const client: NodeClient<C> = { ...(createInProcessClient(node, options.client) as unknown as NodeClient<C>), contract };
     return lifecycle(node, client, undefined, async () => {
       if (shutdownNode) await node.shutdown();
     });
   }
   const served = await serveNode(node, { ...(serve === true ? {} : serve), shutdownNode });
-  let client: NodeClient<TNode['contract']>;
+  let client: NodeClient<C>;
   try {
-    client = createNodeClient(served.url, node.contract, options.client);
+    client = createNodeClient(served.url, contract, options.client);
   } catch (error) {
     await served.close();
     throw error;
   }
   const started = lifecycle(node, client, served.url, () => served.close());
-  const servedNode: ServedTestNode<TNode> = { ...started, url: served.url, served };
+  const servedNode: ServedTestNode<TNode, C> = { ...started, url: served.url, served };
   return servedNode;
 }
 
-function lifecycle<TNode extends AnyNodeService>(
+function lifecycle<TNode extends AnyNodeService, C extends NodeContract>(
   node: TNode,
-  client: NodeClient<TNode['contract']>,
+  client: NodeClient<C>,
   url: string | undefined,
   stop: () => Promise<void>,
-): StartedNode<TNode> {
+): StartedNode<TNode, C> {
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closed ??= (async () => {
