@@ -18,15 +18,8 @@ export {
   type OnexErrorOptions,
 } from './errors/onex-error.js';
 export { parseWireError, toWireError, WIRE_CAUSE_DEPTH, type ToWireErrorOptions, type WireError, type WireErrorCause } from './errors/wire-error.js';
-export {
-  createSanitizer,
-  ErrorSanitizer,
-  SanitizerPreset,
-  type ErrorSanitizerOptions,
-  type SanitizedError,
-  type SanitizerPattern,
-  type WireSanitize,
-} from './errors/error-sanitizer.js';
+export { createSanitizer, ErrorSanitizer, type ErrorSanitizerOptions, type SanitizedError, type SanitizerPattern, type WireSanitize } from './errors/error-sanitizer.js';
+export { SanitizerPreset } from './errors/sanitizer-rules.js';
 
 // Logging and metrics
 export { childLogger, createLogger, createSilentLogger, type CallLogBindings, type Logger, type LoggerOptions } from './logging/logger.js';

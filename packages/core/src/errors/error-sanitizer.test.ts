@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from './error-codes.js';
-import { ErrorSanitizer, SanitizerPreset, createSanitizer, type SanitizedError } from './error-sanitizer.js';
+import { ErrorSanitizer, createSanitizer, type SanitizedError } from './error-sanitizer.js';
+import { SanitizerPreset } from './sanitizer-rules.js';
 import { OnexError } from './onex-error.js';
 import { toWireError } from './wire-error.js';
 
