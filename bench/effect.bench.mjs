@@ -62,10 +62,7 @@ const op = (name, extra = {}) => effect.defineOperation({ name, input: Input, ou
 const logger = core.createSilentLogger();
 const dir = mkdtempSync(join(tmpdir(), 'onex-effect-bench-'));
 
-const plain = effect.defineEffectNode({
-  name: 'bench',
-  version: '1.0.0',
-  operations: [op('send'), op('bare', { breaker: false })],
+const plain = new effect.NodeEffect(effect.defineEffectNode({ name: 'bench', version: '1.0.0', operations: [op('send'), op('bare', { breaker: false })] }), {
   logger,
   idempotencyStore: new effect.MemoryIdempotencyStore({ maxEntries: 1_000_000 }),
 });
@@ -73,7 +70,7 @@ const db = new Database(join(dir, 'idempotency.db'));
 db.pragma('journal_mode = WAL');
 db.pragma('synchronous = NORMAL');
 const sqliteStore = new SqliteIdempotencyStore({ database: db });
-const durable = effect.defineEffectNode({ name: 'bench-sqlite', version: '1.0.0', operations: [op('send')], logger, idempotencyStore: sqliteStore });
+const durable = new effect.NodeEffect(effect.defineEffectNode({ name: 'bench-sqlite', version: '1.0.0', operations: [op('send')] }), { logger, idempotencyStore: sqliteStore });
 await plain.initialize();
 await durable.initialize();
 // Core's NodeService.handle() around the same function: the part of the overhead that is not the effect node's.

@@ -6,20 +6,33 @@
  */
 
 // Operations and contract
-export { defineOperation, type AnyEffectOperation, type EffectOperation, type OperationContext, type OperationDefinition } from './operation/effect-operation.js';
+export {
+  defineOperation,
+  type AnyEffectOperation,
+  type EffectOperation,
+  type OperationContext,
+  type OperationDefinition,
+  type OperationInterceptor,
+} from './operation/effect-operation.js';
+export type { OperationDefaults } from './operation/operation-defaults.js';
+export type { OperationName, OperationNamed, OperationSignature } from './operation/operation-signature.js';
 export {
   defineEffectContract,
   EffectResult,
   type EffectContract,
   type EffectContractDefinition,
+  type EffectEnvelopeSchema,
+  type EffectOperationContract,
+  type EffectOperationResultSchema,
   type EffectRequest,
   type EffectRequestInput,
   type EffectRequestSchema,
 } from './contract/effect-contract.js';
 
 // Nodes
-export { NodeEffect, type EffectNodeDefinition, type NodeEffectOptions, type OperationName, type OperationNamed } from './node/node-effect.js';
-export { defineEffectNode, type DefineEffectNodeOptions } from './node/define-effect-node.js';
+export { NodeEffect } from './node/node-effect.js';
+export type { NodeEffectOptions } from './node/node-effect-options.js';
+export { defineEffectNode, type EffectNodeDefinition } from './node/define-effect-node.js';
 export type { OperationStats } from './node/operation-stats.js';
 export { createEffectClient, type EffectClient } from './client/effect-client.js';
 

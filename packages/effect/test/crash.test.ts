@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { createSilentLogger } from '@onex/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { defineEffectNode, defineOperation, type OperationContext } from '../src/index.js';
+import { defineEffectNode, defineOperation, NodeEffect, type OperationContext } from '../src/index.js';
 import { SqliteIdempotencyStore, SqliteTransactionManager, type SqliteTransaction } from '../src/sqlite.js';
 
 const child = new URL('./fixtures/crash-child.mjs', import.meta.url);
@@ -64,10 +64,7 @@ describe('effect node killed with SIGKILL', () => {
         return { pid: process.pid };
       },
     });
-    const node = defineEffectNode({
-      name: 'crashy',
-      version: '1.0.0',
-      operations: [book],
+    const node = new NodeEffect(defineEffectNode({ name: 'crashy', version: '1.0.0', operations: [book] }), {
       transactions,
       idempotencyStore: new SqliteIdempotencyStore({ transactions, leaseMs: 300 }),
       logger: createSilentLogger(),

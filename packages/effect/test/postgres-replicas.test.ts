@@ -4,7 +4,7 @@ import { postgresUrl } from '@onex/test-postgres/vitest';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { defineEffectNode, defineOperation, type OperationContext, type TransactionRunOptions } from '../src/index.js';
+import { defineEffectNode, defineOperation, NodeEffect, type OperationContext, type TransactionRunOptions } from '../src/index.js';
 import { PostgresIdempotencyStore, PostgresTransactionManager } from '../src/postgres.js';
 
 // Three replicas of one effect node, each with its own pool, on one PostgreSQL schema (the real server of the vitest
@@ -76,7 +76,7 @@ async function replicas(hooks: Hooks) {
     const pool = new pg.Pool({ connectionString: url, max: 4, application_name: `effect-${name}` });
     const transactions = new PostgresTransactionManager({ pool });
     const idempotencyStore = new PostgresIdempotencyStore({ transactions, schema: schema.name });
-    const node = defineEffectNode({ name: 'payments', version: '1.0.0', operations: [charge(name, hooks)], transactions, idempotencyStore, logger, purgeIntervalMs: 0 });
+    const node = new NodeEffect(defineEffectNode({ name: 'payments', version: '1.0.0', operations: [charge(name, hooks)] }), { transactions, idempotencyStore, logger, purgeIntervalMs: 0 });
     await node.initialize();
     expect(node.exactlyOnceOperations).toEqual(['charge']);
     closers.push(async () => {
@@ -201,16 +201,15 @@ describe('PostgreSQL effect replicas: exactly-once', () => {
     const pool = new pg.Pool({ connectionString: url, max: 4 });
     const transactions = new SlowCommitManager({ pool });
     const idempotencyStore = new WatchedStore({ transactions, schema: schema.name, leaseMs: 60 });
-    const node = defineEffectNode({
-      name: 'payments',
-      version: '1.0.0',
-      // With a timeout of its own, the attempt is stopped at once by a lost lease: the case that would answer CONFLICT.
-      operations: [charge('solo', { onStart: async () => undefined }, 10_000)],
-      transactions,
-      idempotencyStore,
-      logger,
-      purgeIntervalMs: 0,
-    });
+    const node = new NodeEffect(
+      defineEffectNode({
+        name: 'payments',
+        version: '1.0.0',
+        // With a timeout of its own, the attempt is stopped at once by a lost lease: the case that would answer CONFLICT.
+        operations: [charge('solo', { onStart: async () => undefined }, 10_000)],
+      }),
+      { transactions, idempotencyStore, logger, purgeIntervalMs: 0 },
+    );
     await node.initialize();
     closers.push(async () => {
       await node.shutdown();

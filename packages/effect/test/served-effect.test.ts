@@ -13,6 +13,7 @@ import {
   defineEffectContract,
   defineEffectNode,
   defineOperation,
+  NodeEffect,
   type OperationContext,
   type HttpEffect,
 } from '../src/index.js';
@@ -89,10 +90,7 @@ beforeAll(async () => {
   db.pragma('journal_mode = WAL');
   db.exec('CREATE TABLE ledger (order_id TEXT NOT NULL, amount INTEGER NOT NULL)');
   const transactions = new SqliteTransactionManager({ database: db });
-  const node = defineEffectNode({
-    name: 'payments',
-    version: '1.0.0',
-    operations,
+  const node = new NodeEffect(defineEffectNode({ name: 'payments', version: '1.0.0', operations }), {
     transactions,
     idempotencyStore: new SqliteIdempotencyStore({ transactions }),
     logger: createSilentLogger(),

@@ -1,3 +1,4 @@
+import type { OperationSignature } from '@onex/effect';
 import { z } from 'zod';
 import { SKUS } from './catalog.js';
 import { OrderLine } from './order.js';
@@ -43,6 +44,36 @@ export type StockLevel = z.infer<typeof StockLevel>;
 export const StockInput = z.object({}).strict();
 /** Output of `stock`. */
 export const StockOutput = z.object({ items: z.array(StockLevel) });
+
+/** `inventory` → `reserve`, as the node and its callers both know it: its name and schemas. */
+export const ReserveOperation = {
+  name: 'reserve',
+  description: 'Reserves the stock of every line of an order, all or nothing',
+  input: ReserveInput,
+  output: ReserveOutput,
+} as const satisfies OperationSignature;
+
+/** `inventory` → `release`. */
+export const ReleaseOperation = {
+  name: 'release',
+  description: 'Releases an order’s reservation; a no-op (plus a tombstone) when there is none',
+  input: ReleaseInput,
+  output: ReleaseOutput,
+} as const satisfies OperationSignature;
+
+/** `inventory` → `commit`. */
+export const CommitOperation = {
+  name: 'commit',
+  description: 'Ships a reserved order: its stock leaves the warehouse',
+  input: CommitInput,
+  output: CommitOutput,
+} as const satisfies OperationSignature;
+
+/** `inventory` → `stock`. */
+export const StockOperation = { name: 'stock', description: 'Stock levels of every SKU', input: StockInput, output: StockOutput } as const satisfies OperationSignature;
+
+/** The inventory node's operations as its callers know them (the node adds the code that runs them). */
+export const inventorySignatures = [ReserveOperation, ReleaseOperation, CommitOperation, StockOperation] as const;
 
 /** One reservation, as `GET /v1/reservations` lists it. */
 export const Reservation = z.object({

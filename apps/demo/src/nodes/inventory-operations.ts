@@ -1,20 +1,17 @@
 import { createHash } from 'node:crypto';
 import { ErrorCode, OnexError } from '@onex/core';
-import { defineOperation, type OperationContext } from '@onex/effect';
+import { defineEffectNode, defineOperation, type OperationContext } from '@onex/effect';
 import { CATALOG, SKUS } from '../domain/catalog.js';
 import {
-  CommitInput,
-  CommitOutput,
-  ReleaseInput,
-  ReleaseOutput,
+  CommitOperation,
+  ReleaseOperation,
   Reservation,
   ReservationStatus,
-  ReserveInput,
-  ReserveOutput,
-  StockInput,
-  StockOutput,
+  ReserveOperation,
+  StockOperation,
   type StockLevel,
 } from '../domain/inventory.js';
+import { CONTRACT_VERSION, PeerName } from '../domain/peers.js';
 import type { OrderLine } from '../domain/order.js';
 import type { SqlTransaction } from '../runtime/sql-transaction.js';
 
@@ -82,14 +79,8 @@ function conflict(message: string, context: Record<string, unknown>): OnexError 
  * compensated it before this reserve arrived), fails with a non-retryable `CONFLICT`.
  */
 const reserveOperation = (sqlOf: SqlOf) => defineOperation({
-  name: 'reserve',
-  description: 'Reserves the stock of every line of an order, all or nothing',
-  input: ReserveInput,
-  output: ReserveOutput,
+  ...ReserveOperation,
   transactional: true,
-  timeoutMs: 2_000,
-  retry: { maxAttempts: 2, initialDelayMs: 20 },
-  breaker: false,
   run: async ({ orderId, lines }, ctx: Tx) => {
     const items = lines.reduce((sum, line) => sum + line.quantity, 0);
     const sql = sqlOf(ctx.tx);
@@ -125,14 +116,8 @@ const reserveOperation = (sqlOf: SqlOf) => defineOperation({
  * happened: releasing an unknown order records a tombstone, so a reserve arriving later is refused, not applied.
  */
 const releaseOperation = (sqlOf: SqlOf) => defineOperation({
-  name: 'release',
-  description: 'Releases an order’s reservation; a no-op (plus a tombstone) when there is none',
-  input: ReleaseInput,
-  output: ReleaseOutput,
+  ...ReleaseOperation,
   transactional: true,
-  timeoutMs: 2_000,
-  retry: { maxAttempts: 2, initialDelayMs: 20 },
-  breaker: false,
   run: async ({ orderId }, ctx: Tx) => {
     const sql = sqlOf(ctx.tx);
     let existing = await lockedReservation(sql, orderId);
@@ -176,14 +161,8 @@ export function orderHash(orderId: string): number {
  * when the goods turn out damaged (`reason: 'DAMAGED'`): the saga then refunds the charge and releases the stock.
  */
 const commitOperation = (warehouse: WarehouseConfig, sqlOf: SqlOf) => defineOperation({
-  name: 'commit',
-  description: 'Ships a reserved order: its stock leaves the warehouse',
-  input: CommitInput,
-  output: CommitOutput,
+  ...CommitOperation,
   transactional: true,
-  timeoutMs: 2_000,
-  retry: { maxAttempts: 2, initialDelayMs: 20 },
-  breaker: false,
   run: async ({ orderId }, ctx: Tx) => {
     const sql = sqlOf(ctx.tx);
     const found = await lockedReservation(sql, orderId);
@@ -216,16 +195,20 @@ export async function readReservations(sql: SqlTransaction): Promise<Reservation
 
 /** `stock`: the stock levels (`initial = available + reserved + committed` per SKU). */
 const stockOperation = (sqlOf: SqlOf) => defineOperation({
-  name: 'stock',
-  description: 'Stock levels of every SKU',
-  input: StockInput,
-  output: StockOutput,
+  ...StockOperation,
   transactional: true,
-  breaker: false,
   run: async (_input, ctx: Tx) => ({ items: await readStock(sqlOf(ctx.tx)) }),
 });
 
-/** The inventory node's operations, over the SQL of the transactions its store runs. */
-export function inventoryOperations(warehouse: WarehouseConfig, sqlOf: SqlOf) {
-  return [reserveOperation(sqlOf), releaseOperation(sqlOf), commitOperation(warehouse, sqlOf), stockOperation(sqlOf)] as const;
+/**
+ * The inventory node's definition: its operations over the SQL of the transactions its store runs, every one with
+ * a 2 s timeout, one quick retry and no breaker of its own (the definition's defaults).
+ */
+export function inventoryDefinition(warehouse: WarehouseConfig, sqlOf: SqlOf) {
+  return defineEffectNode({
+    name: PeerName.Inventory,
+    version: CONTRACT_VERSION,
+    operations: [reserveOperation(sqlOf), releaseOperation(sqlOf), commitOperation(warehouse, sqlOf), stockOperation(sqlOf)],
+    defaults: { timeoutMs: 2_000, retry: { maxAttempts: 2, initialDelayMs: 20 }, breaker: false },
+  });
 }

@@ -3,11 +3,11 @@
 // replicas share) — real transactions, idempotent by the orchestrator's key (the idempotency record commits inside the
 // same transaction).
 import { serveNode } from '@onex/core';
-import { defineEffectNode } from '@onex/effect';
-import { CONTRACT_VERSION, PeerName } from '../domain/peers.js';
+import { NodeEffect } from '@onex/effect';
+import { PeerName } from '../domain/peers.js';
 import { runNodeProcess } from '../runtime/node-process.js';
 import { openEffectStores, SchemaOf } from '../runtime/stores.js';
-import { inventoryOperations, prepareInventoryDatabase, readReservations, readStock, type WarehouseConfig } from './inventory-operations.js';
+import { inventoryDefinition, prepareInventoryDatabase, readReservations, readStock, type WarehouseConfig } from './inventory-operations.js';
 import { WarehouseConfigPatch } from '../domain/inventory.js';
 
 await runNodeProcess({
@@ -17,10 +17,7 @@ await runNodeProcess({
     await stores.init();
     await stores.transaction((sql) => prepareInventoryDatabase(sql));
     const warehouse: WarehouseConfig = { damageRate: Number(args.settings['damage-rate'] ?? '0') };
-    const node = defineEffectNode({
-      name: PeerName.Inventory,
-      version: CONTRACT_VERSION,
-      operations: inventoryOperations(warehouse, (tx) => stores.sql(tx)),
+    const node = new NodeEffect(inventoryDefinition(warehouse, (tx) => stores.sql(tx)), {
       transactions: stores.transactions,
       idempotencyStore: stores.idempotency,
       logger,

@@ -1,26 +1,22 @@
 import { ErrorCode, isOnexError, OnexError } from '@onex/core';
-import { defineOperation, type HttpEffect } from '@onex/effect';
+import { defineEffectNode, defineOperation, type HttpEffect } from '@onex/effect';
 import { ProviderCharge, ProviderRefund } from '../domain/payment-provider-protocol.js';
-import { ChargeInput, ChargeOutput, chargeKey, PAYMENT_DECLINED, RefundInput, RefundOutput } from '../domain/payments.js';
+import { ChargeOperation, chargeKey, PAYMENT_DECLINED, RefundOperation } from '../domain/payments.js';
+import { CONTRACT_VERSION, PeerName } from '../domain/peers.js';
 
 /** HTTP statuses of the provider that mean "no money taken, and none will be": not worth a retry. */
 const DECLINED_STATUSES: Readonly<Record<number, string>> = { 402: 'card_declined', 409: 'charge_voided' };
 
 /**
- * The payments node's operations over the provider's HTTP API. The helper retries 429/5xx and dropped connections
- * (a POST with an idempotency key is safe to repeat) behind its own breaker; the operations add no retries of their
- * own, so a failure reaches the orchestrator after one bounded burst.
+ * The payments node's definition: its operations over the provider's HTTP API. The helper retries 429/5xx and
+ * dropped connections (a POST with an idempotency key is safe to repeat) behind its own breaker; the operations add
+ * no retries or breakers of their own (the definition's defaults), so a failure reaches the orchestrator after one
+ * bounded burst.
  */
-export function paymentOperations(provider: HttpEffect) {
+export function paymentsDefinition(provider: HttpEffect) {
   /** `charge`: one charge per order at the provider (key `charge:<orderId>`); a decline is a non-retryable `CONFLICT`. */
   const charge = defineOperation({
-    name: 'charge',
-    description: 'Charges an order’s total at the payment provider',
-    input: ChargeInput,
-    output: ChargeOutput,
-    timeoutMs: 2_500,
-    retry: { maxAttempts: 1 },
-    breaker: false,
+    ...ChargeOperation,
     run: async (input, ctx) => {
       try {
         const response = await provider.request({
@@ -49,13 +45,7 @@ export function paymentOperations(provider: HttpEffect) {
 
   /** `refund`: gives the order's charge back; a no-op when it was never charged (the provider then voids the key). */
   const refund = defineOperation({
-    name: 'refund',
-    description: 'Refunds an order’s charge; a no-op when nothing was charged',
-    input: RefundInput,
-    output: RefundOutput,
-    timeoutMs: 2_500,
-    retry: { maxAttempts: 1 },
-    breaker: false,
+    ...RefundOperation,
     run: async ({ orderId }, ctx) => {
       const response = await provider.request({
         method: 'POST',
@@ -70,5 +60,10 @@ export function paymentOperations(provider: HttpEffect) {
     },
   });
 
-  return [charge, refund] as const;
+  return defineEffectNode({
+    name: PeerName.Payments,
+    version: CONTRACT_VERSION,
+    operations: [charge, refund],
+    defaults: { timeoutMs: 2_500, retry: { maxAttempts: 1 }, breaker: false },
+  });
 }

@@ -2,12 +2,12 @@
 // EFFECT node `payments`: charges and refunds at the (simulated) payment provider over HTTP, with retries on
 // 5xx/429, a breaker on the provider, and the order id as the provider's idempotency key.
 import { serveNode } from '@onex/core';
-import { createHttpEffect, defineEffectNode } from '@onex/effect';
-import { CONTRACT_VERSION, PeerName } from '../domain/peers.js';
+import { createHttpEffect, NodeEffect } from '@onex/effect';
+import { PeerName } from '../domain/peers.js';
 import { BreakerLog } from '../runtime/breaker-log.js';
 import { requirePeer, runNodeProcess } from '../runtime/node-process.js';
 import { openEffectStores, SchemaOf } from '../runtime/stores.js';
-import { paymentOperations } from './payments-operations.js';
+import { paymentsDefinition } from './payments-operations.js';
 
 await runNodeProcess({
   name: PeerName.Payments,
@@ -21,10 +21,7 @@ await runNodeProcess({
       retry: { maxAttempts: 3, initialDelayMs: 50, maxDelayMs: 300 },
       breakers: breakers.registry,
     });
-    const node = defineEffectNode({
-      name: PeerName.Payments,
-      version: CONTRACT_VERSION,
-      operations: paymentOperations(provider),
+    const node = new NodeEffect(paymentsDefinition(provider), {
       transactions: stores.transactions,
       idempotencyStore: stores.idempotency,
       breakers: breakers.registry,

@@ -15,14 +15,16 @@ const DESCRIPTION = 'Sends messages through an outbox, at most once per idempote
 
 /**
  * An effect node: one operation, `send`, whose side effect goes through an injected port (`<Name>Outbox`; an
- * in-memory one by default), with a timeout, retries, a breaker and idempotency keys from `NodeEffect`, and a
- * validated node config.
+ * in-memory one by default), in a `defineEffectNode` definition whose defaults give it a timeout and retries, served
+ * by a `NodeEffect` subclass (breaker and idempotency keys from `NodeEffect`), with a validated node config. Its
+ * contract is the caller's view, made by `defineEffectContract(...).operation('send')` from the operation's name and
+ * schemas alone.
  */
 export function effectNodeFiles(options: NodeTemplateOptions): readonly GeneratedFile[] {
   const { kebab, pascal, camel, constant } = options.names;
   const dir = `src/nodes/${kebab}`;
 
-  const contract = `import { defineContract, NodeKind } from '@onex/core';
+  const contract = `import { defineEffectContract, type OperationSignature } from '@onex/effect';
 import { z } from 'zod';
 
 /** The \`${kebab}\` node's name and contract version (manifest.yaml says the same; the node's test checks). */
@@ -44,18 +46,27 @@ export const ${pascal}SendOutput = z.object({
 /** Result of \`${kebab}\`'s \`send\` operation. */
 export type ${pascal}SendOutput = z.output<typeof ${pascal}SendOutput>;
 
-/**
- * \`${kebab}\`'s \`send\` as its callers see it: \`{ operation: 'send', input }\` in, \`{ result }\` out. Build HTTP
- * clients and orchestrator peers from it; pass an idempotency key so a retried call sends once.
- */
-export const ${camel}Contract = defineContract({
+/** \`${kebab}\`'s \`send\` as the node and its callers both know it: its name and schemas (the node adds the code). */
+export const ${pascal}Send = {
+  name: ${constant}_NODE.send,
+  description: 'Sends one message.',
+  input: ${pascal}SendInput,
+  output: ${pascal}SendOutput,
+} as const satisfies OperationSignature;
+
+/** The \`${kebab}\` node's contract, from its operations' signatures: every operation, one envelope each. */
+export const ${camel}NodeContract = defineEffectContract({
   name: ${constant}_NODE.name,
-  kind: NodeKind.Effect,
   version: ${constant}_NODE.version,
   description: '${DESCRIPTION}',
-  input: z.object({ operation: z.literal(${constant}_NODE.send), input: ${pascal}SendInput }),
-  output: z.object({ result: ${pascal}SendOutput }),
+  operations: [${pascal}Send],
 });
+
+/**
+ * \`${kebab}\`'s \`send\` as its callers see it: \`{ operation: 'send', input }\` in, \`{ result }\` out, typed by the
+ * operation. Build HTTP clients and orchestrator peers from it; pass an idempotency key so a retried call sends once.
+ */
+export const ${camel}Contract = ${camel}NodeContract.operation(${constant}_NODE.send);
 `;
 
   const config = settingsModule(
@@ -73,9 +84,9 @@ export type ${pascal}ConfigInput = z.input<typeof ${pascal}Config>;
   );
 
   const node = `import { randomUUID } from 'node:crypto';
-import { defineOperation, NodeEffect, type NodeEffectOptions } from '@onex/effect';
+import { defineEffectNode, defineOperation, NodeEffect, type NodeEffectOptions } from '@onex/effect';
 import { ${pascal}Config } from './config.js';
-import { ${constant}_NODE, ${pascal}SendInput, ${pascal}SendOutput } from './contract.js';
+import { ${constant}_NODE, ${pascal}Send } from './contract.js';
 
 /** A message on its way out. */
 export interface ${pascal}Message {
@@ -102,15 +113,13 @@ export class Memory${pascal}Outbox implements ${pascal}Outbox {
   }
 }
 
-/** The node's operations, over its outbox. */
-function ${camel}Operations(outbox: ${pascal}Outbox, sender: string) {
+/**
+ * The \`${kebab}\` node's definition over its outbox: a value — identity, operations, config schema, and the
+ * defaults every operation gets (an operation may name its own \`timeoutMs\`, \`retry\`, \`breaker\`, \`interceptors\`).
+ */
+export function ${camel}Definition(outbox: ${pascal}Outbox, sender: string) {
   const send = defineOperation({
-    name: ${constant}_NODE.send,
-    description: 'Sends one message.',
-    input: ${pascal}SendInput,
-    output: ${pascal}SendOutput,
-    timeoutMs: 2_000,
-    retry: { maxAttempts: 3, initialDelayMs: 50 },
+    ...${pascal}Send,
     // Sending twice is not sending once: retried only when the call carries an idempotency key.
     idempotent: false,
     run: async ({ to, message }, ctx) => {
@@ -118,8 +127,17 @@ function ${camel}Operations(outbox: ${pascal}Outbox, sender: string) {
       return { deliveryId: delivery.id, from: sender };
     },
   });
-  return [send] as const;
+  return defineEffectNode({
+    name: ${constant}_NODE.name,
+    version: ${constant}_NODE.version,
+    operations: [send],
+    config: ${pascal}Config,
+    defaults: { timeoutMs: 2_000, retry: { maxAttempts: 3, initialDelayMs: 50 } },
+  });
 }
+
+/** The operations of {@link ${camel}Definition}. */
+export type ${pascal}Operations = ReturnType<typeof ${camel}Definition>['operations'];
 
 /** Options of {@link ${pascal}Node}. */
 export interface ${pascal}NodeOptions extends Omit<NodeEffectOptions<typeof ${pascal}Config>, 'transactions'> {
@@ -128,8 +146,8 @@ export interface ${pascal}NodeOptions extends Omit<NodeEffectOptions<typeof ${pa
 }
 
 /**
- * The \`${kebab}\` effect node. Add operations in \`${camel}Operations\`; override \`invokeOperation\` to wrap every
- * attempt. Give it a \`SqliteIdempotencyStore\` (\`@onex/effect/sqlite\`, after \`npm i ${SQLITE_DRIVER}\`) to keep
+ * The \`${kebab}\` effect node. Add operations in \`${camel}Definition\`; add \`interceptors\` there (or override
+ * \`invokeOperation\`) to wrap every attempt. Give it a \`SqliteIdempotencyStore\` (\`@onex/effect/sqlite\`, after \`npm i ${SQLITE_DRIVER}\`) to keep
  * idempotency keys across restarts.
  *
  * @example
@@ -139,17 +157,14 @@ export interface ${pascal}NodeOptions extends Omit<NodeEffectOptions<typeof ${pa
  * await node.execute('send', { to: 'ada', message: 'hello' }, { idempotencyKey: 'welcome-ada' });
  * \`\`\`
  */
-export class ${pascal}Node extends NodeEffect<ReturnType<typeof ${camel}Operations>, typeof ${pascal}Config> {
+export class ${pascal}Node extends NodeEffect<${pascal}Operations, typeof ${pascal}Config> {
   /** Where the node delivers. */
   readonly outbox: ${pascal}Outbox;
 
   constructor(options: ${pascal}NodeOptions = {}) {
     const { outbox = new Memory${pascal}Outbox(), ...rest } = options;
     const config = ${pascal}Config.parse(rest.config ?? {});
-    super(
-      { name: ${constant}_NODE.name, version: ${constant}_NODE.version, operations: ${camel}Operations(outbox, config.sender), config: ${pascal}Config },
-      rest,
-    );
+    super(${camel}Definition(outbox, config.sender), rest);
     this.outbox = outbox;
   }
 }

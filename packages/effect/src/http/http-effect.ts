@@ -14,6 +14,7 @@ import {
   type CircuitBreakerOptions,
   type RetryPolicyOptions,
 } from '@onex/core';
+import { BodyReadFailure, onAbort, readBoundedBody } from '@onex/core/internal';
 import { parseRetryAfter } from './retry-after.js';
 
 /**
@@ -203,38 +204,26 @@ export function createHttpEffect(options: HttpEffectOptions): HttpEffect {
       const finish = (error: OnexError | undefined, raw?: Raw): void => {
         if (settled) return;
         settled = true;
-        signal.removeEventListener('abort', onAbort);
+        unlink();
         if (error === undefined) resolve(raw as Raw);
         else {
           reject(error);
           req.destroy();
         }
       };
-      function onAbort(): void {
-        finish(abortReasonToOnexError(signal));
-      }
-      signal.addEventListener('abort', onAbort, { once: true });
+      const unlink = onAbort(signal, () => finish(abortReasonToOnexError(signal)));
       req.on('error', (error) => finish(transportError(error, method, where)));
       req.on('response', (res: IncomingMessage) => {
-        const declared = Number(res.headers['content-length']);
-        const tooLarge = (): void =>
-          finish(new OnexError(ErrorCode.PayloadTooLarge, `${method} ${where} answered with a body over ${String(maxBytes)} bytes`, { context: { method, url: where } }));
-        if (declared > maxBytes) {
-          tooLarge();
-          return;
-        }
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > maxBytes) tooLarge();
-          else chunks.push(chunk);
-        });
-        res.on('end', () => finish(undefined, { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks, size) }));
-        res.on('error', (error) => finish(transportError(error, method, where)));
-        res.on('close', () => {
-          if (!res.complete) finish(new OnexError(ErrorCode.Unavailable, `${method} ${where}: connection closed mid-response`, { context: { method, url: where } }));
-        });
+        // Core's bounded reader: a body declared or streamed past the limit is refused (and the request destroyed).
+        readBoundedBody(res, maxBytes).then(
+          (read) => {
+            if (read.ok) finish(undefined, { status: res.statusCode ?? 0, headers: res.headers, body: read.body });
+            else if (read.failure === BodyReadFailure.TooLarge) {
+              finish(new OnexError(ErrorCode.PayloadTooLarge, `${method} ${where} answered with a body over ${String(maxBytes)} bytes`, { context: { method, url: where } }));
+            } else finish(new OnexError(ErrorCode.Unavailable, `${method} ${where}: connection closed mid-response`, { context: { method, url: where } }));
+          },
+          (error: unknown) => finish(transportError(error, method, where)),
+        );
       });
       req.end(body);
     });
@@ -250,12 +239,8 @@ export function createHttpEffect(options: HttpEffectOptions): HttpEffect {
     signals: readonly (AbortSignal | undefined)[],
   ): Promise<Raw> => {
     const controller = new AbortController();
-    const forward = (event: Event): void => controller.abort((event.target as AbortSignal).reason);
-    for (const s of signals) {
-      if (s === undefined) continue;
-      if (s.aborted) controller.abort(s.reason);
-      else s.addEventListener('abort', forward, { once: true });
-    }
+    const abort = (reason: unknown): void => controller.abort(reason);
+    const unlinks = signals.map((s) => onAbort(s, abort));
     const timer = setTimeout(
       () => controller.abort(new OnexError(ErrorCode.Timeout, `${method} ${where} timed out after ${String(attemptTimeoutMs)} ms`, { context: { method, url: where } })),
       attemptTimeoutMs,
@@ -266,7 +251,7 @@ export function createHttpEffect(options: HttpEffectOptions): HttpEffect {
       throw statusError(raw, method, where);
     } finally {
       clearTimeout(timer);
-      for (const s of signals) s?.removeEventListener('abort', forward);
+      for (const unlink of unlinks) unlink();
     }
   };
 

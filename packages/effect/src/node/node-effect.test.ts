@@ -10,8 +10,10 @@ import { SqliteIdempotencyStore } from '../idempotency/sqlite-idempotency-store.
 import { MemoryIdempotencyStore } from '../idempotency/memory-idempotency-store.js';
 import { fingerprint } from '../idempotency/fingerprint.js';
 import { SqliteTransactionManager, type SqliteTransaction } from '../transaction/sqlite-transaction-manager.js';
+import type { AnyEffectOperation } from '../operation/effect-operation.js';
 import { defineEffectNode } from './define-effect-node.js';
 import { NodeEffect } from './node-effect.js';
+import type { NodeEffectOptions } from './node-effect-options.js';
 
 const logger = createSilentLogger();
 const cleanups: (() => unknown)[] = [];
@@ -40,6 +42,12 @@ function counterOp(options: { idempotent?: boolean; fail?: () => OnexError | und
   return { op, calls };
 }
 
+/** A node from its definition and options written as one object (most tests here vary only a few of either). */
+function effectNode<const TOps extends readonly AnyEffectOperation[]>(spec: { name: string; version: string; operations: TOps } & NodeEffectOptions): NodeEffect<TOps> {
+  const { name, version, operations, ...options } = spec;
+  return new NodeEffect(defineEffectNode({ name, version, operations }), options);
+}
+
 async function ready<T extends { initialize(): Promise<void>; shutdown(): Promise<void> }>(node: T): Promise<T> {
   await node.initialize();
   cleanups.push(() => node.shutdown());
@@ -49,7 +57,7 @@ async function ready<T extends { initialize(): Promise<void>; shutdown(): Promis
 describe('NodeEffect idempotency', () => {
   it('runs an idempotent operation once for 50 concurrent calls with one key; all get the same result', async () => {
     const { op, calls } = counterOp({ delayMs: 20 });
-    const node = await ready(defineEffectNode({ name: 'mailer', version: '1.0.0', operations: [op], logger }));
+    const node = await ready(effectNode({ name: 'mailer', version: '1.0.0', operations: [op], logger }));
     const results = await Promise.all(Array.from({ length: 50 }, () => node.execute('send', { to: 'ada' }, { idempotencyKey: 'k-50' })));
     expect(calls.n).toBe(1);
     for (const r of results) expect(r).toEqual({ ok: true, value: { id: 1, to: 'ada' } });
@@ -63,7 +71,7 @@ describe('NodeEffect idempotency', () => {
 
   it('replays a stored typed error without running again', async () => {
     const { op, calls } = counterOp({ fail: () => new OnexError(ErrorCode.NotFound, 'no such recipient', { context: { to: 'x' } }) });
-    const node = await ready(defineEffectNode({ name: 'mailer', version: '1.0.0', operations: [op], logger }));
+    const node = await ready(effectNode({ name: 'mailer', version: '1.0.0', operations: [op], logger }));
     const first = await node.execute('send', { to: 'x' }, { idempotencyKey: 'k-err' });
     const second = await node.execute('send', { to: 'x' }, { idempotencyKey: 'k-err', correlationId: 'second' });
     expect(calls.n).toBe(1);
@@ -80,7 +88,7 @@ describe('NodeEffect idempotency', () => {
   it('does not store a retryable failure: a later call with the key runs again', async () => {
     let failing = true;
     const { op, calls } = counterOp({ retry: { maxAttempts: 1 }, fail: () => (failing ? new OnexError(ErrorCode.Unavailable, 'down') : undefined) });
-    const node = await ready(defineEffectNode({ name: 'mailer', version: '1.0.0', operations: [op], logger }));
+    const node = await ready(effectNode({ name: 'mailer', version: '1.0.0', operations: [op], logger }));
     expect((await node.execute('send', { to: 'a' }, { idempotencyKey: 'k-r' })).ok).toBe(false);
     failing = false;
     expect(await node.execute('send', { to: 'a' }, { idempotencyKey: 'k-r' })).toEqual({ ok: true, value: { id: 2, to: 'a' } });
@@ -89,7 +97,7 @@ describe('NodeEffect idempotency', () => {
 
   it('refuses a key reused with a different input with CONFLICT, concurrently and afterwards', async () => {
     const { op, calls } = counterOp({ delayMs: 10 });
-    const node = await ready(defineEffectNode({ name: 'mailer', version: '1.0.0', operations: [op], logger }));
+    const node = await ready(effectNode({ name: 'mailer', version: '1.0.0', operations: [op], logger }));
     const [a, b] = await Promise.all([
       node.execute('send', { to: 'a' }, { idempotencyKey: 'k-c' }),
       node.execute('send', { to: 'b' }, { idempotencyKey: 'k-c' }),
@@ -105,7 +113,7 @@ describe('NodeEffect idempotency', () => {
   it('scopes keys by operation: the same key on two operations runs both', async () => {
     const { op } = counterOp();
     const other = defineOperation({ name: 'other', input: z.object({ to: z.string() }), output: z.string(), run: async ({ to }) => `other:${to}` });
-    const node = await ready(defineEffectNode({ name: 'mailer', version: '1.0.0', operations: [op, other], logger }));
+    const node = await ready(effectNode({ name: 'mailer', version: '1.0.0', operations: [op, other], logger }));
     expect((await node.execute('send', { to: 'a' }, { idempotencyKey: 'same' })).ok).toBe(true);
     expect(await node.execute('other', { to: 'a' }, { idempotencyKey: 'same' })).toEqual({ ok: true, value: 'other:a' });
   });
@@ -113,7 +121,7 @@ describe('NodeEffect idempotency', () => {
   it('answers a key held by another process with a retryable CONFLICT', async () => {
     const store = new MemoryIdempotencyStore();
     const { op } = counterOp();
-    const node = await ready(defineEffectNode({ name: 'mailer', version: '1.0.0', operations: [op], logger, idempotencyStore: store }));
+    const node = await ready(effectNode({ name: 'mailer', version: '1.0.0', operations: [op], logger, idempotencyStore: store }));
     store.begin('mailer:send:held', 'someone-else-s-fingerprint');
     const r = await node.execute('send', { to: 'a' }, { idempotencyKey: 'held' });
     expect(r.ok || r.error.code).toBe(ErrorCode.Conflict);
@@ -148,7 +156,7 @@ describe('NodeEffect idempotency: bounded store and shared results', () => {
       },
     });
     const store = new MemoryIdempotencyStore({ maxEntries: 2 });
-    const node = await ready(defineEffectNode({ name: 'mailer', version: '1.0.0', operations: [op], logger, idempotencyStore: store }));
+    const node = await ready(effectNode({ name: 'mailer', version: '1.0.0', operations: [op], logger, idempotencyStore: store }));
     const slow = node.execute('send', { to: 'slow' }, { idempotencyKey: 'k-slow' });
     for (const key of ['k-1', 'k-2', 'k-3']) expect((await node.execute('send', { to: key }, { idempotencyKey: key })).ok).toBe(true);
     release();
@@ -173,7 +181,7 @@ describe('NodeEffect idempotency: bounded store and shared results', () => {
       },
     });
     const node = await ready(
-      defineEffectNode({ name: 'waiter', version: '1.0.0', operations: [op], logger, idempotencyStore: new MemoryIdempotencyStore({ maxEntries: 1, leaseMs: 5_000 }) }),
+      effectNode({ name: 'waiter', version: '1.0.0', operations: [op], logger, idempotencyStore: new MemoryIdempotencyStore({ maxEntries: 1, leaseMs: 5_000 }) }),
     );
     const holding = node.execute('wait', 'a', { idempotencyKey: 'k-a' });
     const refused = await node.execute('wait', 'b', { idempotencyKey: 'k-b' });
@@ -193,7 +201,7 @@ describe('NodeEffect idempotency: bounded store and shared results', () => {
         return { id, at: new Date('2024-05-01T12:00:00.000Z') };
       },
     });
-    const node = await ready(defineEffectNode({ name: 'clock', version: '1.0.0', operations: [stamp], logger }));
+    const node = await ready(effectNode({ name: 'clock', version: '1.0.0', operations: [stamp], logger }));
     const first = await node.executeOrThrow('stamp', { id: 'x' }, { idempotencyKey: 'k-date' });
     const replayed = await node.executeOrThrow('stamp', { id: 'x' }, { idempotencyKey: 'k-date' });
     expect(runs).toBe(1);
@@ -212,7 +220,7 @@ describe('NodeEffect idempotency: bounded store and shared results', () => {
         runs++;
       },
     });
-    const node = await ready(defineEffectNode({ name: 'fire', version: '1.0.0', operations: [fire], logger }));
+    const node = await ready(effectNode({ name: 'fire', version: '1.0.0', operations: [fire], logger }));
     expect(await node.execute('fire', {}, { idempotencyKey: 'k' })).toEqual({ ok: true, value: undefined });
     expect(await node.execute('fire', {}, { idempotencyKey: 'k' })).toEqual({ ok: true, value: undefined });
     expect(runs).toBe(1);
@@ -225,7 +233,7 @@ describe('NodeEffect idempotency: bounded store and shared results', () => {
       output: z.object({ at: z.date() }), // cannot read back its own JSON form (a string)
       run: async () => ({ at: new Date(0) }),
     });
-    const node = await ready(defineEffectNode({ name: 'strict', version: '1.0.0', operations: [strict], logger }));
+    const node = await ready(effectNode({ name: 'strict', version: '1.0.0', operations: [strict], logger }));
     expect((await node.execute('strict', {}, { idempotencyKey: 'k' })).ok).toBe(true);
     const replayed = await node.execute('strict', {}, { idempotencyKey: 'k' });
     expect(!replayed.ok && replayed.error).toMatchObject({ code: ErrorCode.Contract, context: { operation: 'strict', idempotentReplay: true } });
@@ -241,7 +249,7 @@ describe('NodeEffect idempotency: bounded store and shared results', () => {
         return { to, tags: ['a'] };
       },
     });
-    const node = await ready(defineEffectNode({ name: 'mailer', version: '1.0.0', operations: [listed], logger }));
+    const node = await ready(effectNode({ name: 'mailer', version: '1.0.0', operations: [listed], logger }));
     const [a, b] = await Promise.all([
       node.executeOrThrow('listed', { to: 'ada' }, { idempotencyKey: 'k-frozen' }),
       node.executeOrThrow('listed', { to: 'ada' }, { idempotencyKey: 'k-frozen' }),
@@ -257,7 +265,7 @@ describe('NodeEffect idempotency: bounded store and shared results', () => {
 describe('NodeEffect retries, timeouts, breakers', () => {
   it('does not retry a failing non-idempotent operation called without a key', async () => {
     const { op, calls } = counterOp({ idempotent: false, retry: { maxAttempts: 5 }, fail: () => new OnexError(ErrorCode.Unavailable, 'down') });
-    const node = await ready(defineEffectNode({ name: 'mailer', version: '1.0.0', operations: [op], logger }));
+    const node = await ready(effectNode({ name: 'mailer', version: '1.0.0', operations: [op], logger }));
     const r = await node.execute('send', { to: 'a' });
     expect(r.ok || r.error.code).toBe(ErrorCode.Unavailable);
     expect(calls.n).toBe(1);
@@ -266,7 +274,7 @@ describe('NodeEffect retries, timeouts, breakers', () => {
   it('retries a non-idempotent operation when the call carries a key', async () => {
     let n = 0;
     const { op, calls } = counterOp({ idempotent: false, retry: { maxAttempts: 5 }, fail: () => (++n < 3 ? new OnexError(ErrorCode.Unavailable, 'down') : undefined) });
-    const node = await ready(defineEffectNode({ name: 'mailer', version: '1.0.0', operations: [op], logger }));
+    const node = await ready(effectNode({ name: 'mailer', version: '1.0.0', operations: [op], logger }));
     expect((await node.execute('send', { to: 'a' }, { idempotencyKey: 'k' })).ok).toBe(true);
     expect(calls.n).toBe(3);
   });
@@ -274,13 +282,13 @@ describe('NodeEffect retries, timeouts, breakers', () => {
   it('retries an idempotent operation on a retryable failure, not on a typed one', async () => {
     let n = 0;
     const { op, calls } = counterOp({ retry: { maxAttempts: 4 }, fail: () => (++n < 3 ? new OnexError(ErrorCode.Unavailable, 'down') : undefined) });
-    const node = await ready(defineEffectNode({ name: 'mailer', version: '1.0.0', operations: [op], logger }));
+    const node = await ready(effectNode({ name: 'mailer', version: '1.0.0', operations: [op], logger }));
     expect(await node.execute('send', { to: 'a' })).toEqual({ ok: true, value: { id: 3, to: 'a' } });
     expect(calls.n).toBe(3);
     expect((node.metrics().extra['operations'] as Record<string, { retries: number }>)['send']?.retries).toBe(2);
 
     const typed = counterOp({ retry: { maxAttempts: 4 }, fail: () => new OnexError(ErrorCode.Validation, 'bad address') });
-    const node2 = await ready(defineEffectNode({ name: 'mailer-2', version: '1.0.0', operations: [typed.op], logger }));
+    const node2 = await ready(effectNode({ name: 'mailer-2', version: '1.0.0', operations: [typed.op], logger }));
     expect((await node2.execute('send', { to: 'a' })).ok).toBe(false);
     expect(typed.calls.n).toBe(1);
   });
@@ -309,7 +317,7 @@ describe('NodeEffect retries, timeouts, breakers', () => {
         return { done: true };
       },
     });
-    const node = await ready(defineEffectNode({ name: 'slow', version: '1.0.0', operations: [slow], logger }));
+    const node = await ready(effectNode({ name: 'slow', version: '1.0.0', operations: [slow], logger }));
     const started = Date.now();
     const r = await node.execute('slow', { ignoreSignal: false });
     expect(r.ok || r.error.code).toBe(ErrorCode.Timeout);
@@ -335,7 +343,7 @@ describe('NodeEffect retries, timeouts, breakers', () => {
       },
     });
     const fine = defineOperation({ name: 'fine', input: z.object({}), output: z.object({ ok: z.boolean() }), run: async () => ({ ok: true }) });
-    const node = await ready(defineEffectNode({ name: 'mixed', version: '1.0.0', operations: [flaky, fine], logger, breakers }));
+    const node = await ready(effectNode({ name: 'mixed', version: '1.0.0', operations: [flaky, fine], logger, breakers }));
     for (let i = 0; i < 4; i++) await node.execute('flaky', {});
     const r = await node.execute('flaky', {});
     expect(r.ok || r.error.code).toBe(ErrorCode.CircuitOpen);
@@ -350,7 +358,7 @@ describe('NodeEffect retries, timeouts, breakers', () => {
 
   it('validates the operation output and rejects unknown operations', async () => {
     const liar = defineOperation({ name: 'liar', input: z.object({}), output: z.object({ n: z.number() }), run: async () => ({ n: 'x' as unknown as number }) });
-    const node = await ready(defineEffectNode({ name: 'liar', version: '1.0.0', operations: [liar], logger }));
+    const node = await ready(effectNode({ name: 'liar', version: '1.0.0', operations: [liar], logger }));
     const r = await node.execute('liar', {});
     expect(r.ok || r.error.code).toBe(ErrorCode.Contract);
     const unknownOp = await node.handle({ operation: 'nope', input: {} });
@@ -362,8 +370,15 @@ describe('NodeEffect retries, timeouts, breakers', () => {
   it('refuses invalid definitions', () => {
     const { op } = counterOp();
     expect(() => defineEffectNode({ name: 'dup', version: '1.0.0', operations: [op, op] })).toThrow(/twice/);
+    expect(() => new NodeEffect({ name: 'dup', version: '1.0.0', operations: [op, op] })).toThrow(/twice/);
+    expect(() => defineEffectNode({ name: 'Not Kebab', version: '1.0.0', operations: [op] })).toThrow(/kebab-case/);
+    expect(() => defineEffectNode({ name: 'none', version: '1.0.0', operations: [] })).toThrow(/no operation/);
+    expect(() => defineEffectNode({ name: 'slow', version: '1.0.0', operations: [op], defaults: { timeoutMs: 0 } })).toThrow(/defaults.timeoutMs/);
+    expect(() => new NodeEffect({ name: 'slow', version: '1.0.0', operations: [op], defaults: { timeoutMs: -1 } })).toThrow(/defaults.timeoutMs/);
+    expect(() => defineEffectNode({ name: 'retry', version: '1.0.0', operations: [op], defaults: { retry: { maxAttempts: 0 } } })).toThrow(/defaults.retry/);
     const tx = defineOperation({ name: 'tx', input: z.object({}), output: z.object({}), transactional: true, run: async () => ({}) });
-    expect(() => defineEffectNode({ name: 'notx', version: '1.0.0', operations: [tx] })).toThrow(/transaction manager/);
+    const notx = defineEffectNode({ name: 'notx', version: '1.0.0', operations: [tx] }); // a definition needs no manager…
+    expect(() => new NodeEffect(notx)).toThrow(/transaction manager/); // …the node does
     expect(() => defineOperation({ name: 'bad:name', input: z.object({}), output: z.object({}), run: async () => ({}) })).toThrow(/Invalid operation name/);
   });
 });
@@ -405,7 +420,7 @@ describe('NodeEffect transactions', () => {
   it('commits on success', async () => {
     const { transactions, balances } = ledger();
     const runs = { n: 0 };
-    const node = await ready(defineEffectNode({ name: 'ledger', version: '1.0.0', operations: [transfer(runs, {})], transactions, logger }));
+    const node = await ready(effectNode({ name: 'ledger', version: '1.0.0', operations: [transfer(runs, {})], transactions, logger }));
     expect(await node.execute('transfer', { from: 'a', to: 'b', amount: 10 })).toEqual({ ok: true, value: { from: 90, to: 10 } });
     expect(balances()).toEqual({ a: 90, b: 10 });
   });
@@ -413,7 +428,7 @@ describe('NodeEffect transactions', () => {
   it('rolls back on error: the database is unchanged', async () => {
     const { transactions, balances } = ledger();
     const runs = { n: 0 };
-    const node = await ready(defineEffectNode({ name: 'ledger', version: '1.0.0', operations: [transfer(runs, { failAfterDebit: true })], transactions, logger }));
+    const node = await ready(effectNode({ name: 'ledger', version: '1.0.0', operations: [transfer(runs, { failAfterDebit: true })], transactions, logger }));
     const r = await node.execute('transfer', { from: 'a', to: 'b', amount: 10 });
     expect(r.ok || r.error.code).toBe(ErrorCode.Validation);
     expect(balances()).toEqual({ a: 100, b: 0 });
@@ -423,7 +438,7 @@ describe('NodeEffect transactions', () => {
   it('rolls back on timeout: the database is unchanged, and the next transaction runs normally', async () => {
     const { transactions, balances } = ledger();
     const runs = { n: 0 };
-    const node = await ready(defineEffectNode({ name: 'ledger', version: '1.0.0', operations: [transfer(runs, { delayMs: 200, timeoutMs: 30 })], transactions, logger }));
+    const node = await ready(effectNode({ name: 'ledger', version: '1.0.0', operations: [transfer(runs, { delayMs: 200, timeoutMs: 30 })], transactions, logger }));
     const r = await node.execute('transfer', { from: 'a', to: 'b', amount: 10 });
     expect(r.ok || r.error.code).toBe(ErrorCode.Timeout);
     expect(balances()).toEqual({ a: 100, b: 0 });
@@ -437,7 +452,7 @@ describe('NodeEffect transactions', () => {
     const store = new SqliteIdempotencyStore({ transactions });
     const runs = { n: 0 };
     const node = await ready(
-      defineEffectNode({ name: 'ledger', version: '1.0.0', operations: [transfer(runs, {})], transactions, idempotencyStore: store, logger }),
+      effectNode({ name: 'ledger', version: '1.0.0', operations: [transfer(runs, {})], transactions, idempotencyStore: store, logger }),
     );
     expect(node.exactlyOnceOperations).toEqual(['transfer']);
     const results = await Promise.all(Array.from({ length: 20 }, () => node.execute('transfer', { from: 'a', to: 'b', amount: 10 }, { idempotencyKey: 'wf-1:pay' })));
@@ -456,7 +471,7 @@ describe('NodeEffect transactions', () => {
     const transactions2 = new SqliteTransactionManager({ database: reopened });
     const runs2 = { n: 0 };
     const node2 = await ready(
-      defineEffectNode({
+      effectNode({
         name: 'ledger',
         version: '1.0.0',
         operations: [transfer(runs2, {})],
@@ -474,7 +489,7 @@ describe('NodeEffect transactions', () => {
     const store = new SqliteIdempotencyStore({ transactions });
     const runs = { n: 0 };
     const node = await ready(
-      defineEffectNode({ name: 'ledger', version: '1.0.0', operations: [transfer(runs, { delayMs: 100, timeoutMs: 20 })], transactions, idempotencyStore: store, logger }),
+      effectNode({ name: 'ledger', version: '1.0.0', operations: [transfer(runs, { delayMs: 100, timeoutMs: 20 })], transactions, idempotencyStore: store, logger }),
     );
     const r = await node.execute('transfer', { from: 'a', to: 'b', amount: 10 }, { idempotencyKey: 'k-timeout' });
     expect(r.ok || r.error.code).toBe(ErrorCode.Timeout);
@@ -522,9 +537,9 @@ describe('issue 9 #9: a keyed run holds its key until the operation settles', ()
     vi.useFakeTimers();
     const { op, effects, settle } = stubborn();
     const store = new MemoryIdempotencyStore({ leaseMs: 300 });
-    const node = await ready(defineEffectNode({ name: 'pay', version: '1.0.0', operations: [op], logger, idempotencyStore: store }));
+    const node = await ready(effectNode({ name: 'pay', version: '1.0.0', operations: [op], logger, idempotencyStore: store }));
     // The same store seen from a second node: another process sharing the key space.
-    const other = await ready(defineEffectNode({ name: 'pay', version: '1.0.0', operations: [op], logger, idempotencyStore: store }));
+    const other = await ready(effectNode({ name: 'pay', version: '1.0.0', operations: [op], logger, idempotencyStore: store }));
 
     const first = node.execute('charge', { amount: 5 }, { idempotencyKey: 'order-1' });
     await vi.advanceTimersByTimeAsync(100);
@@ -550,7 +565,7 @@ describe('issue 9 #9: a keyed run holds its key until the operation settles', ()
   it('releases the key only once a timed-out operation has failed: the waiting retry then runs', async () => {
     vi.useFakeTimers();
     const { op, effects, settle, reset } = stubborn();
-    const node = await ready(defineEffectNode({ name: 'pay', version: '1.0.0', operations: [op], logger, idempotencyStore: new MemoryIdempotencyStore({ leaseMs: 300 }) }));
+    const node = await ready(effectNode({ name: 'pay', version: '1.0.0', operations: [op], logger, idempotencyStore: new MemoryIdempotencyStore({ leaseMs: 300 }) }));
     const first = node.execute('charge', { amount: 7 }, { idempotencyKey: 'order-2' });
     await vi.advanceTimersByTimeAsync(100);
     expect((await first).ok).toBe(false);
@@ -582,7 +597,7 @@ describe('issue 9 #9: a keyed run holds its key until the operation settles', ()
         return late.promise; // ignores its signal
       },
     });
-    const node = await ready(defineEffectNode({ name: 'pay', version: '1.0.0', operations: [op], logger, idempotencyStore: new MemoryIdempotencyStore({ leaseMs: 300 }) }));
+    const node = await ready(effectNode({ name: 'pay', version: '1.0.0', operations: [op], logger, idempotencyStore: new MemoryIdempotencyStore({ leaseMs: 300 }) }));
     const call = node.execute('charge', { amount: 9 }, { idempotencyKey: 'order-3' });
     await vi.advanceTimersByTimeAsync(1_000); // the first attempt timed out long ago; no second one started
     expect(effects.n).toBe(1);
@@ -620,7 +635,7 @@ describe('issue 9 #9: a keyed run holds its key until the operation settles', ()
           });
         }),
     });
-    const node = await ready(defineEffectNode({ name: 'shop', version: '1.0.0', operations: [honouring], logger, idempotencyStore: store }));
+    const node = await ready(effectNode({ name: 'shop', version: '1.0.0', operations: [honouring], logger, idempotencyStore: store }));
     const call = node.execute('ship', { id: 'a' }, { idempotencyKey: 'ship-a' });
     await vi.advanceTimersByTimeAsync(100); // one renewal, still held
     expect(seen).toEqual([]);
@@ -656,7 +671,7 @@ describe('issue 9 #9: a keyed run holds its key until the operation settles', ()
         return late.promise;
       },
     });
-    const node = await ready(defineEffectNode({ name: 'slow', version: '1.0.0', operations: [slow], logger, idempotencyStore: store }));
+    const node = await ready(effectNode({ name: 'slow', version: '1.0.0', operations: [slow], logger, idempotencyStore: store }));
     const call = node.execute('slow', {}, { idempotencyKey: 'k' });
     await vi.advanceTimersByTimeAsync(50);
     lose = true;
@@ -690,7 +705,7 @@ describe('issue 9 #10: transient causes stay retryable', () => {
 
   it("a fetch failure caused by ECONNREFUSED is a retryable UNAVAILABLE and releases the key: the step can succeed later", async () => {
     const { op, effects } = failing(() => new TypeError('fetch failed', { cause: { code: 'ECONNREFUSED' } }));
-    const node = await ready(defineEffectNode({ name: 'hooks', version: '1.0.0', operations: [op], logger }));
+    const node = await ready(effectNode({ name: 'hooks', version: '1.0.0', operations: [op], logger }));
     const r = await node.execute('notify', { to: 'a' }, { idempotencyKey: 'wf-1:notify' });
     expect(!r.ok && r.error).toMatchObject({ code: ErrorCode.Unavailable, retryable: true });
     effects.failing = false;
@@ -699,7 +714,7 @@ describe('issue 9 #10: transient causes stay retryable', () => {
 
   it('an unclassified failure (INTERNAL from a plain thrown value) is not stored as final', async () => {
     const { op, effects } = failing(() => new TypeError("Cannot read properties of undefined (reading 'id')"));
-    const node = await ready(defineEffectNode({ name: 'hooks', version: '1.0.0', operations: [op], logger }));
+    const node = await ready(effectNode({ name: 'hooks', version: '1.0.0', operations: [op], logger }));
     const r = await node.execute('notify', { to: 'b' }, { idempotencyKey: 'wf-2:notify' });
     expect(!r.ok && r.error.code).toBe(ErrorCode.Internal);
     effects.failing = false;
@@ -708,7 +723,7 @@ describe('issue 9 #10: transient causes stay retryable', () => {
 
   it('a typed failure, INTERNAL thrown as an OnexError included, is still stored and replayed', async () => {
     const { op, effects } = failing(() => new OnexError(ErrorCode.Internal, 'ledger out of balance'));
-    const node = await ready(defineEffectNode({ name: 'hooks', version: '1.0.0', operations: [op], logger }));
+    const node = await ready(effectNode({ name: 'hooks', version: '1.0.0', operations: [op], logger }));
     expect((await node.execute('notify', { to: 'c' }, { idempotencyKey: 'wf-3:notify' })).ok).toBe(false);
     effects.failing = false;
     const replayed = await node.execute('notify', { to: 'c' }, { idempotencyKey: 'wf-3:notify' });
@@ -724,7 +739,7 @@ describe('NodeEffect subclass', () => {
     class Audited extends NodeEffect<typeof operations> {
       readonly seen: string[] = [];
       constructor() {
-        super({ name: 'audited', version: '1.0.0', operations }, { logger });
+        super(defineEffectNode({ name: 'audited', version: '1.0.0', operations }), { logger });
       }
       protected override async invokeOperation(...args: Parameters<NodeEffect<typeof operations>['invokeOperation']>): Promise<unknown> {
         this.seen.push(`${args[0].name}#${args[2].attempt}`);

@@ -1,5 +1,7 @@
-import { ErrorCode, OnexError, type CallContext, type CircuitBreakerOptions, type RetryPolicyOptions, type Schema } from '@onex/core';
+import { ErrorCode, OnexError, type CallContext, type CircuitBreakerOptions, type Interceptor, type RetryPolicyOptions, type Schema } from '@onex/core';
 import type { z } from 'zod';
+import { isPositive } from './operation-defaults.js';
+import type { OperationSignature } from './operation-signature.js';
 
 /**
  * What an operation's `run` receives besides its input: the call's context, plus the attempt number, the attempt's
@@ -27,44 +29,73 @@ export interface OperationContext<TTx = undefined> extends CallContext {
 }
 
 /**
- * What {@link defineOperation} takes.
+ * An interceptor of an operation's attempts (core's {@link Interceptor} shape): it wraps `run` in every attempt —
+ * inside the attempt's timeout, its breaker and, for a transactional operation, its transaction (`ctx.tx`) — and
+ * before the result is checked against the output schema. It may change the input, answer without calling `next`
+ * (a cache), or throw (the attempt's failure, retried per the operation's policy). Composed once, when the node is
+ * built: the node definition's `defaults.interceptors` first (outermost), then the operation's own.
+ *
+ * `OperationInterceptor` (the default type arguments: `unknown` in and out) fits `defaults.interceptors`; an
+ * operation's own list is typed by the operation, so one interceptor meant for both is written generic:
+ * `<TIn, TOut>(input: TIn, ctx: OperationContext<unknown>, next: (input: TIn) => Promise<TOut>) => Promise<TOut>`.
  *
  * @example
  * ```ts
+ * import type { OperationInterceptor } from '@onex/effect';
+ * const timed: OperationInterceptor = async (input, ctx, next) => {
+ *   const started = performance.now();
+ *   try {
+ *     return await next(input);
+ *   } finally {
+ *     ctx.logger.debug({ operation: ctx.operation, attempt: ctx.attempt, ms: performance.now() - started }, 'attempt');
+ *   }
+ * };
+ * ```
+ */
+export type OperationInterceptor<TInput = unknown, TOutput = unknown, TTx = unknown> = Interceptor<TInput, TOutput, OperationContext<TTx>>;
+
+/**
+ * What {@link defineOperation} takes. `retry`, `timeoutMs` and `breaker` left out here come from the node
+ * definition's `defaults` ({@link OperationDefaults}); given here, they replace the default's whole value.
+ *
+ * @example
+ * ```ts
+ * import { z } from 'zod';
+ * import type { OperationDefinition } from '@onex/effect';
+ * const In = z.object({ host: z.string() });
+ * const Out = z.object({ pong: z.boolean() });
  * const definition: OperationDefinition<'ping', typeof In, typeof Out, undefined> = {
  *   name: 'ping', input: In, output: Out, run: async () => ({ pong: true }),
  * };
  * ```
  */
-export interface OperationDefinition<TName extends string, TInput extends Schema, TOutput extends Schema, TTx> {
-  /** Operation name: letters, digits, `_`, `.`, `-`; starts with a letter. Scopes idempotency keys. */
-  readonly name: TName;
-  /** One sentence for people. */
-  readonly description?: string;
-  /** Schema of the operation's input. */
-  readonly input: TInput;
-  /**
-   * Schema of its result. Results are stored as JSON and re-parsed by this schema on replay: the result must be
-   * JSON-serializable and the schema must accept its JSON form (`z.coerce.date()`, not `z.date()`).
-   */
-  readonly output: TOutput;
+export interface OperationDefinition<TName extends string, TInput extends Schema, TOutput extends Schema, TTx> extends OperationSignature<TName, TInput, TOutput> {
   /** The side effect. Honour `ctx.signal`. */
   readonly run: (input: z.output<TInput>, ctx: OperationContext<TTx>) => Promise<z.input<TOutput>>;
   /**
-   * Retry policy of the operation (core's {@link RetryPolicyOptions}; by default retryable errors are retried, 3
-   * attempts). A non-idempotent operation called without an idempotency key is never retried.
+   * Retry policy of the operation (core's {@link RetryPolicyOptions}). Default: the node's `defaults.retry`, else
+   * retryable errors are retried, 3 attempts. A non-idempotent operation called without an idempotency key is never
+   * retried.
    */
   readonly retry?: RetryPolicyOptions;
   /**
    * Per-attempt timeout, ms: the attempt's signal aborts and the attempt fails with a retryable `TIMEOUT` at once. A
    * `run` that ignores its signal keeps running: under an idempotency key, the key stays held until it settles.
+   * Default: the node's `defaults.timeoutMs`, else none (the call's deadline still applies).
    */
   readonly timeoutMs?: number;
   /**
    * The operation's own circuit breaker (key `op:<node>:<operation>` in the node's registry), or `false` for none.
-   * Its own timeout is off by default (`timeoutMs` above applies).
+   * Its own timeout is off by default (`timeoutMs` above applies). Default: the node's `defaults.breaker`, else a
+   * breaker with core's default settings.
    */
   readonly breaker?: CircuitBreakerOptions | false;
+  /**
+   * Interceptors of each attempt, inside the node's `defaults.interceptors` (see {@link OperationInterceptor}). They
+   * see the operation's parsed input and its result as `run` answers it; `ctx.tx` is `unknown` to them (the
+   * transaction's type is only known from `run`'s own annotation).
+   */
+  readonly interceptors?: readonly OperationInterceptor<z.output<TInput>, z.input<TOutput>>[];
   /**
    * Whether running the operation twice has the effect of running it once. Default true. A non-idempotent
    * operation is retried only when the call carries an idempotency key.
@@ -132,8 +163,16 @@ export function defineOperation<TName extends string, TInput extends Schema, TOu
     throw new OnexError(ErrorCode.Contract, `Invalid operation name '${definition.name}': use letters, digits, '_', '.', '-', starting with a letter`);
   }
   if (typeof definition.run !== 'function') throw new OnexError(ErrorCode.Contract, `Operation '${definition.name}' has no run function`);
-  if (definition.timeoutMs !== undefined && !(Number.isFinite(definition.timeoutMs) && definition.timeoutMs > 0)) {
+  if (definition.timeoutMs !== undefined && !isPositive(definition.timeoutMs)) {
     throw new OnexError(ErrorCode.Contract, `Operation '${definition.name}': timeoutMs must be a number > 0`);
   }
-  return Object.freeze({ ...definition, idempotent: definition.idempotent ?? true, transactional: definition.transactional ?? false });
+  if (definition.interceptors !== undefined && !definition.interceptors.every((i) => typeof i === 'function')) {
+    throw new OnexError(ErrorCode.Contract, `Operation '${definition.name}': every interceptor must be a function`);
+  }
+  return Object.freeze({
+    ...definition,
+    ...(definition.interceptors === undefined ? {} : { interceptors: Object.freeze([...definition.interceptors]) }),
+    idempotent: definition.idempotent ?? true,
+    transactional: definition.transactional ?? false,
+  });
 }

@@ -1,10 +1,10 @@
 import { abortReasonToOnexError } from '@onex/core';
+import { onAbort } from '@onex/core/internal';
 
 interface Waiter {
   readonly resolve: () => void;
-  readonly reject: (error: unknown) => void;
-  readonly signal: AbortSignal | undefined;
-  readonly onAbort: () => void;
+  /** Stops listening to the waiter's signal. */
+  unlink: () => void;
 }
 
 /**
@@ -39,18 +39,14 @@ export class ConnectionLock {
     if (signal?.aborted === true) return Promise.reject(abortReasonToOnexError(signal));
     if (this.tryAcquire()) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = {
-        resolve,
-        reject,
-        signal,
-        onAbort: () => {
-          const index = this.#waiters.indexOf(waiter);
-          if (index !== -1) this.#waiters.splice(index, 1);
-          reject(abortReasonToOnexError(signal as AbortSignal));
-        },
-      };
-      signal?.addEventListener('abort', waiter.onAbort, { once: true });
+      const waiter: Waiter = { resolve, unlink: noop };
       this.#waiters.push(waiter);
+      // Not aborted yet (checked above), so this never runs at once.
+      waiter.unlink = onAbort(signal, () => {
+        const index = this.#waiters.indexOf(waiter);
+        if (index !== -1) this.#waiters.splice(index, 1);
+        reject(abortReasonToOnexError(signal as AbortSignal));
+      });
     });
   }
 
@@ -61,7 +57,9 @@ export class ConnectionLock {
       this.#held = false;
       return;
     }
-    next.signal?.removeEventListener('abort', next.onAbort);
+    next.unlink();
     next.resolve();
   }
 }
+
+function noop(): void {}

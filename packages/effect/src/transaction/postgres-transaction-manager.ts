@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { abortReasonToOnexError, ErrorCode, HealthStatus, OnexError, type ComponentHealth } from '@onex/core';
+import { onAbort } from '@onex/core/internal';
 import { classifyPostgresError, createOwnedPool } from '@onex/core/internal/postgres';
 import type { TransactionManager, TransactionRunOptions } from './transaction-manager.js';
 
@@ -153,35 +154,29 @@ export class PostgresTransactionManager implements TransactionManager<pg.PoolCli
     this.#open.add(client);
     const controller = new AbortController();
     const signal = controller.signal;
-    const onExternalAbort = (): void => controller.abort(external?.reason);
+    let unlinkExternal = noop;
     let timer: NodeJS.Timeout | undefined;
     /** Set once the outcome is decided (commit sent, rollback started, or the connection closed). */
     let settled = false;
     const leave = (): void => {
       clearTimeout(timer);
-      external?.removeEventListener('abort', onExternalAbort);
+      unlinkExternal();
       this.#open.delete(client);
     };
     return new Promise<T>((resolve, reject) => {
-      signal.addEventListener(
-        'abort',
-        () => {
-          if (settled) return;
-          settled = true;
-          leave();
-          const error = abortReasonToOnexError(signal);
-          if (error.code === ErrorCode.Timeout) this.#timedOut++;
-          this.#rolledBack++;
-          // Closed, not returned to the pool: the server rolls back, and the work's handle is dead.
-          client.release(error);
-          reject(error);
-        },
-        { once: true },
-      );
-      if (external !== undefined) {
-        if (external.aborted) controller.abort(external.reason);
-        else external.addEventListener('abort', onExternalAbort, { once: true });
-      }
+      // The transaction's own signal dies with it: no need to stop listening.
+      onAbort(signal, () => {
+        if (settled) return;
+        settled = true;
+        leave();
+        const error = abortReasonToOnexError(signal);
+        if (error.code === ErrorCode.Timeout) this.#timedOut++;
+        this.#rolledBack++;
+        // Closed, not returned to the pool: the server rolls back, and the work's handle is dead.
+        client.release(error);
+        reject(error);
+      });
+      unlinkExternal = onAbort(external, (reason) => controller.abort(reason));
       if (settled) return;
       timer = setTimeout(
         () => controller.abort(new OnexError(ErrorCode.Timeout, `Transaction timed out after ${String(timeoutMs)} ms and was rolled back`)),
@@ -281,16 +276,15 @@ export class PostgresTransactionManager implements TransactionManager<pg.PoolCli
     });
     if (signal === undefined) return connecting;
     return new Promise<pg.PoolClient>((resolve, reject) => {
-      const onAbort = (): void => reject(abortReasonToOnexError(signal));
-      signal.addEventListener('abort', onAbort, { once: true });
+      const unlink = onAbort(signal, () => reject(abortReasonToOnexError(signal)));
       connecting.then(
         (client) => {
-          signal.removeEventListener('abort', onAbort);
+          unlink();
           if (signal.aborted) client.release();
           else resolve(client);
         },
         (error: unknown) => {
-          signal.removeEventListener('abort', onAbort);
+          unlink();
           // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
           reject(error);
         },
@@ -334,3 +328,5 @@ function positiveTimeout(timeoutMs: number): number {
   }
   return timeoutMs;
 }
+
+function noop(): void {}

@@ -1,5 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { abortReasonToOnexError, ErrorCode, HealthStatus, OnexError, type ComponentHealth } from '@onex/core';
+import { onAbort } from '@onex/core/internal';
 import { ConnectionLock } from './connection-lock.js';
 import type { TransactionManager, TransactionRunOptions } from './transaction-manager.js';
 
@@ -209,7 +210,7 @@ export class SqliteTransactionManager implements TransactionManager<SqliteTransa
       if (this.database.inTransaction) this.database.exec('ROLLBACK');
       this.#rolledBack++;
     };
-    const onExternalAbort = (): void => controller.abort(external?.reason);
+    let unlinkExternal = noop;
     let timer: NodeJS.Timeout | undefined;
     try {
       if (this.database.inTransaction) {
@@ -219,21 +220,15 @@ export class SqliteTransactionManager implements TransactionManager<SqliteTransa
       open = true;
       return await new Promise<T>((resolve, reject) => {
         const signal = controller.signal;
-        signal.addEventListener(
-          'abort',
-          () => {
-            // Synchronous, inside the abort: the rollback has happened before anyone sees the rejection.
-            rollback();
-            const error = abortReasonToOnexError(signal);
-            if (error.code === ErrorCode.Timeout) this.#timedOut++;
-            reject(error);
-          },
-          { once: true },
-        );
-        if (external !== undefined) {
-          if (external.aborted) controller.abort(external.reason);
-          else external.addEventListener('abort', onExternalAbort, { once: true });
-        }
+        // The transaction's own signal dies with it: no need to stop listening.
+        onAbort(signal, () => {
+          // Synchronous, inside the abort: the rollback has happened before anyone sees the rejection.
+          rollback();
+          const error = abortReasonToOnexError(signal);
+          if (error.code === ErrorCode.Timeout) this.#timedOut++;
+          reject(error);
+        });
+        unlinkExternal = onAbort(external, (reason) => controller.abort(reason));
         timer = setTimeout(
           () => controller.abort(new OnexError(ErrorCode.Timeout, `Transaction timed out after ${String(timeoutMs)} ms and was rolled back`)),
           timeoutMs,
@@ -263,7 +258,7 @@ export class SqliteTransactionManager implements TransactionManager<SqliteTransa
       });
     } finally {
       clearTimeout(timer);
-      external?.removeEventListener('abort', onExternalAbort);
+      unlinkExternal();
       rollback();
       this.#lock.release();
     }
@@ -324,3 +319,5 @@ export class SqliteTransactionManager implements TransactionManager<SqliteTransa
     };
   }
 }
+
+function noop(): void {}

@@ -1,4 +1,5 @@
 import type { OnexError } from '@onex/core';
+import { onAbort } from '@onex/core/internal';
 
 /** Stops one attempt that is still running: rejects it at once and aborts its signal with `reason`. */
 export type StopAttempt = (reason: unknown) => void;
@@ -109,12 +110,7 @@ export class KeyedRun {
       const lease = new AbortController();
       this.#lease = lease;
       if (this.#lost !== undefined) lease.abort(this.#lost);
-      else if (base.aborted) lease.abort(base.reason);
-      else {
-        const onAbort = (): void => lease.abort(base.reason);
-        base.addEventListener('abort', onAbort, { once: true });
-        this.#unlink = () => base.removeEventListener('abort', onAbort);
-      }
+      else this.#unlink = onAbort(base, (reason) => lease.abort(reason));
     }
     return this.#lease.signal;
   }
