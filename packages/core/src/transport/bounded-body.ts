@@ -73,6 +73,7 @@ const EMPTY: BodyRead = Object.freeze({ ok: true, body: Buffer.alloc(0) });
  *
  * @example
  * ```ts
+ * // @example-compile-only
  * import { request } from 'node:http';
  * import { readBoundedBody, BodyReadFailure } from '@onex/core/internal';
  * const req = request('http://127.0.0.1:8080/health');

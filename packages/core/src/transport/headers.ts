@@ -34,7 +34,8 @@ export type OnexHeader = (typeof OnexHeader)[keyof typeof OnexHeader];
  * @example
  * ```ts
  * import { MAX_TIMEOUT_MS } from '@onex/core/internal';
- * setTimeout(() => console.log('later'), Math.min(40 * 86_400_000, MAX_TIMEOUT_MS)); // not at once
+ * const timer = setTimeout(() => console.log('in 24.8 days'), Math.min(40 * 86_400_000, MAX_TIMEOUT_MS)); // not at once
+ * clearTimeout(timer);
  * ```
  */
 export const MAX_TIMEOUT_MS = 2_147_483_647;

@@ -12,6 +12,7 @@ const OID_JSONB = 3802;
  *
  * @example
  * ```ts
+ * // @example-compile-only
  * import pg from 'pg';
  * import { POSTGRES_TYPES } from '@onex/core/internal/postgres';
  * const pool = new pg.Pool({ connectionString: 'postgres://127.0.0.1/onex' });

@@ -68,6 +68,7 @@ export interface ComponentMigrations {
  *
  * @example
  * ```ts
+ * // @example-compile-only
  * import pg from 'pg';
  * import { migrateSchema } from '@onex/core/internal/postgres';
  * const pool = new pg.Pool({ connectionString: 'postgres://127.0.0.1/onex' });
