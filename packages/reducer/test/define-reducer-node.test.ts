@@ -1,6 +1,6 @@
 // A reducer node's definition is a pure value: checked and frozen when defined, served by `new NodeReducer(definition,
 // options)` as often as one likes, and the source of the contract callers build clients from.
-import { createSilentLogger, ErrorCode, isOnexError } from '@onex/core';
+import { createSilentLogger, ErrorCode, isOnexError, OnexError } from '@onex/core';
 import { describe, expect, it } from 'vitest';
 import { defineReducerNode, MemoryReducerStore, NodeReducer, reducerContract, type AppliedEvent, type TransitionRecordOf } from '../src/index.js';
 import { orderMachine, type OrderMachine } from './order-machine.js';
@@ -68,6 +68,29 @@ describe('NodeReducer options', () => {
     const cancelled = await node.apply('o-2', { id: 'e1', type: 'CANCEL', payload: {} });
     expect(cancelled.ok && cancelled.value.state).toBe('cancelled');
     expect(seen).toEqual(['o-1:1:created->priced']);
+    await node.shutdown();
+  });
+
+  it('runs the options interceptors around calls through handle(), typed by the machine', async () => {
+    const seen: string[] = [];
+    const node = new NodeReducer(defineReducerNode({ machine: orderMachine, version: '1.0.0' }), {
+      logger,
+      interceptors: [
+        async (input, _ctx, next) => {
+          seen.push(`${input.aggregateId}:${input.event.type}`);
+          if (input.event.type === 'CANCEL') throw new OnexError(ErrorCode.Forbidden, 'cancellations are closed');
+          const applied = await next(input);
+          seen.push(`-> ${applied.state}`);
+          return applied;
+        },
+      ],
+    });
+    await node.initialize();
+    expect(await node.handle({ aggregateId: 'o-1', event: { id: 'e1', type: 'PRICE', payload: { total: 30 } } })).toMatchObject({ ok: true, value: { state: 'priced' } });
+    const refused = await node.handle({ aggregateId: 'o-1', event: { id: 'e2', type: 'CANCEL', payload: {} } });
+    expect(!refused.ok && refused.error.code).toBe(ErrorCode.Forbidden);
+    expect(await node.get('o-1')).toMatchObject({ state: 'priced', version: 1 });
+    expect(seen).toEqual(['o-1:PRICE', '-> priced', 'o-1:CANCEL']);
     await node.shutdown();
   });
 

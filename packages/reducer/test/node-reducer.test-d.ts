@@ -57,6 +57,16 @@ describe('NodeReducer(definition, options)', () => {
         expectTypeOf(applied.state).toEqualTypeOf<OrderMachine['states'][number]>();
       },
     });
+    new NodeReducer(orders, {
+      interceptors: [
+        async (input, _ctx, next) => {
+          expectTypeOf(input.event.type).toEqualTypeOf<'PRICE' | 'RESERVE' | 'PAY' | 'PAYMENT_FAILED' | 'FULFIL' | 'CANCEL'>();
+          const applied = await next(input);
+          expectTypeOf(applied.state).toEqualTypeOf<OrderMachine['states'][number]>();
+          return applied;
+        },
+      ],
+    });
     // @ts-expect-error: the store is an option, not part of the definition
     defineReducerNode({ machine: orderMachine, version: '1.0.0', store: undefined });
   });

@@ -1,17 +1,24 @@
 import { ErrorCode, OnexError, type CallOptions, type EmptyConfig, type NodeServiceOptions } from '@onex/core';
+import type { ComputeRequest, ComputeResponse } from './compute-protocol.js';
 
 /**
  * Runtime options of a `NodeCompute`: batch limits, and everything a `NodeService` takes (logger, sanitizer,
  * clock, deadlines, concurrency, interceptors) except a config. What the node *is* — name, version, computations,
- * their defaults — is its definition (`defineComputeNode`).
+ * their defaults — is its definition (`defineComputeNode`). The node's `interceptors` run around every call, single
+ * or batch, typed by the wire protocol: they see the {@link ComputeRequest} and answer a {@link ComputeResponse}.
  *
  * @example
  * ```ts
- * import { createSilentLogger } from '@onex/core';
- * const options: NodeComputeOptions = { logger: createSilentLogger(), batchConcurrency: 4, maxBatchSize: 1_000 };
+ * import { createSilentLogger, type NodeInterceptor } from '@onex/core';
+ * import type { ComputeRequest, ComputeResponse } from '@onex/compute';
+ * const tagged: NodeInterceptor<typeof ComputeRequest, typeof ComputeResponse> = (request, ctx, next) => {
+ *   ctx.logger.debug({ computation: request.computation }, 'compute');
+ *   return next(request);
+ * };
+ * const options: NodeComputeOptions = { logger: createSilentLogger(), batchConcurrency: 4, maxBatchSize: 1_000, interceptors: [tagged] };
  * ```
  */
-export interface NodeComputeOptions extends Omit<NodeServiceOptions<EmptyConfig>, 'config'> {
+export interface NodeComputeOptions extends Omit<NodeServiceOptions<EmptyConfig, typeof ComputeRequest, typeof ComputeResponse>, 'config'> {
   /** Most inputs in one batch; a larger batch fails with `PAYLOAD_TOO_LARGE`. Default 10 000. */
   readonly maxBatchSize?: number;
   /** Most batch items computed at once; a request may ask for fewer, never more. Default 8. */

@@ -36,6 +36,21 @@ describe('NodeCompute(definition, options)', () => {
     expectTypeOf(new MathNode().compute('upper', 'a')).toEqualTypeOf<Promise<Result<string>>>();
   });
 
+  it('types node interceptors by the wire protocol', () => {
+    new NodeCompute(math, {
+      interceptors: [
+        async (request, _ctx, next) => {
+          expectTypeOf(request.computation).toEqualTypeOf<string>();
+          const response = await next(request);
+          expectTypeOf(response).toExtend<{ result?: unknown } | { results: readonly unknown[] }>();
+          return response;
+        },
+      ],
+    });
+    // @ts-expect-error: an interceptor answers the node's response shape
+    new NodeCompute(math, { interceptors: [async () => Promise.resolve({ answer: 42 })] });
+  });
+
   it('takes runtime things as options and the node itself as the definition', () => {
     // @ts-expect-error: a definition names its version
     new NodeCompute({ name: 'math', computations: [add] }, {});

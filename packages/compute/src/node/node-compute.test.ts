@@ -458,6 +458,42 @@ describe('NodeCompute: batch', () => {
   });
 });
 
+describe('NodeCompute: interceptors', () => {
+  it('runs the options interceptors around every call, in order, typed by the wire protocol', async () => {
+    const seen: string[] = [];
+    const { node, runs } = setup({
+      interceptors: [
+        async (request, ctx, next) => {
+          seen.push(`outer:${request.computation}:${ctx.correlationId}`);
+          const response = await next(request);
+          seen.push('outer:done');
+          return response;
+        },
+        (request, _ctx, next) => {
+          seen.push(`inner:${'batch' in request && request.batch !== undefined ? 'batch' : 'one'}`);
+          // Answers a cached-elsewhere result without running the computation (still checked by the contract).
+          if (request.computation === 'mul' && request.input !== undefined && JSON.stringify(request.input) === '{"a":0,"b":0}') {
+            return Promise.resolve({ result: 0 });
+          }
+          return next(request);
+        },
+      ],
+    });
+    await ready(node);
+    expect(await node.compute('mul', { a: 0, b: 0 }, { correlationId: 'c-i' })).toEqual({ ok: true, value: 0 });
+    expect(runs.mul).toBe(0);
+    expect(await node.computeBatch('mul', [{ a: 2, b: 3 }])).toMatchObject({ ok: true, value: [{ ok: true, value: 6 }] });
+    expect(seen).toEqual(['outer:mul:c-i', 'inner:one', 'outer:done', expect.stringMatching(/^outer:mul:/) as string, 'inner:batch', 'outer:done']);
+  });
+
+  it('still validates what an interceptor answers against the contract', async () => {
+    const { node } = setup({ interceptors: [() => Promise.resolve({ nonsense: true } as never)] });
+    await ready(node);
+    const r = await node.compute('mul', { a: 1, b: 1 });
+    expect(!r.ok && r.error.code).toBe(ErrorCode.Contract);
+  });
+});
+
 describe('NodeCompute: slow runs and hooks', () => {
   const sleepy = defineComputation({
     name: 'sleepy',

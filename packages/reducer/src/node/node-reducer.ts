@@ -44,6 +44,9 @@ import {
  * Runtime options of a {@link NodeReducer}: where aggregates live, how races are retried, a callback after each
  * transition, and every `NodeService` option (logger, sanitizer, clock, deadlines, concurrency, interceptors)
  * except a config. What the node *is* — its machine, name and version — is its definition (`defineReducerNode`).
+ * The node's `interceptors` run around every call that comes through `handle()` (HTTP, in-process clients), typed
+ * by the machine: they see the parsed `{ aggregateId, event }` and answer an {@link AppliedEvent}; `apply()` does not
+ * go through them (it skips the call envelope altogether).
  *
  * @example
  * ```ts
@@ -53,7 +56,8 @@ import {
  * };
  * ```
  */
-export interface NodeReducerOptions<M extends AnyStateMachine = AnyStateMachine> extends Omit<NodeServiceOptions<EmptyConfig>, 'config'> {
+export interface NodeReducerOptions<M extends AnyStateMachine = AnyStateMachine>
+  extends Omit<NodeServiceOptions<EmptyConfig, ReducerInputSchema<M>, ReducerOutputSchema<M>>, 'config'> {
   /** Where aggregates live. Default: a new {@link MemoryReducerStore}. */
   readonly store?: ReducerStore;
   /** Close the store in `shutdown()`. Default true (pass false when the store is shared and closed elsewhere). */
