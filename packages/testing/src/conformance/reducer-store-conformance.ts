@@ -1,6 +1,7 @@
 import { ErrorCode, isOnexError } from '@onex/core';
 import { TransitionKind, type AppendResult, type ReducerStore, type TransitionChange } from '@onex/reducer';
 import { afterEach, describe, expect, it } from 'vitest';
+import { rejectionCode } from './rejection-code.js';
 
 // Self-contained on purpose (vitest, @onex/core and the store contract only), so that anyone writing a
 // ReducerStore runs the same clauses the bundled stores pass.
@@ -34,17 +35,6 @@ function change(eventId: string, from: string, to: string, n: number): Transitio
     intents: n % 2 === 0 ? [{ type: 'even', payload: { n } }] : [],
     at: 1_000 + n,
   };
-}
-
-/** The code of the OnexError `promise` rejects with; fails the test when it resolves or rejects otherwise. */
-async function rejectionCode(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isOnexError(error)) return error.code;
-    throw error;
-  }
-  throw new Error('expected the call to be refused');
 }
 
 /**

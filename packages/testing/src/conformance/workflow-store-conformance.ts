@@ -1,4 +1,4 @@
-import { ErrorCode, isOnexError } from '@onex/core';
+import { ErrorCode } from '@onex/core';
 import {
   StepStatus,
   WorkflowStatus,
@@ -10,6 +10,7 @@ import {
   type WorkflowStore,
 } from '@onex/orchestrator';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { rejectionCode } from './rejection-code.js';
 
 // Self-contained on purpose (vitest, @onex/core and the store contract only), so that anyone writing a
 // WorkflowStore (PostgreSQL, DynamoDB, …) runs the same clauses the bundled stores pass.
@@ -18,17 +19,6 @@ const TYPE = 'conformance.order';
 const VERSION = '1.0.0';
 const RUNNABLE: readonly RunnableType[] = [{ type: TYPE, version: VERSION }];
 const LEASE_MS = 10_000;
-
-/** The code of the OnexError `promise` rejects with; fails the test when it resolves or rejects otherwise. */
-async function rejectionCode(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isOnexError(error)) return error.code;
-    throw error;
-  }
-  throw new Error('expected the call to be refused');
-}
 
 function step(name: string, extra: Partial<StepRecord> = {}): StepRecord {
   return { name, status: StepStatus.Pending, attempts: 0, attemptErrors: [], ...extra };
