@@ -1,17 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ErrorCode } from '../errors/error-codes.js';
-import { isOnexError, type OnexError } from '../errors/onex-error.js';
+import { OnexError } from '../errors/onex-error.js';
 import { sleep } from './sleep.js';
 
-async function rejection(promise: Promise<unknown>): Promise<OnexError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isOnexError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
-}
+/** What an abortable sleep rejects with: an OnexError of that code. */
+const onexOf = (code: ErrorCode): unknown => expect.objectContaining({ name: 'OnexError', code });
 
 describe('sleep', () => {
   beforeEach(() => {
@@ -36,17 +29,19 @@ describe('sleep', () => {
 
   it('rejects with CANCELLED as soon as the signal aborts, and clears its timer', async () => {
     const controller = new AbortController();
-    const slept = rejection(sleep(60_000, controller.signal));
+    const slept = sleep(60_000, controller.signal);
+    const settled = expect(slept).rejects.toEqual(onexOf(ErrorCode.Cancelled));
     await vi.advanceTimersByTimeAsync(10);
     controller.abort();
-    expect((await slept).code).toBe(ErrorCode.Cancelled);
+    await settled;
+    await expect(slept).rejects.toBeInstanceOf(OnexError);
     expect(vi.getTimerCount()).toBe(0);
   });
 
   it('rejects with TIMEOUT for a deadline signal, at once for one that has already aborted', async () => {
     const deadline = new AbortController();
     deadline.abort(new DOMException('Deadline exceeded', 'TimeoutError'));
-    expect((await rejection(sleep(1_000, deadline.signal))).code).toBe(ErrorCode.Timeout);
+    await expect(sleep(1_000, deadline.signal)).rejects.toEqual(onexOf(ErrorCode.Timeout));
     expect(vi.getTimerCount()).toBe(0);
   });
 

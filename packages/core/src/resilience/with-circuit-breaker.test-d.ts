@@ -7,32 +7,31 @@ import { NodeService, type NodeServiceOptions } from '../node/node-service.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
 import { withCircuitBreaker, type CircuitBreakerGuarded } from './with-circuit-breaker.js';
 
-const contract = defineContract({
-  name: 'typed',
+const scaling = defineContract({
+  name: 'scaling',
   kind: NodeKind.Compute,
-  version: '1.0.0',
-  input: z.object({ n: z.number() }),
-  output: z.object({ doubled: z.number() }),
+  version: '2.0.0',
+  input: z.object({ value: z.number().int() }),
+  output: z.object({ scaled: z.number() }),
 });
-type C = typeof contract;
-type Options = NodeServiceOptions<C['config'], C['input'], C['output']>;
+type Options = NodeServiceOptions<typeof scaling.config, typeof scaling.input, typeof scaling.output>;
 
-class Doubler extends NodeService<C['input'], C['output'], C['config']> {
+class Doubler extends NodeService<typeof scaling.input, typeof scaling.output, typeof scaling.config> {
   static readonly version = 2;
   constructor(
     readonly factor: number,
     options: Options = {},
   ) {
-    super(contract, options);
+    super(scaling, options);
   }
-  protected async process(input: { n: number }, _ctx: CallContext) {
-    return { doubled: input.n * this.factor };
+  protected async process(input: { value: number }, _ctx: CallContext) {
+    return { scaled: input.value * this.factor };
   }
 }
 
-abstract class AbstractDoubler extends NodeService<C['input'], C['output'], C['config']> {
+abstract class AbstractDoubler extends NodeService<typeof scaling.input, typeof scaling.output, typeof scaling.config> {
   constructor() {
-    super(contract);
+    super(scaling);
   }
 }
 

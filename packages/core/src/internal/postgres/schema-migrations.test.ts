@@ -3,7 +3,6 @@ import { postgresUrl } from '@onex/test-postgres/vitest';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../errors/error-codes.js';
-import { isOnexError, type OnexError } from '../../errors/onex-error.js';
 import { createOwnedPool, POSTGRES_TYPES } from './pool.js';
 import { migrateSchema, type ComponentMigrations } from './schema-migrations.js';
 
@@ -43,15 +42,8 @@ async function versions(p: pg.Pool, schema: string): Promise<{ component: string
   return found;
 }
 
-async function rejection(promise: Promise<unknown>): Promise<OnexError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isOnexError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
-}
+/** The OnexError a migration is refused with, as `rejects.toEqual` compares it. */
+const refusal = (code: ErrorCode, message: RegExp = /./): unknown => expect.objectContaining({ name: 'OnexError', code, message: expect.stringMatching(message) });
 
 describe('migrateSchema', () => {
   it('creates the schema, applies each step once, and records the versions of each component', async () => {
@@ -92,12 +84,10 @@ describe('migrateSchema', () => {
     const schema = await schemaFor();
     const p = pool();
     await migrateSchema(p, schema, rows);
-    const newer = await rejection(migrateSchema(p, schema, { ...rows, steps: rows.steps.slice(0, 1) }));
-    expect(newer.code).toBe(ErrorCode.Contract);
-    expect(newer.message).toContain('RowStore');
+    await expect(migrateSchema(p, schema, { ...rows, steps: rows.steps.slice(0, 1) })).rejects.toEqual(refusal(ErrorCode.Contract, /^RowStore: /));
 
     const broken: ComponentMigrations = { component: 'broken', owner: 'BrokenStore', steps: [(s) => `CREATE TABLE ${s}.ok (id text)`, () => 'SELECT * FROM no_such_table'] };
-    expect((await rejection(migrateSchema(p, schema, broken))).code).toBe(ErrorCode.Internal);
+    await expect(migrateSchema(p, schema, broken)).rejects.toEqual(refusal(ErrorCode.Internal));
     const ok = await p.query<{ found: boolean }>('SELECT to_regclass($1) IS NOT NULL AS found', [`${schema}.ok`]);
     expect(ok.rows[0]?.found).toBe(false);
     expect((await versions(p, schema)).some((v) => v.component === 'broken')).toBe(false);
@@ -106,6 +96,6 @@ describe('migrateSchema', () => {
   it('reports an unreachable server as UNAVAILABLE', async () => {
     const p = createOwnedPool('postgres://postgres@127.0.0.1:1/none', 1);
     pools.push(p);
-    expect((await rejection(migrateSchema(p, 'onex', rows))).code).toBe(ErrorCode.Unavailable);
+    await expect(migrateSchema(p, 'onex', rows)).rejects.toEqual(refusal(ErrorCode.Unavailable));
   });
 });
