@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { createSilentLogger, serveNode, type ServedNode } from '@onex/core';
-import { defineEffectNode, defineOperation, type OperationContext } from '@onex/effect';
+import { defineEffectNode, defineOperation, NodeEffect, type OperationContext } from '@onex/effect';
 import { SqliteIdempotencyStore, SqliteTransactionManager, type SqliteTransaction } from '@onex/effect/sqlite';
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -72,10 +72,7 @@ describe('orchestrator crash recovery', () => {
         return { applied: 1 };
       },
     });
-    const node = defineEffectNode({
-      name: 'counter',
-      version: '1.0.0',
-      operations: [apply],
+    const node = new NodeEffect(defineEffectNode({ name: 'counter', version: '1.0.0', operations: [apply] }), {
       transactions,
       idempotencyStore: new SqliteIdempotencyStore({ transactions, leaseMs: 500 }),
       logger: createSilentLogger(),

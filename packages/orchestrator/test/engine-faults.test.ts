@@ -15,6 +15,7 @@ import {
   type NodeClient,
   type NodeContract,
 } from '@onex/core';
+import { onAbort } from '@onex/core/internal';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
@@ -98,8 +99,12 @@ class KeyWatchPeer extends NodeService<typeof stepContract.input, typeof stepCon
     this.maxActivePerKey = Math.max(this.maxActivePerKey, now);
     try {
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(resolve, this.holdMs);
-        ctx.signal.addEventListener('abort', () => {
+        let stop = (): void => undefined;
+        const timer = setTimeout(() => {
+          stop();
+          resolve();
+        }, this.holdMs);
+        stop = onAbort(ctx.signal, () => {
           this.aborted += 1;
           clearTimeout(timer);
           reject(new OnexError(ErrorCode.Cancelled, 'aborted'));

@@ -1,6 +1,7 @@
 // A real NodeService whose behaviour a test scripts: delays, failures, and a count of executions per idempotency
 // key (what an effect node that dedups would see). Used by the orchestrator's tests.
 import { createInProcessClient, createSilentLogger, defineContract, ErrorCode, NodeKind, NodeService, OnexError, type CallContext } from '@onex/core';
+import { onAbort } from '@onex/core/internal';
 import { z } from 'zod';
 
 export const stepContract = defineContract({
@@ -41,8 +42,12 @@ export class ScriptedPeer extends NodeService<typeof stepContract.input, typeof 
     const attempt = this.calls;
     if (this.script.delayMs !== undefined && this.script.delayMs > 0) {
       await new Promise<void>((resolve, reject) => {
-        const t = setTimeout(resolve, this.script.delayMs);
-        ctx.signal.addEventListener('abort', () => {
+        let stop = (): void => undefined;
+        const t = setTimeout(() => {
+          stop();
+          resolve();
+        }, this.script.delayMs);
+        stop = onAbort(ctx.signal, () => {
           this.aborted += 1;
           clearTimeout(t);
           reject(new OnexError(ErrorCode.Cancelled, 'aborted'));

@@ -76,13 +76,10 @@ declare const outputType: unique symbol;
  *
  * @example
  * ```ts
- * import type { Orchestrator, WorkflowDefinition, WorkflowId } from '@onex/orchestrator';
- * import type { z } from 'zod';
- * declare const orchestrator: Orchestrator;
- * declare const checkout: WorkflowDefinition<z.ZodObject<{ orderId: z.ZodString }>, z.ZodObject<{ total: z.ZodNumber }>>;
- *
- * const id: WorkflowId<{ total: number }> = await orchestrator.start(checkout, { orderId: 'o-1' });
- * const outcome = await orchestrator.result(id); // WorkflowOutcome<{ total: number }>
+ * // `orchestrator` runs `fulfil`, whose output is { chargeId }
+ * const id: WorkflowId<{ chargeId: string }> = await orchestrator.start(fulfil, order);
+ * const outcome = await orchestrator.result(id); // WorkflowOutcome<{ chargeId: string }>
+ * if (outcome.status === 'completed') console.log(outcome.output.chargeId);
  * ```
  */
 export type WorkflowId<TOutput = unknown> = string & { readonly [outputType]?: TOutput };

@@ -9,9 +9,8 @@ import { validateWorkflowDefinition } from '../workflow/validate-definition.js';
  *
  * @example
  * ```ts
- * import type { AnyWorkflowDefinition, OrchestratorDefinition } from '@onex/orchestrator';
- * declare const fulfil: AnyWorkflowDefinition;
  * const definition: OrchestratorDefinition = { name: 'fulfilment', version: '1.0.0', workflows: [fulfil] };
+ * const orchestrator = new Orchestrator(definition, { store, peers });
  * ```
  */
 export interface OrchestratorDefinition {
@@ -32,7 +31,7 @@ export interface OrchestratorDefinition {
  * @throws OnexError `CONTRACT` naming the workflow (and step) at fault.
  * @example
  * ```ts
- * import { defineContract, NodeKind } from '@onex/core';
+ * import { createNodeClient, defineContract, NodeKind } from '@onex/core';
  * import { defineOrchestrator, defineWorkflow, MemoryWorkflowStore, Orchestrator, peer } from '@onex/orchestrator';
  * import { z } from 'zod';
  *
@@ -42,8 +41,9 @@ export interface OrchestratorDefinition {
  *   .returns(({ steps }) => steps.echo);
  *
  * const definition = defineOrchestrator({ name: 'shouter', workflows: [shout] });
- * declare const echoClient: Parameters<Orchestrator['registerPeer']>[1];
+ * const echoClient = createNodeClient('http://127.0.0.1:4001', echo.contract);
  * const orchestrator = new Orchestrator(definition, { store: new MemoryWorkflowStore(), peers: { echo: echoClient } });
+ * await echoClient.close();
  * ```
  */
 export function defineOrchestrator(definition: OrchestratorDefinition): OrchestratorDefinition {

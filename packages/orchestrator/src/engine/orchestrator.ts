@@ -42,8 +42,6 @@ import { WorkflowRun, type ChildRunner, type RunCounters, type RunEnd, type RunO
  *
  * @example
  * ```ts
- * import type { Orchestrator, OrchestratorStats } from '@onex/orchestrator';
- * declare const orchestrator: Orchestrator;
  * const stats: OrchestratorStats = orchestrator.stats();
  * console.log(`${stats.running} running, ${stats.finished['completed'] ?? 0} completed`);
  * ```
@@ -112,6 +110,7 @@ const RESULT_POLL_SUBSCRIBED_MS = 5_000;
  * const outcome = await orchestrator.result(await orchestrator.start(twice, 3));
  * if (outcome.status === 'completed') console.log(outcome.output); // 12
  * await orchestrator.shutdown();
+ * await node.shutdown();
  * ```
  */
 export class Orchestrator extends NodeService<typeof orchestratorContract.input, typeof orchestratorContract.output, typeof orchestratorContract.config> implements ChildRunner {

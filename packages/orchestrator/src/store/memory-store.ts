@@ -29,9 +29,8 @@ export interface MemoryWorkflowStoreOptions {
  *
  * @example
  * ```ts
- * import { MemoryWorkflowStore, Orchestrator, type OrchestratorDefinition } from '@onex/orchestrator';
- * declare const definition: OrchestratorDefinition;
- * const orchestrator = new Orchestrator(definition, { store: new MemoryWorkflowStore({ maxFinished: 1_000 }) });
+ * import { defineOrchestrator, MemoryWorkflowStore, Orchestrator } from '@onex/orchestrator';
+ * const orchestrator = new Orchestrator(defineOrchestrator({ workflows }), { store: new MemoryWorkflowStore({ maxFinished: 1_000 }), peers });
  * ```
  */
 export class MemoryWorkflowStore implements WorkflowStore {

@@ -392,12 +392,12 @@ function positiveInt(value: number | undefined, fallback: number, name: string):
  *
  * @example
  * ```ts
- * import { Orchestrator, type OrchestratorDefinition } from '@onex/orchestrator';
+ * import { defineOrchestrator, Orchestrator } from '@onex/orchestrator';
  * import { PostgresWorkflowStore } from '@onex/orchestrator/postgres';
- * declare const definition: OrchestratorDefinition;
  *
- * const store = new PostgresWorkflowStore({ connectionString: process.env['DATABASE_URL'] ?? 'postgres://localhost/onex', schema: 'onex' });
- * const orchestrator = new Orchestrator(definition, { store });
+ * const postgres = new PostgresWorkflowStore({ connectionString: process.env['DATABASE_URL'] ?? 'postgres://localhost/onex', schema: 'onex' });
+ * // Any number of replicas, each with its own instance id, share the store.
+ * const orchestrator = new Orchestrator(defineOrchestrator({ workflows }), { store: postgres, peers, instanceId: 'replica-1' });
  * ```
  */
 export class PostgresWorkflowStore implements WorkflowStore {
@@ -691,7 +691,12 @@ export class PostgresWorkflowStore implements WorkflowStore {
    *
    * @example
    * ```ts
-   * const deleted = await store.purge();
+   * // @example-compile-only
+   * // (it needs a PostgreSQL server)
+   * import { PostgresWorkflowStore } from '@onex/orchestrator/postgres';
+   * const workflows = new PostgresWorkflowStore({ connectionString: 'postgres://localhost/onex', retentionMs: 7 * 86_400_000 });
+   * await workflows.init();
+   * const deleted = await workflows.purge();
    * ```
    */
   async purge(): Promise<number> {

@@ -183,15 +183,14 @@ interface PurgeFigures {
  *
  * @example
  * ```ts
- * import { Orchestrator, type OrchestratorDefinition } from '@onex/orchestrator';
+ * import { defineOrchestrator, Orchestrator } from '@onex/orchestrator';
  * import { SqliteWorkflowStore } from '@onex/orchestrator/sqlite';
- * declare const definition: OrchestratorDefinition;
  *
- * const store = new SqliteWorkflowStore({
+ * const sqlite = new SqliteWorkflowStore({
  *   path: './data/workflows.db',
  *   onPurgeError: (error) => console.warn('workflow purge failed', error.message),
  * });
- * const orchestrator = new Orchestrator(definition, { store });
+ * const orchestrator = new Orchestrator(defineOrchestrator({ workflows }), { store: sqlite, peers });
  * ```
  */
 export class SqliteWorkflowStore implements WorkflowStore {
@@ -456,7 +455,11 @@ export class SqliteWorkflowStore implements WorkflowStore {
    *
    * @example
    * ```ts
-   * const deleted = await store.purge();
+   * import { SqliteWorkflowStore } from '@onex/orchestrator/sqlite';
+   * const workflows = new SqliteWorkflowStore({ path: ':memory:', retentionMs: 7 * 86_400_000, purgeIntervalMs: 0 });
+   * await workflows.init();
+   * console.log(await workflows.purge()); // 0: nothing finished a week ago
+   * await workflows.close();
    * ```
    */
   async purge(): Promise<number> {

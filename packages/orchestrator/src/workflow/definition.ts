@@ -88,7 +88,8 @@ export interface StepCallContext {
  * An interceptor of a workflow step's calls (core's {@link Interceptor} shape): it wraps every attempt, outside the
  * peer's circuit breaker and inside the step's retries — what it throws is the attempt's failure, retried per the
  * step's policy. The workflow's `defaults.interceptors` come first (outermost), then the step's own. A step's own
- * are typed by its peer's contract; write a reusable one generic, so it fits any step.
+ * are typed by its peer's contract; write a reusable one generic, so it fits any step. One that hands the rest of
+ * the chain a context of its own builds it from the one it got (`{ ...ctx, … }`).
  *
  * @example
  * ```ts

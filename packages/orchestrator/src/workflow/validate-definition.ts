@@ -17,9 +17,12 @@ export function definitionError(type: string, message: string, step?: string): O
  * @throws OnexError `CONTRACT` naming the workflow and the step at fault.
  * @example
  * ```ts
- * import { validateWorkflowDefinition, type AnyWorkflowDefinition } from '@onex/orchestrator';
- * declare const handBuilt: AnyWorkflowDefinition;
- * validateWorkflowDefinition(handBuilt); // throws on a cycle, an unknown dependency or a duplicate step
+ * const handBuilt: AnyWorkflowDefinition = { ...fulfil, steps: [...fulfil.steps, ...fulfil.steps] };
+ * try {
+ *   validateWorkflowDefinition(handBuilt);
+ * } catch (error) {
+ *   console.log((error as Error).message); // Invalid workflow 'fulfil': duplicate step 'price'
+ * }
  * ```
  */
 export function validateWorkflowDefinition(definition: AnyWorkflowDefinition): void {

@@ -122,6 +122,21 @@ describe('step interceptors', () => {
     expect(seen).toMatchObject([{ workflowId: 'w', step: 's', attempt: 2, idempotencyKey: 'w:s' }]);
   });
 
+  it('sends also when an interceptor hands on a context built from its own, and says so when it does not', async () => {
+    type Forward = (input: unknown, ctx: StepCallContext) => Promise<unknown>;
+    const wf = defineWorkflow({ type: 'forwarding', version: '1.0.0', input: Value, output: Value })
+      // core's composeInterceptors forwards a context given to `next`: one spread from the original keeps the call.
+      .step('spread', { target: a, interceptors: [async (input, stepCtx, next) => (next as Forward)(input, { ...stepCtx, attempt: 9 }) as Promise<{ value: number }>], input: ({ input }) => input })
+      .step('fresh', { target: a, interceptors: [async (input, stepCtx, next) => (next as Forward)(input, { ...ctx, step: stepCtx.step }) as Promise<{ value: number }>], input: ({ input }) => input })
+      .returns(({ steps }) => steps.spread);
+    const send = async (input: unknown): Promise<unknown> => input;
+    expect(await stepOf(wf.steps, 'spread').call({ value: 1 }, ctx, send)).toEqual({ value: 1 });
+    await expect(stepOf(wf.steps, 'fresh').call({ value: 1 }, { ...ctx, step: 'fresh' }, send)).rejects.toMatchObject({
+      code: 'INTERNAL',
+      message: expect.stringMatching(/step interceptor of 'fresh' handed on a context of its own/),
+    });
+  });
+
   it('compose once, at definition: a step without interceptors sends directly', async () => {
     const wf = defineWorkflow({ type: 'direct', version: '1.0.0', input: Value, output: Value })
       .step('one', { target: a, input: ({ input }) => input })

@@ -1,4 +1,4 @@
-import { composeInterceptors, RetryPolicy, type NodeContract, type RetryPolicyOptions } from '@onex/core';
+import { composeInterceptors, ErrorCode, OnexError, RetryPolicy, type NodeContract, type RetryPolicyOptions } from '@onex/core';
 import type { z } from 'zod';
 import type {
   AnyWorkflowDefinition,
@@ -21,17 +21,31 @@ const CHILD_STEP_RETRY = new RetryPolicy({ maxAttempts: 1 });
 /** No step yet (a mapped type over no key: the empty object type without `{}`). */
 type NoSteps = { readonly [K in never]: never };
 
-/** The call the terminal of a step's chain makes, carried by the attempt's context past the interceptors. */
+/**
+ * The call the terminal of a step's chain makes, carried by the attempt's context past the interceptors (a symbol
+ * key: an interceptor that hands on `{ ...ctx, … }` keeps it).
+ */
 const SEND = Symbol('send');
 type SendingContext = StepCallContext & { readonly [SEND]: (input: unknown) => Promise<unknown> };
 
 const sendDirectly: StepCall = (input, _ctx, send) => send(input);
 
+function sendOf(ctx: StepCallContext): (input: unknown) => Promise<unknown> {
+  const send = (ctx as Partial<SendingContext>)[SEND];
+  if (send === undefined) {
+    throw new OnexError(ErrorCode.Internal, `A step interceptor of '${ctx.step}' handed on a context of its own: pass on { ...ctx, … }`, { context: { step: ctx.step } });
+  }
+  return send;
+}
+
 /** Composes a step's interceptors once: each attempt then runs the chain around its own `send`. */
 function stepCall(interceptors: readonly StepInterceptor[]): StepCall {
   if (interceptors.length === 0) return sendDirectly;
-  const chain = composeInterceptors<unknown, unknown, SendingContext>(interceptors, (input, ctx) => ctx[SEND](input));
-  return (input, ctx, send) => chain(input, { ...ctx, [SEND]: send });
+  const chain = composeInterceptors<unknown, unknown, StepCallContext>(interceptors, (input, ctx) => sendOf(ctx)(input));
+  return (input, ctx, send) => {
+    const sending: SendingContext = { ...ctx, [SEND]: send };
+    return chain(input, sending);
+  };
 }
 
 /**

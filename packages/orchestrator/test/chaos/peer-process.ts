@@ -8,7 +8,7 @@
 // enough for it. Prints `listening <port>` once served; SIGTERM shuts it down.
 import { appendFileSync, closeSync, openSync, writeSync } from 'node:fs';
 import { createLogger, ErrorCode, OnexError, serveNode, sleep, type Logger, type ServedNode } from '@onex/core';
-import { defineEffectNode, defineOperation, type OperationContext } from '@onex/effect';
+import { defineEffectNode, defineOperation, NodeEffect, type OperationContext } from '@onex/effect';
 import { z } from 'zod';
 import { Prng } from '../faults/prng.js';
 import type { RefusalLine } from './ledger-schema.js';
@@ -77,12 +77,18 @@ function peerNode<TTx>(backend: PeerBackend<TTx>, nodeLogger: Logger) {
   const operation = (name: string, input: typeof EffectCall | typeof ChargeCall) =>
     defineOperation({ name, input, output: EffectRef, transactional: true, run: (call, ctx: OperationContext<TTx>) => apply(name, call, ctx) });
   const { transactions, idempotencyStore } = backend;
-  const common = { version: '1.0.0', transactions, idempotencyStore, logger: nodeLogger } as const;
+  const options = { transactions, idempotencyStore, logger: nodeLogger } as const;
   switch (args.name) {
     case 'stock':
-      return defineEffectNode({ name: 'stock', operations: [operation('reserve', EffectCall), operation('release', EffectCall), operation('confirm', EffectCall)], ...common });
+      return new NodeEffect(
+        defineEffectNode({ name: 'stock', version: '1.0.0', operations: [operation('reserve', EffectCall), operation('release', EffectCall), operation('confirm', EffectCall)] }),
+        options,
+      );
     case 'pay':
-      return defineEffectNode({ name: 'pay', operations: [operation('charge', ChargeCall), operation('refund', ChargeCall), operation('capture', EffectCall)], ...common });
+      return new NodeEffect(
+        defineEffectNode({ name: 'pay', version: '1.0.0', operations: [operation('charge', ChargeCall), operation('refund', ChargeCall), operation('capture', EffectCall)] }),
+        options,
+      );
   }
 }
 

@@ -22,6 +22,7 @@ import {
   type NodeMetrics,
   type Result,
 } from '@onex/core';
+import { onAbort } from '@onex/core/internal';
 import { z } from 'zod';
 import { FaultKind, type FaultSwitch, type FaultTally } from './faults.js';
 import type { Prng } from './prng.js';
@@ -168,15 +169,14 @@ function noAnswer(options: CallOptions): Promise<Result<EffectOutput>> {
   const deadline = Math.min(options.deadlineAt ?? Infinity, options.timeoutMs === undefined ? Infinity : now + options.timeoutMs, now + TRANSPORT_TIMEOUT_MS);
   const signal = options.signal;
   return new Promise((resolve) => {
+    let stop = (): void => undefined;
     const end = (result: Result<EffectOutput>): void => {
       clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
+      stop();
       resolve(result);
     };
-    const onAbort = (): void => end(failure(ErrorCode.Cancelled, 'Call aborted before any answer'));
     const timer = setTimeout(() => end(failure(ErrorCode.Timeout, 'No answer before the deadline')), Math.max(0, deadline - now));
-    if (signal?.aborted === true) onAbort();
-    else signal?.addEventListener('abort', onAbort, { once: true });
+    stop = onAbort(signal, () => end(failure(ErrorCode.Cancelled, 'Call aborted before any answer')));
   });
 }
 
