@@ -192,7 +192,9 @@ export class ErrorSanitizer {
    *
    * @example
    * ```ts
-   * toWireError(error, { sanitize: sanitizer.forWire });
+   * import { ErrorCode, ErrorSanitizer, OnexError, toWireError } from '@onex/core';
+   * const sanitizer = new ErrorSanitizer();
+   * toWireError(new OnexError(ErrorCode.Internal, 'token=abc'), { sanitize: sanitizer.forWire }).error.message; // 'token=[REDACTED]'
    * ```
    */
   readonly forWire: WireSanitize;

@@ -27,7 +27,8 @@ export interface OnexErrorOptions {
  * @example
  * ```ts
  * import { OnexError, ErrorCode } from '@onex/core';
- * throw new OnexError(ErrorCode.NotFound, 'order 42 not found', { context: { orderId: 42 } });
+ * const error = new OnexError(ErrorCode.NotFound, 'order 42 not found', { context: { orderId: 42 } });
+ * console.log(error.httpStatus, error.retryable); // 404 false — throw it from `process`, and the caller gets it
  * ```
  */
 export class OnexError extends Error {
@@ -224,7 +225,15 @@ export function validationDetails(issues: readonly ZodLikeIssue[]): readonly Val
  *
  * @example
  * ```ts
- * try { await work(); } catch (error) { throw toOnexError(error, { correlationId }); }
+ * import { toOnexError } from '@onex/core';
+ * async function charge(work: () => Promise<void>, correlationId: string): Promise<void> {
+ *   try {
+ *     await work();
+ *   } catch (error) {
+ *     throw toOnexError(error, { correlationId }); // one boundary: foreign errors become OnexErrors here
+ *   }
+ * }
+ * await charge(async () => {}, 'c-1');
  * ```
  */
 export function toOnexError(error: unknown, options: { readonly correlationId?: string } = {}): OnexError {

@@ -150,7 +150,9 @@ export function childLogger(logger: Logger, bindings: CallLogBindings): Logger {
  *
  * @example
  * ```ts
- * const node = new PricingNode(contract, { logger: createSilentLogger() });
+ * import { createSilentLogger } from '@onex/core';
+ * const logger = createSilentLogger();
+ * logger.info('never written'); // pass it as a node's `logger` option in tests
  * ```
  */
 export function createSilentLogger(): Logger {

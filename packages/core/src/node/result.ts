@@ -5,8 +5,10 @@ import type { OnexError } from '../errors/onex-error.js';
  *
  * @example
  * ```ts
- * const r = await node.handle(raw);
- * if (r.ok) use(r.value); else log(r.error.code);
+ * import { ErrorCode, OnexError, type Result } from '@onex/core';
+ * const r: Result<number> = Math.random() < 2 ? { ok: true, value: 42 } : { ok: false, error: new OnexError(ErrorCode.Internal, 'x') };
+ * if (r.ok) console.log(r.value);
+ * else console.error(r.error.code);
  * ```
  */
 export type Result<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: OnexError };

@@ -29,7 +29,9 @@ export interface CircuitBreakerRegistryOptions {
  *   defaults: { timeoutMs: 5_000 },
  *   onStateChange: (change) => log.warn(change, 'circuit breaker state change'),
  * });
- * const stock = await breakers.get('inventory').execute((signal) => inventory.stock(sku, { signal }));
+ * const inventory = { stock: async (sku: string, _options: { signal: AbortSignal }) => (sku === 'sku-1' ? 3 : 0) };
+ * const stock = await breakers.get('inventory').execute((signal) => inventory.stock('sku-1', { signal }));
+ * breakers.shutdown();
  * ```
  */
 export class CircuitBreakerRegistry {
@@ -115,8 +117,10 @@ export class CircuitBreakerRegistry {
    *
    * @example
    * ```ts
-   * await server.close();
-   * registry.shutdown();
+   * import { CircuitBreakerRegistry } from '@onex/core';
+   * const registry = new CircuitBreakerRegistry();
+   * registry.get('payments');
+   * registry.shutdown(); // at the end of the process, after the server closed
    * ```
    */
   shutdown(): void {

@@ -209,7 +209,11 @@ export class CircuitBreaker {
    *   {@link shutdown}; otherwise `toOnexError` of what `fn` threw (an OnexError is rethrown as is).
    * @example
    * ```ts
-   * const user = await breaker.execute((signal) => users.get(id, { signal }));
+   * import { CircuitBreaker } from '@onex/core';
+   * const breaker = new CircuitBreaker('users');
+   * const users = { get: async (id: string, _options: { signal: AbortSignal }) => ({ id }) };
+   * const user = await breaker.execute((signal) => users.get('u-1', { signal }));
+   * breaker.shutdown();
    * ```
    */
   async execute<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {

@@ -113,10 +113,9 @@ const defaultNow = (): number => Date.now();
  * ```ts
  * import { RetryPolicy } from '@onex/core';
  * const policy = new RetryPolicy({ maxAttempts: 4, initialDelayMs: 50 });
- * const order = await policy.execute((attempt) => client.getOrder(id, { attempt }), {
- *   signal: ctx.signal,
- *   deadlineAt: ctx.deadlineAt,
- * });
+ * const orders = { get: async (id: string, _options: { attempt: number }) => ({ id }) };
+ * const deadlineAt = Date.now() + 2_000;
+ * const order = await policy.execute((attempt) => orders.get('order-42', { attempt }), { deadlineAt });
  * ```
  */
 export class RetryPolicy {
@@ -150,7 +149,9 @@ export class RetryPolicy {
    *
    * @example
    * ```ts
-   * await RetryPolicy.noRetry().execute(() => charge(card)); // one attempt, errors normalised
+   * import { RetryPolicy } from '@onex/core';
+   * const charge = async (card: string) => ({ charged: card });
+   * await RetryPolicy.noRetry().execute(() => charge('card-1')); // one attempt, errors normalised
    * ```
    */
   static noRetry(): RetryPolicy {

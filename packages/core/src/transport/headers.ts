@@ -12,7 +12,7 @@ import type { CallerIdentity } from '../node/call-context.js';
  * @example
  * ```ts
  * import { OnexHeader } from '@onex/core';
- * req.setHeader(OnexHeader.TimeoutMs, '1500');
+ * const headers = { [OnexHeader.TimeoutMs]: '1500', [OnexHeader.CorrelationId]: 'c-1' };
  * ```
  */
 export const OnexHeader = {
@@ -55,8 +55,10 @@ const CALLER_KIND = /^[A-Za-z0-9._-]{1,64}$/;
  *
  * @example
  * ```ts
- * const parsed = parseTimeoutHeader(req.headers['x-onex-timeout-ms']);
- * if (!parsed.ok) reject(parsed.reason);
+ * type Parsed = { readonly ok: true; readonly value: number | undefined } | { readonly ok: false; readonly reason: string }; // HeaderParse<number>
+ * const parsed = { ok: false, reason: 'not a non-negative integer' } as Parsed;
+ * if (!parsed.ok) console.error(parsed.reason);
+ * else if (parsed.value !== undefined) console.log(`${parsed.value} ms left`);
  * ```
  */
 export type HeaderParse<T> = { readonly ok: true; readonly value: T | undefined } | { readonly ok: false; readonly reason: string };

@@ -32,6 +32,10 @@ import {
  *
  * @example
  * ```ts
+ * import { z } from 'zod';
+ * import { defineContract, NodeKind, type NodeClient } from '@onex/core';
+ * const pricingContract = defineContract({ name: 'pricing', kind: NodeKind.Compute, version: '1.0.0',
+ *   input: z.object({ sku: z.string() }), output: z.object({ price: z.number() }) });
  * async function quote(pricing: NodeClient<typeof pricingContract>, sku: string) {
  *   const r = await pricing.call({ sku }, { timeoutMs: 500 });
  *   return r.ok ? r.value.price : undefined;

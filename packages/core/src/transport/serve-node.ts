@@ -22,7 +22,11 @@ import { OnexHeader, parseCallerHeader, parseCorrelationIdHeader, parseIdempoten
  *
  * @example
  * ```ts
- * const nodes: AnyNodeService[] = [new Pricing(), new Inventory()];
+ * import type { AnyNodeService } from '@onex/core';
+ * async function stopAll(nodes: readonly AnyNodeService[]): Promise<void> {
+ *   await Promise.all(nodes.map((node) => node.shutdown()));
+ * }
+ * await stopAll([]);
  * ```
  */
 export type AnyNodeService = NodeService<z.ZodType, z.ZodType, z.ZodType>;
@@ -65,6 +69,8 @@ export interface NodeAppOptions {
  *
  * @example
  * ```ts
+ * import type { Hono } from 'hono';
+ * import { readJsonBody, type NodeAppSettings } from '@onex/core';
  * const configure = (app: Hono, { bodyLimitBytes }: NodeAppSettings): void => {
  *   app.post('/v1/echo', async (c) => {
  *     const body = await readJsonBody(c, { limitBytes: bodyLimitBytes });
