@@ -84,7 +84,7 @@ export function orchestratorNodeFiles(options: OrchestratorTemplateOptions): rea
   const amount = amountOf(peers);
 
   const contract = `import { defineContract, NodeKind } from '@onex/core';
-import { defineOrchestrator, defineWorkflow, peer, WorkflowOutcomeSchema } from '@onex/orchestrator';
+import { defineWorkflow, peer, WorkflowOutcomeSchema } from '@onex/orchestrator';
 import { z } from 'zod';
 ${peers.map((p) => `import { ${p.names.camel}Contract } from '../${p.names.kebab}/contract.js';`).join('\n')}
 
@@ -139,14 +139,6 @@ ${peers.map((p) => stepCode(p, constant, amount)).join('\n')}
     completed: Object.keys(steps).sort(),
   }));
 
-/** What the \`${kebab}\` node runs, as a value: \`new ${pascal}Node(options)\` serves it; tests may run it with other options. */
-export const ${camel}Definition = defineOrchestrator({
-  name: ${constant}_NODE.name,
-  version: ${constant}_NODE.version,
-  description: '${DESCRIPTION}',
-  workflows: [${camel}Workflow],
-});
-
 /**
  * \`${kebab}\` as its callers see it: \`{ type: '${kebab}', input }\` in (\`POST /v1/process\` runs the workflow to
  * its end), the outcome out, with the workflow's typed output when it completed.
@@ -182,10 +174,21 @@ export const ${camel}Contract = defineContract({
   ]);
 
   const node = `import { createNodeClient, type NodeClient, type NodeClientOptions } from '@onex/core';
-import { Orchestrator, type OrchestratorOptions } from '@onex/orchestrator';
-import { ${constant}_NODE, ${constant}_PEERS, ${camel}Definition } from './contract.js';
+import { defineOrchestrator, Orchestrator, type OrchestratorOptions } from '@onex/orchestrator';
+import { ${constant}_NODE, ${constant}_PEERS, ${camel}Workflow } from './contract.js';
 
 type Peers = typeof ${constant}_PEERS;
+
+/**
+ * What the \`${kebab}\` node runs, as a value: its name, version and workflows. {@link ${pascal}Node} serves it; a
+ * test may run it with other options (\`new Orchestrator(${camel}Definition, { peers, store })\`).
+ */
+export const ${camel}Definition = defineOrchestrator({
+  name: ${constant}_NODE.name,
+  version: ${constant}_NODE.version,
+  description: '${DESCRIPTION}',
+  workflows: [${camel}Workflow],
+});
 
 /** A client per peer, each typed by its peer's contract. */
 export type ${pascal}PeerClients = { readonly [K in keyof Peers]: NodeClient<Peers[K]['contract']> };
