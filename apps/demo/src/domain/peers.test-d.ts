@@ -1,6 +1,6 @@
 import type { ContractInput, ContractOutput } from '@onex/core';
 import { describe, expectTypeOf, it } from 'vitest';
-import { chargePeer, commitPeer, quotePeer, refundPeer, releasePeer, reservePeer } from './peers.js';
+import type { chargePeer, commitPeer, quotePeer, refundPeer, releasePeer, reservePeer } from './peers.js';
 
 // The workflow's steps are typed by these contracts: `steps.charge.result.chargeId` must stay a string.
 describe('demo peers', () => {
