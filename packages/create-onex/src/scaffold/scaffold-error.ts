@@ -3,7 +3,8 @@
  *
  * @example
  * ```ts
- * throw new ScaffoldError('--dir and --peers belong to `create-onex add`');
+ * const error = new ScaffoldError('--dir and --peers belong to `create-onex add`');
+ * console.log(`create-onex: ${error.message}`);
  * ```
  */
 export class ScaffoldError extends Error {

@@ -98,6 +98,7 @@ function isKind(kind: string): kind is NodeKindName {
  * InvalidNameError for a bad name; FileExistsError when files exist and `force` is not set.
  * @example
  * ```ts
+ * await createProject({ dir: 'shop' });
  * await addNode({ dir: 'shop', kind: 'compute', name: 'price-quote' });
  * ```
  */

@@ -1,0 +1,3 @@
+import { onexLint } from '@onex/eslint-config';
+
+export default [{ ignores: ['generated/**'] }, ...onexLint(import.meta.dirname)];
