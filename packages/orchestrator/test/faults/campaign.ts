@@ -113,7 +113,7 @@ export interface SeedOptions {
   readonly leaseMs?: number;
   /** How long faults are injected, ms. Default 1,500. */
   readonly chaosMs?: number;
-  /** Longest wait, after healing, for every workflow to end, ms. Default 20,000. */
+  /** Longest wait, after healing, for every workflow to end, ms. Default 60,000: a bound for a busy 2-core machine, not a speed claim (the drain usually takes 1–6 s; its time is in every seed line). */
   readonly drainMs?: number;
   readonly rates?: FaultRates;
   /** A bug reintroduced on purpose in every store wrapper. */
@@ -166,7 +166,7 @@ export async function runSeed(options: SeedOptions): Promise<SeedReport> {
   const instancesWanted = options.instances ?? 3;
   const leaseMs = options.leaseMs ?? 450;
   const chaosMs = options.chaosMs ?? 1_500;
-  const drainMs = options.drainMs ?? 20_000;
+  const drainMs = options.drainMs ?? 60_000;
   const root = new Prng(options.seed);
   const schedule = root.fork(1);
   const plans = root.fork(2);
