@@ -28,7 +28,9 @@ export interface MapConcurrentOptions {
  *
  * @example
  * ```ts
- * const sizes = await mapConcurrent(urls, (url) => measure(url), { concurrency: 4 });
+ * const lookUp = async (sku: string): Promise<number> => sku.length * 100; // a price service, say
+ * const prices = await mapConcurrent(['BOOK', 'PEN', 'MUG'], (sku) => lookUp(sku), { concurrency: 2 });
+ * console.log(prices); // [400, 300, 300]: in input order, whichever finished first
  * ```
  */
 export async function mapConcurrent<T, R>(items: readonly T[], fn: (item: T, index: number) => R | Promise<R>, options: MapConcurrentOptions): Promise<R[]> {

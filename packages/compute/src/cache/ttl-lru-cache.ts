@@ -20,8 +20,12 @@ export interface TtlLruCacheOptions {
  *
  * @example
  * ```ts
+ * const cache = new TtlLruCache<number>({ maxEntries: 100, ttlMs: 60_000, now: () => Date.now() });
+ * cache.set('a', 1);
+ * cache.get('a'); // a hit
+ * cache.get('b'); // a miss
  * const { hits, misses } = cache.stats();
- * const hitRate = hits / Math.max(1, hits + misses);
+ * const hitRate = hits / Math.max(1, hits + misses); // 0.5
  * ```
  */
 export interface CacheStats {

@@ -295,9 +295,21 @@ export class NodeCompute<const TDefinition extends AnyComputeNodeDefinition = An
    *
    * @example
    * ```ts
-   * protected override execute(computation: AnyComputation, input: unknown, ctx: ComputeContext): unknown {
-   *   return tracer.startActiveSpan(computation.name, () => super.execute(computation, input, ctx));
+   * const add = defineComputation({ name: 'add', input: z.object({ a: z.number(), b: z.number() }), output: z.number(), compute: ({ a, b }) => a + b });
+   * const math = defineComputeNode({ name: 'math', version: '1.0.0', computations: [add] });
+   * const runs: string[] = []; // a profiler's spans, say
+   *
+   * class ProfiledNode extends NodeCompute<typeof math> {
+   *   protected override execute(computation: AnyComputation, input: unknown, ctx: ComputeContext): unknown {
+   *     runs.push(`${computation.name} (call ${ctx.correlationId})`);
+   *     return super.execute(computation, input, ctx);
+   *   }
    * }
+   * const node = new ProfiledNode(math, { logger: createSilentLogger() });
+   * await node.initialize();
+   * await node.compute('add', { a: 1, b: 2 }); // { ok: true, value: 3 }
+   * console.log(runs); // ['add (call <its correlation id>)']
+   * await node.shutdown();
    * ```
    */
   protected execute(computation: AnyComputation, input: unknown, ctx: ComputeContext): unknown {
@@ -310,10 +322,25 @@ export class NodeCompute<const TDefinition extends AnyComputeNodeDefinition = An
    *
    * @example
    * ```ts
-   * protected override onSlowComputation(warning: OnexWarning, ctx: CallContext): void {
-   *   super.onSlowComputation(warning, ctx);
-   *   slowRuns.inc({ computation: String(warning.context['computation']) });
+   * const spin = defineComputation({
+   *   name: 'spin', input: z.number(), output: z.number(), slowThresholdMs: 1,
+   *   compute: (ms) => { const until = performance.now() + ms; while (performance.now() < until); return ms; }, // busy for `ms`
+   * });
+   * const spinner = defineComputeNode({ name: 'spinner', version: '1.0.0', computations: [spin] });
+   * const slowRuns = new Map<string, number>(); // a counter by computation, as a metrics library offers one
+   *
+   * class ReportingNode extends NodeCompute<typeof spinner> {
+   *   protected override onSlowComputation(warning: OnexWarning, ctx: CallContext): void {
+   *     super.onSlowComputation(warning, ctx); // the default warn line
+   *     const computation = String(warning.context['computation']);
+   *     slowRuns.set(computation, (slowRuns.get(computation) ?? 0) + 1);
+   *   }
    * }
+   * const node = new ReportingNode(spinner, { logger: createSilentLogger() });
+   * await node.initialize();
+   * await node.compute('spin', 5); // 5 ms > its 1 ms threshold
+   * console.log(slowRuns.get('spin')); // 1
+   * await node.shutdown();
    * ```
    */
   protected onSlowComputation(warning: OnexWarning, ctx: CallContext): void {
