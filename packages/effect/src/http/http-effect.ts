@@ -156,9 +156,11 @@ interface Raw {
  * const payments = createHttpEffect({ baseUrl: 'https://api.example.com', timeoutMs: 2_000, headers: { authorization: `Bearer ${token}` } });
  * const charge = defineOperation({
  *   name: 'charge', input: ChargeIn, output: ChargeOut, retry: { maxAttempts: 1 }, // the helper retries
- *   run: async (input, ctx) =>
- *     (await payments.request<{ id: string }>({ method: 'POST', path: '/charges', body: input,
- *       signal: ctx.signal, idempotencyKey: ctx.idempotencyKey, deadlineAt: ctx.deadlineAt })).body,
+ *   run: async (input, ctx) => {
+ *     const { body } = await payments.request<{ id: string }>({ method: 'POST', path: '/charges', body: input,
+ *       signal: ctx.signal, idempotencyKey: ctx.idempotencyKey, deadlineAt: ctx.deadlineAt });
+ *     return { chargeId: body.id }; // the API's answer, as the operation's output
+ *   },
  * });
  * ```
  */

@@ -7,8 +7,9 @@ import type { TransactionManager } from '../transaction/transaction-manager.js';
  *
  * @example
  * ```ts
- * const begun: Awaitable<IdempotencyBegin> = store.begin(key, fingerprint);
- * const result = await begun;
+ * const store = new MemoryIdempotencyStore();
+ * const begun: Awaitable<IdempotencyBegin> = store.begin('payments:charge:order-42', fingerprint({ amount: 10 }));
+ * const result = await begun; // { kind: 'started', token }: a synchronous store answers without a promise
  * ```
  */
 export type Awaitable<T> = T | Promise<T>;
@@ -35,8 +36,14 @@ export type IdempotencyOutcome = { readonly ok: true; readonly resultJson: strin
  *
  * @example
  * ```ts
- * const begun = await store.begin('payments:charge:order-42', fingerprint);
- * if (begun.kind === 'completed') return replay(begun.outcome);
+ * const store = new MemoryIdempotencyStore();
+ * const key = 'payments:charge:order-42';
+ * const first: IdempotencyBegin = await store.begin(key, fingerprint({ amount: 10 })); // started: run it
+ * if (first.kind === 'started') await store.complete(key, first.token, { ok: true, resultJson: JSON.stringify({ chargeId: 'ch_1' }) });
+ *
+ * const again = await store.begin(key, fingerprint({ amount: 10 }));
+ * if (again.kind === 'completed') console.log(again.outcome); // { ok: true, resultJson: '{"chargeId":"ch_1"}' }: replay it
+ * const other = await store.begin(key, fingerprint({ amount: 99 })); // { kind: 'mismatch' }: the key was used with another input
  * ```
  */
 export type IdempotencyBegin =
@@ -53,8 +60,21 @@ export type IdempotencyBegin =
  *
  * @example
  * ```ts
- * const write = store.transactionalCompletion?.(transactions);
- * await transactions.run(async (tx) => { await doEffect(tx); await write?.(tx, key, token, outcome); });
+ * import Database from 'better-sqlite3';
+ * const transactions = new SqliteTransactionManager({ database: new Database(':memory:') });
+ * const store = new SqliteIdempotencyStore({ transactions });
+ * transactions.database.exec('CREATE TABLE charges (id TEXT PRIMARY KEY, amount INTEGER)');
+ *
+ * const key = 'payments:charge:order-42';
+ * const begun = await store.begin(key, fingerprint({ amount: 10 }));
+ * const write = store.transactionalCompletion(transactions); // undefined for a manager the store is not on
+ * if (begun.kind === 'started' && write !== undefined) {
+ *   const outcome: IdempotencyOutcome = { ok: true, resultJson: JSON.stringify({ chargeId: 'ch_1' }) };
+ *   await transactions.run(async (tx) => {
+ *     tx.run('INSERT INTO charges (id, amount) VALUES (?, ?)', 'ch_1', 10); // the effect…
+ *     await write(tx, key, begun.token, outcome); // …and its record, in one commit
+ *   });
+ * }
  * ```
  */
 export type TransactionalCompletion = (tx: unknown, key: string, token: string, outcome: IdempotencyOutcome) => Awaitable<void>;
@@ -74,7 +94,11 @@ export type TransactionalCompletion = (tx: unknown, key: string, token: string, 
  *
  * @example
  * ```ts
- * const begun = await store.begin(key, fingerprint);
+ * const store: IdempotencyStore = new MemoryIdempotencyStore();
+ * const key = 'payments:charge:order-42';
+ * const run = async () => ({ chargeId: 'ch_1' }); // the operation
+ *
+ * const begun = await store.begin(key, fingerprint({ amount: 10 }));
  * if (begun.kind === 'started') {
  *   try { await store.complete(key, begun.token, { ok: true, resultJson: JSON.stringify(await run()) }); }
  *   catch (error) { await store.release(key, begun.token); throw error; }

@@ -39,9 +39,19 @@ interface MemoryRecord {
  *
  * @example
  * ```ts
- * import { MemoryIdempotencyStore, defineEffectNode } from '@onex/effect';
- * const node = defineEffectNode({ name: 'mailer', version: '1.0.0', operations: [send],
- *   idempotencyStore: new MemoryIdempotencyStore({ maxEntries: 100_000 }) });
+ * import { MemoryIdempotencyStore, NodeEffect, defineEffectNode, defineOperation } from '@onex/effect';
+ * let sent = 0;
+ * const send = defineOperation({
+ *   name: 'send', input: z.object({ to: z.string() }), output: z.object({ id: z.string() }),
+ *   run: async ({ to }) => ({ id: `msg-${to}-${++sent}` }),
+ * });
+ * const mailer = defineEffectNode({ name: 'mailer', version: '1.0.0', operations: [send] });
+ * const node = new NodeEffect(mailer, { idempotencyStore: new MemoryIdempotencyStore({ maxEntries: 100_000 }), logger: createSilentLogger() });
+ * await node.initialize();
+ * await node.execute('send', { to: 'ada@example.com' }, { idempotencyKey: 'welcome-ada' });
+ * await node.execute('send', { to: 'ada@example.com' }, { idempotencyKey: 'welcome-ada' }); // answered from the store
+ * console.log(sent); // 1
+ * await node.shutdown();
  * ```
  */
 export class MemoryIdempotencyStore implements IdempotencyStore {

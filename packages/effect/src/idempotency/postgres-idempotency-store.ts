@@ -21,7 +21,7 @@ import {
  *
  * @example
  * ```ts
- * const options: PostgresIdempotencyStoreOptions = { connectionString: process.env.DATABASE_URL, schema: 'payments' };
+ * const options: PostgresIdempotencyStoreOptions = { connectionString: process.env['DATABASE_URL'] ?? 'postgres://localhost/app', schema: 'payments' };
  * ```
  */
 export interface PostgresIdempotencyStoreOptions {
@@ -158,12 +158,13 @@ type NamedStatement = keyof Statements;
  * @experimental The schema (version 1) and the options may still change before 1.0.
  *
  * @example
- * ```ts
+ * ```ts compile-only
  * import { PostgresIdempotencyStore, PostgresTransactionManager } from '@onex/effect/postgres';
- * const transactions = new PostgresTransactionManager({ connectionString: process.env.DATABASE_URL });
+ * const transactions = new PostgresTransactionManager({ connectionString: process.env['DATABASE_URL'] ?? 'postgres://localhost/app' });
  * const idempotencyStore = new PostgresIdempotencyStore({ transactions, schema: 'payments' });
- * await idempotencyStore.init();
- * const node = defineEffectNode({ name: 'payments', version: '1.0.0', operations: [charge], transactions, idempotencyStore });
+ * await idempotencyStore.init(); // a missing database fails here, at startup
+ * const payments = defineEffectNode({ name: 'payments', version: '1.0.0', operations: [charge] });
+ * const node = new NodeEffect(payments, { transactions, idempotencyStore });
  * ```
  */
 export class PostgresIdempotencyStore implements IdempotencyStore {
@@ -226,6 +227,7 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
    *   release, `LIFECYCLE` after `close()`.
    * @example
    * ```ts
+   * declare const store: PostgresIdempotencyStore;
    * await store.init();
    * ```
    */
@@ -323,6 +325,7 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
    *
    * @example
    * ```ts
+   * declare const transactions: PostgresTransactionManager;
    * const store = new PostgresIdempotencyStore({ transactions });
    * store.transactionalCompletion(transactions) !== undefined; // true: transactional operations are exactly-once
    * ```

@@ -256,11 +256,25 @@ export class NodeEffect<const TOps extends readonly AnyEffectOperation[], TConfi
    *
    * @example
    * ```ts
-   * protected override async invokeOperation(op: AnyEffectOperation, input: unknown, ctx: OperationContext<unknown>) {
-   *   const started = performance.now();
-   *   try { return await super.invokeOperation(op, input, ctx); }
-   *   finally { ctx.logger.debug({ op: op.name, ms: performance.now() - started }, 'attempt done'); }
+   * const charge = defineOperation({
+   *   name: 'charge', input: z.object({ amount: z.number() }), output: z.object({ chargeId: z.string() }),
+   *   run: async ({ amount }) => ({ chargeId: `ch-${amount}` }),
+   * });
+   * const payments = defineEffectNode({ name: 'payments', version: '1.0.0', operations: [charge] });
+   * const attempts: string[] = []; // a profiler's spans, say
+   *
+   * class TimedPayments extends NodeEffect<typeof payments.operations> {
+   *   protected override async invokeOperation(op: AnyEffectOperation, input: unknown, ctx: OperationContext<unknown>): Promise<unknown> {
+   *     const started = performance.now();
+   *     try { return await super.invokeOperation(op, input, ctx); }
+   *     finally { attempts.push(`${op.name} attempt ${ctx.attempt}: ${(performance.now() - started).toFixed(1)} ms`); }
+   *   }
    * }
+   * const node = new TimedPayments(payments, { logger: createSilentLogger() });
+   * await node.initialize();
+   * await node.execute('charge', { amount: 10 });
+   * console.log(attempts); // ['charge attempt 1: 0.1 ms']
+   * await node.shutdown();
    * ```
    */
   protected invokeOperation(operation: AnyEffectOperation, input: unknown, ctx: OperationContext<unknown>): Promise<unknown> {

@@ -3,7 +3,8 @@
  *
  * @example
  * ```ts
- * const charge: OperationStats = node.metrics().extra.operations.charge;
+ * const { operations } = node.metrics().extra as { readonly operations: Readonly<Record<string, OperationStats>> };
+ * const charge: OperationStats | undefined = operations['charge']; // { calls, successes, failures, retries, … }
  * ```
  */
 export interface OperationStats {

@@ -110,7 +110,9 @@ export interface OperationDefinition<TName extends string, TInput extends Schema
  *
  * @example
  * ```ts
- * const operations: readonly EffectOperation[] = [charge, refund];
+ * const op: EffectOperation<'charge', typeof ChargeIn, typeof ChargeOut, undefined> = charge;
+ * op.idempotent; // true (the default): retried even without an idempotency key
+ * const operations: readonly AnyEffectOperation[] = [charge, refund]; // a list of any operations
  * ```
  */
 export interface EffectOperation<TName extends string = string, TInput extends Schema = Schema, TOutput extends Schema = Schema, TTx = unknown>

@@ -28,7 +28,7 @@ export type PostgresIsolationLevel = (typeof PostgresIsolationLevel)[keyof typeo
  *
  * @example
  * ```ts
- * const options: PostgresTransactionManagerOptions = { connectionString: process.env.DATABASE_URL, timeoutMs: 5_000 };
+ * const options: PostgresTransactionManagerOptions = { connectionString: process.env['DATABASE_URL'] ?? 'postgres://localhost/app', timeoutMs: 5_000 };
  * ```
  */
 export interface PostgresTransactionManagerOptions {
@@ -49,6 +49,7 @@ export interface PostgresTransactionManagerOptions {
  *
  * @example
  * ```ts
+ * declare const transactions: PostgresTransactionManager;
  * const { committed, rolledBack, open } = transactions.stats();
  * ```
  */
@@ -82,12 +83,13 @@ const ISOLATION_LEVELS = new Set<string>(Object.values(PostgresIsolationLevel));
  * @experimental The options may still change before 1.0.
  *
  * @example
- * ```ts
+ * ```ts compile-only
  * import { PostgresTransactionManager } from '@onex/effect/postgres';
- * const transactions = new PostgresTransactionManager({ connectionString: process.env.DATABASE_URL, timeoutMs: 2_000 });
+ * const transactions = new PostgresTransactionManager({ connectionString: process.env['DATABASE_URL'] ?? 'postgres://localhost/app', timeoutMs: 2_000 });
  * await transactions.run(async (tx) => {
  *   await tx.query('INSERT INTO orders (id, total) VALUES ($1, $2)', ['o-1', 42]);
  * });
+ * await transactions.close(); // ends the pool it created
  * ```
  */
 export class PostgresTransactionManager implements TransactionManager<pg.PoolClient> {
@@ -135,7 +137,8 @@ export class PostgresTransactionManager implements TransactionManager<pg.PoolCli
    *   transaction aborted by a failed statement; otherwise what `fn` threw (after the rollback).
    * @example
    * ```ts
-   * const id = await transactions.run(async (tx) => (await tx.query('INSERT INTO t (v) VALUES ($1) RETURNING id', [1])).rows[0].id);
+   * declare const transactions: PostgresTransactionManager;
+   * const id = await transactions.run(async (tx) => (await tx.query<{ id: number }>('INSERT INTO t (v) VALUES ($1) RETURNING id', [1])).rows[0]?.id);
    * ```
    */
   async run<T>(fn: (tx: pg.PoolClient, signal: AbortSignal) => Promise<T>, options: TransactionRunOptions = {}): Promise<T> {
@@ -259,6 +262,7 @@ export class PostgresTransactionManager implements TransactionManager<pg.PoolCli
    *
    * @example
    * ```ts
+   * declare const transactions: PostgresTransactionManager;
    * await transactions.close();
    * ```
    */

@@ -88,6 +88,7 @@ export class SqliteTransaction {
  *
  * @example
  * ```ts
+ * import Database from 'better-sqlite3';
  * const options: SqliteTransactionManagerOptions = { database: new Database('app.db'), timeoutMs: 5_000 };
  * ```
  */
@@ -136,6 +137,7 @@ export interface SqliteTransactionStats {
  * import { SqliteTransactionManager } from '@onex/effect/sqlite';
  * const db = new Database('app.db');
  * db.pragma('journal_mode = WAL');
+ * db.exec('CREATE TABLE IF NOT EXISTS orders (id TEXT PRIMARY KEY, total INTEGER)');
  * const transactions = new SqliteTransactionManager({ database: db, timeoutMs: 2_000 });
  * await transactions.run(async (tx) => {
  *   tx.run('INSERT INTO orders (id, total) VALUES (?, ?)', 'o-1', 42);
