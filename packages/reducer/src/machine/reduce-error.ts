@@ -41,6 +41,7 @@ const REASONS = new Set<string>(Object.values(ReduceErrorReason));
  *
  * @example
  * ```ts
+ * declare function showNotAllowed(): void; // the application's own
  * const r = await client.call({ aggregateId: 'o-1', event });
  * if (!r.ok && reduceErrorReason(r.error) === 'ILLEGAL_TRANSITION') showNotAllowed();
  * ```

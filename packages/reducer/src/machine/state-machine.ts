@@ -72,8 +72,12 @@ export type EmittedIntent<TIntents extends IntentSchemas> = { readonly type: key
  *
  * @example
  * ```ts
- * const pay = { from: 'reserved', on: 'PAY', to: 'paid', guard: (ctx, p) => p.amount >= ctx.total,
- *   emit: (ctx) => [{ type: 'notify', payload: { orderId: ctx.orderId } }] };
+ * type Order = typeof orderMachine;
+ * const pay: TransitionSpec<StateOf<Order>, 'PAY', ContextOf<Order>, { amount: number }, IntentOf<Order>> = {
+ *   from: 'reserved', on: 'PAY', to: 'paid', guard: (ctx, p) => ctx.paid + p.amount >= ctx.total,
+ *   update: (ctx, p) => ({ ...ctx, paid: ctx.paid + p.amount }),
+ *   emit: (ctx) => [{ type: 'ship', payload: { reservation: ctx.reservation ?? '' } }],
+ * };
  * ```
  */
 export interface TransitionSpec<TState extends string, TTrigger extends string, TContext, TPayload, TIntent extends Intent> {
@@ -264,7 +268,7 @@ export type EventOf<M extends AnyStateMachine> = {
   [K in TriggerOf<M>]: { readonly type: K; readonly payload: z.input<M['events'][K]> };
 }[TriggerOf<M>];
 
-/** Same as {@link EventOf}, with the payload as parsed. @example `const e: ParsedEventOf<typeof m> = { type: 'PAY', payload: { amount: 1 } };` */
+/** Same as {@link EventOf}, with the payload as parsed. @example `const e: ParsedEventOf<typeof orderMachine> = { type: 'PAY', payload: { amount: 1 } };` */
 export type ParsedEventOf<M extends AnyStateMachine> = {
   [K in TriggerOf<M>]: { readonly type: K; readonly payload: z.output<M['events'][K]> };
 }[TriggerOf<M>];

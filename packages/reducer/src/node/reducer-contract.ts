@@ -9,7 +9,10 @@ import type { ReducerNodeDefinition } from './define-reducer-node.js';
  *
  * @example
  * ```ts
- * for (const intent of applied.intents) await payments.call(intent.payload, { idempotencyKey: intent.key });
+ * declare const payments: { execute(operation: 'charge', input: { amount: number }, options: { idempotencyKey: string }): Promise<unknown> }; // an effect client
+ * for (const intent of applied.intents) {
+ *   if (intent.type === 'charge') await payments.execute('charge', intent.payload, { idempotencyKey: intent.key });
+ * }
  * ```
  */
 export type KeyedIntent<TIntent extends Intent = Intent> = TIntent & { readonly key: string };
@@ -27,7 +30,7 @@ export type ReducerEvent<M extends AnyStateMachine> = {
   [K in TriggerOf<M>]: { readonly id: string; readonly type: K; readonly payload: z.input<M['events'][K]> };
 }[TriggerOf<M>];
 
-/** {@link ReducerEvent} with the payload as parsed. @example `const e: ParsedReducerEvent<typeof m> = { id: 'e1', type: 'PAY', payload: { amount: 1 } };` */
+/** {@link ReducerEvent} with the payload as parsed. @example `const e: ParsedReducerEvent<typeof orderMachine> = { id: 'e1', type: 'PAY', payload: { amount: 1 } };` */
 export type ParsedReducerEvent<M extends AnyStateMachine> = {
   [K in TriggerOf<M>]: { readonly id: string; readonly type: K; readonly payload: z.output<M['events'][K]> };
 }[TriggerOf<M>];
@@ -60,7 +63,7 @@ export interface ParsedReducerInput<M extends AnyStateMachine> {
  * @example
  * ```ts
  * const r = await node.apply('order-42', { id: 'e-2', type: 'PAY', payload: { amount: 30 } });
- * if (r.ok && !r.value.duplicate) for (const intent of r.value.intents) await forward(intent);
+ * if (r.ok && !r.value.duplicate) forward(r.value.intents);
  * ```
  */
 export interface AppliedEvent<M extends AnyStateMachine> {

@@ -19,7 +19,7 @@ import type {
  *
  * @example
  * ```ts
- * const options: PostgresReducerStoreOptions = { connectionString: process.env.DATABASE_URL, namespace: 'order' };
+ * const options: PostgresReducerStoreOptions = { connectionString: process.env['DATABASE_URL'] ?? 'postgres://localhost/app', namespace: 'order' };
  * ```
  */
 export interface PostgresReducerStoreOptions {
@@ -195,9 +195,9 @@ type Query = <R extends pg.QueryResultRow>(name: NamedStatement, values: unknown
  * @experimental The schema (version 1) and the options may still change before 1.0.
  *
  * @example
- * ```ts
+ * ```ts compile-only
  * import { PostgresReducerStore } from '@onex/reducer/postgres';
- * const store = new PostgresReducerStore({ connectionString: process.env.DATABASE_URL, namespace: 'order' });
+ * const store = new PostgresReducerStore({ connectionString: process.env['DATABASE_URL'] ?? 'postgres://localhost/app', namespace: 'order' });
  * const node = new NodeReducer(defineReducerNode({ machine: orderMachine, version: '1.0.0' }), { store });
  * await node.initialize(); // runs store.init()
  * ```
@@ -305,6 +305,7 @@ export class PostgresReducerStore implements ReducerStore {
    *   within `lockTimeoutMs` or the database is unreachable.
    * @example
    * ```ts
+   * declare const store: PostgresReducerStore;
    * const snapshot = await store.withAggregate('o-1', async (session) => {
    *   const current = await session.load();
    *   const r = await session.append(current?.version ?? 0, change);

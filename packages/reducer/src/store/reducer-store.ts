@@ -137,8 +137,9 @@ export interface AggregateSession {
  *
  * @example
  * ```ts
- * const store: ReducerStore = new SqliteReducerStore({ path: './data/orders.db' });
+ * const store: ReducerStore = new SqliteReducerStore({ path: './orders.db' });
  * await store.init();
+ * await store.close();
  * ```
  */
 export interface ReducerStore {
