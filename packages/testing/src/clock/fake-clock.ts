@@ -91,7 +91,7 @@ export interface FakeClock extends Clock, Disposable {
  * @throws OnexError `LIFECYCLE` when a fake clock is installed already.
  * @example
  * ```ts
- * import { RetryPolicy } from '@onex/core';
+ * import { ErrorCode, OnexError, RetryPolicy } from '@onex/core';
  * import { installFakeClock } from '@onex/testing';
  *
  * using clock = installFakeClock();
@@ -99,7 +99,7 @@ export interface FakeClock extends Clock, Disposable {
  * let attempts = 0;
  * const result = retry.execute(async () => {
  *   attempts += 1;
- *   if (attempts < 3) throw new Error('not yet');
+ *   if (attempts < 3) throw new OnexError(ErrorCode.Unavailable, 'not yet'); // retryable
  *   return 'done';
  * });
  * console.log(await clock.runUntil(result)); // 'done', after three minutes of fake time and no real wait

@@ -58,7 +58,7 @@ export interface IdempotencyStoreConformanceOptions {
  * Call it at the top level of a vitest test file.
  *
  * @example
- * ```ts
+ * ```ts compile-only
  * import { MemoryIdempotencyStore } from '@onex/effect';
  * import { idempotencyStoreConformance } from '@onex/testing/conformance';
  *

@@ -47,7 +47,7 @@ function change(eventId: string, from: string, to: string, n: number): Transitio
  * file.
  *
  * @example
- * ```ts
+ * ```ts compile-only
  * import { MemoryReducerStore } from '@onex/reducer';
  * import { reducerStoreConformance } from '@onex/testing/conformance';
  *

@@ -7,7 +7,13 @@ import { isOnexError } from '@onex/core';
  * @internal Shared by the conformance suites; not exported from `@onex/testing/conformance`.
  * @example
  * ```ts
- * expect(await rejectionCode(store.commit('missing', 1, {}))).toBe(ErrorCode.NotFound);
+ * import { strict as assert } from 'node:assert';
+ * import { MemoryWorkflowStore } from '@onex/orchestrator';
+ *
+ * const store = new MemoryWorkflowStore();
+ * await store.init();
+ * assert.equal(await rejectionCode(store.commit('missing', 1, {})), ErrorCode.NotFound); // in a suite: expect(…).toBe(…)
+ * await store.close();
  * ```
  */
 export async function rejectionCode(promise: Promise<unknown>): Promise<string> {

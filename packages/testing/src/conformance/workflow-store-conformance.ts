@@ -49,7 +49,7 @@ export interface WorkflowStoreConformanceOptions {
  * Call it at the top level of a vitest test file.
  *
  * @example
- * ```ts
+ * ```ts compile-only
  * import { MemoryWorkflowStore } from '@onex/orchestrator';
  * import { workflowStoreConformance } from '@onex/testing/conformance';
  *

@@ -86,7 +86,7 @@ export interface ServedTestNode<TNode extends AnyNodeService, C extends NodeCont
  * @example
  * ```ts
  * import { describe, it } from 'node:test';
- * import assert from 'node:assert/strict';
+ * import { strict as assert } from 'node:assert';
  * import { startNode } from '@onex/testing';
  *
  * describe('greeter', () => {
