@@ -84,6 +84,7 @@ export function resolveLimits(options: OrchestratorOptions): OrchestratorLimits 
  * ```ts
  * import type { StartOptions } from '@onex/orchestrator';
  * const options: StartOptions = { idempotencyKey: 'order-o-1', timeoutMs: 60_000 };
+ * const tomorrow: StartOptions = { delayMs: 86_400_000 }; // created now, runs in a day
  * ```
  */
 export interface StartOptions {
@@ -101,6 +102,14 @@ export interface StartOptions {
   readonly parentId?: string;
   /** Explicit id (e.g. derived from a parent); default a random UUID. */
   readonly id?: string;
+  /**
+   * Delayed start: the workflow is created durably at once but runs only from this time, epoch ms or a `Date`, on
+   * whichever instance claims it when due (after a restart too). Its `timeoutMs` counts from then. A time already
+   * past starts it at once. Not with `delayMs`.
+   */
+  readonly startAt?: number | Date;
+  /** Delayed start, ms from now (see `startAt`). Not with `startAt`. */
+  readonly delayMs?: number;
 }
 
 /**

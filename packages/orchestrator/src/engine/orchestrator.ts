@@ -199,7 +199,8 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
   /**
    * Starts a workflow and returns its id at once. Started from its definition, the id is typed: `result(id)`
    * answers the workflow's typed output. Input is validated first (VALIDATION error, nothing stored). With an
-   * idempotency key already used, returns the existing workflow's id. Past the queue limit: OVERLOADED.
+   * idempotency key already used, returns the existing workflow's id. Past the queue limit: OVERLOADED. With
+   * `startAt` or `delayMs` it is stored at once and runs when due (see {@link StartOptions.startAt}).
    *
    * @throws OnexError `VALIDATION` (invalid input), `NOT_FOUND` (type or version not registered), `OVERLOADED`,
    *   `LIFECYCLE` (not initialized, or shutting down).
@@ -213,8 +214,10 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
     if (!parsed.success) throw toOnexError(parsed.error);
     if (this.#admission.overloaded) throw new OnexError(ErrorCode.Overloaded, 'Orchestrator queue is full', { retryAfterMs: 1_000 });
     const now = this.clock.now();
+    const startAt = startTimeOf(options, now);
+    const delayed = startAt !== undefined && startAt > now;
     const timeoutMs = options.timeoutMs ?? definition.timeoutMs;
-    const relative = timeoutMs === undefined ? undefined : now + timeoutMs;
+    const relative = timeoutMs === undefined ? undefined : Math.max(now, startAt ?? now) + timeoutMs;
     const deadlineAt = relative === undefined ? options.deadlineAt : options.deadlineAt === undefined ? relative : Math.min(relative, options.deadlineAt);
     const record: WorkflowRecord = {
       id: options.id ?? randomUUID(),
@@ -225,8 +228,8 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
       correlationId: options.correlationId ?? randomUUID(),
       createdAt: now,
       updatedAt: now,
-      owner: this.#instanceId,
-      leaseExpiresAt: now + this.#limits.leaseMs,
+      // A delayed start is parked, held by nobody: claimable (here or elsewhere) once due.
+      ...(delayed ? { wakeAt: startAt } : { owner: this.#instanceId, leaseExpiresAt: now + this.#limits.leaseMs }),
       epoch: 1,
       steps: {},
       ...(options.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey }),
@@ -236,7 +239,8 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
     const { created, record: stored } = await this.store.create(record);
     if (created) {
       this.#started += 1;
-      this.#admission.admit(stored);
+      if (delayed) this.#takeover.scheduleClaim(startAt - now);
+      else this.#admission.admit(stored);
     }
     return stored.id;
   }
@@ -532,6 +536,15 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
     // Waiters here go on waiting through the store: the workflow is not finished.
     this.#waiters.settle(id, undefined);
   }
+}
+
+/** When a start asked to run, epoch ms (`startAt` or `delayMs`), or undefined for at once. */
+function startTimeOf(options: StartOptions, now: number): number | undefined {
+  if (options.startAt !== undefined && options.delayMs !== undefined) throw new OnexError(ErrorCode.Validation, 'A start takes startAt or delayMs, not both');
+  const at = options.startAt instanceof Date ? options.startAt.getTime() : options.startAt ?? (options.delayMs === undefined ? undefined : now + options.delayMs);
+  if (at !== undefined && !Number.isFinite(at)) throw new OnexError(ErrorCode.Validation, `Invalid start time (startAt ${String(options.startAt)}, delayMs ${String(options.delayMs)})`);
+  if (options.delayMs !== undefined && !(options.delayMs >= 0)) throw new OnexError(ErrorCode.Validation, `delayMs must be >= 0 (got ${options.delayMs})`);
+  return at;
 }
 
 /** A child's outcome as the parent's step sees it. */

@@ -12,6 +12,7 @@ import {
   type NodeContract,
 } from '@onex/core';
 import type { AnyWorkflowDefinition, StepCallContext, StepDefinition } from '../workflow/definition.js';
+import type { SleepOutput } from '../workflow/step-spec.js';
 import {
   MAX_OUTCOME_ATTEMPT_ERRORS,
   StepStatus,
@@ -36,7 +37,8 @@ export type RunOutcome =
  * - `fenced`: the store refused a write (a newer epoch holds it, or it is finished): it is not ours any more;
  * - `lease`: the instance could not prove its lease in time (self-fencing), or a renewal reported it lost;
  * - `shutdown`: the orchestrator is shutting down;
- * - `parked`: a compensation waits, durably, for its peer (`wakeAt` is committed; any instance resumes it when due).
+ * - `parked`: the workflow waits, durably, with `wakeAt` committed — a compensation for its peer, or a sleep step
+ *   for its time — and any instance resumes it when due.
  */
 export type RunStop = 'store' | 'fenced' | 'lease' | 'shutdown' | 'parked';
 
@@ -88,6 +90,12 @@ export interface RunDependencies {
 }
 
 const MAX_TIMER_MS = 2_147_483_647;
+
+/** The persisted wake-up time of a sleeping step (its dispatched input). */
+function sleepDueAt(record: StepRecord): number {
+  const wakeAt = (record.input as { readonly wakeAt?: unknown } | undefined)?.wakeAt;
+  return typeof wakeAt === 'number' ? wakeAt : 0;
+}
 
 // Step lookup by name, built once per definition rather than once per run.
 const STEP_INDEX = new WeakMap<AnyWorkflowDefinition, ReadonlyMap<string, StepDefinition>>();
@@ -166,6 +174,8 @@ export class WorkflowRun {
   #stop: StopReason | undefined;
   #halted: { readonly reason: RunStop; readonly error?: unknown } | undefined;
   #deadlineTimer: NodeJS.Timeout | undefined;
+  /** Wakes the DAG loop for a sleep due while other steps are in flight (a parked workflow has none). */
+  #sleepTimer: NodeJS.Timeout | undefined;
   #wake: (() => void) | undefined;
   /** Step records settled but not yet committed: the closing commit carries them. */
   #unsaved: StepRecord[] = [];
@@ -180,7 +190,8 @@ export class WorkflowRun {
       let stored = record.steps[step.name];
       // A step a stopped run left `running` had an attempt in flight: it may have reached the peer. Record that
       // attempt, and dispatch the step again (same key, same persisted input: the peer does not repeat the work).
-      if (stored?.status === StepStatus.Running) {
+      // A sleep left `running` is asleep, not in flight: it keeps its persisted wake-up time.
+      if (stored?.status === StepStatus.Running && step.target.kind !== 'sleep') {
         stored = { ...stored, status: StepStatus.Pending, attemptErrors: [...stored.attemptErrors, INTERRUPTED_ATTEMPT] };
       }
       this.#steps.set(step.name, stored ?? { name: step.name, status: StepStatus.Pending, attempts: 0, attemptErrors: [] });
@@ -227,6 +238,7 @@ export class WorkflowRun {
       return { kind: 'stopped', ...halted };
     } finally {
       if (this.#deadlineTimer !== undefined) clearTimeout(this.#deadlineTimer);
+      if (this.#sleepTimer !== undefined) clearTimeout(this.#sleepTimer);
       // Whatever ended the run, nothing it started may go on calling peers.
       const ended = new OnexError(ErrorCode.Cancelled, 'Workflow run ended');
       if (!this.#steps$.signal.aborted) this.#steps$.abort(ended);
@@ -343,6 +355,9 @@ export class WorkflowRun {
       const workflowPatch: WorkflowPatch | undefined =
         this.#record.status === WorkflowStatus.Pending ? { status: WorkflowStatus.Running } : undefined;
       if (toDispatch.length === 0 && inFlight === 0 && workflowPatch === undefined) {
+        const wakeAt = this.#stop === undefined ? this.#nextSleepWake() : undefined;
+        // Only sleeps left: park the workflow until the first is due (or its deadline), holding nothing here.
+        if (wakeAt !== undefined) await this.#park(wakeAt, changes);
         // Nothing left to run: the last results go into the workflow's closing commit.
         this.#unsaved = changes;
         return;
@@ -360,12 +375,19 @@ export class WorkflowRun {
           this.#wake?.();
         });
       }
-      if (inFlight === 0) return;
+      // Nothing in flight (the commit only started the workflow or sleeps): the next pass parks or closes.
+      if (inFlight === 0) {
+        pendingResults = [];
+        continue;
+      }
       if (finished.length === 0) {
+        this.#armSleepTimer();
         await new Promise<void>((resolve) => {
           this.#wake = resolve;
         });
         this.#wake = undefined;
+        if (this.#sleepTimer !== undefined) clearTimeout(this.#sleepTimer);
+        this.#sleepTimer = undefined;
       }
       // Results of a halted run are not recorded: its steps stay `running`, and count as possibly applied.
       this.#checkHalted();
@@ -384,8 +406,14 @@ export class WorkflowRun {
         // A step settled in this pass may have stopped the workflow: start nothing more.
         if (this.#stop !== undefined) return;
         const record = this.#steps.get(step.name)!;
+        if (step.target.kind === 'sleep' && record.status === StepStatus.Running) {
+          // Asleep: wakes (completes) once due; its dependents are scheduled in this same pass.
+          if (this.#wakeIfDue(record, changes)) progressed = true;
+          continue;
+        }
         if (record.status !== StepStatus.Pending) continue;
-        if (inFlight + toDispatch.length >= this.#deps.maxParallelSteps) return;
+        // Sleeps take no call slot.
+        if (step.target.kind !== 'sleep' && inFlight + toDispatch.length >= this.#deps.maxParallelSteps) return;
         const readiness = this.#depsSatisfied(step);
         if (readiness === 'wait') continue;
         const now = this.#deps.now();
@@ -408,7 +436,7 @@ export class WorkflowRun {
               progressed = true;
               continue;
             }
-            input = step.input(ctx);
+            input = step.target.kind === 'sleep' ? { wakeAt: step.target.wakeAt(ctx, now) } : step.input(ctx);
           } catch (error) {
             const failure = new OnexError(ErrorCode.Validation, `Step '${step.name}' could not build its input`, { cause: error });
             changes.push(this.#settle({ name: step.name, ok: false, error: failure }));
@@ -418,10 +446,59 @@ export class WorkflowRun {
         }
         const running: StepRecord = { ...record, status: StepStatus.Running, attempts: record.attempts + 1, startedAt: record.startedAt ?? now, input };
         this.#steps.set(step.name, running);
+        if (step.target.kind === 'sleep') {
+          // Its wake-up time is persisted with it (the input): a resumed run sleeps until the same time.
+          if (!this.#wakeIfDue(running, changes)) changes.push(running);
+          progressed = true;
+          continue;
+        }
         changes.push(running);
         toDispatch.push({ step, input });
       }
     }
+  }
+
+  /** Completes a sleeping step whose time came (recording the change); false while it sleeps on. */
+  #wakeIfDue(record: StepRecord, changes: StepRecord[]): boolean {
+    const dueAt = sleepDueAt(record);
+    const now = this.#deps.now();
+    if (dueAt > now) return false;
+    const output: SleepOutput = { dueAt, wokeAt: now };
+    changes.push(this.#settle({ name: record.name, ok: true, output }));
+    return true;
+  }
+
+  /** The earliest wake-up time of the sleeping steps, or undefined when none sleeps. */
+  #nextSleepWake(): number | undefined {
+    let earliest: number | undefined;
+    for (const step of this.#definition.steps) {
+      const record = this.#steps.get(step.name)!;
+      if (step.target.kind !== 'sleep' || record.status !== StepStatus.Running) continue;
+      const dueAt = sleepDueAt(record);
+      if (earliest === undefined || dueAt < earliest) earliest = dueAt;
+    }
+    return earliest;
+  }
+
+  /** While other steps are in flight, one timer wakes the loop for the first sleep due; it dies with the run. */
+  #armSleepTimer(): void {
+    const wakeAt = this.#nextSleepWake();
+    if (wakeAt === undefined) return;
+    this.#sleepTimer = setTimeout(() => this.#wake?.(), Math.min(Math.max(0, wakeAt - this.#deps.now()), MAX_TIMER_MS));
+    this.#sleepTimer.unref();
+  }
+
+  /**
+   * Parks the workflow until `wakeAt` (or its deadline, when earlier: the deadline is enforced by the run that
+   * wakes it): the wake-up time and the pending changes are committed, and the run halts `parked`, so the engine
+   * releases the workflow and keeps nothing of it in memory.
+   */
+  async #park(wakeAt: number, changes: readonly StepRecord[]): Promise<never> {
+    const deadlineAt = this.#record.deadlineAt;
+    const at = deadlineAt === undefined ? wakeAt : Math.min(wakeAt, deadlineAt);
+    await this.#commit({ workflow: { wakeAt: at }, steps: changes });
+    this.halt('parked');
+    throw new RunHalted();
   }
 
   /** Turns a step's final result into its record, and decides whether the workflow must stop. */
@@ -452,6 +529,7 @@ export class WorkflowRun {
     const signal = this.#steps$.signal;
     if (step.target.kind === 'workflow') return this.#runChildStep(step, input, signal);
     const target = step.target;
+    if (target.kind === 'sleep') return { name: step.name, ok: false, error: new OnexError(ErrorCode.Internal, `Step '${step.name}' is a sleep, not a call`) };
     const client = this.#deps.peers.get(target.peer);
     if (client === undefined) return { name: step.name, ok: false, error: new OnexError(ErrorCode.Contract, `Unknown peer '${target.peer}'`) };
     const breaker = this.#deps.breakers.get(`peer:${target.peer}`);

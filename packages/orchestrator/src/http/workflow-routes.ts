@@ -24,8 +24,13 @@ const StartBody = z
     input: z.unknown(),
     idempotencyKey: z.string().min(1).max(256).optional(),
     timeoutMs: z.number().int().positive().optional(),
+    /** Delayed start: epoch ms, or an ISO 8601 date-time with an offset (`2030-01-01T08:00:00Z`). */
+    startAt: z.union([z.number().int().nonnegative(), z.iso.datetime({ offset: true })]).optional(),
+    /** Delayed start, ms from now. */
+    delayMs: z.number().int().nonnegative().optional(),
   })
-  .strict();
+  .strict()
+  .refine((body) => body.startAt === undefined || body.delayMs === undefined, { message: 'startAt or delayMs, not both', path: ['delayMs'] });
 
 const STATUSES = new Set<string>(Object.values(WorkflowStatus));
 
@@ -47,7 +52,7 @@ export interface WorkflowRoutesOptions {
 
 /**
  * Adds the workflow API to a node app (pass it as `serveNode`'s `configure`):
- * `POST /v1/workflows` (start; 202 with `{ id }`), `GET /v1/workflows/:id` (state and steps),
+ * `POST /v1/workflows` (start; 202 with `{ id }`; `startAt` or `delayMs` in the body delay the start), `GET /v1/workflows/:id` (state and steps),
  * `GET /v1/workflows/:id/result` (waits for the end, bounded by `x-onex-timeout-ms`, default 30 s),
  * `GET /v1/workflows?status=a,b&type=t&limit=n` (summaries), `POST /v1/workflows/:id/cancel`.
  *
@@ -82,6 +87,8 @@ export function workflowRoutes(orchestrator: Orchestrator, options: WorkflowRout
         ...(body.version === undefined ? {} : { version: body.version }),
         ...(body.idempotencyKey === undefined ? {} : { idempotencyKey: body.idempotencyKey }),
         ...(body.timeoutMs === undefined ? {} : { timeoutMs: body.timeoutMs }),
+        ...(body.startAt === undefined ? {} : { startAt: typeof body.startAt === 'number' ? body.startAt : new Date(body.startAt) }),
+        ...(body.delayMs === undefined ? {} : { delayMs: body.delayMs }),
         correlationId,
       });
       return c.json({ id }, 202, { [OnexHeader.CorrelationId]: correlationId });

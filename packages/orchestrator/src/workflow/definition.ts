@@ -111,10 +111,14 @@ export type StepInterceptor<TInput = unknown, TOutput = unknown> = Interceptor<T
  */
 export type StepCall = (input: unknown, ctx: StepCallContext, send: (input: unknown) => Promise<unknown>) => Promise<unknown>;
 
-/** Where a step sends its call. */
+/**
+ * Where a step sends its call, or, for a durable sleep, when it wakes: `wakeAt` answers the wake-up time, epoch ms,
+ * from the step's context (computed once, when the step starts, and persisted).
+ */
 export type StepTarget =
   | { readonly kind: 'peer'; readonly peer: string; readonly contract: NodeContract }
-  | { readonly kind: 'workflow'; readonly workflow: AnyWorkflowDefinition };
+  | { readonly kind: 'workflow'; readonly workflow: AnyWorkflowDefinition }
+  | { readonly kind: 'sleep'; readonly wakeAt: (ctx: StepInputContext<unknown, Record<string, unknown>>, now: number) => number };
 
 /** A compensation as the engine runs it. */
 export interface CompensationDefinition {

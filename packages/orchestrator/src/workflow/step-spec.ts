@@ -127,6 +127,50 @@ export interface WorkflowStepSpec<
 }
 
 /**
+ * When a durable sleep wakes: a fixed value, or one computed from the step's context (the workflow input and the
+ * outputs of the steps it depends on) when the step starts. Computed once and persisted: a resumed or taken-over
+ * workflow keeps the wake-up time it had.
+ */
+export type SleepTime<TInput, TDeps, TValue> = TValue | ((ctx: StepInputContext<TInput, TDeps>) => TValue);
+
+/**
+ * How long a sleep step sleeps: `ms` from the moment it starts, or `until` a date (a `Date` or epoch ms). A wake-up
+ * time already past wakes at once.
+ *
+ * @example
+ * ```ts
+ * import type { SleepDuration } from '@onex/orchestrator';
+ * const twoDays: SleepDuration<{ deliverBy: string }, object> = { ms: 48 * 3_600_000 };
+ * const untilDelivery: SleepDuration<{ deliverBy: string }, object> = { until: ({ input }) => new Date(input.deliverBy) };
+ * ```
+ */
+export type SleepDuration<TInput, TDeps> =
+  | { readonly ms: SleepTime<TInput, TDeps, number>; readonly until?: never }
+  | { readonly until: SleepTime<TInput, TDeps, Date | number>; readonly ms?: never };
+
+/** Options of a durable sleep step: how long, and, as for every step, its dependencies and an optional `when`. */
+export type SleepStepSpec<TInput, TDeps, TDepNames extends string, TWhen extends boolean = never> = SleepDuration<TInput, TDeps> & {
+  readonly dependsOn?: readonly TDepNames[];
+  /** Sleeps only when this returns true; otherwise the step is `skipped` (and so are its dependents). */
+  readonly when?: (ctx: StepInputContext<TInput, TDeps>) => TWhen;
+};
+
+/**
+ * What a sleep step outputs, as later steps' mappers and `.returns` see it: when it was due to wake and when it
+ * did (later after downtime, or when the instance was busy), epoch ms.
+ *
+ * @example
+ * ```ts
+ * import type { SleepOutput } from '@onex/orchestrator';
+ * const lateBy = (woke: SleepOutput) => woke.wokeAt - woke.dueAt;
+ * ```
+ */
+export interface SleepOutput {
+  readonly dueAt: number;
+  readonly wokeAt: number;
+}
+
+/**
  * True when a step can be absent from a completed workflow's steps: it has a `when`, or `continueOnError` (unless
  * literally `false`), or it depends on a step that can be absent (a skipped dependency skips its dependents).
  */

@@ -2,7 +2,7 @@ import { defineContract, NodeKind } from '@onex/core';
 import { describe, expectTypeOf, test } from 'vitest';
 import { z } from 'zod';
 import { peer, type StepCallContext, type WorkflowDefinition } from './definition.js';
-import type { WorkflowSteps } from './step-spec.js';
+import type { SleepOutput, WorkflowSteps } from './step-spec.js';
 import { defineWorkflow } from './workflow-builder.js';
 
 const Input = z.object({ value: z.number() });
@@ -138,5 +138,46 @@ describe('defaults and interceptors', () => {
       .step('one', { target: a, input: ({ input }) => input })
       .returns(({ steps }) => ({ total: steps.one.value }));
     expectTypeOf(wf).toEqualTypeOf<WorkflowDefinition<typeof Input, typeof Output>>();
+  });
+});
+
+describe('sleep steps', () => {
+  test("a sleep's output is typed in later mappers and in .returns; a conditional one is optional", () => {
+    const Order = z.object({ deliverBy: z.string(), value: z.number() });
+    defineWorkflow({ type: 'sleepy', version: '1.0.0', input: Order, output: Output })
+      .step('first', { target: a, input: ({ input }) => ({ value: input.value }) })
+      .sleep('cool', { dependsOn: ['first'], ms: ({ steps }) => steps.first.value * 1_000 })
+      .sleep('delivery', { until: ({ input }) => new Date(input.deliverBy) })
+      .sleep('maybe', { ms: 5, when: ({ input }) => input.value > 1 })
+      .step('after', { target: a, dependsOn: ['cool'], input: ({ steps }) => ({ value: steps.cool.wokeAt - steps.cool.dueAt }) })
+      .returns(({ steps }) => {
+        expectTypeOf(steps.cool).toEqualTypeOf<SleepOutput>();
+        expectTypeOf(steps.delivery.wokeAt).toEqualTypeOf<number>();
+        expectTypeOf(steps.maybe).toEqualTypeOf<SleepOutput | undefined>();
+        return { total: steps.after.value };
+      });
+  });
+
+  test('a sleep takes ms or until, not both nor neither; its mapper sees only its dependencies', () => {
+    const builder = defineWorkflow({ type: 'sleepy', version: '1.0.0', input: Input, output: Output }).step('first', { target: a, input: ({ input }) => input });
+    // @ts-expect-error both ms and until
+    builder.sleep('both', { ms: 1, until: 2 });
+    // @ts-expect-error neither
+    builder.sleep('neither', {});
+    builder.sleep('blind', {
+      ms: ({ steps }) => {
+        expectTypeOf(steps).not.toHaveProperty('first');
+        return 1;
+      },
+    });
+    builder.sleep('sighted', {
+      dependsOn: ['first'],
+      ms: ({ steps }) => {
+        expectTypeOf(steps.first).toEqualTypeOf<{ value: number; by: string }>();
+        return steps.first.value;
+      },
+    });
+    // @ts-expect-error until answers a date or epoch ms
+    builder.sleep('text', { until: () => '2030-01-01' });
   });
 });

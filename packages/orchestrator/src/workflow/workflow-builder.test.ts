@@ -147,3 +147,30 @@ describe('step interceptors', () => {
     expect(await stepOf(wf.steps, 'one').call({ value: 1 }, ctx, async () => 'sent')).toBe('sent');
   });
 });
+
+describe('sleep steps', () => {
+  it('compute their wake-up time from ms (from now) or until (a Date or epoch ms), fixed or from the context', () => {
+    const wf = defineWorkflow({ type: 'sleepy', version: '1.0.0', input: Value, output: Value })
+      .sleep('fixed', { ms: 1_000 })
+      .sleep('mapped', { ms: ({ input }) => input.value })
+      .sleep('date', { until: new Date(5_000) })
+      .sleep('epoch', { until: ({ input }) => input.value * 2 })
+      .returns(({ input }) => input);
+    const wakeAt = (name: string) => {
+      const target = stepOf(wf.steps, name).target;
+      if (target.kind !== 'sleep') throw new Error(`${name} is no sleep`);
+      return target.wakeAt({ workflowId: 'w', input: { value: 300 }, steps: {} }, 10_000);
+    };
+    expect([wakeAt('fixed'), wakeAt('mapped'), wakeAt('date'), wakeAt('epoch')]).toEqual([11_000, 10_300, 5_000, 600]);
+  });
+
+  it('refuse a fixed time that is not one when the definition is built, and a computed one when it runs', () => {
+    const base = () => defineWorkflow({ type: 'sleepy', version: '1.0.0', input: Value, output: Value });
+    expect(() => base().sleep('neg', { ms: -1 })).toThrow(/Invalid workflow 'sleepy': sleep 'ms' must be a finite number >= 0/);
+    expect(() => base().sleep('nan', { until: new Date(Number.NaN) })).toThrow(/not a valid date/);
+    const wf = base().sleep('computed', { until: () => Number.POSITIVE_INFINITY }).returns(({ input }) => input);
+    const target = stepOf(wf.steps, 'computed').target;
+    if (target.kind !== 'sleep') throw new Error('no sleep');
+    expect(() => target.wakeAt({ workflowId: 'w', input: {}, steps: {} }, 0)).toThrow(expect.objectContaining({ code: 'VALIDATION' }));
+  });
+});

@@ -6,11 +6,12 @@ import type {
   StepCall,
   StepCallContext,
   StepDefinition,
+  StepInputContext,
   StepInterceptor,
   WorkflowDefinition,
   WorkflowOutputOf,
 } from './definition.js';
-import type { CanBeAbsent, PeerStepSpec, WorkflowHeader, WorkflowStepSpec, WorkflowSteps } from './step-spec.js';
+import type { CanBeAbsent, PeerStepSpec, SleepOutput, SleepStepSpec, SleepTime, WorkflowHeader, WorkflowStepSpec, WorkflowSteps } from './step-spec.js';
 import { definitionError, validateWorkflowDefinition } from './validate-definition.js';
 
 const DEFAULT_STEP_RETRY: RetryPolicyOptions = { maxAttempts: 3, initialDelayMs: 50, maxDelayMs: 2_000 };
@@ -167,6 +168,51 @@ export class WorkflowBuilder<
   }
 
   /**
+   * Adds a durable sleep: the step waits `ms` from when it starts, or `until` a date, then completes with
+   * {@link SleepOutput}. The wake-up time is computed once (a function sees the input and the dependencies' outputs)
+   * and persisted; while nothing else of the workflow runs, the engine parks it in the store until then, holding no
+   * run, promise or timer of its own: the instance's one wake-up timer claims it when due, here or on any instance,
+   * after a restart too (at once when the time passed meanwhile). A workflow deadline still ends it on time.
+   *
+   * @throws OnexError `CONTRACT` when a fixed `ms` is not a finite number >= 0 or a fixed `until` is not a valid date.
+   * @example
+   * ```ts
+   * import { defineWorkflow } from '@onex/orchestrator';
+   * import { z } from 'zod';
+   *
+   * const remind = defineWorkflow({ type: 'remind', version: '1.0.0', input: z.object({ dueAt: z.number() }), output: z.number() })
+   *   .sleep('cooldown', { ms: 48 * 3_600_000 })
+   *   .sleep('due', { dependsOn: ['cooldown'], until: ({ input }) => input.dueAt })
+   *   .returns(({ steps }) => steps.due.wokeAt);
+   * ```
+   */
+  sleep<const TName extends string, const TDep extends keyof TSteps & string = never, TWhen extends boolean = never>(
+    name: TName,
+    spec: SleepStepSpec<z.output<TInputSchema>, Pick<TSteps, TDep>, TDep, TWhen>,
+  ): WorkflowBuilder<
+    TInputSchema,
+    TOutputSchema,
+    TSteps & { readonly [K in TName]: SleepOutput },
+    TOptional | (CanBeAbsent<TWhen, false, TDep, TOptional> extends true ? TName : never)
+  > {
+    const type = this.#header.type;
+    const wakeAt = sleepWakeAt(type, name, spec as unknown as SleepStepSpec<unknown, Record<string, unknown>, string, boolean>);
+    const step: StepDefinition = {
+      name,
+      target: { kind: 'sleep', wakeAt },
+      dependsOn: spec.dependsOn ?? [],
+      input: () => undefined,
+      timeoutMs: undefined,
+      retry: CHILD_STEP_RETRY,
+      compensate: undefined,
+      when: spec.when as StepDefinition['when'],
+      continueOnError: false,
+      call: sendDirectly,
+    };
+    return new WorkflowBuilder(this.#header, [...this.#steps, step]);
+  }
+
+  /**
    * Closes the definition with the mapper that builds the workflow's output. It runs once every step is done, so
    * `steps` holds every step's output, typed; only a step that can be absent — one with `when` or
    * `continueOnError`, or one depending on such a step — is optional.
@@ -192,6 +238,36 @@ export class WorkflowBuilder<
     validateWorkflowDefinition(definition);
     return definition;
   }
+}
+
+/** The wake-up time of a sleep step as the engine computes it, checked where it can be (a fixed value) at once. */
+function sleepWakeAt(
+  type: string,
+  name: string,
+  spec: SleepStepSpec<unknown, Record<string, unknown>, string, boolean>,
+): (ctx: StepInputContext<unknown, Record<string, unknown>>, now: number) => number {
+  const valueOf = <T>(time: SleepTime<unknown, Record<string, unknown>, T>, ctx: StepInputContext<unknown, Record<string, unknown>>): T =>
+    typeof time === 'function' ? (time as (c: StepInputContext<unknown, Record<string, unknown>>) => T)(ctx) : time;
+  const check = (at: number, what: string): number => {
+    if (!Number.isFinite(at)) throw new OnexError(ErrorCode.Validation, `Sleep step '${name}' of '${type}': ${what}`, { context: { workflow: type, step: name } });
+    return at;
+  };
+  if (spec.ms !== undefined) {
+    const ms = spec.ms;
+    if (typeof ms !== 'function' && !(Number.isFinite(ms) && ms >= 0)) throw definitionError(type, `sleep 'ms' must be a finite number >= 0 (got ${String(ms)})`, name);
+    return (ctx, now) => {
+      const value = valueOf(ms, ctx);
+      return now + Math.max(0, check(typeof value === 'number' ? value : Number.NaN, `'ms' answered ${String(value)}, not a finite number`));
+    };
+  }
+  const until = spec.until;
+  if (until === undefined) throw definitionError(type, "a sleep needs 'ms' or 'until'", name);
+  if (typeof until !== 'function' && !Number.isFinite(until instanceof Date ? until.getTime() : until)) throw definitionError(type, "sleep 'until' is not a valid date", name);
+  return (ctx) => {
+    const value = valueOf(until, ctx);
+    const at = value instanceof Date ? value.getTime() : typeof value === 'number' ? value : Number.NaN;
+    return check(at, `'until' answered ${String(value)}, not a valid date`);
+  };
 }
 
 /**
