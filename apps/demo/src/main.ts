@@ -170,7 +170,7 @@ Serving until Ctrl-C. State: ${stateFilePath(dataDir)}
   pnpm --filter @onex/demo cli submit --sku BOOK-TS:2 --sku MUG-ONEX:1
   pnpm --filter @onex/demo cli list --status completed,compensated
   curl -s ${orchestrator}/v1/workflows?limit=5
-  curl -s ${orchestrator}/metrics
+  curl -s ${orchestrator}/metrics.json
   curl -s ${stack.url(ServiceName.Inventory)}/v1/stock
   curl -s -XPOST -H 'content-type: application/json' -d '{"outage":true}' ${stack.url(ServiceName.Provider)}/admin/config`);
     // Keep the event loop alive until a signal arrives.

@@ -1,5 +1,5 @@
 // A compute node served over HTTP with serveNode and called with createNodeClient: single calls, a batch with a
-// failing item, the cache seen through GET /metrics, and errors as they cross the wire.
+// failing item, the cache seen through GET /metrics.json, and errors as they cross the wire.
 import { createNodeClient, createSilentLogger, ErrorCode, serveNode, type NodeClient, type ServedNode } from '@onex/core';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
@@ -103,11 +103,11 @@ describe('compute node over HTTP', () => {
     expect(!invalid.ok && invalid.error.message).toMatch(/input\.quantity/);
   });
 
-  it('shows cache hits and per-computation figures in GET /metrics', async () => {
+  it('shows cache hits and per-computation figures in GET /metrics.json', async () => {
     const input = { unitCents: 999, quantity: 7 };
     await client.call({ computation: 'price.quote', input });
     await client.call({ computation: 'price.quote', input: { quantity: 7, unitCents: 999 } });
-    const metrics = (await (await fetch(`${served.url}/metrics`)).json()) as { extra: { cache: Record<string, { hits: number; size: number }>; computations: Record<string, { runs: number }> } };
+    const metrics = (await (await fetch(`${served.url}/metrics.json`)).json()) as { extra: { cache: Record<string, { hits: number; size: number }>; computations: Record<string, { runs: number }> } };
     expect(metrics.extra.cache['price.quote']?.hits).toBeGreaterThanOrEqual(1);
     expect(metrics.extra.computations['explode']?.runs).toBe(2);
     const health = await client.health();

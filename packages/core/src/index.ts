@@ -25,6 +25,16 @@ export { SanitizerPreset } from './errors/sanitizer-rules.js';
 export { childLogger, createLogger, createSilentLogger, type CallLogBindings, type Logger, type LoggerOptions } from './logging/logger.js';
 export { LatencyHistogram, type LatencyStats } from './metrics/latency-histogram.js';
 export { CallMetrics, type CallMetricsOptions, type CallStats } from './metrics/call-metrics.js';
+export { BucketHistogram, DEFAULT_DURATION_BUCKETS, type BucketSnapshot } from './metrics/bucket-histogram.js';
+export {
+  PrometheusMetrics,
+  type CollectedHistogramMetric,
+  type CollectedMetric,
+  type HistogramEmit,
+  type MetricEmit,
+  type MetricLabels,
+  type PrometheusMetricsOptions,
+} from './metrics/prometheus-metrics.js';
 
 // Resilience
 export {
@@ -63,6 +73,7 @@ export {
   type NodeHealth,
   type NodeInterceptors,
   type NodeMetrics,
+  type NodeMetricsOptions,
   type NodeServiceOptions,
 } from './node/node-service.js';
 

@@ -167,7 +167,7 @@ const UNFINISHED = ['pending', 'running', 'compensating'] as const;
 /** Reads an orchestrator's counters (metrics) and breaker openings, to add them up across a crash. */
 async function orchestratorFigures(url: string): Promise<FiguresSample> {
   const [metrics, breakers] = await Promise.all([
-    requestJson<{ extra: { workflows: WorkflowFigures } }>(`${url}/metrics`, { timeoutMs: 3_000 }),
+    requestJson<{ extra: { workflows: WorkflowFigures } }>(`${url}/metrics.json`, { timeoutMs: 3_000 }),
     requestJson<BreakerReport>(`${url}/v1/breakers`, { timeoutMs: 3_000 }),
   ]);
   return { figures: metrics.extra.workflows, breakers };

@@ -11,6 +11,10 @@ export interface CallStats {
   readonly inFlight: number;
   /** Failures by error code. */
   readonly failuresByCode: Readonly<Record<string, number>>;
+  /** Calls refused before they ran (not ready, at the concurrency limit): not in `calls`. */
+  readonly rejected: number;
+  /** Refused calls by error code (`LIFECYCLE`, `OVERLOADED`). */
+  readonly rejectedByCode: Readonly<Record<string, number>>;
   /** Latency of every call since start. */
   readonly latency: LatencyStats;
   /** The last one to two windows (see {@link CallMetricsOptions.windowMs}). */
@@ -59,12 +63,14 @@ export class CallMetrics {
   readonly #now: () => number;
   readonly #all = new LatencyHistogram();
   readonly #byCode = new Map<string, number>();
+  readonly #rejectedByCode = new Map<string, number>();
   #current = new Window();
   #previous = new Window();
   #windowStart: number;
   #calls = 0;
   #failures = 0;
   #inFlight = 0;
+  #rejected = 0;
 
   constructor(options: CallMetricsOptions = {}) {
     this.#windowMs = options.windowMs ?? 60_000;
@@ -78,10 +84,22 @@ export class CallMetrics {
     return performance.now();
   }
 
-  /** Marks a call started with {@link CallMetrics.begin} as finished; `failureCode` set means it failed. */
-  end(startedAt: number, failureCode?: string): void {
+  /**
+   * Marks a call started with {@link CallMetrics.begin} as finished; `failureCode` set means it failed. Answers
+   * the call's duration in ms.
+   */
+  end(startedAt: number, failureCode?: string): number {
     this.#inFlight -= 1;
-    this.record(performance.now() - startedAt, failureCode);
+    const durationMs = performance.now() - startedAt;
+    this.record(durationMs, failureCode);
+    return durationMs;
+  }
+
+  /** Counts a call refused before it ran (it never began): `code` says why. */
+  reject(code: string): void {
+    this.#rejected += 1;
+    // Codes come from a closed set (ErrorCode), so this map stays small.
+    this.#rejectedByCode.set(code, (this.#rejectedByCode.get(code) ?? 0) + 1);
   }
 
   /** Records one finished call of `durationMs`; `failureCode` set means it failed. */
@@ -119,6 +137,8 @@ export class CallMetrics {
       successRate: this.#calls === 0 ? 1 : (this.#calls - this.#failures) / this.#calls,
       inFlight: this.#inFlight,
       failuresByCode: Object.fromEntries(this.#byCode),
+      rejected: this.#rejected,
+      rejectedByCode: Object.fromEntries(this.#rejectedByCode),
       latency: this.#all.stats(),
       recent: {
         windowMs: this.#windowMs,

@@ -1,11 +1,16 @@
 import { randomUUID } from 'node:crypto';
+import type { Registry, RegistryContentType } from 'prom-client';
 import type { z } from 'zod';
 import type { NodeContract, Schema } from '../contract/contract.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import { ErrorSanitizer } from '../errors/error-sanitizer.js';
 import { abortReasonToOnexError, isOnexError, OnexError, toOnexError, validationDetails } from '../errors/onex-error.js';
 import { childLogger, createLogger, type Logger } from '../logging/logger.js';
+import { DEFAULT_DURATION_BUCKETS } from '../metrics/bucket-histogram.js';
 import { CallMetrics, type CallStats } from '../metrics/call-metrics.js';
+import { OperationSeries } from '../metrics/call-series.js';
+import { registerNodeFamilies } from '../metrics/node-families.js';
+import { PrometheusMetrics } from '../metrics/prometheus-metrics.js';
 import { MAX_TIMEOUT_MS } from '../transport/headers.js';
 import { onAbort } from '../internal/abort.js';
 import type { CallContext, CallerIdentity, CallOptions } from './call-context.js';
@@ -50,12 +55,38 @@ export interface NodeHealth {
   readonly recent: { readonly calls: number; readonly successRate: number; readonly p50Ms: number; readonly p99Ms: number };
 }
 
-/** What `GET /metrics` answers. */
+/** What `GET /metrics.json` answers (`GET /metrics` is the Prometheus view, from {@link NodeService.metricsRegistry}). */
 export interface NodeMetrics extends CallStats {
   readonly node: string;
   readonly lifecycle: LifecycleStatus;
   /** Extra figures a node kind adds (cache hits, breaker states, …). */
   readonly extra: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Where and how a node exposes its Prometheus metrics.
+ *
+ * Each node has a registry of its own by default (never prom-client's global one), served at its `GET /metrics`.
+ * Several nodes in one process can share one registry instead, to be scraped at one endpoint: every series carries
+ * a `node` label (the node's name by default), and two live nodes with the same label in one registry are refused.
+ *
+ * Any prom-client `Registry` will do (`new Registry()`, with `collectDefaultMetrics({ register })` once per process
+ * for CPU, memory and event-loop figures), or the registry of another node:
+ *
+ * @example
+ * ```ts
+ * import type { NodeMetricsOptions } from '@onex/core';
+ * // A second node of the process reports next to `node`: one scrape shows both, told apart by their `node` label.
+ * const options: NodeMetricsOptions = { registry: node.metricsRegistry, node: 'greeter-eu' };
+ * ```
+ */
+export interface NodeMetricsOptions {
+  /** The prom-client registry the node's metrics are registered in. Default: one of its own. */
+  readonly registry?: Registry<RegistryContentType>;
+  /** The `node` label of the node's series. Default: the contract's name. */
+  readonly node?: string;
+  /** Upper bounds, seconds, of `onex_node_call_duration_seconds`. Default {@link DEFAULT_DURATION_BUCKETS}. */
+  readonly durationBuckets?: readonly number[];
 }
 
 /** A clock, injectable for tests. */
@@ -106,6 +137,8 @@ export interface NodeServiceOptions<TConfig extends Schema, TInput extends Schem
   readonly drainTimeoutMs?: number;
   /** Length of the recent-metrics window, ms. Default 60 000. */
   readonly metricsWindowMs?: number;
+  /** Prometheus metrics: a shared registry, the `node` label, the duration buckets. */
+  readonly metrics?: NodeMetricsOptions;
   /**
    * Run around `process` on every call, composed once here: the first is the outermost; each may change the input,
    * hand the rest of the chain another context (`next(input, withSignal(ctx, signal))`), answer without calling
@@ -125,6 +158,11 @@ interface CallChain<TInput, TOutput> {
   run(input: TInput, ctx: CallContext): Promise<TOutput>;
 }
 
+/** Names the operation a validated input calls; a method for the same reason as {@link CallChain}. */
+interface OperationLabeler<TInput> {
+  operationOf(input: TInput): string | undefined;
+}
+
 /**
  * The base of every ONEX node. Subclasses implement {@link NodeService.process}; {@link NodeService.handle} wraps
  * it with input/output validation, the call's deadline, concurrency limits, metrics, logging and error
@@ -132,7 +170,8 @@ interface CallChain<TInput, TOutput> {
  *
  * Cross-cutting behaviour goes in `interceptors` (options), composed once around `process`. Protected hooks:
  * `onInitialize`, `onShutdown`, `invoke` (the interceptors and `process`; the breaker mixin wraps it),
- * `componentHealth` and `extraMetrics`.
+ * `componentHealth` and `extraMetrics`. A kind adds Prometheus metrics of its own through `prometheus`, and
+ * labels its calls by operation with `labelCallsByOperation`, both from its constructor.
  *
  * @example
  * ```ts
@@ -160,8 +199,16 @@ export abstract class NodeService<TInput extends Schema, TOutput extends Schema,
   readonly sanitizer: ErrorSanitizer;
   /** The node's clock. */
   protected readonly clock: Clock;
+  /**
+   * The node's Prometheus metrics: a kind adds its own families here, in its constructor, read at scrape time
+   * (`this.prometheus.counter({...})`, `gauge`, `histogram`, `breakers(registry)`).
+   */
+  protected readonly prometheus: PrometheusMetrics;
 
   readonly #metrics: CallMetrics;
+  /** Calls by operation, for Prometheus. */
+  readonly #calls: OperationSeries;
+  #operations: OperationLabeler<z.output<TInput>> | undefined;
   readonly #defaultTimeoutMs: number;
   readonly #maxConcurrency: number;
   readonly #drainTimeoutMs: number;
@@ -191,6 +238,24 @@ export abstract class NodeService<TInput extends Schema, TOutput extends Schema,
     this.#maxConcurrency = options.maxConcurrency ?? Number.POSITIVE_INFINITY;
     this.#drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
     this.#metrics = new CallMetrics({ windowMs: options.metricsWindowMs ?? 60_000, now: () => this.clock.now() });
+    this.#calls = new OperationSeries(options.metrics?.durationBuckets ?? DEFAULT_DURATION_BUCKETS);
+    this.prometheus = new PrometheusMetrics({
+      node: options.metrics?.node ?? contract.name,
+      live: () => this.#status !== LifecycleStatus.Stopped && this.#status !== LifecycleStatus.Failed,
+      ...(options.metrics?.registry === undefined ? {} : { registry: options.metrics.registry }),
+    });
+    registerNodeFamilies(this.prometheus, {
+      kind: contract.kind,
+      version: contract.version,
+      lifecycleStatuses: Object.values(LifecycleStatus),
+      healthStatuses: Object.values(HealthStatus),
+      maxConcurrency: Number.isFinite(this.#maxConcurrency) ? this.#maxConcurrency : null,
+      calls: this.#calls,
+      lifecycle: () => this.#status,
+      uptimeSeconds: () => (this.#status === LifecycleStatus.Ready ? (this.clock.now() - this.#startedAt) / 1_000 : 0),
+      inFlight: () => this.#metrics.inFlight,
+      health: () => this.health(),
+    });
     // Either kind of NodeInterceptors fits this node's chain: a CallInterceptor is generic in input and output.
     const interceptors = (options.interceptors ?? []) as readonly Interceptor<z.output<TInput>, z.input<TOutput>, CallContext>[];
     this.#chain = { run: composeInterceptors(interceptors, (input, ctx) => this.process(input, ctx)) };
@@ -209,6 +274,19 @@ export abstract class NodeService<TInput extends Schema, TOutput extends Schema,
   /** Calls running now. */
   get inFlight(): number {
     return this.#metrics.inFlight;
+  }
+
+  /**
+   * The prom-client registry holding the node's Prometheus metrics (its own, or the shared one of its options):
+   * `GET /metrics` answers `await registry.metrics()`.
+   *
+   * @example
+   * ```ts
+   * const text = await node.metricsRegistry.metrics(); // onex_node_calls_total{node="greeter",operation="",outcome="success"} 1 ...
+   * ```
+   */
+  get metricsRegistry(): Registry<RegistryContentType> {
+    return this.prometheus.registry;
   }
 
   /** Brings the node to `ready`, running `onInitialize`. Idempotent once ready. */
@@ -266,6 +344,7 @@ export abstract class NodeService<TInput extends Schema, TOutput extends Schema,
     if (this.#metrics.inFlight >= this.#maxConcurrency) {
       return this.#reject(ErrorCode.Overloaded, `Node '${this.name}' is at its concurrency limit`, correlationId);
     }
+    let series = this.#calls.unlabeled;
     const startedAt = this.#metrics.begin();
     const now = this.clock.now();
     const relative = now + (options.timeoutMs ?? this.#defaultTimeoutMs);
@@ -281,6 +360,7 @@ export abstract class NodeService<TInput extends Schema, TOutput extends Schema,
           details,
         });
       }
+      if (this.#operations !== undefined) series = this.#calls.of(this.#operations.operationOf(input.data));
       const produced = await call.race(this.invoke(input.data, call));
       const output = this.contract.output.safeParse(produced);
       if (!output.success) {
@@ -289,11 +369,11 @@ export abstract class NodeService<TInput extends Schema, TOutput extends Schema,
           details: validationDetails(output.error.issues),
         });
       }
-      this.#metrics.end(startedAt);
+      series.succeed(this.#metrics.end(startedAt));
       return { ok: true, value: output.data };
     } catch (error) {
       const onex = toOnexError(error, { correlationId });
-      this.#metrics.end(startedAt, onex.code);
+      series.fail(this.#metrics.end(startedAt, onex.code), onex.code);
       this.#logFailure(call.logger, onex, error);
       return { ok: false, error: onex };
     } finally {
@@ -331,7 +411,10 @@ export abstract class NodeService<TInput extends Schema, TOutput extends Schema,
     };
   }
 
-  /** Counts, success rate and latency percentiles from bounded histograms, plus the kind's extra figures. */
+  /**
+   * Counts, success rate and latency percentiles from bounded histograms, plus the kind's extra figures: the JSON
+   * view (`GET /metrics.json`). Prometheus reads {@link NodeService.metricsRegistry}.
+   */
   metrics(): NodeMetrics {
     return { ...this.#metrics.stats(), node: this.name, lifecycle: this.#status, extra: this.extraMetrics() };
   }
@@ -363,7 +446,45 @@ export abstract class NodeService<TInput extends Schema, TOutput extends Schema,
     return {};
   }
 
+  /**
+   * Labels this node's calls by operation in its Prometheus metrics (`operation` of `onex_node_calls_total`,
+   * `onex_node_call_errors_total` and `onex_node_call_duration_seconds`). `operations` is the bounded set, the names
+   * in the kind's definition; `operationOf` names the one a validated input calls. A name outside the set, and a call
+   * that fails before its input is valid, count under `operation=""` (no label): a caller cannot grow the series.
+   * Call it once, from the kind's constructor.
+   *
+   * @throws OnexError `LIFECYCLE` when called a second time.
+   * @example
+   * ```ts
+   * import { z } from 'zod';
+   * import { defineContract, NodeKind, NodeService, type CallContext } from '@onex/core';
+   * const contract = defineContract({ name: 'math', kind: NodeKind.Compute, version: '1.0.0',
+   *   input: z.object({ op: z.string(), a: z.number(), b: z.number() }), output: z.number() });
+   * class MathNode extends NodeService<typeof contract.input, typeof contract.output, typeof contract.config> {
+   *   constructor() {
+   *     super(contract);
+   *     this.labelCallsByOperation(['add', 'mul'], (input) => input.op);
+   *   }
+   *   protected async process(input: { op: string; a: number; b: number }, _ctx: CallContext) {
+   *     return input.op === 'add' ? input.a + input.b : input.a * input.b;
+   *   }
+   * }
+   * const node = new MathNode();
+   * await node.initialize();
+   * await node.handle({ op: 'add', a: 1, b: 2 });
+   * console.log(await node.metricsRegistry.metrics()); // ... onex_node_calls_total{node="math",operation="add",outcome="success"} 1
+   * await node.shutdown();
+   * ```
+   */
+  protected labelCallsByOperation(operations: readonly string[], operationOf: (input: z.output<TInput>) => string | undefined): void {
+    if (this.#operations !== undefined) throw new OnexError(ErrorCode.Lifecycle, `Calls of node '${this.name}' are already labelled by operation`);
+    this.#calls.label(operations);
+    this.#operations = { operationOf };
+  }
+
   #reject(code: ErrorCode, message: string, correlationId: string): Result<never> {
+    this.#metrics.reject(code);
+    this.#calls.unlabeled.reject(code);
     return { ok: false, error: new OnexError(code, message, { correlationId }) };
   }
 

@@ -51,7 +51,7 @@ export interface NodeClient<C extends NodeContract> {
   callOrThrow(input: z.input<C['input']>, options?: CallOptions): Promise<z.output<C['output']>>;
   /** The node's health (also when it is unhealthy). Throws an {@link OnexError} when it cannot be read. */
   health(): Promise<NodeHealth>;
-  /** The node's metrics. Throws an {@link OnexError} when they cannot be read. */
+  /** The node's metrics as JSON (`GET /metrics.json`). Throws an {@link OnexError} when they cannot be read. */
   metrics(): Promise<NodeMetrics>;
   /** The node's contract document, as the node serves it. */
   fetchContract(): Promise<ContractDocument>;
@@ -449,7 +449,7 @@ export function createNodeClient<C extends NodeContract>(url: string, contract: 
         if (isOk(status)) return true;
         return status === 503 && typeof value === 'object' && value !== null && 'lifecycle' in value && 'status' in value;
       })) as NodeHealth,
-    metrics: async () => (await getJson('/metrics', isOk)) as NodeMetrics,
+    metrics: async () => (await getJson('/metrics.json', isOk)) as NodeMetrics,
     fetchContract: async () => (await getJson('/contract', isOk)) as ContractDocument,
     close: () => {
       closed = true;

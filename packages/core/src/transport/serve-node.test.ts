@@ -1,6 +1,7 @@
 import { Agent, request, type IncomingHttpHeaders } from 'node:http';
 import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
+import { parseScrape } from '../../test/prometheus-text.js';
 import { defineContract } from '../contract/contract.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import { OnexError } from '../errors/onex-error.js';
@@ -234,10 +235,30 @@ describe('serveNode', () => {
     expect(health.status).toBe(200);
     expect(JSON.parse(health.body)).toMatchObject({ status: 'healthy', lifecycle: 'ready', node: { name: 'sample' } });
     expect(health.headers['x-correlation-id']).toBeDefined();
-    const metrics = await send(served.url, { method: 'GET', path: '/metrics' });
+    const metrics = await send(served.url, { method: 'GET', path: '/metrics.json' });
     expect(JSON.parse(metrics.body)).toMatchObject({ node: 'sample', calls: 1, successes: 1 });
     const doc = await send(served.url, { method: 'GET', path: '/contract' });
     expect(JSON.parse(doc.body)).toMatchObject({ name: 'sample', version: '1.0.0', input: { type: 'object' } });
+  });
+
+  it('serves Prometheus metrics at GET /metrics, in the text exposition format a parser reads', async () => {
+    const served = await start();
+    await send(served.url, { body: '{"text":"a"}' });
+    await send(served.url, { body: '{"text":"b"}' });
+    await send(served.url, { body: '{"nope":1}' });
+    const res = await send(served.url, { method: 'GET', path: '/metrics', headers: { 'x-correlation-id': 'scrape-1' } });
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
+    expect(res.headers['x-correlation-id']).toBe('scrape-1');
+    const scrape = parseScrape(res.body);
+    expect(scrape.family('onex_node_calls_total').type).toBe('COUNTER');
+    expect(scrape.family('onex_node_call_duration_seconds').type).toBe('HISTOGRAM');
+    expect(scrape.value('onex_node_calls_total', { node: 'sample', outcome: 'success' })).toBe(2);
+    expect(scrape.value('onex_node_call_errors_total', { node: 'sample', code: ErrorCode.Validation })).toBe(1);
+    expect(scrape.histogram('onex_node_call_duration_seconds', { node: 'sample' })?.count).toBe(3);
+    expect(scrape.value('onex_node_lifecycle_status', { node: 'sample', status: 'ready' })).toBe(1);
+    // The parser is strict: a broken line fails the scrape rather than going unnoticed.
+    expect(() => parseScrape(`${res.body}onex_broken{node="x" 1\n`)).toThrow();
   });
 
   it('turns x-onex-timeout-ms into the call deadline (TIMEOUT, ctx.signal aborted)', async () => {

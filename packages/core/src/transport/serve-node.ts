@@ -53,9 +53,9 @@ export interface NodeAppOptions {
   readonly logger?: Logger;
   /**
    * Adds routes to the app after the built-in ones (`POST /v1/process`, `GET /health`, `GET /metrics`,
-   * `GET /contract`), e.g. an orchestrator's `/v1/workflows`. Built-in paths win; a route that throws is answered
-   * with a sanitized wire error like the built-in ones, and every response of the app's error and not-found
-   * handlers carries `x-correlation-id`. Extra routes set that header themselves if they want it.
+   * `GET /metrics.json`, `GET /contract`), e.g. an orchestrator's `/v1/workflows`. Built-in paths win; a route that
+   * throws is answered with a sanitized wire error like the built-in ones, and every response of the app's error
+   * and not-found handlers carries `x-correlation-id`. Extra routes set that header themselves if they want it.
    *
    * `settings` carries the app's resolved options, so the routes can apply the same limits: read a JSON body with
    * `readJsonBody(c, { limitBytes: settings.bodyLimitBytes })`.
@@ -212,8 +212,9 @@ type MutableCallOptions = { -readonly [K in keyof CallOptions]: CallOptions[K] }
  * `LIFECYCLE`).
  *
  * Routes: `POST /v1/process` (body: the input as JSON; 200 with the output as JSON), `GET /health` (200 when
- * healthy or degraded, 503 when unhealthy), `GET /metrics`, `GET /contract`. Failures answer with the status of
- * the error code and a {@link WireError} body; every response carries `x-correlation-id`.
+ * healthy or degraded, 503 when unhealthy), `GET /metrics` (Prometheus text exposition format, from the node's
+ * `metricsRegistry`), `GET /metrics.json` (the JSON figures of `node.metrics()`), `GET /contract`. Failures answer
+ * with the status of the error code and a {@link WireError} body; every response carries `x-correlation-id`.
  *
  * @example
  * ```ts
@@ -342,7 +343,11 @@ function buildApp(node: AnyNodeService, options: NodeAppOptions, state: ServeSta
     const health = await node.health();
     return respond(health.status === HealthStatus.Unhealthy ? 503 : 200, JSON.stringify(health), correlationOf(c));
   });
-  app.get('/metrics', (c) => respond(200, JSON.stringify(node.metrics()), correlationOf(c)));
+  app.get('/metrics', async (c) => {
+    const registry = node.metricsRegistry;
+    return respond(200, await registry.metrics(), correlationOf(c), { 'content-type': registry.contentType });
+  });
+  app.get('/metrics.json', (c) => respond(200, JSON.stringify(node.metrics()), correlationOf(c)));
   let contractBody: string | undefined;
   app.get('/contract', (c) => respond(200, (contractBody ??= JSON.stringify(node.contract.toDocument())), correlationOf(c)));
 

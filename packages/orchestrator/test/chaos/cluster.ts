@@ -36,7 +36,7 @@ export const Figures = z.object({
 });
 export type Figures = z.infer<typeof Figures>;
 
-/** `GET /metrics` of an orchestrator, as far as the test reads it. */
+/** `GET /metrics.json` of an orchestrator, as far as the test reads it. */
 const OrchestratorMetrics = z.object({ extra: z.object({ workflows: Figures }) });
 
 /** One orchestrator process, from spawn to exit. */
@@ -332,11 +332,11 @@ export class ChaosCluster {
     if (incarnation.state === 'stopped') incarnation.state = 'up';
   }
 
-  /** The incarnation's counters: from `GET /metrics`, else (it does not answer) its last `figures` line. */
+  /** The incarnation's counters: from `GET /metrics.json`, else (it does not answer) its last `figures` line. */
   async figures(incarnation: Incarnation): Promise<Figures | undefined> {
     if (incarnation.url !== undefined && incarnation.child.alive) {
       try {
-        const response = await fetch(`${incarnation.url}/metrics`, { signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) });
+        const response = await fetch(`${incarnation.url}/metrics.json`, { signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) });
         if (response.ok) return OrchestratorMetrics.parse(await response.json()).extra.workflows;
       } catch {
         // Fall back to the last line it printed.

@@ -1,6 +1,6 @@
 // Child process of the process-level tests (chaos.test.ts, failover.test.ts): one orchestrator incarnation on the
 // shared workflow store (a SQLite file in WAL mode, or a PostgreSQL schema with its LISTEN/NOTIFY events), served
-// over HTTP on loopback (`POST /v1/workflows`, `GET /metrics`), calling the effect peers over HTTP (a peer served by
+// over HTTP on loopback (`POST /v1/workflows`, `GET /metrics.json`), calling the effect peers over HTTP (a peer served by
 // several replicas gets its calls spread over them). Its store is wrapped in a JournalingStore (the fencing journal).
 // Prints `listening <port> <instanceId>` once served, then a `figures {…}` line every 250 ms and once more at a SIGTERM
 // shutdown: the parent keeps the last one of each incarnation, so counters of an incarnation that is SIGKILLed later
