@@ -10,6 +10,7 @@ const R = '[REDACTED]';
 const sanitizer = new ErrorSanitizer();
 const strict = new ErrorSanitizer({ preset: SanitizerPreset.Strict });
 const lenient = new ErrorSanitizer({ preset: SanitizerPreset.Lenient });
+const withPii = new ErrorSanitizer({ pii: true });
 
 describe('ErrorSanitizer.sanitizeText — default preset', () => {
   it.each([
@@ -75,8 +76,23 @@ describe('ErrorSanitizer.sanitizeText — default preset', () => {
     expect(sanitizer.sanitizeText('the key insight')).toBe('the key insight');
   });
 
-  it('masks emails', () => {
-    expect(sanitizer.sanitizeText('mail alice.o+x@mail.example.co.uk now')).toBe(`mail ${R} now`);
+  it('leaves emails alone unless personal data is asked for', () => {
+    expect(sanitizer.sanitizeText('mail alice.o+x@mail.example.co.uk now')).toBe('mail alice.o+x@mail.example.co.uk now');
+    expect(withPii.sanitizeText('mail alice.o+x@mail.example.co.uk now')).toBe(`mail ${R} now`);
+  });
+
+  it.each([
+    ['card 4111 1111 1111 1111 declined', `card ${R} declined`],
+    ['card 5555-5555-5555-4444', `card ${R}`],
+    ['amex 3782 822463 10005.', `amex ${R}.`],
+    ['{"pan":"4242424242424242"}', `{"pan":"${R}"}`],
+    ['path metadata.4111111111111111', `path metadata.${R}`],
+    ['order 4111 1111 1111 1112 (fails Luhn)', 'order 4111 1111 1111 1112 (fails Luhn)'],
+    ['at 1733241600000 ms', 'at 1733241600000 ms'],
+    ['pi is 3.1415926535897932384', 'pi is 3.1415926535897932384'],
+  ])('masks payment card numbers that pass the Luhn check, with or without separators: %s', (input, expected) => {
+    expect(sanitizer.sanitizeText(input)).toBe(expected);
+    expect(lenient.sanitizeText(input)).toBe(expected);
   });
 
   it.each([
@@ -126,8 +142,8 @@ describe('presets', () => {
     const token = 'q8Zr3kP0vX2mN5bT7yW1cL4hJ6dF9sG0aE';
     expect(strict.sanitizeText(`id ${token} ok`)).toBe(`id ${R} ok`);
     expect(sanitizer.sanitizeText(`id ${token} ok`)).toBe(`id ${token} ok`);
-    expect(strict.sanitizeText('card 4111 1111 1111 1111 and 123456789012')).toBe(`card ${R} and ${R}`);
-    expect(sanitizer.sanitizeText('card 4111 1111 1111 1111')).toBe('card 4111 1111 1111 1111');
+    expect(strict.sanitizeText('card 4111 1111 1111 1112 and 123456789012')).toBe(`card ${R} and ${R}`);
+    expect(sanitizer.sanitizeText('card 4111 1111 1111 1112 and 123456789012')).toBe('card 4111 1111 1111 1112 and 123456789012');
     expect(strict.sanitizeText('order 12345678901 is 11 digits')).toBe('order 12345678901 is 11 digits');
   });
 
@@ -144,14 +160,48 @@ describe('presets', () => {
 
   it('createSanitizer builds a fresh sanitizer for a preset', () => {
     expect(createSanitizer()).not.toBe(createSanitizer());
-    expect(createSanitizer('lenient').sanitizeText('a@b.io')).toBe('a@b.io');
-    expect(createSanitizer().sanitizeText('a@b.io')).toBe(R);
+    expect(createSanitizer('lenient').sanitizeText('10.0.0.1')).toBe('10.0.0.1');
+    expect(createSanitizer().sanitizeText('10.0.0.1')).toBe(R);
+    expect(createSanitizer('strict').sanitizeText('a@b.io')).toBe(R);
   });
 
   it('rejects invalid limits', () => {
     expect(() => new ErrorSanitizer({ maxDepth: -1 })).toThrow(RangeError);
     expect(() => new ErrorSanitizer({ maxStringLength: 0 })).toThrow(RangeError);
     expect(() => new ErrorSanitizer({ maxEntries: 1.5 })).toThrow(RangeError);
+  });
+});
+
+describe('personal data (the pii option)', () => {
+  it.each([
+    ['call +49 30 1234 5678 now', `call ${R} now`],
+    ['call +1-202-555-0143.', `call ${R}.`],
+    ['call (202) 555-0143', `call ${R}`],
+    ['pay DE89 3704 0044 0532 0130 00 today', `pay ${R} today`],
+    ['pay GB82WEST12345698765432', `pay ${R}`],
+    ['mail ann@example.com', `mail ${R}`],
+  ])('masks phone numbers, IBANs and emails: %s', (input, expected) => {
+    expect(withPii.sanitizeText(input)).toBe(expected);
+    expect(strict.sanitizeText(input)).toBe(expected);
+    expect(sanitizer.sanitizeText(input)).toBe(input);
+  });
+
+  it.each([
+    'build 2.0.0-rc.1+build.5',
+    'at 2024-01-15T10:00:00+01:00',
+    'isbn 978-3-16-148410-0',
+    'ref DE88 3704 0044 0532 0130 00',
+    'order 0301234567',
+  ])('leaves what only looks like them alone: %s', (input) => {
+    expect(withPii.sanitizeText(input)).toBe(input);
+  });
+
+  it('takes a list of kinds, and masks the keys of the kinds it masks', () => {
+    const ibanOnly = new ErrorSanitizer({ pii: ['iban'] });
+    expect(ibanOnly.sanitizeText('DE89370400440532013000 ann@example.com')).toBe(`${R} ann@example.com`);
+    expect(ibanOnly.sanitizeValue({ iban: 'x', email: 'y', phone: 'z' })).toEqual({ iban: R, email: 'y', phone: 'z' });
+    expect(withPii.sanitizeValue({ email: 'y', phoneNumber: 'z', note: 'n' })).toEqual({ email: R, phoneNumber: R, note: 'n' });
+    expect(new ErrorSanitizer({ pii: false }).sanitizeText('ann@example.com')).toBe('ann@example.com');
   });
 });
 
@@ -178,7 +228,7 @@ describe('custom patterns', () => {
         { name: 'host', pattern: /db\.internal/, replacement: 'db.[HOST]' },
       ],
     });
-    expect(s.sanitizeText('boom at db.internal user=a@b.io')).toBe(`${R} at db.[HOST] user=${R}`);
+    expect(s.sanitizeText('boom at db.internal from 10.1.2.3')).toBe(`${R} at db.[HOST] from ${R}`);
   });
 });
 
@@ -255,7 +305,7 @@ describe('ErrorSanitizer.sanitizeValue', () => {
       re: /password=abc/,
     });
     expect(out).toEqual({
-      map: { apiKey: R, mail: R, '1': 'one' },
+      map: { apiKey: R, mail: 'a@b.io', '1': 'one' },
       set: ['x', `token=${R}`],
       date: '2024-01-02T03:04:05.000Z',
       bad: 'Invalid Date',
@@ -310,7 +360,7 @@ describe('ErrorSanitizer.sanitizeError', () => {
       name: 'OnexError',
       code: 'VALIDATION',
       message: `bad token=${R}`,
-      context: { apiKey: R, email: R, orderId: 7 },
+      context: { apiKey: R, email: 'ann@example.com', orderId: 7 },
       details: [{ path: 'password', message: `password: ${R} is too short` }],
       cause: `token: ${R}`,
     });
@@ -541,18 +591,9 @@ const homePathSecret: fc.Arbitrary<Planted> = fc
     return { text: `${prefix}${user}${sep}project${sep}index.ts`, fragments: [user], credential: false };
   });
 
-const anySecret = fc.oneof(
-  keyValueSecret,
-  bearerSecret,
-  genericToken,
-  jwtSecret,
-  awsSecret,
-  connectionString,
-  pemSecret,
-  emailSecret,
-  ipSecret,
-  homePathSecret,
-);
+const anySecret = fc.oneof(keyValueSecret, bearerSecret, genericToken, jwtSecret, awsSecret, connectionString, pemSecret, ipSecret, homePathSecret);
+/** With personal data masked too (the pii option, or the strict preset). */
+const anySecretOrPii = fc.oneof(anySecret, emailSecret);
 const credentialSecret = fc.oneof(keyValueSecret, bearerSecret, genericToken, jwtSecret, awsSecret, connectionString, pemSecret);
 
 const filler = fc.array(chars(`${LOWER}${LOWER},.;!?()'-`, 1, 12), { maxLength: 8 }).map((words) => words.join(' '));
@@ -586,13 +627,22 @@ function leaks(output: unknown, planted: readonly Planted[]): string[] {
 }
 
 describe('property: planted secrets never survive', () => {
-  it('in text (default and strict presets)', () => {
+  it('in text (default preset)', () => {
     fc.assert(
       fc.property(textWith(anySecret), ({ text, planted }) => {
         expect(leaks(sanitizer.sanitizeText(text), planted)).toEqual([]);
-        expect(leaks(strict.sanitizeText(text), planted)).toEqual([]);
       }),
-      { numRuns: 400 },
+      { numRuns: 300 },
+    );
+  });
+
+  it('in text (strict preset, and default with personal data)', () => {
+    fc.assert(
+      fc.property(textWith(anySecretOrPii), ({ text, planted }) => {
+        expect(leaks(strict.sanitizeText(text), planted)).toEqual([]);
+        expect(leaks(withPii.sanitizeText(text), planted)).toEqual([]);
+      }),
+      { numRuns: 300 },
     );
   });
 
@@ -661,13 +711,14 @@ describe('property: planted secrets never survive', () => {
 describe('property: sanitizeText is idempotent', () => {
   const noisy = fc.string({ unit: fc.constantFrom(...`aZ09 :=@./\\-_"'\n[]{}%+eyJ&;,`), maxLength: 80 });
   const mixed = fc
-    .array(fc.oneof(noisy, anySecret.map((p) => p.text)), { maxLength: 6 })
+    .array(fc.oneof(noisy, anySecretOrPii.map((p) => p.text)), { maxLength: 6 })
     .chain((parts) => fc.array(fc.constantFrom('', ' ', ':', '=', '"', '/', '@'), { minLength: parts.length, maxLength: parts.length }).map((seps) => parts.map((p, i) => `${p}${seps[i] ?? ''}`).join('')));
 
   it.each([
     ['default', sanitizer],
     ['strict', strict],
     ['lenient', lenient],
+    ['default with personal data', withPii],
   ] as const)('for the %s preset', (_name, s) => {
     fc.assert(
       fc.property(mixed, (text) => {

@@ -1,9 +1,10 @@
 import { isOnexError } from './onex-error.js';
-import { RULES_BY_PRESET, SanitizerPreset, SENSITIVE_KEYS_BY_PRESET, SHORT_SAFE, SHORT_SAFE_LENGTH, type BuiltinRule } from './sanitizer-rules.js';
+import type { MaskRange, PatternRule, SanitizerRule, ScannerRule } from './sanitizer-rule.js';
+import { rulesFor, SanitizerPreset, sensitiveKeysFor, SHORT_SAFE, SHORT_SAFE_LENGTH, type PiiKind } from './sanitizer-rules.js';
 
-// The error sanitizer's machinery: its options, the text masker (the preset's rules compiled into one expression, run
-// to a fixed point) and the walker that copies values and error chains with every secret masked. The rules
-// themselves, as data, are in sanitizer-rules.ts.
+// The error sanitizer's machinery: its options, the text masker (the preset's rules, each behind its keyword
+// prefilter, applied one after the other to a fixed point) and the walker that copies values and error chains with
+// every secret masked. The rules themselves, as data, are in sanitizer-rules.ts and the tables it draws on.
 
 /**
  * A custom masking rule, applied before the preset's rules.
@@ -38,6 +39,13 @@ export interface SanitizerPattern {
 export interface ErrorSanitizerOptions {
   /** The built-in rule set. Default: `'default'`. */
   readonly preset?: SanitizerPreset;
+  /**
+   * Personal data to mask besides the preset's rules: `true` for all of emails, phone numbers (international or
+   * `(202) 555-0143` forms) and IBANs (mod-97 checked), or a list of those kinds. Their object keys (`email`,
+   * `phone`, `iban`) are then masked too. Default: off (the `strict` preset turns all of them on). Card numbers are
+   * not personal data here but payment credentials: every preset masks those that pass the Luhn check.
+   */
+  readonly pii?: boolean | readonly ('email' | 'phone' | 'iban')[];
   /** Extra text rules, run before the preset's. */
   readonly patterns?: readonly SanitizerPattern[];
   /**
@@ -113,9 +121,11 @@ const MAX_PASSES = 4;
 /** Characters of context kept before a cut, at most, when a long string is truncated mid-token. */
 const TRUNCATE_BACKOFF = 256;
 
-interface CompiledBuiltins {
-  readonly regex: RegExp;
-  readonly rules: readonly { readonly rule: BuiltinRule; readonly outer: number; readonly groups: number }[];
+/** One rule, ready to run: its prefilter and a function from a text to the text with the rule's matches masked. */
+interface CompiledRule {
+  readonly id: string;
+  readonly keywords: readonly string[] | undefined;
+  readonly apply: (text: string, replacement: string) => string;
 }
 
 function countGroups(source: string, flags = ''): number {
@@ -123,15 +133,133 @@ function countGroups(source: string, flags = ''): number {
   return (new RegExp(`${source}|`, flags.replace(/[gy]/g, '')).exec('')?.length ?? 1) - 1;
 }
 
-function compileBuiltins(rules: readonly BuiltinRule[]): CompiledBuiltins {
-  let outer = 1;
-  const compiled = rules.map((rule) => {
-    const groups = countGroups(rule.source);
-    const entry = { rule, outer, groups };
-    outer += groups + 1;
-    return entry;
-  });
-  return { regex: new RegExp(rules.map((rule) => `(${rule.source})`).join('|'), 'g'), rules: compiled };
+/** A part of a replacement template: literal text, a group number, or the mask. */
+type TemplatePart = string | number | typeof MASK_PART;
+const MASK_PART = Symbol('mask');
+
+function parseTemplate(template: string, groups: number): readonly TemplatePart[] {
+  const parts: TemplatePart[] = [];
+  for (const piece of template.split(/(\$mask|\$[1-9])/)) {
+    if (piece === '') continue;
+    if (piece === '$mask') parts.push(MASK_PART);
+    else if (/^\$[1-9]$/.test(piece) && Number(piece.slice(1)) <= groups) parts.push(Number(piece.slice(1)));
+    else parts.push(piece);
+  }
+  return parts;
+}
+
+function isScanner(rule: SanitizerRule): rule is ScannerRule {
+  return 'scan' in rule;
+}
+
+function compileRule(rule: SanitizerRule): CompiledRule {
+  const keywords = rule.keywords === undefined || rule.keywords.length === 0 ? undefined : rule.keywords;
+  return { id: rule.id, keywords, apply: isScanner(rule) ? scannerApply(rule) : patternApply(rule) };
+}
+
+function patternApply(rule: PatternRule): CompiledRule['apply'] {
+  const flags = `${(rule.flags ?? '').replace(/[gy]/g, '')}g`;
+  const regex = new RegExp(rule.pattern, flags);
+  const parts = parseTemplate(rule.replace ?? '$mask', countGroups(rule.pattern, flags));
+  const { check } = rule;
+  const whole = parts.length === 1 && parts[0] === MASK_PART;
+  return (text, replacement) => {
+    regex.lastIndex = 0;
+    return text.replace(regex, (...args: unknown[]): string => {
+      const match = args[0] as string;
+      if (check !== undefined && !check(match)) return match;
+      if (whole) return replacement;
+      let out = '';
+      for (const part of parts) {
+        if (part === MASK_PART) out += replacement;
+        else if (typeof part === 'number') {
+          const captured = args[part];
+          if (typeof captured === 'string') out += captured;
+        }
+        else out += part;
+      }
+      return out;
+    });
+  };
+}
+
+function scannerApply(rule: ScannerRule): CompiledRule['apply'] {
+  return (text, replacement) => {
+    const ranges = rule.scan(text);
+    if (ranges.length === 0) return text;
+    let out = '';
+    let at = 0;
+    for (const [start, end] of mergeRanges(ranges)) {
+      out += text.slice(at, start) + replacement;
+      at = end;
+    }
+    return out + text.slice(at);
+  };
+}
+
+/**
+ * Which rules one text needs: those without keywords, and those with a keyword the text contains. All keywords are
+ * found in one scan of the lower-cased text by one alternation (longest first, resumed one character after each hit,
+ * so hits that overlap are all found); a keyword found implies every keyword it contains (a shorter one starting at
+ * the same place is never reported by the alternation itself).
+ */
+class KeywordPrefilter {
+  readonly #always: readonly number[];
+  /** Reused by every call (the sanitizer is synchronous): a fresh typed array per text costs more than the scan. */
+  readonly #active: Uint8Array;
+  readonly #scan: RegExp | undefined;
+  /** For each keyword: the rules to run when it occurs, its own and those of every keyword inside it. */
+  readonly #rulesOf: ReadonlyMap<string, readonly number[]>;
+
+  constructor(rules: readonly CompiledRule[]) {
+    this.#active = new Uint8Array(rules.length);
+    const own = new Map<string, number[]>();
+    const always: number[] = [];
+    rules.forEach((rule, index) => {
+      if (rule.keywords === undefined) always.push(index);
+      else for (const keyword of rule.keywords) own.set(keyword, [...(own.get(keyword) ?? []), index]);
+    });
+    this.#always = always;
+    const keywords = [...own.keys()].sort((a, b) => b.length - a.length);
+    this.#scan = keywords.length === 0 ? undefined : new RegExp(keywords.map(escapeRegExp).join('|'), 'g');
+    const rulesOf = new Map<string, readonly number[]>();
+    for (const keyword of keywords) {
+      const inside = keywords.filter((other) => keyword.includes(other)).flatMap((other) => own.get(other) ?? []);
+      rulesOf.set(keyword, [...new Set(inside)]);
+    }
+    this.#rulesOf = rulesOf;
+  }
+
+  /** A flag per rule (1: run it), valid until the next call, or undefined when no rule needs to run. */
+  activeRules(text: string): Uint8Array | undefined {
+    const active = this.#active;
+    active.fill(0);
+    for (const index of this.#always) active[index] = 1;
+    let any = this.#always.length > 0;
+    const scan = this.#scan;
+    if (scan !== undefined) {
+      const lower = text.toLowerCase();
+      scan.lastIndex = 0;
+      for (let hit = scan.exec(lower); hit !== null; hit = scan.exec(lower)) {
+        for (const index of this.#rulesOf.get(hit[0]) ?? []) active[index] = 1;
+        any = true;
+        scan.lastIndex = hit.index + 1;
+      }
+    }
+    return any ? active : undefined;
+  }
+}
+
+/** Sorted, overlapping and touching ranges joined: each is replaced once. */
+function mergeRanges(ranges: readonly MaskRange[]): readonly MaskRange[] {
+  const sorted = [...ranges].sort((a, b) => a[0] - b[0]);
+  const merged: [number, number][] = [];
+  for (const [start, end] of sorted) {
+    const last = merged[merged.length - 1];
+    if (last !== undefined && start <= last[1]) last[1] = Math.max(last[1], end);
+    else merged.push([start, end]);
+  }
+  return merged;
 }
 
 interface CompiledCustom {
@@ -199,7 +327,8 @@ export class ErrorSanitizer {
    */
   readonly forWire: WireSanitize;
 
-  readonly #builtins: CompiledBuiltins;
+  readonly #rules: readonly CompiledRule[];
+  readonly #prefilter: KeywordPrefilter;
   readonly #custom: readonly CompiledCustom[];
   readonly #keyFragments: RegExp | undefined;
   readonly #keyPatterns: readonly RegExp[];
@@ -217,10 +346,12 @@ export class ErrorSanitizer {
     this.#maxDepth = checkLimit('maxDepth', options.maxDepth, 8, 0);
     this.#maxStringLength = checkLimit('maxStringLength', options.maxStringLength, 10_000, 1);
     this.#maxEntries = checkLimit('maxEntries', options.maxEntries, 1_000, 1);
-    this.#builtins = compileBuiltins(RULES_BY_PRESET[preset]);
+    const pii = piiKinds(options.pii);
+    this.#rules = rulesFor(preset, pii).map(compileRule);
+    this.#prefilter = new KeywordPrefilter(this.#rules);
     this.#custom = (options.patterns ?? []).map(compileCustom);
 
-    const keys = [...SENSITIVE_KEYS_BY_PRESET[preset], ...(options.sensitiveKeys ?? [])];
+    const keys = [...sensitiveKeysFor(preset, pii), ...(options.sensitiveKeys ?? [])];
     const fragments = keys.filter((k): k is string => typeof k === 'string').map(normalizeKey).filter((k) => k !== '');
     this.#keyFragments = fragments.length === 0 ? undefined : new RegExp(fragments.map(escapeRegExp).join('|'));
     this.#keyPatterns = keys
@@ -257,8 +388,8 @@ export class ErrorSanitizer {
   }
 
   /**
-   * A masked, JSON-safe deep copy of `value`. Values under sensitive keys become the replacement; strings go
-   * through {@link ErrorSanitizer.sanitizeText}; cycles become `'[Circular]'`, levels past `maxDepth`
+   * A masked, JSON-safe deep copy of `value`. Values under sensitive keys become the replacement; strings, keys
+   * included, go through {@link ErrorSanitizer.sanitizeText}; cycles become `'[Circular]'`, levels past `maxDepth`
    * `'[MaxDepth]'`. Maps become objects, Sets arrays, Dates ISO strings, bigints strings, binary data
    * a `'[Binary: n bytes]'` note, errors {@link SanitizedError}s. Never throws.
    *
@@ -292,30 +423,28 @@ export class ErrorSanitizer {
     if (this.#custom.length === 0 && text.length < SHORT_SAFE_LENGTH && SHORT_SAFE.test(text)) return text;
     let out = text;
     for (const custom of this.#custom) out = this.#applyCustom(out, custom);
-    // Rules look at the characters around a match (look-behinds such as "not after a letter"). After a
-    // replacement those neighbours change, so a second pass can find what the first could not; masking to a
-    // fixed point is what makes sanitizeText idempotent. A pass that changes nothing ends the loop, so text
+    // Rules look at the characters around a match (look-behinds such as "not after a letter"), and one rule's
+    // replacement changes what the next one sees, so a second pass can find what the first could not; masking to
+    // a fixed point is what makes sanitizeText idempotent. A pass that changes nothing ends the loop, so text
     // without secrets costs one pass.
     for (let pass = 0; pass < MAX_PASSES; pass++) {
-      const next = this.#builtinPass(out);
+      const next = this.#rulesPass(out);
       if (next === out) break;
       out = next;
     }
     return out;
   }
 
-  #builtinPass(text: string): string {
-    const { regex, rules } = this.#builtins;
+  #rulesPass(text: string): string {
+    const rules = this.#rules;
+    const active = this.#prefilter.activeRules(text);
+    if (active === undefined) return text;
     const replacement = this.#replacement;
-    return text.replace(regex, (...args: unknown[]): string => {
-      const match = args[0] as string;
-      for (const { rule, outer, groups } of rules) {
-        if (args[outer] === undefined) continue;
-        const inner = args.slice(outer + 1, outer + 1 + groups) as (string | undefined)[];
-        return rule.replace(match, inner, replacement);
-      }
-      return replacement;
-    });
+    let out = text;
+    for (let i = 0; i < rules.length; i++) {
+      if (active[i] === 1) out = (rules[i] as CompiledRule).apply(out, replacement);
+    }
+    return out;
   }
 
   #applyCustom(text: string, custom: CompiledCustom): string {
@@ -411,8 +540,9 @@ export class ErrorSanitizer {
         this.#isSensitiveKey(key) && item !== undefined && item !== null
           ? this.#replacement
           : this.#value(item, depth, ancestors);
+      // Keys are masked too: a caller's unknown JSON key, or a record keyed by a token, is data like any value.
       // defineProperty, not assignment: a key named `__proto__` must stay data, not replace the prototype.
-      Object.defineProperty(out, key, { value: masked, enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(out, this.sanitizeText(key), { value: masked, enumerable: true, writable: true, configurable: true });
     }
     if (skipped > 0) out['[more]'] = `${skipped} more entries`;
     if (count === 0 && !(value instanceof Map) && hasToJSON(value)) {
@@ -503,6 +633,12 @@ export class ErrorSanitizer {
  */
 export function createSanitizer(preset?: SanitizerPreset): ErrorSanitizer {
   return new ErrorSanitizer(preset === undefined ? {} : { preset });
+}
+
+function piiKinds(option: ErrorSanitizerOptions['pii']): readonly PiiKind[] {
+  if (option === true) return ['email', 'phone', 'iban'];
+  if (option === false || option === undefined) return [];
+  return option;
 }
 
 type ErrorLike = object & { readonly message?: unknown; readonly name?: unknown };

