@@ -1,4 +1,5 @@
 import {
+  BucketHistogram,
   ErrorCode,
   errorCodeInfo,
   HealthStatus,
@@ -94,6 +95,8 @@ interface Registration {
   readonly cache: TtlLruCache<{ readonly value: unknown }> | undefined;
   readonly slowThresholdMs: number;
   readonly latency: LatencyHistogram;
+  /** The same runs in Prometheus buckets. */
+  readonly duration: BucketHistogram;
   runs: number;
   failures: number;
   slow: number;
@@ -128,7 +131,11 @@ function prefixPath(prefix: string, path: string): string {
  * own schema, answered from its result cache when it has one, else computed and its output validated. Batches run
  * concurrently up to a limit and report per-item errors in input order. Runs slower than the threshold are logged
  * as `SLOW_COMPUTATION` warnings. `metrics().extra` carries per-computation and per-cache figures
- * ({@link ComputeStats}).
+ * ({@link ComputeStats}); in Prometheus (`GET /metrics`) calls are labelled by computation
+ * (`onex_node_calls_total{operation="add"}`), beside `onex_compute_runs_total`, `_run_failures_total`,
+ * `_slow_runs_total`, `_run_duration_seconds` and, per cached computation, `onex_compute_cache_hits_total`,
+ * `_misses_total`, `_evictions_total`, `_expirations_total`, `_uncacheable_total`, `_entries`, `_max_entries`, each
+ * labelled `computation`.
  *
  * Construct it from a definition and runtime options: `new NodeCompute(definition, options)`, the definition made
  * by `defineComputeNode`. Extend it for behaviour of your own:
@@ -197,6 +204,7 @@ export class NodeCompute<const TDefinition extends AnyComputeNodeDefinition = An
         cache: settings.cache === undefined ? undefined : new TtlLruCache<{ readonly value: unknown }>({ ...settings.cache, now: () => this.clock.now() }),
         slowThresholdMs: settings.slowThresholdMs,
         latency: new LatencyHistogram(),
+        duration: new BucketHistogram(),
         runs: 0,
         failures: 0,
         slow: 0,
@@ -204,6 +212,8 @@ export class NodeCompute<const TDefinition extends AnyComputeNodeDefinition = An
       });
     }
     this.#registry = registry;
+    this.labelCallsByOperation([...registry.keys()], (request) => request.computation);
+    this.#registerMetrics();
   }
 
   /** Names of the registered computations, in registration order. */
@@ -365,6 +375,43 @@ export class NodeCompute<const TDefinition extends AnyComputeNodeDefinition = An
     for (const r of this.#registry.values()) r.cache?.clear();
   }
 
+  /** The kind's Prometheus families, labelled by computation, read from the registrations at scrape time. */
+  #registerMetrics(): void {
+    const perComputation = (name: string, help: string, value: (r: Registration) => number): void =>
+      this.prometheus.counter({
+        name,
+        help,
+        labelNames: ['computation'],
+        collect: (emit) => this.#registry.forEach((r, computation) => emit({ computation }, value(r))),
+      });
+    const perCache = (name: string, help: string, type: 'counter' | 'gauge', value: (c: ComputationCacheStats) => number): void =>
+      this.prometheus[type]({
+        name,
+        help,
+        labelNames: ['computation'],
+        collect: (emit) =>
+          this.#registry.forEach((r, computation) => {
+            if (r.cache !== undefined) emit({ computation }, value({ ...r.cache.stats(), uncacheable: r.uncacheable }));
+          }),
+      });
+    perComputation('onex_compute_runs_total', 'Times each computation ran (answers from the cache are not runs).', (r) => r.runs);
+    perComputation('onex_compute_run_failures_total', 'Runs that threw or produced output breaking the output schema.', (r) => r.failures);
+    perComputation('onex_compute_slow_runs_total', 'Runs slower than the computation’s slowThresholdMs.', (r) => r.slow);
+    this.prometheus.histogram({
+      name: 'onex_compute_run_duration_seconds',
+      help: 'Duration of each run of a computation function (cache hits, validation and batching excluded).',
+      labelNames: ['computation'],
+      collect: (emit) => this.#registry.forEach((r, computation) => emit({ computation }, r.duration)),
+    });
+    perCache('onex_compute_cache_hits_total', 'Calls answered from the computation’s result cache.', 'counter', (c) => c.hits);
+    perCache('onex_compute_cache_misses_total', 'Cache lookups that found nothing valid (expired entries included).', 'counter', (c) => c.misses);
+    perCache('onex_compute_cache_evictions_total', 'Cache entries dropped to make room for a new one.', 'counter', (c) => c.evictions);
+    perCache('onex_compute_cache_expirations_total', 'Cache entries dropped because their TTL had passed.', 'counter', (c) => c.expirations);
+    perCache('onex_compute_cache_uncacheable_total', 'Calls whose input had no canonical form, computed without the cache.', 'counter', (c) => c.uncacheable);
+    perCache('onex_compute_cache_entries', 'Entries held in the computation’s result cache.', 'gauge', (c) => c.size);
+    perCache('onex_compute_cache_max_entries', 'The size bound of the computation’s result cache.', 'gauge', (c) => c.maxEntries);
+  }
+
   #registration(name: string, correlationId: string): Registration {
     const registration = this.#registry.get(name);
     if (registration !== undefined) return registration;
@@ -429,6 +476,7 @@ export class NodeCompute<const TDefinition extends AnyComputeNodeDefinition = An
       registration.runs += 1;
       if (failed) registration.failures += 1;
       registration.latency.record(durationMs);
+      registration.duration.record(durationMs);
       if (durationMs > registration.slowThresholdMs) this.#reportSlow(registration, durationMs, ctx);
     }
   }
