@@ -181,6 +181,11 @@ interface AppendOutcome {
  * hook is {@link NodeReducer.onTransition}, plus `NodeService`'s `componentHealth` and `extraMetrics` (call
  * `super`). Serve it with `serveNode`; call it in process with {@link NodeReducer.apply}.
  *
+ * In Prometheus (`GET /metrics`) calls are labelled by event type (`onex_node_calls_total{operation="PRICE"}`), beside
+ * `onex_reducer_events_total{result}` (`applied`, `duplicate`, `rejected`), `onex_reducer_transitions_total{state}`,
+ * `onex_reducer_conflict_retries_total`, `onex_reducer_restores_total` and `onex_reducer_busy_aggregates`; these
+ * count `apply()` too, which does not go through `handle()`.
+ *
  * @example
  * ```ts
  * import { createSilentLogger } from '@onex/core';
@@ -239,6 +244,8 @@ export class NodeReducer<const TDefinition extends AnyReducerNodeDefinition = An
       throw new OnexError(ErrorCode.Validation, `maxConflictRetries must be a non-negative integer (got ${String(maxConflictRetries)})`);
     }
     this.#onTransition = onTransition;
+    this.labelCallsByOperation(Object.keys(this.machine.events), (input) => input.event.type);
+    this.#registerMetrics();
   }
 
   /**
@@ -365,6 +372,43 @@ export class NodeReducer<const TDefinition extends AnyReducerNodeDefinition = An
 
   protected override extraMetrics(): Record<string, unknown> {
     return { ...this.stats() };
+  }
+
+  /** The kind's Prometheus families, read from the reducer's own counters at scrape time. */
+  #registerMetrics(): void {
+    this.prometheus.counter({
+      name: 'onex_reducer_events_total',
+      help: 'Events by result: applied (changed an aggregate), duplicate (a replayed event id, a no-op) or rejected (no legal transition).',
+      labelNames: ['result'],
+      collect: (emit) => {
+        emit({ result: 'applied' }, this.#applied);
+        emit({ result: 'duplicate' }, this.#duplicates);
+        emit({ result: 'rejected' }, this.#rejected);
+      },
+    });
+    this.prometheus.counter({
+      name: 'onex_reducer_transitions_total',
+      help: 'Transitions applied into each state of the machine.',
+      labelNames: ['state'],
+      collect: (emit) => {
+        for (const state of this.machine.states) emit({ state }, this.#entered.get(state) ?? 0);
+      },
+    });
+    this.prometheus.counter({
+      name: 'onex_reducer_conflict_retries_total',
+      help: 'Appends that lost a race to another writer and were reduced again.',
+      collect: (emit) => emit({}, this.#conflicts),
+    });
+    this.prometheus.counter({
+      name: 'onex_reducer_restores_total',
+      help: 'Aggregates taken back to an earlier or explicit snapshot.',
+      collect: (emit) => emit({}, this.#restores),
+    });
+    this.prometheus.gauge({
+      name: 'onex_reducer_busy_aggregates',
+      help: 'Aggregates with events queued or being applied now.',
+      collect: (emit) => emit({}, this.#queue.size),
+    });
   }
 
   #apply(aggregateId: string, eventId: string, event: ParsedEventOf<MachineOf<TDefinition>>, signal: AbortSignal | undefined): Promise<AppliedEvent<MachineOf<TDefinition>>> {
