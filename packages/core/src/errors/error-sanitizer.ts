@@ -164,6 +164,9 @@ function patternApply(rule: PatternRule): CompiledRule['apply'] {
   const { check } = rule;
   const whole = parts.length === 1 && parts[0] === MASK_PART;
   return (text, replacement) => {
+    // Most texts hold no match: `test` says so without the replace machinery (a callback, a new string).
+    regex.lastIndex = 0;
+    if (!regex.test(text)) return text;
     regex.lastIndex = 0;
     return text.replace(regex, (...args: unknown[]): string => {
       const match = args[0] as string;
@@ -198,16 +201,18 @@ function scannerApply(rule: ScannerRule): CompiledRule['apply'] {
 }
 
 /**
- * Which rules one text needs: those without keywords, and those with a keyword the text contains. All keywords are
- * found in one scan of the lower-cased text by one alternation (longest first, resumed one character after each hit,
- * so hits that overlap are all found); a keyword found implies every keyword it contains (a shorter one starting at
- * the same place is never reported by the alternation itself).
+ * Which rules one text needs: those without keywords, and those with a keyword the text contains. The keywords of
+ * two characters or more are found in one scan of the lower-cased text by one expression, their trie (so each
+ * position costs a character test or two, not one per keyword), resumed one character after each hit so that
+ * overlapping hits are all found; a hit implies every keyword inside it (the trie reports the longest keyword
+ * starting at a place, not the shorter ones it begins with). One-character keywords are looked up directly.
  */
 class KeywordPrefilter {
   readonly #always: readonly number[];
   /** Reused by every call (the sanitizer is synchronous): a fresh typed array per text costs more than the scan. */
   readonly #active: Uint8Array;
   readonly #scan: RegExp | undefined;
+  readonly #single: readonly (readonly [string, readonly number[]])[];
   /** For each keyword: the rules to run when it occurs, its own and those of every keyword inside it. */
   readonly #rulesOf: ReadonlyMap<string, readonly number[]>;
 
@@ -220,10 +225,12 @@ class KeywordPrefilter {
       else for (const keyword of rule.keywords) own.set(keyword, [...(own.get(keyword) ?? []), index]);
     });
     this.#always = always;
-    const keywords = [...own.keys()].sort((a, b) => b.length - a.length);
-    this.#scan = keywords.length === 0 ? undefined : new RegExp(keywords.map(escapeRegExp).join('|'), 'g');
+    const keywords = [...own.keys()];
+    const long = keywords.filter((keyword) => keyword.length > 1);
+    this.#single = keywords.filter((keyword) => keyword.length === 1).map((keyword) => [keyword, own.get(keyword) ?? []] as const);
+    this.#scan = long.length === 0 ? undefined : new RegExp(trieSource(long), 'g');
     const rulesOf = new Map<string, readonly number[]>();
-    for (const keyword of keywords) {
+    for (const keyword of long) {
       const inside = keywords.filter((other) => keyword.includes(other)).flatMap((other) => own.get(other) ?? []);
       rulesOf.set(keyword, [...new Set(inside)]);
     }
@@ -236,9 +243,14 @@ class KeywordPrefilter {
     active.fill(0);
     for (const index of this.#always) active[index] = 1;
     let any = this.#always.length > 0;
+    const lower = text.toLowerCase();
+    for (const [keyword, indexes] of this.#single) {
+      if (!lower.includes(keyword)) continue;
+      for (const index of indexes) active[index] = 1;
+      any = true;
+    }
     const scan = this.#scan;
     if (scan !== undefined) {
-      const lower = text.toLowerCase();
       scan.lastIndex = 0;
       for (let hit = scan.exec(lower); hit !== null; hit = scan.exec(lower)) {
         for (const index of this.#rulesOf.get(hit[0]) ?? []) active[index] = 1;
@@ -248,6 +260,36 @@ class KeywordPrefilter {
     }
     return any ? active : undefined;
   }
+}
+
+interface TrieNode {
+  end: boolean;
+  readonly next: Map<string, TrieNode>;
+}
+
+/** An expression that matches the longest of `words` starting at a position: their trie, written out. */
+function trieSource(words: readonly string[]): string {
+  const root: TrieNode = { end: false, next: new Map() };
+  for (const word of words) {
+    let node = root;
+    for (const char of word) {
+      let child = node.next.get(char);
+      if (child === undefined) {
+        child = { end: false, next: new Map() };
+        node.next.set(char, child);
+      }
+      node = child;
+    }
+    node.end = true;
+  }
+  const emit = (node: TrieNode): string => {
+    const branches = [...node.next].map(([char, child]) => `${escapeRegExp(char)}${emit(child)}`);
+    if (branches.length === 0) return '';
+    const body = branches.length === 1 ? (branches[0] ?? '') : `(?:${branches.join('|')})`;
+    // A word may end here or go on: the optional group is greedy, so the longer word wins.
+    return node.end ? `(?:${body})?` : body;
+  };
+  return emit(root);
 }
 
 /** Sorted, overlapping and touching ranges joined: each is replaced once. */
@@ -541,8 +583,11 @@ export class ErrorSanitizer {
           ? this.#replacement
           : this.#value(item, depth, ancestors);
       // Keys are masked too: a caller's unknown JSON key, or a record keyed by a token, is data like any value.
-      // defineProperty, not assignment: a key named `__proto__` must stay data, not replace the prototype.
-      Object.defineProperty(out, this.sanitizeText(key), { value: masked, enumerable: true, writable: true, configurable: true });
+      const outKey = this.sanitizeText(key);
+      // A key named `__proto__` must stay data, not replace the prototype: defineProperty for it, assignment (faster)
+      // for every other key.
+      if (outKey === '__proto__') Object.defineProperty(out, outKey, { value: masked, enumerable: true, writable: true, configurable: true });
+      else out[outKey] = masked;
     }
     if (skipped > 0) out['[more]'] = `${skipped} more entries`;
     if (count === 0 && !(value instanceof Map) && hasToJSON(value)) {

@@ -243,8 +243,9 @@ const IPV6_RULE: PatternRule = {
   id: 'ipv6',
   keywords: [':'],
   // The full form, or a compressed form with '::' (a lone '::' is left alone: too common in prose and code).
+  // The look-ahead first lets the engine skip, with one character test, every place no address can start.
   pattern:
-    String.raw`(?<![A-Za-z0-9_:.])(?:` +
+    String.raw`(?=[0-9A-Fa-f]{1,4}:|::)(?<![A-Za-z0-9_:.])(?:` +
     [
       `(?:${HEX4}:){7}${HEX4}`,
       `(?:${HEX4}:){1,7}:`,
