@@ -17,6 +17,12 @@ const FENCE_MARGIN = 1 / 4;
 /** Most workflows one claim takes (repeated while full batches come back and there is room). */
 const CLAIM_BATCH = 256;
 
+/**
+ * First delay before looking again when the earliest wake-up time is already past (doubling up to a quarter of a
+ * lease): due workflows the last claim did not reach, or one claimed here whose first commit has not cleared it yet.
+ */
+const PAST_DUE_DELAY_MS = 10;
+
 /** Node fires timers past 2^31-1 ms at once. */
 const MAX_TIMER_MS = 2_147_483_647;
 
@@ -55,6 +61,8 @@ export class Takeover {
   #claiming = false;
   #claimAgain = false;
   #storeFailures = 0;
+  /** Looks in a row that found the earliest wake-up time already past: they back off. */
+  #pastDue = 0;
   #renewing = false;
   /** The last renewal failed: the store cannot be reached to prove the leases. */
   #renewFailing = false;
@@ -140,10 +148,20 @@ export class Takeover {
   async armWake(): Promise<void> {
     if (!this.#accepting) return;
     const wakeAt = await this.#options.store.nextWakeAt(this.#options.runnable());
-    // A wake-up time already past belongs to a workflow claimed but not run yet (it clears at its first commit), or
-    // one the last claim had no room for: the lease tick's claim covers both, so no claim loop on it here.
     const delay = wakeAt === undefined ? undefined : wakeAt - this.#options.clock.now();
-    if (delay !== undefined && delay > 0) this.scheduleClaim(delay);
+    if (delay === undefined) return;
+    if (delay > 0) {
+      this.#pastDue = 0;
+      this.scheduleClaim(delay);
+      return;
+    }
+    // Already past: workflows that fell due while the last claim ran (many due at once: sleeps ending together),
+    // or one claimed here whose first commit has not cleared its time yet (and may hide later ones). Look again
+    // soon, backing off, while there is room; without room the lease tick's claim covers it.
+    if (this.#options.admission.room <= 0) return;
+    const backoff = Math.min(PAST_DUE_DELAY_MS * 2 ** Math.min(this.#pastDue, 16), Math.max(PAST_DUE_DELAY_MS, this.#options.leaseMs * RENEW_EVERY));
+    this.#pastDue += 1;
+    this.scheduleClaim(backoff);
   }
 
   /** Every quarter of a lease: renew the held runs, then claim what is free, expired or due. */
@@ -220,7 +238,11 @@ export class Takeover {
           const limit = Math.min(room, CLAIM_BATCH);
           const claimed = await store.claim({ owner: instanceId, leaseMs, now: clock.now(), limit, runnable: this.#options.runnable() });
           this.#adopt(claimed);
-          if (claimed.length > 0) logger.info({ count: claimed.length }, 'claimed workflows (taken over, released or due)');
+          if (claimed.length > 0) {
+            // Found work: a wake-up time past again next is more that fell due meanwhile, looked for at once.
+            this.#pastDue = 0;
+            logger.info({ count: claimed.length }, 'claimed workflows (taken over, released or due)');
+          }
           if (claimed.length < limit) break;
         }
         await this.armWake();
