@@ -160,7 +160,9 @@ function compileRule(rule: SanitizerRule): CompiledRule {
 function patternApply(rule: PatternRule): CompiledRule['apply'] {
   const flags = `${(rule.flags ?? '').replace(/[gy]/g, '')}g`;
   const regex = new RegExp(rule.pattern, flags);
-  const parts = parseTemplate(rule.replace ?? '$mask', countGroups(rule.pattern, flags));
+  const template = rule.replace ?? '$mask';
+  // Counting groups compiles the expression once more: only templates that refer to groups need it.
+  const parts = parseTemplate(template, /\$[1-9]/.test(template) ? countGroups(rule.pattern, flags) : 0);
   const { check } = rule;
   const whole = parts.length === 1 && parts[0] === MASK_PART;
   return (text, replacement) => {
@@ -209,15 +211,18 @@ function scannerApply(rule: ScannerRule): CompiledRule['apply'] {
  */
 class KeywordPrefilter {
   readonly #always: readonly number[];
-  /** Reused by every call (the sanitizer is synchronous): a fresh typed array per text costs more than the scan. */
-  readonly #active: Uint8Array;
   readonly #scan: RegExp | undefined;
   readonly #single: readonly (readonly [string, readonly number[]])[];
-  /** For each keyword: the rules to run when it occurs, its own and those of every keyword inside it. */
-  readonly #rulesOf: ReadonlyMap<string, readonly number[]>;
+  readonly #keywords: readonly string[];
+  /** Each keyword's own rules. */
+  readonly #own: ReadonlyMap<string, readonly number[]>;
+  /**
+   * For each keyword found so far: the rules to run when it occurs, its own and those of every keyword inside it.
+   * Worked out on a keyword's first hit, not up front: a sanitizer is cheap to make, and most keywords never occur.
+   */
+  readonly #rulesOf = new Map<string, readonly number[]>();
 
   constructor(rules: readonly CompiledRule[]) {
-    this.#active = new Uint8Array(rules.length);
     const own = new Map<string, number[]>();
     const always: number[] = [];
     rules.forEach((rule, index) => {
@@ -229,17 +234,25 @@ class KeywordPrefilter {
     const long = keywords.filter((keyword) => keyword.length > 1);
     this.#single = keywords.filter((keyword) => keyword.length === 1).map((keyword) => [keyword, own.get(keyword) ?? []] as const);
     this.#scan = long.length === 0 ? undefined : new RegExp(trieSource(long), 'g');
-    const rulesOf = new Map<string, readonly number[]>();
-    for (const keyword of long) {
-      const inside = keywords.filter((other) => keyword.includes(other)).flatMap((other) => own.get(other) ?? []);
-      rulesOf.set(keyword, [...new Set(inside)]);
-    }
-    this.#rulesOf = rulesOf;
+    this.#keywords = keywords;
+    this.#own = own;
   }
 
-  /** A flag per rule (1: run it), valid until the next call, or undefined when no rule needs to run. */
-  activeRules(text: string): Uint8Array | undefined {
-    const active = this.#active;
+  #rulesFor(keyword: string): readonly number[] {
+    let rules = this.#rulesOf.get(keyword);
+    if (rules === undefined) {
+      const inside = this.#keywords.filter((other) => keyword.includes(other)).flatMap((other) => this.#own.get(other) ?? []);
+      rules = [...new Set(inside)];
+      this.#rulesOf.set(keyword, rules);
+    }
+    return rules;
+  }
+
+  /**
+   * Sets a flag per rule in `active` (1: run it, for this text); false when no rule needs to run. The caller owns
+   * `active` and reuses it: a fresh typed array per text costs more than the scan.
+   */
+  activeRules(text: string, active: Uint8Array): boolean {
     active.fill(0);
     for (const index of this.#always) active[index] = 1;
     let any = this.#always.length > 0;
@@ -253,13 +266,39 @@ class KeywordPrefilter {
     if (scan !== undefined) {
       scan.lastIndex = 0;
       for (let hit = scan.exec(lower); hit !== null; hit = scan.exec(lower)) {
-        for (const index of this.#rulesOf.get(hit[0]) ?? []) active[index] = 1;
+        for (const index of this.#rulesFor(hit[0])) active[index] = 1;
         any = true;
         scan.lastIndex = hit.index + 1;
       }
     }
-    return any ? active : undefined;
+    return any;
   }
+}
+
+/** A preset's rules, compiled, and their prefilter: immutable once built, shared by every sanitizer of that kind. */
+interface CompiledRuleSet {
+  readonly rules: readonly CompiledRule[];
+  readonly prefilter: KeywordPrefilter;
+}
+
+/**
+ * Compiled rule sets by preset and personal data asked for (at most 3 × 8 of them). Compiling ~85 expressions, the
+ * secretlint adapters and the keyword trie costs about half a millisecond; nodes and loggers each make a
+ * sanitizer, so it is done once per kind. Sharing is safe because nothing in a set keeps state across a call: every
+ * expression's `lastIndex` is reset before it runs, a scanner's report collector is set and cleared within one
+ * synchronous scan, and no rule calls back into a sanitizer.
+ */
+const RULE_SETS = new Map<string, CompiledRuleSet>();
+
+function compiledRuleSet(preset: SanitizerPreset, pii: readonly PiiKind[]): CompiledRuleSet {
+  const key = `${preset}|${[...new Set(pii)].sort().join(',')}`;
+  let set = RULE_SETS.get(key);
+  if (set === undefined) {
+    const rules = rulesFor(preset, pii).map(compileRule);
+    set = { rules, prefilter: new KeywordPrefilter(rules) };
+    RULE_SETS.set(key, set);
+  }
+  return set;
 }
 
 interface TrieNode {
@@ -371,6 +410,8 @@ export class ErrorSanitizer {
 
   readonly #rules: readonly CompiledRule[];
   readonly #prefilter: KeywordPrefilter;
+  /** Which rules the text being masked needs; reused by every call (the sanitizer is synchronous). */
+  readonly #active: Uint8Array;
   readonly #custom: readonly CompiledCustom[];
   readonly #keyFragments: RegExp | undefined;
   readonly #keyPatterns: readonly RegExp[];
@@ -389,8 +430,10 @@ export class ErrorSanitizer {
     this.#maxStringLength = checkLimit('maxStringLength', options.maxStringLength, 10_000, 1);
     this.#maxEntries = checkLimit('maxEntries', options.maxEntries, 1_000, 1);
     const pii = piiKinds(options.pii);
-    this.#rules = rulesFor(preset, pii).map(compileRule);
-    this.#prefilter = new KeywordPrefilter(this.#rules);
+    const ruleSet = compiledRuleSet(preset, pii);
+    this.#rules = ruleSet.rules;
+    this.#prefilter = ruleSet.prefilter;
+    this.#active = new Uint8Array(ruleSet.rules.length);
     this.#custom = (options.patterns ?? []).map(compileCustom);
 
     const keys = [...sensitiveKeysFor(preset, pii), ...(options.sensitiveKeys ?? [])];
@@ -479,8 +522,8 @@ export class ErrorSanitizer {
 
   #rulesPass(text: string): string {
     const rules = this.#rules;
-    const active = this.#prefilter.activeRules(text);
-    if (active === undefined) return text;
+    const active = this.#active;
+    if (!this.#prefilter.activeRules(text, active)) return text;
     const replacement = this.#replacement;
     let out = text;
     for (let i = 0; i < rules.length; i++) {
@@ -680,10 +723,13 @@ export function createSanitizer(preset?: SanitizerPreset): ErrorSanitizer {
   return new ErrorSanitizer(preset === undefined ? {} : { preset });
 }
 
+const PII_KINDS: readonly PiiKind[] = ['email', 'phone', 'iban'];
+
 function piiKinds(option: ErrorSanitizerOptions['pii']): readonly PiiKind[] {
-  if (option === true) return ['email', 'phone', 'iban'];
+  if (option === true) return PII_KINDS;
   if (option === false || option === undefined) return [];
-  return option;
+  // Known kinds only (a JavaScript caller may pass anything): they also key the shared rule sets.
+  return PII_KINDS.filter((kind) => option.includes(kind));
 }
 
 type ErrorLike = object & { readonly message?: unknown; readonly name?: unknown };

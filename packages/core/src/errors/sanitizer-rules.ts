@@ -287,8 +287,8 @@ const ALL_PII: readonly PiiKind[] = ['email', 'phone', 'iban'];
 /**
  * The text rules of a preset, plus the personal-data rules asked for, in match order: structural credentials first
  * (they keep the key and mask the value), then the prefixed tokens (secretlint's, then the supplement), card
- * numbers, host details and personal data, then strict's catch-alls. Fresh for every sanitizer (the secretlint
- * adapters hold per-sanitizer state).
+ * numbers, personal data and host details, then strict's catch-alls. A new list (and new secretlint adapters) on
+ * every call.
  *
  * @internal
  * @example

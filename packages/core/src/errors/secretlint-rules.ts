@@ -130,8 +130,8 @@ const TOKEN_CHAR = /[A-Za-z0-9+/=_-]/;
 const TOKEN_HEAD = /[A-Za-z0-9]/;
 
 /**
- * The preset's detectors as {@link ScannerRule}s (ids `secretlint/<rule>`), each with its prefilter. New for every
- * sanitizer: a rule handler is created once, here, and then only run.
+ * The preset's detectors as {@link ScannerRule}s (ids `secretlint/<rule>`), each with its prefilter. Each call makes
+ * new ones: a rule handler is created once, here, and then only run, one synchronous scan at a time.
  *
  * A reported range is widened to the end of the token it ends in (a rule may report a key's length from the start
  * of `KEY=`, which would leave the key's tail visible), and back over letters and digits it starts among. A handler that throws reports nothing for that text; a
