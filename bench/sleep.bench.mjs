@@ -2,16 +2,16 @@
 // (1) SLEEPERS workflows parked in a one-hour sleep: the orchestrator's heap after a full GC, sampled as they pile
 //     up — it stays flat, since a parked workflow holds no run, promise or timer;
 // (2) WAKERS workflows due in the same second: the wake-up lag (woken minus due) at p50, p99 and max.
-// Run: pnpm --filter @onex/orchestrator build && node --expose-gc packages/orchestrator/bench/sleep.bench.mjs
+// Run: pnpm bench sleep (or, after pnpm build, node --expose-gc bench/sleep.bench.mjs)
 // (SLEEPERS=100000 and WAKERS=1000 by default; set them smaller for a quick look).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as wait } from 'node:timers/promises';
 import { z } from 'zod';
-import { createSilentLogger } from '@onex/core';
-import { defineWorkflow, Orchestrator } from '../dist/index.js';
-import { SqliteWorkflowStore } from '../dist/sqlite.js';
+import { createSilentLogger } from '../packages/core/dist/index.js';
+import { defineWorkflow, Orchestrator } from '../packages/orchestrator/dist/index.js';
+import { SqliteWorkflowStore } from '../packages/orchestrator/dist/sqlite.js';
 
 const SLEEPERS = Number(process.env.SLEEPERS ?? 100_000);
 const WAKERS = Number(process.env.WAKERS ?? 1000);
