@@ -90,7 +90,7 @@ export type TransactionalCompletion = (tx: unknown, key: string, token: string, 
  *
  * Implementations: {@link MemoryIdempotencyStore} (one process, bounded), {@link SqliteIdempotencyStore}
  * (durable, shared by processes on one host) and `PostgresIdempotencyStore` (`@onex/effect/postgres`: durable,
- * shared by replicas on any host). `describeIdempotencyStoreConformance` is the contract they all pass.
+ * shared by replicas on any host). `idempotencyStoreConformance` (`@onex/testing/conformance`) is the contract they all pass.
  *
  * @example
  * ```ts

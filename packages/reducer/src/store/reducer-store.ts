@@ -130,7 +130,7 @@ export interface AggregateSession {
  * Implementations must make {@link ReducerStore.append} atomic: a duplicate event id for the aggregate returns
  * `duplicate` and changes nothing; a version other than `expectedVersion` is a `CONFLICT` (another writer got
  * there first) and changes nothing; otherwise the transition is recorded and the snapshot replaced, both or
- * neither. `describeReducerStoreConformance` is that contract as a test suite.
+ * neither. `reducerStoreConformance` (`@onex/testing/conformance`) is that contract as a test suite.
  *
  * A store several processes write (PostgreSQL) also implements {@link ReducerStore.withAggregate}, so that replicas
  * apply an aggregate's events in the order they arrive instead of racing on versions.
