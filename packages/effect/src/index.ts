@@ -33,7 +33,7 @@ export {
 export { NodeEffect } from './node/node-effect.js';
 export type { NodeEffectOptions } from './node/node-effect-options.js';
 export { defineEffectNode, type EffectNodeDefinition } from './node/define-effect-node.js';
-export type { OperationStats } from './node/operation-stats.js';
+export type { EffectStats, OperationStats } from './node/operation-stats.js';
 export { createEffectClient, type EffectClient } from './client/effect-client.js';
 
 // Idempotency

@@ -64,9 +64,12 @@ describe('NodeEffect idempotency', () => {
     // A later repeat is answered from the store.
     expect(await node.execute('send', { to: 'ada' }, { idempotencyKey: 'k-50' })).toEqual({ ok: true, value: { id: 1, to: 'ada' } });
     expect(calls.n).toBe(1);
-    const stats = (node.metrics().extra['operations'] as Record<string, { calls: number; dedupHits: number }>)['send'];
+    const stats = node.stats().operations['send'];
     expect(stats?.calls).toBe(51);
     expect(stats?.dedupHits).toBe(50);
+    expect(node.stats().idempotency).toEqual({ keysInFlight: 0, exactlyOnce: [] });
+    // metrics().extra carries the same figures.
+    expect(node.metrics().extra['operations']).toEqual(node.stats().operations);
   });
 
   it('replays a stored typed error without running again', async () => {

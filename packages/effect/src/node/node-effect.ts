@@ -29,7 +29,7 @@ import type { TransactionManager } from '../transaction/transaction-manager.js';
 import { runInTransaction } from '../transaction/transactional-attempt.js';
 import type { EffectNodeDefinition } from './define-effect-node.js';
 import { DEFAULT_PURGE_INTERVAL_MS, type NodeEffectOptions } from './node-effect-options.js';
-import { OperationCounters, type OperationStats } from './operation-stats.js';
+import { OperationCounters, type EffectStats, type OperationStats } from './operation-stats.js';
 
 /**
  * An effect node: side-effecting I/O (databases, external APIs, files) made safe. Built from a definition (a value:
@@ -278,7 +278,8 @@ export class NodeEffect<const TOps extends readonly AnyEffectOperation[], TConfi
    * ```
    */
   protected invokeOperation(operation: AnyEffectOperation, input: unknown, ctx: OperationContext<unknown>): Promise<unknown> {
-    return operation.run(input, ctx);
+    // `AnyEffectOperation` erases the transaction's type (`never`); `ctx.tx` is the one the node's manager opened.
+    return operation.run(input, ctx as OperationContext<never>);
   }
 
   protected override async onInitialize(): Promise<void> {
@@ -324,14 +325,24 @@ export class NodeEffect<const TOps extends readonly AnyEffectOperation[], TConfi
     return components;
   }
 
-  protected override extraMetrics(): Record<string, unknown> {
+  /**
+   * Counters per operation and the idempotency keys in flight (also in `metrics().extra`).
+   *
+   * @example
+   * ```ts
+   * const { operations } = node.stats();
+   * console.log(operations['charge']?.calls);
+   * ```
+   */
+  stats(): EffectStats {
     const operations: Record<string, OperationStats> = {};
     for (const { op, stats, breaker } of this.#prepared.values()) operations[op.name] = stats.stats(breaker?.state ?? null);
-    return {
-      ...super.extraMetrics(),
-      operations,
-      idempotency: { keysInFlight: this.#keyed.inFlight, exactlyOnce: this.exactlyOnceOperations },
-    };
+    return { operations, idempotency: { keysInFlight: this.#keyed.inFlight, exactlyOnce: this.exactlyOnceOperations } };
+  }
+
+  /** Adds {@link EffectStats} (`operations` and `idempotency`) to `metrics().extra`. */
+  protected override extraMetrics(): Record<string, unknown> {
+    return { ...super.extraMetrics(), ...this.stats() };
   }
 
   async #purge(): Promise<void> {

@@ -1,10 +1,9 @@
 /**
- * Counters of one operation of an effect node, as reported in `metrics().extra.operations`.
+ * Counters of one operation of an effect node, in `node.stats().operations` (and `metrics().extra.operations`).
  *
  * @example
  * ```ts
- * const { operations } = node.metrics().extra as { readonly operations: Readonly<Record<string, OperationStats>> };
- * const charge: OperationStats | undefined = operations['charge']; // { calls, successes, failures, retries, … }
+ * const charge: OperationStats | undefined = node.stats().operations['charge']; // { calls, successes, failures, retries, … }
  * ```
  */
 export interface OperationStats {
@@ -22,6 +21,28 @@ export interface OperationStats {
   readonly conflicts: number;
   /** The state of the operation's breaker, or `null` when it has none. */
   readonly breaker: string | null;
+}
+
+/**
+ * An effect node's statistics, from `node.stats()` (also in `metrics().extra`): counters per operation and the
+ * idempotency keys in flight.
+ *
+ * @example
+ * ```ts
+ * const { operations, idempotency }: EffectStats = node.stats();
+ * operations['charge']?.retries; // attempts after the first
+ * idempotency.keysInFlight; // keyed runs not settled yet
+ * ```
+ */
+export interface EffectStats {
+  /** Counters of each operation, by name. */
+  readonly operations: Readonly<Record<string, OperationStats>>;
+  readonly idempotency: {
+    /** Keyed runs that have not settled yet. */
+    readonly keysInFlight: number;
+    /** Operations whose completion commits with their transaction (see `NodeEffect.exactlyOnceOperations`). */
+    readonly exactlyOnce: readonly string[];
+  };
 }
 
 /**

@@ -129,9 +129,9 @@ export interface EffectOperation<TName extends string = string, TInput extends S
  * const byName = new Map<string, AnyEffectOperation>(operations.map((op) => [op.name, op]));
  * ```
  */
-// The transaction type is erased here: `run` is contravariant in it, so only `any` admits every operation.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyEffectOperation = EffectOperation<string, Schema, Schema, any>;
+// The transaction type is `never` here: `run` is contravariant in it, so only the bottom type admits every
+// operation (whatever its `ctx.tx`); the node hands `run` the transaction its manager opened.
+export type AnyEffectOperation = EffectOperation<string, Schema, Schema, never>;
 
 const OPERATION_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,127}$/;
 
