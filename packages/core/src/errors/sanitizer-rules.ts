@@ -208,9 +208,10 @@ const EMAIL_RULE: PatternRule = {
 const PHONE_RULE: PatternRule = {
   id: 'phone',
   keywords: ['+', '('],
-  // International numbers (`+49 30 1234 5678`, `+1-202-555-0143`) and the North American `(202) 555-0143`: a
-  // plain run of digits is an id, not a phone number, so a '+' or the parentheses are required.
-  pattern: String.raw`(?<![A-Za-z0-9_+])(?:\+\d{1,3}[ .\-]?(?:\(\d{1,4}\)[ .\-]?)?\d{1,4}(?:[ .\-]?\d{1,4}){1,5}|\(\d{3}\)[ .\-]?\d{3}[ .\-]\d{4})(?![A-Za-z0-9_])`,
+  // International numbers (`+49 30 1234 5678`, `+1-202-555-0143`, `+4930123456`) and the North American
+  // `(202) 555-0143`: a plain run of digits is an id, not a phone number, so a '+' or the parentheses are required.
+  // Groups after the country code are separated, so a run of digits splits one way only (no backtracking blow-up).
+  pattern: String.raw`(?<![A-Za-z0-9_+])(?:\+(?:\d{7,15}|\d{1,3}(?:[ .\-]?\(\d{1,4}\))?(?:[ .\-]\d{1,5}){1,5})|\(\d{3}\)[ .\-]?\d{3}[ .\-]\d{4})(?![A-Za-z0-9_])`,
   check: (match) => {
     const digits = match.replace(/\D/g, '').length;
     return digits >= 8 && digits <= 15;
