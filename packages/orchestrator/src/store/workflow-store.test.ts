@@ -2,13 +2,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { ErrorCode, isOnexError, type OnexError } from '@onex/core';
+import { ErrorCode, type OnexError } from '@onex/core';
 import { workflowStoreConformance } from '@onex/testing/conformance';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { MemoryWorkflowStore } from './memory-store.js';
 import { FINISHED_STATUSES_V2, runnableParam, SQLITE_SCHEMA_VERSION, SQLITE_STATEMENTS } from './sqlite-schema.js';
 import { SqliteWorkflowStore } from './sqlite-store.js';
 import { StepStatus, TERMINAL_WORKFLOW_STATUSES, WorkflowStatus, type WorkflowRecord } from './workflow-record.js';
+import { rejection } from '@onex/testing';
 
 const dir = mkdtempSync(join(tmpdir(), 'onex-wf-store-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -83,16 +84,6 @@ function record(id: string, extra: Partial<WorkflowRecord> = {}): WorkflowRecord
     steps: {},
     ...extra,
   };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<OnexError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isOnexError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
 }
 
 /** The schema of the first release, verbatim: files it wrote must open with this release. */

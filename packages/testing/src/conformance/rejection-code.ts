@@ -1,4 +1,4 @@
-import { isOnexError } from '@onex/core';
+import { rejection } from '../errors/rejection.js';
 
 /**
  * The code of the `OnexError` that `promise` rejects with; throws when it resolves, or rejects with anything else
@@ -17,11 +17,5 @@ import { isOnexError } from '@onex/core';
  * ```
  */
 export async function rejectionCode(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isOnexError(error)) return error.code;
-    throw error;
-  }
-  throw new Error('expected the call to be refused');
+  return (await rejection(promise)).code;
 }
