@@ -26,7 +26,7 @@ export interface ComputeContext {
 
 /**
  * Result-cache settings of one computation. Both fields are optional: `cache: {}` turns the cache on with the
- * defaults.
+ * built-in defaults (1 000 entries, no expiry).
  *
  * @example
  * ```ts
@@ -62,8 +62,8 @@ export interface ComputationDefinition<TName extends string, TInput extends Sche
   /** The transform. Must be pure: same input, same output, no I/O. May return a promise (e.g. to yield). */
   compute(input: z.output<TInput>, ctx: ComputeContext): z.input<TOutput> | Promise<z.input<TOutput>>;
   /**
-   * Caches results by a hash of the parsed input; fields left out come from the node definition's
-   * `defaults.cache`, then the built-in defaults. Off by default (unless the node's `defaults.cache` turns it on;
+   * Caches results by a hash of the parsed input, with these settings (they replace the node definition's
+   * `defaults.cache` whole; fields left out take the built-in defaults). Off by default (unless the node's `defaults.cache` turns it on;
    * `false` keeps it off then): the node cannot tell a pure computation from one that only looks pure, so caching
    * is the author's promise. Cached results are deep-frozen.
    */

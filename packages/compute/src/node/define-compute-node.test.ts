@@ -83,10 +83,11 @@ describe('computation defaults', () => {
     expect(resolveComputationSettings(own, undefined)).toEqual({ cache: { maxEntries: 1_000, ttlMs: 500 }, slowThresholdMs: 7 });
   });
 
-  it('apply to computations that set nothing, field by field under their own, and never override cache: false', () => {
+  it('apply to computations that set nothing, are replaced whole by their own, and never override cache: false', () => {
     const defaults = { slowThresholdMs: 20, cache: { maxEntries: 50 } };
     expect(resolveComputationSettings(plain, defaults)).toEqual({ cache: { maxEntries: 50, ttlMs: Number.POSITIVE_INFINITY }, slowThresholdMs: 20 });
-    expect(resolveComputationSettings(own, defaults)).toEqual({ cache: { maxEntries: 50, ttlMs: 500 }, slowThresholdMs: 7 });
+    // `own` says cache: { ttlMs: 500 }: the built-in maxEntries, not the default's 50 (no field-by-field merge).
+    expect(resolveComputationSettings(own, defaults)).toEqual({ cache: { maxEntries: 1_000, ttlMs: 500 }, slowThresholdMs: 7 });
     expect(resolveComputationSettings(off, defaults)).toEqual({ cache: undefined, slowThresholdMs: 20 });
   });
 
@@ -98,7 +99,7 @@ describe('computation defaults', () => {
     await node.compute('plain', 1);
     const stats = node.stats();
     expect(stats.cache['plain']).toMatchObject({ hits: 1, misses: 1, maxEntries: 50, ttlMs: null });
-    expect(stats.cache['own']).toMatchObject({ maxEntries: 50, ttlMs: 500 });
+    expect(stats.cache['own']).toMatchObject({ maxEntries: 1_000, ttlMs: 500 });
     expect(stats.cache).not.toHaveProperty('off');
     expect([stats.computations['plain']?.slowThresholdMs, stats.computations['own']?.slowThresholdMs]).toEqual([20, 7]);
     expect((await node.health()).components['computations']?.data).toMatchObject({ cached: ['plain', 'own'] });

@@ -9,8 +9,9 @@ import { computeContract, type ComputeContractDefinition } from '../contract/com
 
 /**
  * Settings every computation of a node gets unless it sets its own: written once on the node definition, overridden
- * per computation (`defineComputation({ …, cache: false })`, `slowThresholdMs: 5`). Cache fields merge one by one:
- * a computation's `cache: { ttlMs }` keeps the default's `maxEntries`.
+ * per computation (`defineComputation({ …, cache: false })`, `slowThresholdMs: 5`). As for effect operations and
+ * workflow steps, a computation's own value replaces the default's whole value: its `cache: { ttlMs }` is that TTL
+ * with the built-in `maxEntries` (1 000), not merged with `defaults.cache`.
  *
  * @example
  * ```ts
@@ -99,16 +100,10 @@ export function checkComputationDefaults(node: string, defaults: ComputationDefa
  */
 export function resolveComputationSettings(computation: AnyComputation, defaults: ComputationDefaults | undefined): ResolvedComputationSettings {
   const slowThresholdMs = computation.slowThresholdMs ?? defaults?.slowThresholdMs ?? DEFAULT_SLOW_THRESHOLD_MS;
-  const own = computation.cache;
-  const base = defaults?.cache;
-  if (own === false || (own === undefined && base === undefined)) return { cache: undefined, slowThresholdMs };
-  return {
-    cache: {
-      maxEntries: own?.maxEntries ?? base?.maxEntries ?? DEFAULT_MAX_ENTRIES,
-      ttlMs: own?.ttlMs ?? base?.ttlMs ?? Number.POSITIVE_INFINITY,
-    },
-    slowThresholdMs,
-  };
+  // A computation's own cache settings replace the default's whole (as `retry` does for operations and steps).
+  const cache = computation.cache ?? defaults?.cache;
+  if (cache === undefined || cache === false) return { cache: undefined, slowThresholdMs };
+  return { cache: { maxEntries: cache.maxEntries ?? DEFAULT_MAX_ENTRIES, ttlMs: cache.ttlMs ?? Number.POSITIVE_INFINITY }, slowThresholdMs };
 }
 
 /**
