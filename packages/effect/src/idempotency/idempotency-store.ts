@@ -88,8 +88,8 @@ export type TransactionalCompletion = (tx: unknown, key: string, token: string, 
  * are kept for `retentionMs` and answered from the store; expired ones count as absent and are deleted by
  * `purgeExpired`. Keys passed in are already scoped (`<node>:<operation>:<key>`).
  *
- * Implementations: {@link MemoryIdempotencyStore} (one process, bounded), {@link SqliteIdempotencyStore}
- * (durable, shared by processes on one host) and `PostgresIdempotencyStore` (`@onex/effect/postgres`: durable,
+ * Implementations: {@link MemoryIdempotencyStore} (one process, bounded), `SqliteIdempotencyStore`
+ * (`@onex/effect/sqlite`: durable, shared by processes on one host) and `PostgresIdempotencyStore` (`@onex/effect/postgres`: durable,
  * shared by replicas on any host). `idempotencyStoreConformance` (`@onex/testing/conformance`) is the contract they all pass.
  *
  * @example
