@@ -25,7 +25,7 @@ export { SanitizerPreset } from './errors/sanitizer-rules.js';
 export { childLogger, createLogger, createSilentLogger, type CallLogBindings, type Logger, type LoggerOptions } from './logging/logger.js';
 export { LatencyHistogram, type LatencyStats } from './metrics/latency-histogram.js';
 export { CallMetrics, type CallMetricsOptions, type CallStats } from './metrics/call-metrics.js';
-export { BucketHistogram, DEFAULT_DURATION_BUCKETS, type BucketSnapshot } from './metrics/bucket-histogram.js';
+export { BucketHistogram, DEFAULT_DURATION_BUCKETS, type BucketStats } from './metrics/bucket-histogram.js';
 export {
   PrometheusMetrics,
   type CollectedHistogramMetric,

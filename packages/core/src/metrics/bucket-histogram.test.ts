@@ -6,7 +6,7 @@ describe('BucketHistogram', () => {
   it('counts each value in the first bucket whose bound it does not exceed (Prometheus le), cumulatively', () => {
     const h = new BucketHistogram([0.001, 0.01, 0.1]);
     for (const ms of [0.5, 1, 1.0001, 10, 50, 100, 250]) h.record(ms);
-    const s = h.snapshot();
+    const s = h.stats();
     expect(s.bounds).toEqual([0.001, 0.01, 0.1]);
     // ≤1 ms: 0.5, 1 · ≤10 ms: + 1.0001, 10 · ≤100 ms: + 50, 100 · +Inf: + 250
     expect(s.cumulative).toEqual([2, 4, 6]);
@@ -21,7 +21,7 @@ describe('BucketHistogram', () => {
     h.record(Number.POSITIVE_INFINITY);
     expect(h.count).toBe(0);
     h.record(0);
-    expect(h.snapshot().cumulative[0]).toBe(1);
+    expect(h.stats().cumulative[0]).toBe(1);
   });
 
   it('defaults to 100 µs … 30 s and refuses bounds that are not finite, positive and ascending', () => {

@@ -21,12 +21,12 @@ export const DEFAULT_DURATION_BUCKETS: readonly number[] = Object.freeze([
  *
  * @example
  * ```ts
- * import { BucketHistogram, type BucketSnapshot } from '@onex/core';
- * const snapshot: BucketSnapshot = new BucketHistogram().snapshot();
+ * import { BucketHistogram, type BucketStats } from '@onex/core';
+ * const stats: BucketStats = new BucketHistogram().stats();
  * ```
  */
-export interface BucketSnapshot {
-  /** The upper bounds, seconds, ascending (`+Inf` is implicit: its count is {@link BucketSnapshot.count}). */
+export interface BucketStats {
+  /** The upper bounds, seconds, ascending (`+Inf` is implicit: its count is {@link BucketStats.count}). */
   readonly bounds: readonly number[];
   /** Values at or below each bound (cumulative), one per bound. */
   readonly cumulative: readonly number[];
@@ -52,7 +52,7 @@ function checkBuckets(bounds: readonly number[]): void {
  * import { BucketHistogram } from '@onex/core';
  * const h = new BucketHistogram([0.001, 0.01, 0.1]);
  * h.record(4); // ms
- * h.snapshot().cumulative; // [0, 1, 1]
+ * h.stats().cumulative; // [0, 1, 1]
  * ```
  */
 export class BucketHistogram {
@@ -89,7 +89,7 @@ export class BucketHistogram {
   }
 
   /** The cumulative counts, total and sum, as Prometheus exposes them. */
-  snapshot(): BucketSnapshot {
+  stats(): BucketStats {
     const cumulative: number[] = [];
     let seen = 0;
     for (let i = 0; i < this.bounds.length; i += 1) {

@@ -3,7 +3,7 @@ import { ErrorCode } from '../errors/error-codes.js';
 import { OnexError } from '../errors/onex-error.js';
 import { BreakerState, type BreakerStats, type CircuitBreaker } from '../resilience/circuit-breaker.js';
 import type { CircuitBreakerRegistry } from '../resilience/circuit-breaker-registry.js';
-import { BucketHistogram, DEFAULT_DURATION_BUCKETS, type BucketSnapshot } from './bucket-histogram.js';
+import { BucketHistogram, DEFAULT_DURATION_BUCKETS, type BucketStats } from './bucket-histogram.js';
 import { attachSource, NODE_LABEL, type FamilyShape, type FamilyType } from './shared-family.js';
 
 /**
@@ -191,12 +191,12 @@ export class PrometheusMetrics {
    */
   histogram<TLabel extends string = never>(metric: CollectedHistogramMetric<TLabel>): void {
     const buckets = new BucketHistogram(metric.buckets ?? DEFAULT_DURATION_BUCKETS).bounds;
-    this.#attach<BucketSnapshot, TLabel>('histogram', metric, buckets, (emit) =>
+    this.#attach<BucketStats, TLabel>('histogram', metric, buckets, (emit) =>
       metric.collect((labels, histogram) => {
         if (histogram.bounds.length !== buckets.length || histogram.bounds.some((b, i) => b !== buckets[i])) {
           throw new OnexError(ErrorCode.Internal, `Histogram emitted to '${metric.name}' does not have the metric's buckets`);
         }
-        emit(labels, histogram.snapshot());
+        emit(labels, histogram.stats());
       }),
     );
   }

@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, type Registry, type RegistryContentType } from 'prom-client';
 import { ErrorCode } from '../errors/error-codes.js';
 import { OnexError } from '../errors/onex-error.js';
-import type { BucketSnapshot } from './bucket-histogram.js';
+import type { BucketStats } from './bucket-histogram.js';
 
 /** A prom-client registry of either exposition format. */
 export type AnyRegistry = Registry<RegistryContentType>;
@@ -98,7 +98,7 @@ class CollectedHistogram extends Histogram<string> {
     const { name, help } = this.#family.shape;
     const bucket = `${name}_bucket`;
     const values: HistogramSample[] = [];
-    for (const [sharedLabels, snapshot] of await gather<BucketSnapshot>(this.#family)) {
+    for (const [sharedLabels, snapshot] of await gather<BucketStats>(this.#family)) {
       snapshot.bounds.forEach((le, i) => values.push({ metricName: bucket, labels: { le }, sharedLabels, value: snapshot.cumulative[i] ?? 0 }));
       values.push({ metricName: bucket, labels: { le: '+Inf' }, sharedLabels, value: snapshot.count });
       values.push({ metricName: `${name}_sum`, labels: {}, sharedLabels, value: snapshot.sumSeconds });
