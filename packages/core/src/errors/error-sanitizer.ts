@@ -381,9 +381,13 @@ function describeFunction(fn: (...args: never[]) => unknown): string {
 /**
  * Masks secrets and personal data in strings, values and errors before they reach logs or the wire.
  *
- * Text is masked by one precompiled regular expression per preset (plus one per custom pattern); objects
- * are deep-copied with values under sensitive keys masked; errors are walked through their `cause` chain
- * and `AggregateError.errors`. The sanitizing methods never throw and always return JSON-safe data.
+ * Text is masked by the preset's rules: secretlint's recommended credential rules (a maintained dependency), the
+ * issuer-prefixed token formats that set lacks, and ONEX's structural rules (secret keys' values, auth headers,
+ * passwords in URLs, private keys, JWTs, Luhn-checked card numbers), plus host details and, when asked for,
+ * personal data. Each rule runs only on a text that holds one of its keywords (all found in one scan), so a text
+ * with none costs one scan; custom patterns run first. Objects are deep-copied with their keys masked and values
+ * under sensitive keys masked whole; errors are walked through their `cause` chain and `AggregateError.errors`.
+ * The sanitizing methods never throw and always return JSON-safe data.
  *
  * @example
  * ```ts
