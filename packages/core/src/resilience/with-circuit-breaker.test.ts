@@ -7,6 +7,7 @@ import { createSilentLogger } from '../logging/logger.js';
 import { NodeKind } from '../node/node-kind.js';
 import type { CallContext } from '../node/call-context.js';
 import { NodeService, type NodeServiceOptions } from '../node/node-service.js';
+import { parseScrape } from '../../test/prometheus-text.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import { CircuitBreakerRegistry } from './circuit-breaker-registry.js';
 import { circuitBreakerInterceptor, withCircuitBreaker } from './with-circuit-breaker.js';
@@ -54,6 +55,24 @@ describe('withCircuitBreaker', () => {
     expect(health.components['breaker']?.detail).toBe('circuit open');
     expect(node.metrics().extra['breaker']).toMatchObject({ state: 'open' });
     registry.shutdown();
+  });
+
+  it("shows the breaker's state and counters in Prometheus", async () => {
+    const Guarded = withCircuitBreaker(Flaky, { breaker: { volumeThreshold: 2, errorThresholdPercentage: 50, resetTimeoutMs: 60_000 } });
+    const node = new Guarded();
+    await node.initialize();
+    const closed = parseScrape(await node.metricsRegistry.metrics());
+    expect(closed.value('onex_circuit_breaker_state', { node: 'flaky', breaker: 'node:flaky', state: 'closed' })).toBe(1);
+    expect(closed.value('onex_circuit_breaker_state', { node: 'flaky', breaker: 'node:flaky', state: 'open' })).toBe(0);
+    for (let i = 0; i < 2; i += 1) await node.handle({ fail: true });
+    await node.handle({ fail: false }); // rejected: the breaker is open
+    const open = parseScrape(await node.metricsRegistry.metrics());
+    expect(open.value('onex_circuit_breaker_state', { node: 'flaky', breaker: 'node:flaky', state: 'open' })).toBe(1);
+    expect(open.value('onex_circuit_breaker_state', { node: 'flaky', breaker: 'node:flaky', state: 'closed' })).toBe(0);
+    expect(open.value('onex_circuit_breaker_calls_total', { node: 'flaky', breaker: 'node:flaky', result: 'failure' })).toBe(2);
+    expect(open.value('onex_circuit_breaker_calls_total', { node: 'flaky', breaker: 'node:flaky', result: 'rejected' })).toBe(1);
+    expect(open.value('onex_circuit_breaker_openings_total', { node: 'flaky', breaker: 'node:flaky' })).toBe(1);
+    await node.shutdown();
   });
 
   it('passes successful calls through unchanged', async () => {

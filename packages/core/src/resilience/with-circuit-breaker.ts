@@ -101,7 +101,8 @@ export type CircuitBreakerGuardedClass<TBase extends NodeServiceConstructor> = O
  * Mixin: every call of the node runs through a circuit breaker (from core's registry), by
  * {@link circuitBreakerInterceptor} around the node's `invoke` (outside the interceptors of its options). While the
  * breaker is open, calls fail fast with `CIRCUIT_OPEN` and a `retryAfterMs`; the breaker's state shows in `health()`
- * (open → degraded) and `metrics().extra.breaker`. The answer has the constructor of `Base`.
+ * (open → degraded), `metrics().extra.breaker` and Prometheus (`onex_circuit_breaker_state{breaker="node:<name>"}`
+ * and the other `onex_circuit_breaker_*` families). The answer has the constructor of `Base`.
  *
  * @example
  * ```ts
@@ -135,6 +136,7 @@ export function withCircuitBreaker<TBase extends NodeServiceConstructor>(Base: T
       super(...args);
       const registry = options.registry ?? new CircuitBreakerRegistry();
       this.circuitBreaker = registry.get(options.key ?? `node:${this.contract.name}`, options.breaker);
+      this.prometheus.breakers(this.circuitBreaker);
       this.#guarded = composeInterceptors([circuitBreakerInterceptor(this.circuitBreaker)], (input, ctx) => super.invoke(input, ctx));
     }
 
