@@ -82,7 +82,15 @@ import { OperationCounters, type EffectStats, type OperationStats } from './oper
  * beside it, and answers its result if it succeeded after all.
  *
  * **Interceptors** (`defaults.interceptors`, an operation's `interceptors`) wrap `run` in every attempt; see
- * {@link OperationInterceptor}. Protected hooks: {@link invokeOperation} (the end of the chain), plus core's
+ * {@link OperationInterceptor}.
+ *
+ * **Metrics.** {@link stats} (also in `metrics().extra`) counts per operation. In Prometheus (`GET /metrics`) calls
+ * are labelled by operation (`onex_node_calls_total{operation="send"}`), beside `onex_effect_dedup_hits_total`,
+ * `_conflicts_total`, `_retries_total` and `_timeouts_total`, each labelled `operation`, the gauge
+ * `onex_effect_idempotency_keys_in_flight`, and the `onex_circuit_breaker_*` families of each operation's breaker
+ * (`breaker="op:<node>:<operation>"`); all read at scrape time.
+ *
+ * Protected hooks: {@link invokeOperation} (the end of the chain), plus core's
  * `onInitialize`, `onShutdown`, `componentHealth`, `extraMetrics` (call `super`).
  *
  * @example
@@ -181,6 +189,8 @@ export class NodeEffect<const TOps extends readonly AnyEffectOperation[], TConfi
       };
       this.#prepared.set(op.name, prepared);
     }
+    this.labelCallsByOperation([...this.#prepared.keys()], (request) => request.operation);
+    this.#registerMetrics();
   }
 
   /**
@@ -343,6 +353,30 @@ export class NodeEffect<const TOps extends readonly AnyEffectOperation[], TConfi
   /** Adds {@link EffectStats} (`operations` and `idempotency`) to `metrics().extra`. */
   protected override extraMetrics(): Record<string, unknown> {
     return { ...super.extraMetrics(), ...this.stats() };
+  }
+
+  /**
+   * The kind's Prometheus families, read at scrape time from the operations' counters, the in-flight keys and the
+   * operations' breakers (each one, not the whole registry, which may be shared with other nodes).
+   */
+  #registerMetrics(): void {
+    const perOperation = (name: string, help: string, value: (c: OperationCounters) => number): void =>
+      this.prometheus.counter({
+        name,
+        help,
+        labelNames: ['operation'],
+        collect: (emit) => this.#prepared.forEach(({ stats }, operation) => emit({ operation }, value(stats))),
+      });
+    perOperation('onex_effect_dedup_hits_total', 'Calls answered without running: replayed from the idempotency store or joined to a concurrent duplicate.', (c) => c.dedupHits);
+    perOperation('onex_effect_conflicts_total', 'Keyed calls refused because their key was reused with another input or is being run elsewhere.', (c) => c.conflicts);
+    perOperation('onex_effect_retries_total', "Attempts after the first, made by the operation's retry policy.", (c) => c.retries);
+    perOperation('onex_effect_timeouts_total', 'Calls of the operation that failed with TIMEOUT.', (c) => c.timeouts);
+    this.prometheus.gauge({
+      name: 'onex_effect_idempotency_keys_in_flight',
+      help: 'Keyed runs in this process not settled yet (running, or settling after their caller was answered).',
+      collect: (emit) => emit({}, this.#keyed.inFlight),
+    });
+    for (const { breaker } of this.#prepared.values()) if (breaker !== undefined) this.prometheus.breakers(breaker);
   }
 
   async #purge(): Promise<void> {
