@@ -31,14 +31,15 @@ import {
 } from './orchestrator-contract.js';
 import type { OrchestratorDefinition } from './orchestrator-definition.js';
 import { resolveLimits, type OrchestratorLimits, type OrchestratorOptions, type ResultOptions, type StartOptions } from './orchestrator-options.js';
+import { registerOrchestratorMetrics, WorkflowDurations } from './orchestrator-metrics.js';
 import { OutcomeWaiters } from './outcome-waiters.js';
 import { Takeover } from './takeover.js';
 import { WorkflowRegistry } from './workflow-registry.js';
 import { WorkflowRun, type ChildRunner, type RunCounters, type RunEnd, type RunOutcome } from './workflow-run.js';
 
 /**
- * What an orchestrator counts, as {@link Orchestrator.stats} answers it (and `GET /metrics` under
- * `extra.workflows`).
+ * What an orchestrator counts, as {@link Orchestrator.stats} answers it (and `GET /metrics.json` under
+ * `extra.workflows`; `GET /metrics` has the same figures in Prometheus families, see {@link Orchestrator}).
  *
  * @example
  * ```ts
@@ -84,6 +85,14 @@ const RESULT_POLL_SUBSCRIBED_MS = 5_000;
  * ({@link defineOrchestrator}) says what it runs, the options what it runs with. It is itself a node: serve it
  * with `serveOrchestrator` (adds `/v1/workflows` routes to `serveNode`).
  *
+ * Metrics: `GET /metrics` answers Prometheus families labelled `node` — beside the core node ones,
+ * `onex_orchestrator_workflows_started_total`, `_workflows_finished_total{status}`, `_step_attempts_total`,
+ * `_step_retries_total`, `_compensations_total{result}` (`run`, `failed`, `parked`), `_takeovers_total`,
+ * `_lease_losses_total`, `_fenced_writes_total`, the gauges `_workflows_running` and `_workflows_queued`, the
+ * histograms `_step_duration_seconds{workflow,step}` and `_workflow_duration_seconds{workflow}` (label values only
+ * from registered definitions), and `onex_circuit_breaker_*{breaker}` for each peer's breaker. `GET /metrics.json`
+ * carries {@link OrchestratorStats} under `extra.workflows`.
+ *
  * Protected hooks: `NodeService`'s `onInitialize`, `onShutdown`, `componentHealth` and `extraMetrics` (call
  * `super` in each).
  *
@@ -126,6 +135,7 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
   readonly #takeover: Takeover;
   #unsubscribe: (() => Promise<void>) | undefined;
   readonly #latency = new LatencyHistogram();
+  readonly #durations = new WorkflowDurations();
   readonly #finished = new Map<string, number>();
   readonly #counters: RunCounters = { stepAttempts: 0, stepRetries: 0, compensationsRun: 0, compensationsFailed: 0, compensationsParked: 0, fencedWrites: 0 };
   #started = 0;
@@ -163,7 +173,21 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
       onCancel: (id) => this.#admission.cancel(id),
     });
     for (const [peerName, client] of Object.entries(options.peers ?? {})) this.#registry.registerPeer(peerName, client);
-    for (const workflow of definition.workflows) this.#registry.register(workflow);
+    for (const workflow of definition.workflows) {
+      this.#registry.register(workflow);
+      this.#durations.add(workflow);
+    }
+    registerOrchestratorMetrics(this.prometheus, {
+      breakers: this.#breakers,
+      durations: this.#durations,
+      counters: this.#counters,
+      started: () => this.#started,
+      finished: () => this.#finished,
+      running: () => this.#admission.running,
+      queued: () => this.#admission.queued,
+      recovered: () => this.#takeover.recovered,
+      leaseLosses: () => this.#takeover.leaseLosses,
+    });
   }
 
   /** This instance's name: the owner of the workflows it holds. */
@@ -185,6 +209,7 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
    */
   register(definition: AnyWorkflowDefinition): void {
     this.#registry.register(definition);
+    this.#durations.add(definition);
   }
 
   /**
@@ -492,6 +517,7 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
       now: () => this.clock.now(),
       maxParallelSteps: this.#limits.maxParallelSteps,
       counters: this.#counters,
+      durations: this.#durations,
       children: this,
       canDispatch: () => this.#takeover.canDispatch(),
     });
@@ -500,7 +526,9 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
   #ended(record: WorkflowRecord, run: WorkflowRun, end: RunEnd): void {
     const id = record.id;
     if (end.kind === 'finished') {
-      this.#latency.record(this.clock.now() - record.createdAt);
+      const durationMs = this.clock.now() - record.createdAt;
+      this.#latency.record(durationMs);
+      this.#durations.recordWorkflow(record.type, durationMs);
       this.#finished.set(end.outcome.status, (this.#finished.get(end.outcome.status) ?? 0) + 1);
       this.#waiters.settle(id, { id, ...end.outcome });
       return;

@@ -25,6 +25,7 @@ import {
   type WorkflowRecord,
 } from '../store/workflow-record.js';
 import type { WorkflowStore } from '../store/workflow-store.js';
+import type { WorkflowDurations } from './orchestrator-metrics.js';
 
 /** What a finished run reports to the orchestrator: the output of a completed workflow, else why it did not complete. */
 export type RunOutcome =
@@ -84,6 +85,8 @@ export interface RunDependencies {
   readonly now: () => number;
   readonly maxParallelSteps: number;
   readonly counters: RunCounters;
+  /** Where each step attempt's duration is recorded (bucketed per workflow type and step). */
+  readonly durations: WorkflowDurations;
   readonly children: ChildRunner;
   /** False once the instance can no longer prove its lease: no new call may go out (self-fencing). */
   readonly canDispatch: () => boolean;
@@ -566,7 +569,12 @@ export class WorkflowRun {
               if (!result.ok) throw result.error;
               return result.value;
             });
-          return step.call(input, ctx, send);
+          const startedAt = this.#deps.now();
+          try {
+            return await step.call(input, ctx, send);
+          } finally {
+            this.#deps.durations.recordStep(this.#record.type, step.name, this.#deps.now() - startedAt);
+          }
         },
         {
           signal,
@@ -591,6 +599,7 @@ export class WorkflowRun {
   async #runChildStep(step: StepDefinition, input: unknown, signal: AbortSignal): Promise<StepResult> {
     if (step.target.kind !== 'workflow') throw new OnexError(ErrorCode.Internal, `Step '${step.name}' is not a nested workflow`);
     this.#deps.counters.stepAttempts += 1;
+    const startedAt = this.#deps.now();
     try {
       const { childId, outcome } = await this.#deps.children.runChild({
         parent: this.record,
@@ -613,6 +622,8 @@ export class WorkflowRun {
       };
     } catch (error) {
       return { name: step.name, ok: false, error: toOnexError(error) };
+    } finally {
+      this.#deps.durations.recordStep(this.#record.type, step.name, this.#deps.now() - startedAt);
     }
   }
 
