@@ -135,4 +135,19 @@ describe('Orchestrator Prometheus metrics', () => {
     expect(scrape.count('onex_orchestrator_step_duration_seconds', { node: 'late', workflow: 'once', step: 'only' })).toBe(1);
     expect(scrape.count('onex_orchestrator_workflow_duration_seconds', { node: 'late', workflow: 'once' })).toBe(1);
   });
+
+  it('counts a delayed start, claimed from the store when due, as a takeover', async () => {
+    const a = new ScriptedPeer('a');
+    nodes.push(a);
+    const once = defineWorkflow({ type: 'once', version: '1.0.0', input: Input, output: Output })
+      .step('only', { target: ref('a'), input: ({ input }) => input })
+      .returns(({ steps }) => ({ total: steps.only?.value ?? 0 }));
+    const orchestrator = new Orchestrator({ name: 'delayed', workflows: [once] }, { store: new MemoryWorkflowStore(), peers: await peers(a), logger: createSilentLogger() });
+    await orchestrator.initialize();
+    nodes.push(orchestrator);
+    expect((await orchestrator.result(await orchestrator.start(once, { value: 2 }, { delayMs: 5 }))).status).toBe('completed');
+    const scrape = parseScrape(await orchestrator.metricsRegistry.metrics());
+    expect(scrape.value('onex_orchestrator_takeovers_total', { node: 'delayed' })).toBe(1);
+    expect(scrape.value('onex_orchestrator_takeovers_total', { node: 'delayed' })).toBe(orchestrator.stats().recovered);
+  });
 });
