@@ -157,8 +157,8 @@ interface Instance {
 }
 
 const TICK_MS = 20;
-/** An initialize() that takes longer is reported (and its incarnation dropped). */
-const INITIALIZE_BOUND_MS = 5_000;
+/** An initialize() that takes longer is reported (and its incarnation dropped): a liveness bound for a busy 2-core machine, not a speed claim (it takes well under a second on an idle one; a 40-seed run beside the full suite once hit 5 s). */
+const INITIALIZE_BOUND_MS = 30_000;
 
 /** Runs one seed and checks the invariants. */
 export async function runSeed(options: SeedOptions): Promise<SeedReport> {
