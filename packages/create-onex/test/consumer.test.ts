@@ -51,10 +51,10 @@ interface Manifest {
   readonly devDependencies?: Readonly<Record<string, string>>;
 }
 
-/** The lowest zod the packages' peer range admits (`^4.0.16` → `4.0.16`), and the workspace's own pin. */
+/** The lowest zod the packages' peer range admits (`^4.0.16` → `4.0.16`), and the version the workspace resolved. */
 const coreManifest = readJson<Manifest>(join(REPO, 'packages', 'core', 'package.json'));
 const ZOD_FLOOR = /^\^(\d+\.\d+\.\d+)$/.exec(coreManifest.peerDependencies?.['zod'] ?? '')?.[1];
-const WORKSPACE_ZOD = coreManifest.devDependencies?.['zod'];
+const WORKSPACE_ZOD = readJson<Manifest>(createRequire(join(REPO, 'packages', 'core', 'package.json')).resolve('zod/package.json')).version;
 
 /**
  * Writes prebuild-install's file for the workspace's better-sqlite3 (`better-sqlite3-v<version>-node-v<abi>-<platform>-
