@@ -2,6 +2,7 @@
 // typescript and @types/node), read at build time. Generated projects depend on these, so a published create-onex
 // scaffolds projects against the @onex/* release it was built with (the release script builds before it publishes).
 import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
 const packagesDir = join(import.meta.dirname, '..', '..');
@@ -14,10 +15,9 @@ for (const entry of readdirSync(packagesDir).sort()) {
 }
 if (Object.keys(versions).length === 0) throw new Error(`No @onex/* packages found under ${packagesDir}`);
 // What generated code imports besides @onex/*, at the versions the packages are built and tested with. zod is a
-// peer dependency of @onex/* (one copy, the project's); its devDependency pin is the version they are tested with.
-const core = JSON.parse(readFileSync(join(packagesDir, 'core', 'package.json'), 'utf8'));
+// peer dependency of @onex/* (one copy, the project's); the version core resolves is the one they are tested with.
 const root = JSON.parse(readFileSync(join(packagesDir, '..', 'package.json'), 'utf8'));
-versions.zod = core.devDependencies.zod;
+versions.zod = JSON.parse(readFileSync(createRequire(join(packagesDir, 'core', 'package.json')).resolve('zod/package.json'), 'utf8')).version;
 versions.typescript = root.devDependencies.typescript;
 versions['@types/node'] = root.devDependencies['@types/node'];
 for (const [name, version] of Object.entries(versions)) {
