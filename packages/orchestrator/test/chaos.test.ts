@@ -158,18 +158,25 @@ describe('orchestrator chaos at process level', () => {
       stops.push({ label: target.label, stoppedMs, before, after: await cluster.figures(target) });
     };
 
-    while (Date.now() - chaosStart < CHAOS_MS) {
+    // The faults follow a fixed plan by count, not by elapsed time: on a loaded machine a SIGSTOP takes longer, and a
+    // time-based schedule could run out before every planned fault happened. After the plan, SIGKILLs go on until
+    // CHAOS_MS has passed.
+    const plan: readonly ('peer' | 'kill' | 'stop')[] = ['kill', 'peer', 'kill', 'stop', 'kill', 'kill', 'stop', 'kill'];
+    let next = 0;
+    while (next < plan.length || Date.now() - chaosStart < CHAOS_MS) {
       await sleep(random.int(600, 1_400));
-      const progress = (Date.now() - chaosStart) / CHAOS_MS;
+      const fault = plan[next] ?? 'kill';
       // stock is killed alone early; then stock across the first SIGSTOP, pay across the second.
-      if (tally.peerKills === 0 && progress >= 0.1) {
+      if (fault === 'peer') {
         await cluster.killPeer('stock');
         tally.peerKills += 1;
         restartPeer('stock', random.int(200, 900));
+        next += 1;
         continue;
       }
-      if (tally.sigstop < SIGSTOPS && progress >= (tally.sigstop === 0 ? 0.25 : 0.6)) {
+      if (fault === 'stop') {
         await sigstop(SLOTS[tally.sigstop % SLOTS.length]!, PEERS[tally.sigstop % PEERS.length]!);
+        next += 1;
         continue;
       }
       const up = cluster.upSlots();
@@ -177,6 +184,7 @@ describe('orchestrator chaos at process level', () => {
       const slot = random.pick(up);
       await cluster.kill(slot);
       tally.sigkill += 1;
+      next += 1;
       background.push(track(`restart of slot ${slot}`, restart(slot)));
     }
 
