@@ -25,9 +25,13 @@ export type {
   CompensationSpec,
   PeerStepSpec,
   SleepDuration,
+  SignalReceived,
+  SignalTimedOut,
   SleepOutput,
   SleepStepSpec,
   SleepTime,
+  WaitOutput,
+  WaitStepSpec,
   WorkflowDefaults,
   WorkflowHeader,
   WorkflowSteps,
@@ -38,11 +42,15 @@ export { validateWorkflowDefinition } from './workflow/validate-definition.js';
 export {
   isTerminalStatus,
   MAX_OUTCOME_ATTEMPT_ERRORS,
+  MAX_SIGNALS_PER_WORKFLOW,
   StepStatus,
   TERMINAL_WORKFLOW_STATUSES,
   WorkflowStatus,
   type RecordedError,
+  type SignalInput,
+  type SignalSendResult,
   type StepRecord,
+  type StoredSignal,
   type WorkflowCommit,
   type WorkflowError,
   type WorkflowFilter,
@@ -65,4 +73,5 @@ export {
 export { defineOrchestrator, type OrchestratorDefinition } from './engine/orchestrator-definition.js';
 export type { OrchestratorOptions, ResultOptions, StartOptions } from './engine/orchestrator-options.js';
 export { Orchestrator, type OrchestratorStats } from './engine/orchestrator.js';
+export type { SignalAck, SignalOptions } from './engine/signals.js';
 export { serveOrchestrator, workflowRoutes, type WorkflowRoutesOptions } from './http/workflow-routes.js';

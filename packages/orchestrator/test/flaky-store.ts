@@ -19,7 +19,7 @@ export interface FlakyStore {
   readonly commits: { readonly id: string; readonly epoch: number }[];
 }
 
-const METHODS = new Set<string>(['create', 'commit', 'get', 'list', 'claim', 'renew', 'release', 'requestCancel', 'nextWakeAt']);
+const METHODS = new Set<string>(['create', 'commit', 'get', 'list', 'claim', 'renew', 'release', 'requestCancel', 'nextWakeAt', 'sendSignal', 'signals']);
 
 /** Wraps `inner`; failing calls reject with an error shaped like SQLite's `SQLITE_BUSY`. */
 export function flaky(inner: WorkflowStore, rule: FailRule = () => false): FlakyStore {

@@ -7,6 +7,9 @@ import type {
   HeldRun,
   RenewResult,
   RunnableType,
+  SignalInput,
+  SignalSendResult,
+  StoredSignal,
   WorkflowCommit,
   WorkflowEvent,
   WorkflowFilter,
@@ -95,6 +98,14 @@ export class OwnershipJournal implements WorkflowStore {
 
   requestCancel(id: string): Promise<WorkflowRecord | undefined> {
     return this.#inner.requestCancel(id);
+  }
+
+  sendSignal(id: string, signal: SignalInput): Promise<SignalSendResult> {
+    return this.#inner.sendSignal(id, signal);
+  }
+
+  signals(id: string, afterSeq: number): Promise<readonly StoredSignal[]> {
+    return this.#inner.signals(id, afterSeq);
   }
 
   nextWakeAt(runnable: readonly RunnableType[]): Promise<number | undefined> {

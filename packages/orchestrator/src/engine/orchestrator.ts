@@ -33,6 +33,7 @@ import type { OrchestratorDefinition } from './orchestrator-definition.js';
 import { resolveLimits, type OrchestratorLimits, type OrchestratorOptions, type ResultOptions, type StartOptions } from './orchestrator-options.js';
 import { registerOrchestratorMetrics, WorkflowDurations } from './orchestrator-metrics.js';
 import { OutcomeWaiters } from './outcome-waiters.js';
+import { checkSignal, signalAck, signalIdOf, type SignalAck, type SignalOptions } from './signals.js';
 import { Takeover } from './takeover.js';
 import { WorkflowRegistry } from './workflow-registry.js';
 import { WorkflowRun, type ChildRunner, type RunCounters, type RunEnd, type RunOutcome } from './workflow-run.js';
@@ -171,6 +172,9 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
       admission: this.#admission,
       runnable: () => this.#registry.runnable,
       onCancel: (id) => this.#admission.cancel(id),
+      onSignals: (signals) => {
+        for (const [id, seq] of Object.entries(signals)) this.#admission.run(id)?.notifySignals(seq);
+      },
     });
     for (const [peerName, client] of Object.entries(options.peers ?? {})) this.#registry.registerPeer(peerName, client);
     for (const workflow of definition.workflows) {
@@ -347,6 +351,35 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
     return this.result(id, options);
   }
 
+  /**
+   * Sends a signal to a workflow: its payload is checked by the schema of the workflow's waits for `name`, then it
+   * is stored durably (deduplicated by `options.signalId`) and delivered to the first wait for it, now or when the
+   * workflow reaches one; a parked workflow is woken, here or on any instance. Resolves once stored.
+   *
+   * @throws OnexError `NOT_FOUND` (no such workflow), `VALIDATION` (the workflow waits for no such signal, or the
+   *   payload fails the schema: nothing stored), `CONFLICT` (the workflow is finished), `OVERLOADED` (it holds the
+   *   most signals a workflow may), `LIFECYCLE` (not initialized).
+   * @example
+   * ```ts
+   * await orchestrator.signal(orderId, 'shipped', { trackingId: 'TRK-1' }, { signalId: 'warehouse-8812' });
+   * ```
+   */
+  async signal(id: string, name: string, payload: unknown, options: SignalOptions = {}): Promise<SignalAck> {
+    if (!this.#accepting) throw new OnexError(ErrorCode.Lifecycle, `Orchestrator is ${this.status}, not accepting signals`);
+    const signalId = signalIdOf(options);
+    const record = this.#admission.run(id)?.record ?? (await this.store.get(id));
+    if (record === undefined) throw new OnexError(ErrorCode.NotFound, `Workflow ${id} not found`, { context: { id } });
+    const value = checkSignal(this.#registry.definition(record.type, record.version), id, name, payload);
+    const result = await this.store.sendSignal(id, { signalId, name, payload: value, sentAt: this.clock.now() });
+    const ack = signalAck(result, id, signalId);
+    if (result.status === 'accepted') {
+      const run = this.#admission.run(id);
+      if (run !== undefined) run.notifySignals(result.seq);
+      else if (result.woke) this.#takeover.scheduleClaim(0);
+    }
+    return ack;
+  }
+
   /** What the orchestrator counted so far. */
   stats(): OrchestratorStats {
     return {
@@ -494,6 +527,9 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
         break;
       case 'wake':
         this.#takeover.scheduleClaim(event.at - this.clock.now());
+        break;
+      case 'signal':
+        this.#admission.run(event.id)?.notifySignals(event.seq);
         break;
     }
   }

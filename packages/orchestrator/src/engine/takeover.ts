@@ -38,6 +38,8 @@ export interface TakeoverOptions {
   readonly runnable: () => readonly RunnableType[];
   /** Acts on a durable cancel request a renewal reported for a workflow held here. */
   readonly onCancel: (id: string) => void;
+  /** Tells the runs held here of the signals a renewal reported (the last signal number of each). */
+  readonly onSignals: (signals: Readonly<Record<string, number>>) => void;
 }
 
 /**
@@ -190,11 +192,12 @@ export class Takeover {
     const held = admission.held();
     const startedAt = clock.now();
     // Also with nothing held: the round trip proves the store reachable (and so the next claims' leases).
-    const { lost, cancelRequested } = await store.renew(instanceId, held, startedAt + leaseMs);
+    const { lost, cancelRequested, signals } = await store.renew(instanceId, held, startedAt + leaseMs);
     this.#provenUntil = Math.max(this.#provenUntil, startedAt + leaseMs);
     this.#armFence();
     for (const id of lost) if (admission.drop(id, 'lease') !== undefined) this.leaseLosses += 1;
     for (const id of cancelRequested) this.#options.onCancel(id);
+    if (signals !== undefined) this.#options.onSignals(signals);
   }
 
   /** One timer: when the leases can no longer be proven in time, every run here halts (self-fencing). */

@@ -12,7 +12,7 @@ import {
   type NodeContract,
 } from '@onex/core';
 import type { AnyWorkflowDefinition, StepCallContext, StepDefinition } from '../workflow/definition.js';
-import type { SleepOutput } from '../workflow/step-spec.js';
+import { consumedSignalIds, isWait, NEVER, SignalInbox, sleepDueAt, sleepOutput, timedOut, waitInput, waitTimeoutAt, waitTimeoutError } from './waits.js';
 import {
   MAX_OUTCOME_ATTEMPT_ERRORS,
   StepStatus,
@@ -94,18 +94,12 @@ export interface RunDependencies {
 
 const MAX_TIMER_MS = 2_147_483_647;
 
-/** The persisted wake-up time of a sleeping step (its dispatched input). */
-function sleepDueAt(record: StepRecord): number {
-  const wakeAt = (record.input as { readonly wakeAt?: unknown } | undefined)?.wakeAt;
-  return typeof wakeAt === 'number' ? wakeAt : 0;
-}
-
-// Step lookup by name, built once per definition rather than once per run.
-const STEP_INDEX = new WeakMap<AnyWorkflowDefinition, ReadonlyMap<string, StepDefinition>>();
-function stepIndex(definition: AnyWorkflowDefinition): ReadonlyMap<string, StepDefinition> {
+// Step lookup by name, and the waits for a signal, built once per definition rather than once per run.
+const STEP_INDEX = new WeakMap<AnyWorkflowDefinition, { readonly byName: ReadonlyMap<string, StepDefinition>; readonly signalWaits: readonly StepDefinition[] }>();
+function stepIndex(definition: AnyWorkflowDefinition): { readonly byName: ReadonlyMap<string, StepDefinition>; readonly signalWaits: readonly StepDefinition[] } {
   let index = STEP_INDEX.get(definition);
   if (index === undefined) {
-    index = new Map(definition.steps.map((s) => [s.name, s]));
+    index = { byName: new Map(definition.steps.map((s) => [s.name, s])), signalWaits: definition.steps.filter((s) => s.target.kind === 'signal') };
     STEP_INDEX.set(definition, index);
   }
   return index;
@@ -166,6 +160,12 @@ export class WorkflowRun {
   readonly #deps: RunDependencies;
   readonly #definition: AnyWorkflowDefinition;
   readonly #byName: ReadonlyMap<string, StepDefinition>;
+  /** The definition's waits for a signal (none for most workflows: then signals are never read). */
+  readonly #signalWaits: readonly StepDefinition[];
+  /** The last signal number this run heard of (its record's, a notification's, a renewal's) and the last it read. */
+  #knownSeq: number;
+  #loadedSeq = 0;
+  readonly #inbox = new SignalInbox();
   /** Aborted when the workflow stops (cancel, deadline, a failed step) or the run halts: step calls. */
   readonly #steps$ = new AbortController();
   /** Aborted only when the run halts: compensations, which must run after a stop. */
@@ -188,13 +188,16 @@ export class WorkflowRun {
     this.#record = { ...record };
     this.#definition = definition;
     this.#deps = deps;
-    this.#byName = stepIndex(definition);
+    const index = stepIndex(definition);
+    this.#byName = index.byName;
+    this.#signalWaits = index.signalWaits;
+    this.#knownSeq = record.signalSeq ?? 0;
     for (const step of definition.steps) {
       let stored = record.steps[step.name];
       // A step a stopped run left `running` had an attempt in flight: it may have reached the peer. Record that
       // attempt, and dispatch the step again (same key, same persisted input: the peer does not repeat the work).
-      // A sleep left `running` is asleep, not in flight: it keeps its persisted wake-up time.
-      if (stored?.status === StepStatus.Running && step.target.kind !== 'sleep') {
+      // A wait (sleep or signal) left `running` waits, it is not in flight: it keeps its persisted wake-up time.
+      if (stored?.status === StepStatus.Running && !isWait(step)) {
         stored = { ...stored, status: StepStatus.Pending, attemptErrors: [...stored.attemptErrors, INTERRUPTED_ATTEMPT] };
       }
       this.#steps.set(step.name, stored ?? { name: step.name, status: StepStatus.Pending, attempts: 0, attemptErrors: [] });
@@ -210,6 +213,16 @@ export class WorkflowRun {
   /** The epoch this run holds the workflow at. */
   get epoch(): number {
     return this.#record.epoch;
+  }
+
+  /**
+   * Tells the run the workflow accepted its signal `seq` (here, through the store's events, or a lease renewal):
+   * a run waiting for a signal reads the new ones at its next pass, woken now.
+   */
+  notifySignals(seq: number): void {
+    if (seq <= this.#knownSeq) return;
+    this.#knownSeq = seq;
+    if (this.#signalWaits.length > 0) this.#wake?.();
   }
 
   /** Stops the workflow: running steps are aborted and completed ones compensated; ends `cancelled`. */
@@ -303,7 +316,7 @@ export class WorkflowRun {
     // A parked workflow that was claimed again: its first write clears the wake-up time.
     if (this.#record.wakeAt !== undefined && workflow.wakeAt === undefined) workflow = { ...workflow, wakeAt: null };
     if (change.steps !== undefined) for (const step of change.steps) this.#steps.set(step.name, step);
-    const { wakeAt, ...fields } = workflow;
+    const { wakeAt, seenSignalSeq: _seen, ...fields } = workflow;
     Object.assign(this.#record, fields);
     if (wakeAt === null) delete this.#record.wakeAt;
     else if (wakeAt !== undefined) this.#record.wakeAt = wakeAt;
@@ -350,6 +363,8 @@ export class WorkflowRun {
     const finished: StepResult[] = [];
     let pendingResults: StepResult[] = [];
     for (;;) {
+      // Signals the run heard of but has not read, for a wait that is or may become open in this pass.
+      if (this.#knownSeq > this.#loadedSeq && this.#stop === undefined && this.#hasOpenWait()) await this.#readSignals();
       const changes: StepRecord[] = [];
       const toDispatch: { step: StepDefinition; input: unknown }[] = [];
       // Record results first, so that dependents see them in this same pass.
@@ -358,8 +373,8 @@ export class WorkflowRun {
       const workflowPatch: WorkflowPatch | undefined =
         this.#record.status === WorkflowStatus.Pending ? { status: WorkflowStatus.Running } : undefined;
       if (toDispatch.length === 0 && inFlight === 0 && workflowPatch === undefined) {
-        const wakeAt = this.#stop === undefined ? this.#nextSleepWake() : undefined;
-        // Only sleeps left: park the workflow until the first is due (or its deadline), holding nothing here.
+        const wakeAt = this.#stop === undefined ? this.#nextWake() : undefined;
+        // Only waits left: park the workflow until the first is due (or its deadline, or a signal), holding nothing here.
         if (wakeAt !== undefined) await this.#park(wakeAt, changes);
         // Nothing left to run: the last results go into the workflow's closing commit.
         this.#unsaved = changes;
@@ -409,14 +424,14 @@ export class WorkflowRun {
         // A step settled in this pass may have stopped the workflow: start nothing more.
         if (this.#stop !== undefined) return;
         const record = this.#steps.get(step.name)!;
-        if (step.target.kind === 'sleep' && record.status === StepStatus.Running) {
-          // Asleep: wakes (completes) once due; its dependents are scheduled in this same pass.
-          if (this.#wakeIfDue(record, changes)) progressed = true;
+        if (record.status === StepStatus.Running && isWait(step)) {
+          // Waiting: completes once due, or once its signal came; its dependents are scheduled in this same pass.
+          if (this.#wakeIfDue(step, record, changes)) progressed = true;
           continue;
         }
         if (record.status !== StepStatus.Pending) continue;
-        // Sleeps take no call slot.
-        if (step.target.kind !== 'sleep' && inFlight + toDispatch.length >= this.#deps.maxParallelSteps) return;
+        // Waits take no call slot.
+        if (!isWait(step) && inFlight + toDispatch.length >= this.#deps.maxParallelSteps) return;
         const readiness = this.#depsSatisfied(step);
         if (readiness === 'wait') continue;
         const now = this.#deps.now();
@@ -439,7 +454,8 @@ export class WorkflowRun {
               progressed = true;
               continue;
             }
-            input = step.target.kind === 'sleep' ? { wakeAt: step.target.wakeAt(ctx, now) } : step.input(ctx);
+            const target = step.target;
+            input = target.kind === 'sleep' ? { wakeAt: target.wakeAt(ctx, now) } : target.kind === 'signal' ? waitInput(target, ctx, now) : step.input(ctx);
           } catch (error) {
             const failure = new OnexError(ErrorCode.Validation, `Step '${step.name}' could not build its input`, { cause: error });
             changes.push(this.#settle({ name: step.name, ok: false, error: failure }));
@@ -449,9 +465,9 @@ export class WorkflowRun {
         }
         const running: StepRecord = { ...record, status: StepStatus.Running, attempts: record.attempts + 1, startedAt: record.startedAt ?? now, input };
         this.#steps.set(step.name, running);
-        if (step.target.kind === 'sleep') {
-          // Its wake-up time is persisted with it (the input): a resumed run sleeps until the same time.
-          if (!this.#wakeIfDue(running, changes)) changes.push(running);
+        if (isWait(step)) {
+          // Its wake-up time is persisted with it (the input): a resumed run waits until the same time.
+          if (!this.#wakeIfDue(step, running, changes)) changes.push(running);
           progressed = true;
           continue;
         }
@@ -461,32 +477,87 @@ export class WorkflowRun {
     }
   }
 
-  /** Completes a sleeping step whose time came (recording the change); false while it sleeps on. */
-  #wakeIfDue(record: StepRecord, changes: StepRecord[]): boolean {
-    const dueAt = sleepDueAt(record);
+  /**
+   * Completes a waiting step whose time came — a sleep due, a wait whose signal was read (or whose timeout passed) —
+   * recording the change; false while it waits on.
+   */
+  #wakeIfDue(step: StepDefinition, record: StepRecord, changes: StepRecord[]): boolean {
     const now = this.#deps.now();
-    if (dueAt > now) return false;
-    const output: SleepOutput = { dueAt, wokeAt: now };
-    changes.push(this.#settle({ name: record.name, ok: true, output }));
+    const target = step.target;
+    if (target.kind !== 'signal') {
+      if (sleepDueAt(record) > now) return false;
+      changes.push(this.#settle({ name: record.name, ok: true, output: sleepOutput(record, now) }));
+      return true;
+    }
+    const timeoutAt = waitTimeoutAt(record);
+    // A signal sent after the timeout does not count, even when the run that acts on the timeout comes later.
+    const received = this.#inbox.take(target, now, timeoutAt, (signal, error) =>
+      this.#deps.logger.warn({ err: error, workflowId: this.id, step: step.name, signalId: signal.signalId }, 'signal payload fails the wait schema: dropped'),
+    );
+    if (received !== undefined) {
+      changes.push(this.#settle({ name: record.name, ok: true, output: received }));
+      return true;
+    }
+    if (timeoutAt === undefined || timeoutAt > now) return false;
+    const result: StepResult =
+      target.onTimeout === 'continue' ? { name: record.name, ok: true, output: timedOut(now) } : { name: record.name, ok: false, error: waitTimeoutError(step, target, timeoutAt) };
+    if (!result.ok) this.#steps.set(record.name, { ...record, attemptErrors: [...record.attemptErrors, this.#wire(result.error)] });
+    changes.push(this.#settle(result));
     return true;
   }
 
-  /** The earliest wake-up time of the sleeping steps, or undefined when none sleeps. */
-  #nextSleepWake(): number | undefined {
+  /** True while a wait for a signal is running, or pending (it may start in this pass). */
+  #hasOpenWait(): boolean {
+    for (const step of this.#signalWaits) {
+      const status = this.#steps.get(step.name)!.status;
+      if (status === StepStatus.Running || status === StepStatus.Pending) return true;
+    }
+    return false;
+  }
+
+  /** Reads the signals accepted since the last read into the inbox (a store failure halts the run, resumably). */
+  async #readSignals(): Promise<void> {
+    this.#checkHalted();
+    const target = this.#knownSeq;
+    let fresh: Awaited<ReturnType<WorkflowStore['signals']>>;
+    try {
+      fresh = await this.#deps.store.signals(this.id, this.#loadedSeq);
+    } catch (error) {
+      this.halt('store', error);
+      throw new RunHalted();
+    }
+    this.#checkHalted();
+    this.#inbox.add(fresh, consumedSignalIds(this.#steps.values(), this.#signalWaits));
+    const last = fresh.length === 0 ? this.#loadedSeq : fresh[fresh.length - 1]!.seq;
+    this.#loadedSeq = Math.max(this.#loadedSeq, last, target);
+    if (last > this.#knownSeq) this.#knownSeq = last;
+  }
+
+  /** True while a wait for a signal is running. */
+  #waitingForSignal(): boolean {
+    for (const step of this.#signalWaits) if (this.#steps.get(step.name)!.status === StepStatus.Running) return true;
+    return false;
+  }
+
+  /**
+   * The earliest time a waiting step is due — a sleep's wake-up, a wait's timeout — or {@link NEVER} when only
+   * waits without a timeout wait; undefined when nothing waits.
+   */
+  #nextWake(): number | undefined {
     let earliest: number | undefined;
     for (const step of this.#definition.steps) {
       const record = this.#steps.get(step.name)!;
-      if (step.target.kind !== 'sleep' || record.status !== StepStatus.Running) continue;
-      const dueAt = sleepDueAt(record);
+      if (record.status !== StepStatus.Running || !isWait(step)) continue;
+      const dueAt = step.target.kind === 'signal' ? (waitTimeoutAt(record) ?? NEVER) : sleepDueAt(record);
       if (earliest === undefined || dueAt < earliest) earliest = dueAt;
     }
     return earliest;
   }
 
-  /** While other steps are in flight, one timer wakes the loop for the first sleep due; it dies with the run. */
+  /** While other steps are in flight, one timer wakes the loop for the first wait due; it dies with the run. */
   #armSleepTimer(): void {
-    const wakeAt = this.#nextSleepWake();
-    if (wakeAt === undefined) return;
+    const wakeAt = this.#nextWake();
+    if (wakeAt === undefined || wakeAt >= NEVER) return;
     this.#sleepTimer = setTimeout(() => this.#wake?.(), Math.min(Math.max(0, wakeAt - this.#deps.now()), MAX_TIMER_MS));
     this.#sleepTimer.unref();
   }
@@ -499,7 +570,9 @@ export class WorkflowRun {
   async #park(wakeAt: number, changes: readonly StepRecord[]): Promise<never> {
     const deadlineAt = this.#record.deadlineAt;
     const at = deadlineAt === undefined ? wakeAt : Math.min(wakeAt, deadlineAt);
-    await this.#commit({ workflow: { wakeAt: at }, steps: changes });
+    // Waiting for a signal: the store parks it due at once if a signal came after the last one read.
+    const seen = this.#waitingForSignal() ? { seenSignalSeq: this.#loadedSeq } : {};
+    await this.#commit({ workflow: { wakeAt: at, ...seen }, steps: changes });
     this.halt('parked');
     throw new RunHalted();
   }
@@ -532,7 +605,7 @@ export class WorkflowRun {
     const signal = this.#steps$.signal;
     if (step.target.kind === 'workflow') return this.#runChildStep(step, input, signal);
     const target = step.target;
-    if (target.kind === 'sleep') return { name: step.name, ok: false, error: new OnexError(ErrorCode.Internal, `Step '${step.name}' is a sleep, not a call`) };
+    if (target.kind === 'sleep' || target.kind === 'signal') return { name: step.name, ok: false, error: new OnexError(ErrorCode.Internal, `Step '${step.name}' waits, it makes no call`) };
     const client = this.#deps.peers.get(target.peer);
     if (client === undefined) return { name: step.name, ok: false, error: new OnexError(ErrorCode.Contract, `Unknown peer '${target.peer}'`) };
     const breaker = this.#deps.breakers.get(`peer:${target.peer}`);

@@ -32,6 +32,8 @@ const StartBody = z
   .strict()
   .refine((body) => body.startAt === undefined || body.delayMs === undefined, { message: 'startAt or delayMs, not both', path: ['delayMs'] });
 
+const SignalBody = z.object({ payload: z.unknown(), signalId: z.string().min(1).max(256).optional() }).strict();
+
 const STATUSES = new Set<string>(Object.values(WorkflowStatus));
 
 /**
@@ -54,7 +56,10 @@ export interface WorkflowRoutesOptions {
  * Adds the workflow API to a node app (pass it as `serveNode`'s `configure`):
  * `POST /v1/workflows` (start; 202 with `{ id }`; `startAt` or `delayMs` in the body delay the start), `GET /v1/workflows/:id` (state and steps),
  * `GET /v1/workflows/:id/result` (waits for the end, bounded by `x-onex-timeout-ms`, default 30 s),
- * `GET /v1/workflows?status=a,b&type=t&limit=n` (summaries), `POST /v1/workflows/:id/cancel`.
+ * `GET /v1/workflows?status=a,b&type=t&limit=n` (summaries), `POST /v1/workflows/:id/cancel`, and
+ * `POST /v1/workflows/:id/signals/:name` with `{ payload, signalId? }` (202 with `{ signalId, duplicate }`; a
+ * payload that fails the wait's schema, or a signal the workflow does not wait for, is answered 400 `BAD_REQUEST`
+ * with the schema's messages, and nothing is stored; 409 when the workflow is finished).
  *
  * The start body is read as `serveNode` reads `POST /v1/process` (see `readJsonBody`): JSON only (415), at most
  * `bodyLimitBytes` (413, refused while streaming), well-formed (400). The workflow takes the request's
@@ -127,7 +132,30 @@ export function workflowRoutes(orchestrator: Orchestrator, options: WorkflowRout
     });
 
     app.post('/v1/workflows/:id/cancel', async (c) => c.json(await orchestrator.cancel(c.req.param('id'))));
+
+    app.post('/v1/workflows/:id/signals/:name', async (c) => {
+      const read = await readJsonBody(c, readOptions);
+      if (!read.ok) throw read.error;
+      const parsed = SignalBody.safeParse(read.value);
+      if (!parsed.success) throw asBadRequest(toOnexError(parsed.error));
+      const { payload, signalId } = parsed.data;
+      try {
+        const ack = await orchestrator.signal(c.req.param('id'), c.req.param('name'), payload, signalId === undefined ? {} : { signalId });
+        return c.json(ack, 202);
+      } catch (error) {
+        const onex = toOnexError(error);
+        throw onex.code === ErrorCode.Validation ? asBadRequest(onex) : onex;
+      }
+    });
   };
+}
+
+/** A refused signal body or payload as a 400, keeping the schema's message and details. */
+function asBadRequest(error: OnexError): OnexError {
+  return new OnexError(ErrorCode.BadRequest, error.message, {
+    ...(error.details === undefined ? {} : { details: error.details }),
+    ...(error.context === undefined ? {} : { context: error.context }),
+  });
 }
 
 /**

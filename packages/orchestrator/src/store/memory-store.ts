@@ -1,5 +1,17 @@
 import { ErrorCode, HealthStatus, OnexError, type ComponentHealth } from '@onex/core';
-import { isTerminalStatus, type StepRecord, type WorkflowCommit, type WorkflowFilter, type WorkflowRecord, type WorkflowSummary } from './workflow-record.js';
+import {
+  isTerminalStatus,
+  MAX_SIGNALS_PER_WORKFLOW,
+  WorkflowStatus,
+  type SignalInput,
+  type SignalSendResult,
+  type StepRecord,
+  type StoredSignal,
+  type WorkflowCommit,
+  type WorkflowFilter,
+  type WorkflowRecord,
+  type WorkflowSummary,
+} from './workflow-record.js';
 import type { ClaimOptions, CreateResult, HeldRun, RenewResult, RunnableType, WorkflowEvent, WorkflowStore } from './workflow-store.js';
 
 type MutableRecord = { -readonly [K in keyof WorkflowRecord]: WorkflowRecord[K] } & { steps: Record<string, StepRecord> };
@@ -43,6 +55,8 @@ export class MemoryWorkflowStore implements WorkflowStore {
   readonly #parked = new Set<string>();
   // Insertion-ordered set of finished ids: the first is the oldest to evict.
   readonly #finished = new Set<string>();
+  // Signals by workflow id, in seq order; ids per workflow for deduplication. Dropped with the record.
+  readonly #signals = new Map<string, { readonly list: StoredSignal[]; readonly ids: Set<string> }>();
   readonly #maxFinished: number;
 
   constructor(options: MemoryWorkflowStoreOptions = {}) {
@@ -81,11 +95,17 @@ export class MemoryWorkflowStore implements WorkflowStore {
       throw new OnexError(ErrorCode.Conflict, `Workflow ${id} is already finished`, { context: { status: current.status } });
     }
     // Records are private to the store and changed in place; readers get copies (commits far outnumber reads).
+    let wokeAt: number | undefined;
     if (change.workflow !== undefined) {
-      const { wakeAt, ...fields } = change.workflow;
+      const { wakeAt, seenSignalSeq, ...fields } = change.workflow;
       Object.assign(current, fields);
       if (wakeAt === null) delete current.wakeAt;
-      else if (wakeAt !== undefined) current.wakeAt = wakeAt;
+      else if (wakeAt !== undefined) {
+        // A signal accepted after the one the parking run read: due at once, not at the timeout.
+        const missed = seenSignalSeq !== undefined && (current.signalSeq ?? 0) > seenSignalSeq;
+        current.wakeAt = missed ? (fields.updatedAt ?? wakeAt) : wakeAt;
+        wokeAt = current.wakeAt;
+      }
     }
     if (change.steps !== undefined) for (const step of change.steps) current.steps[step.name] = step;
     if (isTerminalStatus(current.status)) {
@@ -95,7 +115,7 @@ export class MemoryWorkflowStore implements WorkflowStore {
       this.#emit({ kind: 'finished', id });
     } else {
       this.#trackParked(current);
-      if (typeof change.workflow?.wakeAt === 'number') this.#emit({ kind: 'wake', at: change.workflow.wakeAt });
+      if (wokeAt !== undefined) this.#emit({ kind: 'wake', at: wokeAt });
     }
   }
 
@@ -141,6 +161,7 @@ export class MemoryWorkflowStore implements WorkflowStore {
   async renew(owner: string, held: readonly HeldRun[], leaseExpiresAt: number): Promise<RenewResult> {
     const lost: string[] = [];
     const cancelRequested: string[] = [];
+    let signals: Record<string, number> | undefined;
     for (const { id, epoch } of held) {
       const record = this.#heldBy(owner, id, epoch);
       if (record === undefined) {
@@ -149,8 +170,9 @@ export class MemoryWorkflowStore implements WorkflowStore {
       }
       record.leaseExpiresAt = leaseExpiresAt;
       if (record.cancelRequested === true) cancelRequested.push(id);
+      if (record.signalSeq !== undefined) (signals ??= {})[id] = record.signalSeq;
     }
-    return { lost, cancelRequested };
+    return signals === undefined ? { lost, cancelRequested } : { lost, cancelRequested, signals };
   }
 
   async release(owner: string, held: HeldRun): Promise<void> {
@@ -170,6 +192,33 @@ export class MemoryWorkflowStore implements WorkflowStore {
       this.#emit({ kind: 'cancel', id });
     }
     return copyOf(record);
+  }
+
+  async sendSignal(id: string, signal: SignalInput): Promise<SignalSendResult> {
+    const record = this.#records.get(id);
+    if (record === undefined) return { status: 'not_found' };
+    const held = this.#signals.get(id);
+    if (held?.ids.has(signal.signalId) === true) return { status: 'duplicate' };
+    if (!this.#unfinished.has(id)) return { status: 'finished' };
+    if ((held?.list.length ?? 0) >= MAX_SIGNALS_PER_WORKFLOW) return { status: 'full' };
+    const seq = (record.signalSeq ?? 0) + 1;
+    const stored: StoredSignal = { signalId: signal.signalId, name: signal.name, payload: signal.payload, sentAt: signal.sentAt, seq };
+    if (held === undefined) this.#signals.set(id, { list: [stored], ids: new Set([signal.signalId]) });
+    else {
+      held.list.push(stored);
+      held.ids.add(signal.signalId);
+    }
+    record.signalSeq = seq;
+    const woke = record.status === WorkflowStatus.Running && record.wakeAt !== undefined && record.wakeAt > signal.sentAt;
+    if (woke) record.wakeAt = signal.sentAt;
+    this.#emit({ kind: 'signal', id, seq });
+    if (woke) this.#emit({ kind: 'wake', at: signal.sentAt });
+    return { status: 'accepted', seq, woke };
+  }
+
+  async signals(id: string, afterSeq: number): Promise<readonly StoredSignal[]> {
+    const list = this.#signals.get(id)?.list ?? [];
+    return list.filter((s) => s.seq > afterSeq);
   }
 
   async nextWakeAt(runnable: readonly RunnableType[]): Promise<number | undefined> {
@@ -225,6 +274,7 @@ export class MemoryWorkflowStore implements WorkflowStore {
       this.#finished.delete(oldest);
       const record = this.#records.get(oldest);
       this.#records.delete(oldest);
+      this.#signals.delete(oldest);
       if (record?.idempotencyKey !== undefined) this.#byKey.delete(record.idempotencyKey);
     }
   }

@@ -3,7 +3,18 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import pg from 'pg';
 import { ErrorCode, HealthStatus, isOnexError, OnexError, type ComponentHealth } from '@onex/core';
 import { checkSchemaName, classifyPostgresError, createOwnedPool, migrateSchema, POSTGRES_TYPES as TYPES } from '@onex/core/internal/postgres';
-import type { StepRecord, WorkflowCommit, WorkflowFilter, WorkflowRecord, WorkflowStatus, WorkflowSummary } from './workflow-record.js';
+import {
+  MAX_SIGNALS_PER_WORKFLOW,
+  type SignalInput,
+  type SignalSendResult,
+  type StepRecord,
+  type StoredSignal,
+  type WorkflowCommit,
+  type WorkflowFilter,
+  type WorkflowRecord,
+  type WorkflowStatus,
+  type WorkflowSummary,
+} from './workflow-record.js';
 import type { ClaimOptions, CreateResult, HeldRun, RenewResult, RunnableType, WorkflowEvent, WorkflowStore } from './workflow-store.js';
 
 /** Options of {@link PostgresWorkflowStore}. Give `pool` or `connectionString`. */
@@ -110,6 +121,21 @@ CREATE INDEX workflows_wake ON ${s}.workflows (wake_at) WHERE ${unfinished('work
 CREATE INDEX workflows_finished ON ${s}.workflows (updated_at) WHERE ${finished('workflows')};
 CREATE INDEX workflows_created ON ${s}.workflows (created_at, seq);
 `,
+  // Version 2: signals, deduplicated by (workflow, signal id) and numbered in arrival order; the workflow row keeps
+  // the last number, so a run knows without a read whether it has signals to read.
+  (s) => `
+ALTER TABLE ${s}.workflows ADD COLUMN signal_seq bigint NOT NULL DEFAULT 0;
+CREATE TABLE ${s}.workflow_signals (
+  workflow_id text NOT NULL REFERENCES ${s}.workflows (id) ON DELETE CASCADE,
+  signal_id text NOT NULL,
+  seq bigint NOT NULL,
+  name text NOT NULL,
+  payload jsonb NOT NULL,
+  sent_at double precision NOT NULL,
+  PRIMARY KEY (workflow_id, signal_id),
+  UNIQUE (workflow_id, seq)
+);
+`,
 ];
 
 /** The schema version this release writes. */
@@ -123,7 +149,7 @@ function recordColumns(a: string, steps: string): string {
 }
 
 function summaryColumns(a: string): string {
-  return ['id', 'type', 'version', 'status', 'error', 'idempotency_key', 'parent_id', 'correlation_id', 'created_at', 'updated_at', 'deadline_at', 'owner', 'lease_expires_at', 'epoch', 'wake_at', 'cancel_requested']
+  return ['id', 'type', 'version', 'status', 'error', 'idempotency_key', 'parent_id', 'correlation_id', 'created_at', 'updated_at', 'deadline_at', 'owner', 'lease_expires_at', 'epoch', 'wake_at', 'cancel_requested', 'signal_seq']
     .map((c) => `${a}.${c}`)
     .join(', ');
 }
@@ -141,6 +167,7 @@ export function postgresStatements(schema: string) {
   const s = pg.escapeIdentifier(schema);
   const wf = `${s}.workflows`;
   const ws = `${s}.workflow_steps`;
+  const sg = `${s}.workflow_signals`;
   // Two kinds of candidates, each from an index that yields them without visiting finished rows: awake rows in
   // creation order (`workflows_awake`: only rows held by live instances are passed over), and due parked rows (the
   // `workflows_wake` range up to now, sorted; `+ 0` keeps the planner from walking the whole table in creation
@@ -179,7 +206,8 @@ export function postgresStatements(schema: string) {
     commit: `WITH c AS (
         SELECT * FROM jsonb_to_recordset($1::jsonb) AS c(ord int, id text, epoch bigint, status text,
           set_output boolean, output jsonb, set_error boolean, error jsonb, updated_at double precision,
-          set_deadline boolean, deadline_at double precision, set_wake boolean, wake_at double precision, steps jsonb)),
+          set_deadline boolean, deadline_at double precision, set_wake boolean, wake_at double precision,
+          seen_signal_seq bigint, steps jsonb)),
       locked AS (
         SELECT w.id FROM ${wf} w JOIN c ON c.id = w.id AND c.epoch = w.epoch
         WHERE w.id = ANY($3::text[]) AND ${unfinished('w')} ORDER BY w.id FOR UPDATE OF w),
@@ -190,10 +218,13 @@ export function postgresStatements(schema: string) {
           error = CASE WHEN c.set_error THEN c.error -> 'v' ELSE w.error END,
           updated_at = COALESCE(c.updated_at, w.updated_at),
           deadline_at = CASE WHEN c.set_deadline THEN c.deadline_at ELSE w.deadline_at END,
-          wake_at = CASE WHEN c.set_wake THEN c.wake_at ELSE w.wake_at END
+          -- A signal accepted after the last one the parking run read: due at once (the locked row's own number).
+          wake_at = CASE WHEN NOT c.set_wake THEN w.wake_at
+            WHEN c.wake_at IS NOT NULL AND c.seen_signal_seq IS NOT NULL AND w.signal_seq > c.seen_signal_seq THEN COALESCE(c.updated_at, c.wake_at)
+            ELSE c.wake_at END
         FROM c JOIN locked l ON l.id = c.id
         WHERE w.id = ANY($3::text[]) AND w.id = c.id AND w.epoch = c.epoch AND ${unfinished('w')}
-        RETURNING w.id),
+        RETURNING w.id, w.wake_at),
       ins AS (
         INSERT INTO ${ws} (workflow_id, name, data)
         SELECT c.id, e.key, e.value FROM c JOIN upd ON upd.id = c.id CROSS JOIN LATERAL jsonb_each(c.steps) e
@@ -201,7 +232,7 @@ export function postgresStatements(schema: string) {
       -- Other instances hear of finished and parked workflows at commit (NOTIFY is transactional; $2 is the channel).
       notes AS MATERIALIZED (
         SELECT pg_notify($2, CASE WHEN c.status IN (${FINISHED_LIST}) THEN json_build_object('k', 'finished', 'id', c.id)::text
-          ELSE json_build_object('k', 'wake', 'at', c.wake_at)::text END) AS sent
+          ELSE json_build_object('k', 'wake', 'at', upd.wake_at)::text END) AS sent
         FROM c JOIN upd ON upd.id = c.id
         WHERE c.status IN (${FINISHED_LIST}) OR (c.set_wake AND c.wake_at IS NOT NULL))
       SELECT c.ord, upd.id IS NOT NULL AS applied, w.epoch, w.status, (SELECT count(*) FROM notes) AS notified
@@ -214,7 +245,31 @@ export function postgresStatements(schema: string) {
         SELECT w.id FROM ${wf} w JOIN h ON h.id = w.id AND h.epoch = w.epoch
         WHERE w.owner = $3 AND ${unfinished('w')} ORDER BY w.id FOR UPDATE OF w)
       UPDATE ${wf} w SET lease_expires_at = $4 FROM locked l WHERE w.id = l.id
-      RETURNING w.id, w.cancel_requested`,
+      RETURNING w.id, w.cancel_requested, w.signal_seq`,
+    // One signal: the workflow row locked (so the number and a parking commit's check are serialised), the signal
+    // inserted unless its id is known (ON CONFLICT also covers a concurrent duplicate the snapshot did not see), the
+    // row's number bumped and a parked running workflow made due; holders hear of it at commit.
+    sendSignal: `WITH w AS (
+        SELECT w.id, w.status, w.signal_seq, w.wake_at FROM ${wf} w WHERE w.id = $1 FOR UPDATE),
+      dup AS (SELECT 1 FROM ${sg} g WHERE g.workflow_id = $1 AND g.signal_id = $2),
+      ok AS (
+        SELECT w.* FROM w WHERE NOT EXISTS (SELECT 1 FROM dup) AND ${unfinished('w')} AND w.signal_seq < $7),
+      ins AS (
+        INSERT INTO ${sg} (workflow_id, signal_id, seq, name, payload, sent_at)
+        SELECT ok.id, $2, ok.signal_seq + 1, $3, $4::jsonb, $5 FROM ok
+        ON CONFLICT DO NOTHING RETURNING seq),
+      upd AS (
+        UPDATE ${wf} t SET signal_seq = ins.seq,
+          wake_at = CASE WHEN ok.status = 'running' AND ok.wake_at > $5 THEN $5 ELSE t.wake_at END
+        FROM ok, ins WHERE t.id = ok.id
+        RETURNING t.id, ins.seq, (ok.status = 'running' AND ok.wake_at IS NOT NULL AND ok.wake_at > $5) AS woke),
+      notes AS MATERIALIZED (
+        SELECT pg_notify($6, json_build_object('k', 'signal', 'id', upd.id, 'seq', upd.seq)::text) AS sent FROM upd
+        UNION ALL SELECT pg_notify($6, json_build_object('k', 'wake', 'at', $5::double precision)::text) FROM upd WHERE upd.woke)
+      SELECT w.status, w.signal_seq, (SELECT count(*) FROM dup)::int AS dup, upd.seq AS accepted, upd.woke,
+        (SELECT count(*) FROM notes)::int AS notified
+      FROM w LEFT JOIN upd ON true`,
+    signals: `SELECT g.signal_id, g.seq, g.name, g.payload, g.sent_at FROM ${sg} g WHERE g.workflow_id = $1 AND g.seq > $2 ORDER BY g.seq`,
     release: `WITH r AS (
         UPDATE ${wf} w SET lease_expires_at = 0 WHERE w.id = $1 AND w.epoch = $2 AND w.owner = $3 AND ${unfinished('w')} RETURNING w.id)
       SELECT pg_notify($4, json_build_object('k', 'claimable', 'id', r.id)::text) AS sent FROM r`,
@@ -254,6 +309,7 @@ interface SummaryRow {
   epoch: number;
   wake_at: number | null;
   cancel_requested: boolean;
+  signal_seq: number;
 }
 
 interface RecordRow extends SummaryRow {
@@ -285,6 +341,7 @@ interface CommitRow {
   deadline_at: number | null;
   set_wake: boolean;
   wake_at: number | null;
+  seen_signal_seq: number | null;
   steps: Record<string, StepRecord>;
 }
 
@@ -335,6 +392,7 @@ function summaryOf(row: SummaryRow): WorkflowSummary {
     ...(row.lease_expires_at === null ? {} : { leaseExpiresAt: row.lease_expires_at }),
     ...(row.wake_at === null ? {} : { wakeAt: row.wake_at }),
     ...(row.cancel_requested ? { cancelRequested: true } : {}),
+    ...(row.signal_seq > 0 ? { signalSeq: row.signal_seq } : {}),
   };
 }
 
@@ -360,6 +418,7 @@ function commitJson(id: string, epoch: number, change: WorkflowCommit): string {
     deadline_at: w.deadlineAt ?? null,
     set_wake: w.wakeAt !== undefined,
     wake_at: w.wakeAt ?? null,
+    seen_signal_seq: w.seenSignalSeq ?? null,
     steps,
   };
   return JSON.stringify(row);
@@ -653,16 +712,52 @@ export class PostgresWorkflowStore implements WorkflowStore {
   async renew(owner: string, held: readonly HeldRun[], leaseExpiresAt: number): Promise<RenewResult> {
     this.#assertReady();
     if (held.length === 0) return { lost: [], cancelRequested: [] };
-    const rows = await this.#run<{ id: string; cancel_requested: boolean }>('renew', [held.map((h) => h.id), held.map((h) => h.epoch), owner, leaseExpiresAt]);
-    const renewed = new Map(rows.map((row) => [row.id, row.cancel_requested]));
+    const rows = await this.#run<{ id: string; cancel_requested: boolean; signal_seq: number }>('renew', [
+      held.map((h) => h.id),
+      held.map((h) => h.epoch),
+      owner,
+      leaseExpiresAt,
+    ]);
+    const renewed = new Map(rows.map((row) => [row.id, row]));
     const lost: string[] = [];
     const cancelRequested: string[] = [];
+    let signals: Record<string, number> | undefined;
     for (const { id } of held) {
-      const cancel = renewed.get(id);
-      if (cancel === undefined) lost.push(id);
-      else if (cancel) cancelRequested.push(id);
+      const row = renewed.get(id);
+      if (row === undefined) {
+        lost.push(id);
+        continue;
+      }
+      if (row.cancel_requested) cancelRequested.push(id);
+      if (row.signal_seq > 0) (signals ??= {})[id] = row.signal_seq;
     }
-    return { lost, cancelRequested };
+    return signals === undefined ? { lost, cancelRequested } : { lost, cancelRequested, signals };
+  }
+
+  async sendSignal(id: string, signal: SignalInput): Promise<SignalSendResult> {
+    this.#assertReady();
+    const [row] = await this.#run<{ status: WorkflowStatus; signal_seq: number; dup: number; accepted: number | null; woke: boolean | null }>('sendSignal', [
+      id,
+      signal.signalId,
+      signal.name,
+      JSON.stringify(signal.payload ?? null),
+      signal.sentAt,
+      this.#channel,
+      MAX_SIGNALS_PER_WORKFLOW,
+    ]);
+    if (row === undefined) return { status: 'not_found' };
+    if (row.accepted !== null) return { status: 'accepted', seq: row.accepted, woke: row.woke === true };
+    if (row.dup > 0) return { status: 'duplicate' };
+    if (POSTGRES_FINISHED_STATUSES_V1.includes(row.status as (typeof POSTGRES_FINISHED_STATUSES_V1)[number])) return { status: 'finished' };
+    if (row.signal_seq >= MAX_SIGNALS_PER_WORKFLOW) return { status: 'full' };
+    // Unfinished, room left, not seen in the snapshot, yet not inserted: a concurrent send of the same id won.
+    return { status: 'duplicate' };
+  }
+
+  async signals(id: string, afterSeq: number): Promise<readonly StoredSignal[]> {
+    this.#assertReady();
+    const rows = await this.#run<{ signal_id: string; seq: number; name: string; payload: unknown; sent_at: number }>('signals', [id, afterSeq]);
+    return rows.map((row) => ({ signalId: row.signal_id, seq: row.seq, name: row.name, payload: row.payload, sentAt: row.sent_at }));
   }
 
   async release(owner: string, held: HeldRun): Promise<void> {
@@ -859,8 +954,9 @@ export class PostgresWorkflowStore implements WorkflowStore {
   #deliver(payload: string | undefined): void {
     let event: WorkflowEvent | undefined;
     try {
-      const note = JSON.parse(payload ?? '') as { k?: unknown; id?: unknown; at?: unknown };
+      const note = JSON.parse(payload ?? '') as { k?: unknown; id?: unknown; at?: unknown; seq?: unknown };
       if (note.k === 'wake' && typeof note.at === 'number') event = { kind: 'wake', at: note.at };
+      else if (note.k === 'signal' && typeof note.id === 'string' && typeof note.seq === 'number') event = { kind: 'signal', id: note.id, seq: note.seq };
       else if ((note.k === 'finished' || note.k === 'claimable' || note.k === 'cancel') && typeof note.id === 'string') event = { kind: note.k, id: note.id };
     } catch {
       return;

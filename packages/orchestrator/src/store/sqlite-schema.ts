@@ -68,8 +68,27 @@ CREATE INDEX onex_workflows_finished ON onex_workflows (status, updated_at) WHER
 CREATE INDEX onex_workflows_created ON onex_workflows (created_at);
 `;
 
+/**
+ * Version 3: signals. Each workflow's accepted signals, deduplicated by (workflow, signal id) and numbered in
+ * arrival order (`seq`); the workflow row keeps the last number, so a run knows without a read whether it has
+ * signals to read.
+ */
+const V3 = `
+ALTER TABLE onex_workflows ADD COLUMN signal_seq INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE onex_workflow_signals (
+  workflow_id TEXT NOT NULL REFERENCES onex_workflows (id) ON DELETE CASCADE,
+  signal_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  sent_at INTEGER NOT NULL,
+  PRIMARY KEY (workflow_id, signal_id)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX onex_workflow_signals_seq ON onex_workflow_signals (workflow_id, seq);
+`;
+
 /** `MIGRATIONS[v]` takes a database from `user_version` v to v + 1. */
-const MIGRATIONS: readonly string[] = [V1, V2];
+const MIGRATIONS: readonly string[] = [V1, V2, V3];
 
 /** The schema version this release writes (`PRAGMA user_version`). */
 export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
@@ -174,14 +193,21 @@ export const SQLITE_STATEMENTS = {
       error = CASE WHEN @setError THEN @error ELSE error END,
       updated_at = COALESCE(@updatedAt, updated_at),
       deadline_at = CASE WHEN @setDeadline THEN @deadlineAt ELSE deadline_at END,
-      wake_at = CASE WHEN @setWake THEN @wakeAt ELSE wake_at END
+      wake_at = CASE WHEN @setWake THEN
+        (CASE WHEN @wakeAt IS NOT NULL AND @seenSignalSeq IS NOT NULL AND signal_seq > @seenSignalSeq THEN COALESCE(@updatedAt, @wakeAt) ELSE @wakeAt END)
+        ELSE wake_at END
     WHERE id = @id AND epoch = @epoch AND ${UNFINISHED}`,
   claim: CLAIM_SET,
   claimWithOwn: CLAIM_SET_WITH_OWN,
   renew: `UPDATE onex_workflows SET lease_expires_at = @leaseExpiresAt
-    WHERE id = @id AND epoch = @epoch AND owner = @owner AND ${UNFINISHED} RETURNING cancel_requested`,
+    WHERE id = @id AND epoch = @epoch AND owner = @owner AND ${UNFINISHED} RETURNING cancel_requested, signal_seq`,
   release: `UPDATE onex_workflows SET lease_expires_at = 0 WHERE id = @id AND epoch = @epoch AND owner = @owner AND ${UNFINISHED}`,
   requestCancel: `UPDATE onex_workflows SET cancel_requested = 1, wake_at = NULL WHERE id = ? AND ${UNFINISHED}`,
+  signalState: 'SELECT status, signal_seq, wake_at FROM onex_workflows WHERE id = ?',
+  signalExists: 'SELECT 1 AS found FROM onex_workflow_signals WHERE workflow_id = ? AND signal_id = ?',
+  insertSignal: 'INSERT INTO onex_workflow_signals (workflow_id, signal_id, seq, name, payload, sent_at) VALUES (@id, @signalId, @seq, @name, @payload, @sentAt)',
+  bumpSignal: 'UPDATE onex_workflows SET signal_seq = @seq, wake_at = CASE WHEN @wake = 1 THEN @sentAt ELSE wake_at END WHERE id = @id',
+  signalsAfter: 'SELECT signal_id, seq, name, payload, sent_at FROM onex_workflow_signals WHERE workflow_id = ? AND seq > ? ORDER BY seq',
   nextWakeAt: `SELECT wake_at FROM onex_workflows INDEXED BY onex_workflows_wake WHERE ${UNFINISHED} AND wake_at IS NOT NULL AND ${RUNNABLE} ORDER BY wake_at LIMIT 1`,
   /** One bounded batch: a long purge never holds the write lock for long, and yields between batches. */
   purgeBatch: `DELETE FROM onex_workflows WHERE rowid IN (

@@ -2,7 +2,19 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { ErrorCode, HealthStatus, isOnexError, OnexError, type ComponentHealth } from '@onex/core';
 import { migrateSqliteSchema, runnableParam, SQLITE_SCHEMA_VERSION, SQLITE_STATEMENTS } from './sqlite-schema.js';
-import type { StepRecord, WorkflowCommit, WorkflowFilter, WorkflowRecord, WorkflowStatus, WorkflowSummary } from './workflow-record.js';
+import {
+  isTerminalStatus,
+  MAX_SIGNALS_PER_WORKFLOW,
+  WorkflowStatus,
+  type SignalInput,
+  type SignalSendResult,
+  type StepRecord,
+  type StoredSignal,
+  type WorkflowCommit,
+  type WorkflowFilter,
+  type WorkflowRecord,
+  type WorkflowSummary,
+} from './workflow-record.js';
 import type { ClaimOptions, CreateResult, HeldRun, RenewResult, RunnableType, WorkflowStore } from './workflow-store.js';
 
 /** Options of {@link SqliteWorkflowStore}. */
@@ -69,6 +81,15 @@ interface WorkflowRow {
   epoch: number;
   wake_at: number | null;
   cancel_requested: number;
+  signal_seq: number;
+}
+
+interface SignalRow {
+  signal_id: string;
+  seq: number;
+  name: string;
+  payload: string;
+  sent_at: number;
 }
 
 interface CommitParams {
@@ -84,6 +105,7 @@ interface CommitParams {
   deadlineAt: number | null;
   setWake: number;
   wakeAt: number | null;
+  seenSignalSeq: number | null;
 }
 
 interface ClaimParams {
@@ -133,6 +155,7 @@ function summaryOf(row: WorkflowRow): WorkflowSummary {
     ...(row.lease_expires_at === null ? {} : { leaseExpiresAt: row.lease_expires_at }),
     ...(row.wake_at === null ? {} : { wakeAt: row.wake_at }),
     ...(row.cancel_requested === 0 ? {} : { cancelRequested: true }),
+    ...(row.signal_seq > 0 ? { signalSeq: row.signal_seq } : {}),
   };
 }
 
@@ -154,7 +177,12 @@ function prepareStatements(db: Database.Database) {
     commit: db.prepare<CommitParams>(q.commit),
     claim: db.prepare<ClaimParams, WorkflowRow & { seq: number }>(q.claim),
     claimWithOwn: db.prepare<ClaimParams, WorkflowRow & { seq: number }>(q.claimWithOwn),
-    renew: db.prepare<HeldParams & { leaseExpiresAt: number }, { cancel_requested: number }>(q.renew),
+    renew: db.prepare<HeldParams & { leaseExpiresAt: number }, { cancel_requested: number; signal_seq: number }>(q.renew),
+    signalState: db.prepare<[string], { status: WorkflowStatus; signal_seq: number; wake_at: number | null }>(q.signalState),
+    signalExists: db.prepare<[string, string], { found: number }>(q.signalExists),
+    insertSignal: db.prepare<{ id: string; signalId: string; seq: number; name: string; payload: string; sentAt: number }>(q.insertSignal),
+    bumpSignal: db.prepare<{ id: string; seq: number; wake: number; sentAt: number }>(q.bumpSignal),
+    signalsAfter: db.prepare<[string, number], SignalRow>(q.signalsAfter),
     release: db.prepare<HeldParams>(q.release),
     requestCancel: db.prepare<[string]>(q.requestCancel),
     nextWakeAt: db.prepare<{ runnable: string }, { wake_at: number }>(q.nextWakeAt),
@@ -351,6 +379,7 @@ export class SqliteWorkflowStore implements WorkflowStore {
       deadlineAt: w.deadlineAt ?? null,
       setWake: w.wakeAt === undefined ? 0 : 1,
       wakeAt: w.wakeAt ?? null,
+      seenSignalSeq: w.seenSignalSeq ?? null,
     });
     if (result.changes === 0) {
       const stored = s.stateOf.get(id);
@@ -418,16 +447,50 @@ export class SqliteWorkflowStore implements WorkflowStore {
     const s = this.#s;
     const lost: string[] = [];
     const cancelRequested: string[] = [];
+    let signals: Record<string, number> | undefined;
     for (const { id, epoch } of held) {
       const row = s.renew.get({ id, epoch, owner, leaseExpiresAt });
-      if (row === undefined) lost.push(id);
-      else if (row.cancel_requested !== 0) cancelRequested.push(id);
+      if (row === undefined) {
+        lost.push(id);
+        continue;
+      }
+      if (row.cancel_requested !== 0) cancelRequested.push(id);
+      if (row.signal_seq > 0) (signals ??= {})[id] = row.signal_seq;
     }
-    return { lost, cancelRequested };
+    return signals === undefined ? { lost, cancelRequested } : { lost, cancelRequested, signals };
   }
 
   async release(owner: string, held: HeldRun): Promise<void> {
     this.#s.release.run({ id: held.id, epoch: held.epoch, owner });
+  }
+
+  async sendSignal(id: string, signal: SignalInput): Promise<SignalSendResult> {
+    const s = this.#s;
+    return this.#db
+      .transaction((): SignalSendResult => {
+        const state = s.signalState.get(id);
+        if (state === undefined) return { status: 'not_found' };
+        if (s.signalExists.get(id, signal.signalId) !== undefined) return { status: 'duplicate' };
+        if (isTerminalStatus(state.status)) return { status: 'finished' };
+        // Signals are never deleted before their workflow: the last number is also the count.
+        if (state.signal_seq >= MAX_SIGNALS_PER_WORKFLOW) return { status: 'full' };
+        const seq = state.signal_seq + 1;
+        s.insertSignal.run({ id, signalId: signal.signalId, seq, name: signal.name, payload: JSON.stringify(signal.payload ?? null), sentAt: signal.sentAt });
+        const woke = state.status === WorkflowStatus.Running && state.wake_at !== null && state.wake_at > signal.sentAt;
+        s.bumpSignal.run({ id, seq, wake: woke ? 1 : 0, sentAt: signal.sentAt });
+        return { status: 'accepted', seq, woke };
+      })
+      .immediate();
+  }
+
+  async signals(id: string, afterSeq: number): Promise<readonly StoredSignal[]> {
+    return this.#s.signalsAfter.all(id, afterSeq).map((row) => ({
+      signalId: row.signal_id,
+      seq: row.seq,
+      name: row.name,
+      payload: JSON.parse(row.payload) as unknown,
+      sentAt: row.sent_at,
+    }));
   }
 
   async requestCancel(id: string): Promise<WorkflowRecord | undefined> {

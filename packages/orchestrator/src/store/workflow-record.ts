@@ -141,13 +141,59 @@ export interface WorkflowRecord {
   readonly wakeAt?: number;
   /** `cancel(id)` was asked for, durably: whoever runs (or next claims) the workflow cancels it. */
   readonly cancelRequested?: boolean;
+  /**
+   * The sequence number of the last signal accepted for it (`WorkflowStore.sendSignal`), absent when none: a run
+   * that knows a lower one has signals to read.
+   */
+  readonly signalSeq?: number;
   readonly steps: Readonly<Record<string, StepRecord>>;
 }
 
-/** The workflow-level fields a commit may change. `wakeAt: null` clears the wake-up time. */
+/**
+ * The workflow-level fields a commit may change. `wakeAt: null` clears the wake-up time.
+ *
+ * `seenSignalSeq` goes with a numeric `wakeAt` when the run parks while it waits for signals: the last signal
+ * sequence number the run read. When the stored workflow has accepted a later signal meanwhile, the store parks it
+ * due at once (`wakeAt` = the commit's `updatedAt`) instead, so a signal sent while the run was parking is never
+ * left waiting until the timeout. The check uses the locked row itself, which `sendSignal` also locks: one of the
+ * two always sees the other.
+ */
 export type WorkflowPatch = Partial<Pick<WorkflowRecord, 'status' | 'output' | 'error' | 'updatedAt' | 'deadlineAt'>> & {
   readonly wakeAt?: number | null;
+  readonly seenSignalSeq?: number;
 };
+
+/** A signal as the caller sends it to {@link WorkflowStore.sendSignal}: already validated by the wait's schema. */
+export interface SignalInput {
+  /** Deduplication key, unique per workflow: a second signal with the same id is a duplicate and stores nothing. */
+  readonly signalId: string;
+  /** The signal's name, which waits match on. */
+  readonly name: string;
+  readonly payload: unknown;
+  /** When it was accepted, epoch ms. */
+  readonly sentAt: number;
+}
+
+/** A stored signal: what a run reads back, in `seq` order. */
+export interface StoredSignal extends SignalInput {
+  /** Its place among the workflow's signals (1, 2, …), in the order they were accepted. */
+  readonly seq: number;
+}
+
+/**
+ * What {@link WorkflowStore.sendSignal} answers:
+ * - `accepted`: stored as the workflow's signal `seq`; `woke` when the workflow was parked and is now due at once;
+ * - `duplicate`: a signal with this id was stored before (nothing changed);
+ * - `finished`: the workflow is finished (nothing stored);
+ * - `not_found`: no such workflow;
+ * - `full`: it holds the most signals a workflow may (nothing stored).
+ */
+export type SignalSendResult =
+  | { readonly status: 'accepted'; readonly seq: number; readonly woke: boolean }
+  | { readonly status: 'duplicate' | 'finished' | 'not_found' | 'full' };
+
+/** Most signals one workflow may hold (each one is kept, for deduplication, until the workflow is purged). */
+export const MAX_SIGNALS_PER_WORKFLOW = 1_000;
 
 /** One atomic write: workflow fields and whole step records, applied together or not at all. */
 export interface WorkflowCommit {

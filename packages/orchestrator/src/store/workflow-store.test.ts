@@ -165,7 +165,7 @@ describe('SqliteWorkflowStore', () => {
     await store.init();
     await store.close();
     expect(userVersion(path)).toBe(SQLITE_SCHEMA_VERSION);
-    expect(SQLITE_SCHEMA_VERSION).toBe(2);
+    expect(SQLITE_SCHEMA_VERSION).toBe(3);
   });
 
   it('migrates a file of the previous release in place at init()', async () => {
@@ -173,13 +173,16 @@ describe('SqliteWorkflowStore', () => {
     expect(userVersion(path)).toBe(0);
     const store = new SqliteWorkflowStore({ path });
     await store.init();
-    expect(userVersion(path)).toBe(2);
+    expect(userVersion(path)).toBe(SQLITE_SCHEMA_VERSION);
     const old = await store.get('old');
     expect(old).toMatchObject({ id: 'old', status: 'running', idempotencyKey: 'old-key', owner: 'gone', leaseExpiresAt: 30, epoch: 3, input: { n: 1 } });
     expect(old?.steps['s']).toMatchObject({ status: 'completed', output: 'o' });
     expect(old?.wakeAt).toBeUndefined();
     expect(old?.cancelRequested).toBeUndefined();
-    // The new columns work on the migrated rows.
+    expect(old?.signalSeq).toBeUndefined();
+    // The new columns and tables work on the migrated rows.
+    expect(await store.sendSignal('old', { signalId: 's', name: 'go', payload: 1, sentAt: 50 })).toEqual({ status: 'accepted', seq: 1, woke: false });
+    expect(await store.signals('old', 0)).toEqual([{ signalId: 's', name: 'go', payload: 1, sentAt: 50, seq: 1 }]);
     const [claimed] = await store.claim({ owner: 'b', leaseMs: 1000, now: 100, limit: 10, runnable: [{ type: 't', version: '1.0.0' }] });
     expect(claimed).toMatchObject({ id: 'old', owner: 'b', epoch: 4 });
     await store.commit('old', 4, { workflow: { wakeAt: 5000 } });
@@ -192,7 +195,7 @@ describe('SqliteWorkflowStore', () => {
     await again.init();
     expect(await again.get('old')).toMatchObject({ epoch: 4, cancelRequested: true });
     await again.close();
-    expect(userVersion(path)).toBe(2);
+    expect(userVersion(path)).toBe(SQLITE_SCHEMA_VERSION);
   });
 
   it('migrates under the write lock: waits for another connection, then migrates once', async () => {
@@ -215,7 +218,7 @@ describe('SqliteWorkflowStore', () => {
     await second.init();
     await first.create(record('from-first'));
     expect(await second.get('from-first')).toBeDefined();
-    expect(userVersion(path)).toBe(2);
+    expect(userVersion(path)).toBe(SQLITE_SCHEMA_VERSION);
     await first.close();
     await second.close();
   });
@@ -223,12 +226,12 @@ describe('SqliteWorkflowStore', () => {
   it('refuses a file written by a newer schema version', async () => {
     const path = freshPath('newer');
     const db = new Database(path);
-    db.pragma('user_version = 3');
+    db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION + 1}`);
     db.close();
     const store = new SqliteWorkflowStore({ path });
     expect((await rejection(store.init())).code).toBe(ErrorCode.Contract);
     await store.close();
-    expect(userVersion(path)).toBe(3);
+    expect(userVersion(path)).toBe(SQLITE_SCHEMA_VERSION + 1);
   });
 
   it('spells the finished statuses of its indexes as TERMINAL_WORKFLOW_STATUSES does', () => {
@@ -382,9 +385,12 @@ describe('SqliteWorkflowStore purge and indexes (issue 9 #13)', () => {
       [
         'commit',
         SQLITE_STATEMENTS.commit,
-        [{ id: 'w1', epoch: 1, status: null, setOutput: 0, output: null, setError: 0, error: null, updatedAt: null, setDeadline: 0, deadlineAt: null, setWake: 0, wakeAt: null }],
+        [{ id: 'w1', epoch: 1, status: null, setOutput: 0, output: null, setError: 0, error: null, updatedAt: null, setDeadline: 0, deadlineAt: null, setWake: 0, wakeAt: null, seenSignalSeq: null }],
         [/USING INDEX sqlite_autoindex_onex_workflows_1 \(id=\?\)/],
       ],
+      ['signalState', SQLITE_STATEMENTS.signalState, ['w1'], [/USING INDEX sqlite_autoindex_onex_workflows_1 \(id=\?\)/]],
+      ['bumpSignal', SQLITE_STATEMENTS.bumpSignal, [{ id: 'w1', seq: 1, wake: 0, sentAt: 1 }], [/USING INDEX sqlite_autoindex_onex_workflows_1 \(id=\?\)/]],
+      ['signalsAfter', SQLITE_STATEMENTS.signalsAfter, ['w1', 0], [/onex_workflow_signals USING INDEX onex_workflow_signals_seq \(workflow_id=\? AND seq>\?\)/]],
       ['nextWakeAt', SQLITE_STATEMENTS.nextWakeAt, [{ runnable }], [/USING INDEX onex_workflows_wake/]],
       ['purgeBatch', SQLITE_STATEMENTS.purgeBatch, [{ cutoff: 5, limit: 500 }], [/USING (COVERING )?INDEX onex_workflows_finished \(status=\? AND updated_at<\?\)/, /onex_workflow_steps USING PRIMARY KEY/]],
       ['stepsOfMany', SQLITE_STATEMENTS.stepsOfMany, ['["w1"]'], [/onex_workflow_steps USING PRIMARY KEY \(workflow_id=\?\)/]],

@@ -1,5 +1,5 @@
 import type { ComponentHealth } from '@onex/core';
-import type { WorkflowCommit, WorkflowFilter, WorkflowRecord, WorkflowSummary } from './workflow-record.js';
+import type { SignalInput, SignalSendResult, StoredSignal, WorkflowCommit, WorkflowFilter, WorkflowRecord, WorkflowSummary } from './workflow-record.js';
 
 /** What {@link WorkflowStore.create} answers: the stored record, and whether this call created it. */
 export interface CreateResult {
@@ -44,6 +44,11 @@ export interface RenewResult {
   readonly lost: readonly string[];
   /** Held runs (renewed) whose cancellation was requested. */
   readonly cancelRequested: readonly string[];
+  /**
+   * Held runs (renewed) that have accepted signals, with the sequence number of the last: a run that knows a lower
+   * one reads its new signals (the way a signal reaches a live run on another instance without `subscribe`).
+   */
+  readonly signals?: Readonly<Record<string, number>>;
 }
 
 /**
@@ -51,13 +56,15 @@ export interface RenewResult {
  * - `finished`: the workflow reached a terminal status (result waiters read it now);
  * - `claimable`: its lease was given up (any instance may claim it now);
  * - `cancel`: its cancellation was requested (its holder acts on it now);
- * - `wake`: a workflow was parked until `at` (instances arm their wake-up timer).
+ * - `wake`: a workflow was parked until `at` (instances arm their wake-up timer);
+ * - `signal`: the workflow accepted its signal `seq` (its holder reads it now).
  */
 export type WorkflowEvent =
   | { readonly kind: 'finished'; readonly id: string }
   | { readonly kind: 'claimable'; readonly id: string }
   | { readonly kind: 'cancel'; readonly id: string }
-  | { readonly kind: 'wake'; readonly at: number };
+  | { readonly kind: 'wake'; readonly at: number }
+  | { readonly kind: 'signal'; readonly id: string; readonly seq: number };
 
 /**
  * Where workflows live. Every state change goes through {@link WorkflowStore.commit} before the engine acts on it
@@ -106,6 +113,16 @@ export interface WorkflowStore {
    * the record after the change (unchanged when finished), or undefined when unknown.
    */
   requestCancel(id: string): Promise<WorkflowRecord | undefined>;
+  /**
+   * Stores a signal for an unfinished workflow, deduplicated by `signalId`, as its next signal `seq` (bumping the
+   * record's `signalSeq`), unless it already holds `MAX_SIGNALS_PER_WORKFLOW`. Needs no epoch: it changes no
+   * progress. A `running` workflow parked for later (waiting, sleeping) is made due at `signal.sentAt`, so an
+   * instance claims it and the wait reads the signal; a delayed start or a parked saga is left as it is. Emits
+   * `signal` (and `wake` when it woke the workflow) to subscribers.
+   */
+  sendSignal(id: string, signal: SignalInput): Promise<SignalSendResult>;
+  /** The workflow's signals with a sequence number above `afterSeq`, in sequence order (empty when unknown). */
+  signals(id: string, afterSeq: number): Promise<readonly StoredSignal[]>;
   /** The earliest `wakeAt` of an unfinished workflow of a runnable type, or undefined when none is parked. */
   nextWakeAt(runnable: readonly RunnableType[]): Promise<number | undefined>;
   /**

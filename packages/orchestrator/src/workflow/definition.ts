@@ -118,7 +118,21 @@ export type StepCall = (input: unknown, ctx: StepCallContext, send: (input: unkn
 export type StepTarget =
   | { readonly kind: 'peer'; readonly peer: string; readonly contract: NodeContract }
   | { readonly kind: 'workflow'; readonly workflow: AnyWorkflowDefinition }
-  | { readonly kind: 'sleep'; readonly wakeAt: (ctx: StepInputContext<unknown, Record<string, unknown>>, now: number) => number };
+  | { readonly kind: 'sleep'; readonly wakeAt: (ctx: StepInputContext<unknown, Record<string, unknown>>, now: number) => number }
+  | SignalTarget;
+
+/**
+ * Where a wait-for-signal step waits: the signal's name, the schema its payload must pass (checked when the signal is
+ * sent), when the wait times out (computed once, when the step starts, and persisted; undefined: never), and what a
+ * timeout does: `fail` fails the step with `TIMEOUT` (the saga runs), `continue` completes it `{ received: false }`.
+ */
+export interface SignalTarget {
+  readonly kind: 'signal';
+  readonly signal: string;
+  readonly schema: z.ZodType;
+  readonly timeoutAt: ((ctx: StepInputContext<unknown, Record<string, unknown>>, now: number) => number) | undefined;
+  readonly onTimeout: 'fail' | 'continue';
+}
 
 /** A compensation as the engine runs it. */
 export interface CompensationDefinition {

@@ -171,6 +171,73 @@ export interface SleepOutput {
 }
 
 /**
+ * Options of a wait-for-signal step (`.waitFor`): the signal it waits for (default: the step's name), the zod schema
+ * of its payload, an optional timeout (ms from when the step starts; a function sees the input and the
+ * dependencies' outputs) and what a timeout does (`fail`, the default, or `continue`), plus, as for every step, its
+ * dependencies and an optional `when`.
+ *
+ * @example
+ * ```ts
+ * import type { WaitStepSpec } from '@onex/orchestrator';
+ * import { z } from 'zod';
+ * const Shipped = z.object({ trackingId: z.string() });
+ * const spec: WaitStepSpec<{ orderId: string }, object, never, typeof Shipped, 'continue'> = {
+ *   signal: 'shipped', schema: Shipped, timeoutMs: 48 * 3_600_000, onTimeout: 'continue',
+ * };
+ * ```
+ */
+export interface WaitStepSpec<TInput, TDeps, TDepNames extends string, TSchema extends z.ZodType, TOnTimeout extends 'fail' | 'continue', TWhen extends boolean = never> {
+  /** The signal's name (letters, digits, `_`, `-`, `.`; up to 64). Default: the step's name. */
+  readonly signal?: string;
+  /** What a signal's payload must be: checked when it is sent (a bad one is refused, nothing stored). */
+  readonly schema: TSchema;
+  /** How long to wait, ms from when the step starts. Default: no timeout (the workflow's deadline still holds). */
+  readonly timeoutMs?: SleepTime<TInput, TDeps, number>;
+  /** What a timeout does: `fail` the step with `TIMEOUT` (default; the saga compensates) or `continue`. */
+  readonly onTimeout?: TOnTimeout;
+  readonly dependsOn?: readonly TDepNames[];
+  /** Waits only when this returns true; otherwise the step is `skipped` (and so are its dependents). */
+  readonly when?: (ctx: StepInputContext<TInput, TDeps>) => TWhen;
+}
+
+/**
+ * What a wait step outputs when its signal came: the signal's id, its payload (typed by the wait's schema) and when
+ * the wait received it, epoch ms.
+ *
+ * @example
+ * ```ts
+ * import type { SignalReceived } from '@onex/orchestrator';
+ * const tracking = (shipped: SignalReceived<{ trackingId: string }>) => shipped.payload.trackingId;
+ * ```
+ */
+export interface SignalReceived<TPayload> {
+  readonly received: true;
+  readonly signalId: string;
+  readonly payload: TPayload;
+  readonly receivedAt: number;
+}
+
+/**
+ * What a wait step with `onTimeout: 'continue'` outputs when no signal came in time.
+ *
+ * @example
+ * ```ts
+ * import type { SignalTimedOut } from '@onex/orchestrator';
+ * const late: SignalTimedOut = { received: false, timedOutAt: Date.now() };
+ * ```
+ */
+export interface SignalTimedOut {
+  readonly received: false;
+  readonly timedOutAt: number;
+}
+
+/**
+ * The output of a wait step: {@link SignalReceived}, or with `onTimeout: 'continue'` also {@link SignalTimedOut}, so
+ * later steps branch on `received`.
+ */
+export type WaitOutput<TPayload, TOnTimeout extends 'fail' | 'continue'> = 'continue' extends TOnTimeout ? SignalReceived<TPayload> | SignalTimedOut : SignalReceived<TPayload>;
+
+/**
  * True when a step can be absent from a completed workflow's steps: it has a `when`, or `continueOnError` (unless
  * literally `false`), or it depends on a step that can be absent (a skipped dependency skips its dependents).
  */

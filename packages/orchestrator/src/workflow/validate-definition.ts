@@ -11,7 +11,8 @@ export function definitionError(type: string, message: string, step?: string): O
 }
 
 /**
- * Checks a definition: step names valid and unique, dependencies known, no cycles. Errors name the step.
+ * Checks a definition: step names valid and unique, dependencies known, no cycles, one payload schema per signal
+ * name. Errors name the step.
  * Runs in `returns()`, and again on registration for definitions built by hand.
  *
  * @throws OnexError `CONTRACT` naming the workflow and the step at fault.
@@ -33,6 +34,16 @@ export function validateWorkflowDefinition(definition: AnyWorkflowDefinition): v
     names.add(step.name);
   }
   if (definition.steps.length === 0) throw definitionError(definition.type, 'a workflow needs at least one step');
+  // A signal is checked once, when it is sent, by the schema of the waits for its name: they must share one.
+  const schemas = new Map<string, unknown>();
+  for (const step of definition.steps) {
+    if (step.target.kind !== 'signal') continue;
+    const known = schemas.get(step.target.signal);
+    if (known !== undefined && known !== step.target.schema) {
+      throw definitionError(definition.type, `waits for signal '${step.target.signal}' must share one schema`, step.name);
+    }
+    schemas.set(step.target.signal, step.target.schema);
+  }
   for (const step of definition.steps) {
     for (const dep of step.dependsOn) {
       if (!names.has(dep)) throw definitionError(definition.type, `step '${step.name}' depends on unknown step '${dep}'`, step.name);

@@ -166,7 +166,7 @@ describe('sleep steps', () => {
 
   it('refuse a fixed time that is not one when the definition is built, and a computed one when it runs', () => {
     const base = () => defineWorkflow({ type: 'sleepy', version: '1.0.0', input: Value, output: Value });
-    expect(() => base().sleep('neg', { ms: -1 })).toThrow(/Invalid workflow 'sleepy': sleep 'ms' must be a finite number >= 0/);
+    expect(() => base().sleep('neg', { ms: -1 })).toThrow(/Invalid workflow 'sleepy': 'ms' must be a finite number >= 0/);
     expect(() => base().sleep('nan', { until: new Date(Number.NaN) })).toThrow(/not a valid date/);
     const wf = base().sleep('computed', { until: () => Number.POSITIVE_INFINITY }).returns(({ input }) => input);
     const target = stepOf(wf.steps, 'computed').target;

@@ -11,7 +11,18 @@ import type {
   WorkflowDefinition,
   WorkflowOutputOf,
 } from './definition.js';
-import type { CanBeAbsent, PeerStepSpec, SleepOutput, SleepStepSpec, SleepTime, WorkflowHeader, WorkflowStepSpec, WorkflowSteps } from './step-spec.js';
+import type {
+  CanBeAbsent,
+  PeerStepSpec,
+  SleepOutput,
+  SleepStepSpec,
+  SleepTime,
+  WaitOutput,
+  WaitStepSpec,
+  WorkflowHeader,
+  WorkflowStepSpec,
+  WorkflowSteps,
+} from './step-spec.js';
 import { definitionError, validateWorkflowDefinition } from './validate-definition.js';
 
 const DEFAULT_STEP_RETRY: RetryPolicyOptions = { maxAttempts: 3, initialDelayMs: 50, maxDelayMs: 2_000 };
@@ -213,6 +224,66 @@ export class WorkflowBuilder<
   }
 
   /**
+   * Adds a wait for a signal: the step completes with the first signal of that name sent to the workflow
+   * (`orchestrator.signal(id, name, payload)` or `POST /v1/workflows/:id/signals/:name`), its payload typed by
+   * `schema` in later steps' mappers. Signals are durable and deduplicated by their id: one sent before the workflow
+   * reaches the wait is kept for it, and each signal is delivered to one wait. While nothing else of the workflow
+   * runs, it is parked in the store as a sleep is (no run, promise or timer of its own), and a signal makes it due.
+   * With `timeoutMs`, a timeout fails the step with `TIMEOUT` (the saga compensates), or, with
+   * `onTimeout: 'continue'`, completes it `{ received: false, timedOutAt }` for later steps to branch on.
+   *
+   * @throws OnexError `CONTRACT` when the signal name is invalid or a fixed `timeoutMs` is not a finite number >= 0.
+   * @example
+   * ```ts
+   * import { defineWorkflow } from '@onex/orchestrator';
+   * import { z } from 'zod';
+   *
+   * const ship = defineWorkflow({ type: 'ship', version: '1.0.0', input: z.object({ orderId: z.string() }), output: z.string() })
+   *   .waitFor('shipped', { schema: z.object({ trackingId: z.string() }), timeoutMs: 48 * 3_600_000, onTimeout: 'continue' })
+   *   .returns(({ steps }) => (steps.shipped.received ? steps.shipped.payload.trackingId : 'not shipped'));
+   * ```
+   */
+  waitFor<
+    const TName extends string,
+    TSchema extends z.ZodType,
+    const TOnTimeout extends 'fail' | 'continue' = 'fail',
+    const TDep extends keyof TSteps & string = never,
+    TWhen extends boolean = never,
+  >(
+    name: TName,
+    spec: WaitStepSpec<z.output<TInputSchema>, Pick<TSteps, TDep>, TDep, TSchema, TOnTimeout, TWhen>,
+  ): WorkflowBuilder<
+    TInputSchema,
+    TOutputSchema,
+    TSteps & { readonly [K in TName]: WaitOutput<z.output<TSchema>, TOnTimeout> },
+    TOptional | (CanBeAbsent<TWhen, false, TDep, TOptional> extends true ? TName : never)
+  > {
+    const type = this.#header.type;
+    const signal = spec.signal ?? name;
+    if (!SIGNAL_NAME.test(signal)) throw definitionError(type, `signal name '${signal}' is invalid (letters, digits, '_', '-', '.'; up to 64)`, name);
+    const onTimeout = spec.onTimeout ?? 'fail';
+    if (onTimeout !== 'fail' && onTimeout !== 'continue') throw definitionError(type, `onTimeout must be 'fail' or 'continue' (got ${String(onTimeout)})`, name);
+    const timeoutMs = spec.timeoutMs;
+    const timeoutAt =
+      timeoutMs === undefined
+        ? undefined
+        : sleepWakeAt(type, name, { ms: timeoutMs } as unknown as SleepStepSpec<unknown, Record<string, unknown>, string, boolean>, 'timeoutMs');
+    const step: StepDefinition = {
+      name,
+      target: { kind: 'signal', signal, schema: spec.schema, timeoutAt, onTimeout },
+      dependsOn: spec.dependsOn ?? [],
+      input: () => undefined,
+      timeoutMs: undefined,
+      retry: CHILD_STEP_RETRY,
+      compensate: undefined,
+      when: spec.when as StepDefinition['when'],
+      continueOnError: false,
+      call: sendDirectly,
+    };
+    return new WorkflowBuilder(this.#header, [...this.#steps, step]);
+  }
+
+  /**
    * Closes the definition with the mapper that builds the workflow's output. It runs once every step is done, so
    * `steps` holds every step's output, typed; only a step that can be absent — one with `when` or
    * `continueOnError`, or one depending on such a step — is optional.
@@ -240,24 +311,28 @@ export class WorkflowBuilder<
   }
 }
 
+/** What a signal may be called: as step names, plus '.' (e.g. `warehouse.shipped`). */
+const SIGNAL_NAME = /^[a-zA-Z][a-zA-Z0-9_.-]{0,63}$/;
+
 /** The wake-up time of a sleep step as the engine computes it, checked where it can be (a fixed value) at once. */
 function sleepWakeAt(
   type: string,
   name: string,
   spec: SleepStepSpec<unknown, Record<string, unknown>, string, boolean>,
+  msName = 'ms',
 ): (ctx: StepInputContext<unknown, Record<string, unknown>>, now: number) => number {
   const valueOf = <T>(time: SleepTime<unknown, Record<string, unknown>, T>, ctx: StepInputContext<unknown, Record<string, unknown>>): T =>
     typeof time === 'function' ? (time as (c: StepInputContext<unknown, Record<string, unknown>>) => T)(ctx) : time;
   const check = (at: number, what: string): number => {
-    if (!Number.isFinite(at)) throw new OnexError(ErrorCode.Validation, `Sleep step '${name}' of '${type}': ${what}`, { context: { workflow: type, step: name } });
+    if (!Number.isFinite(at)) throw new OnexError(ErrorCode.Validation, `Step '${name}' of '${type}': ${what}`, { context: { workflow: type, step: name } });
     return at;
   };
   if (spec.ms !== undefined) {
     const ms = spec.ms;
-    if (typeof ms !== 'function' && !(Number.isFinite(ms) && ms >= 0)) throw definitionError(type, `sleep 'ms' must be a finite number >= 0 (got ${String(ms)})`, name);
+    if (typeof ms !== 'function' && !(Number.isFinite(ms) && ms >= 0)) throw definitionError(type, `'${msName}' must be a finite number >= 0 (got ${String(ms)})`, name);
     return (ctx, now) => {
       const value = valueOf(ms, ctx);
-      return now + Math.max(0, check(typeof value === 'number' ? value : Number.NaN, `'ms' answered ${String(value)}, not a finite number`));
+      return now + Math.max(0, check(typeof value === 'number' ? value : Number.NaN, `'${msName}' answered ${String(value)}, not a finite number`));
     };
   }
   const until = spec.until;

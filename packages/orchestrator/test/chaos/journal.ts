@@ -11,7 +11,7 @@
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import type { ComponentHealth } from '@onex/core';
 import { z } from 'zod';
-import { isTerminalStatus, type WorkflowCommit, type WorkflowFilter, type WorkflowRecord, type WorkflowSummary } from '../../src/store/workflow-record.js';
+import { isTerminalStatus, type SignalInput, type SignalSendResult, type StoredSignal, type WorkflowCommit, type WorkflowFilter, type WorkflowRecord, type WorkflowSummary } from '../../src/store/workflow-record.js';
 import type { ClaimOptions, CreateResult, HeldRun, RenewResult, RunnableType, WorkflowEvent, WorkflowStore } from '../../src/store/workflow-store.js';
 import type { FencingViolation } from '../faults/fault-store.js';
 
@@ -127,6 +127,14 @@ export class JournalingStore implements WorkflowStore {
 
   requestCancel(id: string): Promise<WorkflowRecord | undefined> {
     return this.#store.requestCancel(id);
+  }
+
+  sendSignal(id: string, signal: SignalInput): Promise<SignalSendResult> {
+    return this.#store.sendSignal(id, signal);
+  }
+
+  signals(id: string, afterSeq: number): Promise<readonly StoredSignal[]> {
+    return this.#store.signals(id, afterSeq);
   }
 
   nextWakeAt(runnable: readonly RunnableType[]): Promise<number | undefined> {

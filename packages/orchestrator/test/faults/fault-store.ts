@@ -4,7 +4,7 @@
 // instance obtained, and every commit the underlying store accepted — so a commit accepted from a fenced epoch,
 // or with an epoch its instance never obtained, is caught where it happens.
 import { ErrorCode, OnexError, sleep, type ComponentHealth } from '@onex/core';
-import { isTerminalStatus, type WorkflowCommit, type WorkflowFilter, type WorkflowRecord, type WorkflowSummary } from '../../src/store/workflow-record.js';
+import { isTerminalStatus, type SignalInput, type SignalSendResult, type StoredSignal, type WorkflowCommit, type WorkflowFilter, type WorkflowRecord, type WorkflowSummary } from '../../src/store/workflow-record.js';
 import type { ClaimOptions, CreateResult, HeldRun, RenewResult, RunnableType, WorkflowEvent, WorkflowStore } from '../../src/store/workflow-store.js';
 import { FaultKind, type FaultSwitch } from './faults.js';
 import type { Prng } from './prng.js';
@@ -229,6 +229,20 @@ export class FaultStore implements WorkflowStore {
     const record = await this.#store.requestCancel(id);
     this.#exit();
     return record;
+  }
+
+  async sendSignal(id: string, signal: SignalInput): Promise<SignalSendResult> {
+    await this.#enter();
+    const result = await this.#store.sendSignal(id, signal);
+    this.#exit();
+    return result;
+  }
+
+  async signals(id: string, afterSeq: number): Promise<readonly StoredSignal[]> {
+    await this.#enter();
+    const signals = await this.#store.signals(id, afterSeq);
+    this.#exit();
+    return signals;
   }
 
   async nextWakeAt(runnable: readonly RunnableType[]): Promise<number | undefined> {
