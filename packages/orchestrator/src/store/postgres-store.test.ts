@@ -69,7 +69,7 @@ workflowStoreConformance({
   name: 'PostgresWorkflowStore',
   create: async () => {
     const s = pg.escapeIdentifier(conformanceSchema);
-    await admin.query(`TRUNCATE ${s}.workflow_steps, ${s}.workflows`);
+    await admin.query(`TRUNCATE ${s}.workflow_signals, ${s}.workflow_steps, ${s}.workflows`);
     return store(conformanceSchema);
   },
 });

@@ -2,7 +2,7 @@ import { defineContract, NodeKind } from '@onex/core';
 import { describe, expectTypeOf, test } from 'vitest';
 import { z } from 'zod';
 import { peer, type StepCallContext, type WorkflowDefinition } from './definition.js';
-import type { SleepOutput, WorkflowSteps } from './step-spec.js';
+import type { SignalReceived, SignalTimedOut, SleepOutput, WorkflowSteps } from './step-spec.js';
 import { defineWorkflow } from './workflow-builder.js';
 
 const Input = z.object({ value: z.number() });
@@ -179,5 +179,38 @@ describe('sleep steps', () => {
     });
     // @ts-expect-error until answers a date or epoch ms
     builder.sleep('text', { until: () => '2030-01-01' });
+  });
+});
+
+describe('waits for a signal', () => {
+  test("the payload is typed by the wait's schema; 'continue' adds the timed-out branch; a conditional wait is optional", () => {
+    const Shipped = z.object({ trackingId: z.string(), boxes: z.number() });
+    defineWorkflow({ type: 'waity', version: '1.0.0', input: Input, output: Output })
+      .waitFor('shipped', { schema: Shipped, timeoutMs: 1_000 })
+      .waitFor('maybe', { signal: 'approval', schema: z.object({ by: z.string() }), onTimeout: 'continue', timeoutMs: ({ input }) => input.value })
+      .waitFor('sometimes', { schema: z.boolean(), when: ({ input }) => input.value > 1 })
+      .step('after', { target: a, dependsOn: ['shipped', 'maybe'], input: ({ steps }) => ({ value: steps.shipped.payload.boxes + (steps.maybe.received ? 1 : 0) }) })
+      .returns(({ steps }) => {
+        expectTypeOf(steps.shipped).toEqualTypeOf<SignalReceived<{ trackingId: string; boxes: number }>>();
+        expectTypeOf(steps.maybe).toEqualTypeOf<SignalReceived<{ by: string }> | SignalTimedOut>();
+        expectTypeOf(steps.sometimes).toEqualTypeOf<SignalReceived<boolean> | undefined>();
+        if (steps.maybe.received) expectTypeOf(steps.maybe.payload.by).toEqualTypeOf<string>();
+        return { total: steps.after.value };
+      });
+  });
+
+  test('a wait needs a schema; onTimeout is fail or continue; its timeout mapper sees only its dependencies', () => {
+    const builder = defineWorkflow({ type: 'waity', version: '1.0.0', input: Input, output: Output }).step('first', { target: a, input: ({ input }) => input });
+    // @ts-expect-error no schema
+    builder.waitFor('bare', {});
+    // @ts-expect-error unknown timeout policy
+    builder.waitFor('odd', { schema: z.string(), onTimeout: 'retry' });
+    builder.waitFor('blind', {
+      schema: z.string(),
+      timeoutMs: ({ steps }) => {
+        expectTypeOf(steps).not.toHaveProperty('first');
+        return 1;
+      },
+    });
   });
 });

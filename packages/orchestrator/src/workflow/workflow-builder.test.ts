@@ -174,3 +174,41 @@ describe('sleep steps', () => {
     expect(() => target.wakeAt({ workflowId: 'w', input: {}, steps: {} }, 0)).toThrow(expect.objectContaining({ code: 'VALIDATION' }));
   });
 });
+
+describe('waits for a signal', () => {
+  it('wait for the step name by default, or the signal named; compute their timeout from ms, fixed or from the context', () => {
+    const wf = defineWorkflow({ type: 'waity', version: '1.0.0', input: Value, output: Value })
+      .waitFor('shipped', { schema: z.object({ id: z.string() }), timeoutMs: 1_000 })
+      .waitFor('approve', { signal: 'ops.approval', schema: z.boolean(), timeoutMs: ({ input }) => input.value, onTimeout: 'continue' })
+      .waitFor('forever', { schema: z.boolean() })
+      .returns(({ input }) => input);
+    const target = (name: string) => {
+      const t = stepOf(wf.steps, name).target;
+      if (t.kind !== 'signal') throw new Error(`${name} is no wait`);
+      return t;
+    };
+    expect([target('shipped').signal, target('approve').signal, target('forever').signal]).toEqual(['shipped', 'ops.approval', 'forever']);
+    expect([target('shipped').onTimeout, target('approve').onTimeout]).toEqual(['fail', 'continue']);
+    const ctx = { workflowId: 'w', input: { value: 300 }, steps: {} };
+    expect([target('shipped').timeoutAt?.(ctx, 10_000), target('approve').timeoutAt?.(ctx, 10_000), target('forever').timeoutAt]).toEqual([11_000, 10_300, undefined]);
+  });
+
+  it('refuse an invalid signal name, a negative timeout, and two waits for one signal with different schemas', () => {
+    const base = () => defineWorkflow({ type: 'waity', version: '1.0.0', input: Value, output: Value });
+    expect(() => base().waitFor('w', { signal: 'has space', schema: z.string() })).toThrow(/signal name 'has space' is invalid/);
+    expect(() => base().waitFor('w', { schema: z.string(), timeoutMs: -5 })).toThrow(/'timeoutMs' must be a finite number >= 0/);
+    expect(() =>
+      base()
+        .waitFor('one', { signal: 'go', schema: z.string() })
+        .waitFor('two', { signal: 'go', schema: z.number() })
+        .returns(({ input }) => input),
+    ).toThrow(/waits for signal 'go' must share one schema/);
+    const Go = z.string();
+    expect(() =>
+      base()
+        .waitFor('one', { signal: 'go', schema: Go })
+        .waitFor('two', { signal: 'go', schema: Go, dependsOn: ['one'] })
+        .returns(({ input }) => input),
+    ).not.toThrow();
+  });
+});

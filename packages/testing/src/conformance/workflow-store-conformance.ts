@@ -544,5 +544,73 @@ export function workflowStoreConformance(options: WorkflowStoreConformanceOption
         expect(await store.nextWakeAt(both)).toBe(t0 + 1000);
       });
     });
+
+    describe('signals', () => {
+      const signal = (signalId: string, sentAt: number, payload: unknown = { n: signalId }) => ({ signalId, name: 'shipped', payload, sentAt });
+
+      it('sendSignal numbers signals in arrival order, bumps signalSeq, and dedups by signal id', async () => {
+        const store = await open();
+        await store.create(workflow('w1', { status: WorkflowStatus.Running }));
+        expect(await store.sendSignal('w1', signal('a', t0 + 1))).toEqual({ status: 'accepted', seq: 1, woke: false });
+        expect(await store.sendSignal('w1', signal('b', t0 + 2, [1, { deep: true }]))).toEqual({ status: 'accepted', seq: 2, woke: false });
+        expect(await store.sendSignal('w1', signal('a', t0 + 3))).toEqual({ status: 'duplicate' });
+        expect((await store.get('w1'))?.signalSeq).toBe(2);
+        expect(await store.signals('w1', 0)).toEqual([
+          { signalId: 'a', name: 'shipped', payload: { n: 'a' }, sentAt: t0 + 1, seq: 1 },
+          { signalId: 'b', name: 'shipped', payload: [1, { deep: true }], sentAt: t0 + 2, seq: 2 },
+        ]);
+        expect((await store.signals('w1', 1)).map((s) => s.signalId)).toEqual(['b']);
+        expect(await store.signals('w1', 2)).toEqual([]);
+        expect(await store.signals('unknown', 0)).toEqual([]);
+        // The same id on another workflow is another signal.
+        await store.create(workflow('w2', { status: WorkflowStatus.Running }));
+        expect(await store.sendSignal('w2', signal('a', t0 + 4))).toEqual({ status: 'accepted', seq: 1, woke: false });
+      });
+
+      it('sendSignal makes a parked running workflow due at once, but not a delayed start', async () => {
+        const store = await open();
+        await store.create(unowned(workflow('asleep', { status: WorkflowStatus.Running, wakeAt: t0 + 3_600_000 })));
+        await store.create(unowned(workflow('later', { status: WorkflowStatus.Pending, wakeAt: t0 + 3_600_000 })));
+        expect(await store.sendSignal('asleep', signal('s', t0 + 5))).toEqual({ status: 'accepted', seq: 1, woke: true });
+        expect(await store.sendSignal('later', signal('s', t0 + 5))).toEqual({ status: 'accepted', seq: 1, woke: false });
+        expect((await store.get('asleep'))?.wakeAt).toBe(t0 + 5);
+        expect((await store.get('later'))?.wakeAt).toBe(t0 + 3_600_000);
+        expect((await store.claim(claimBy('c', { now: t0 + 5 }))).map((r) => r.id)).toEqual(['asleep']);
+      });
+
+      it('sendSignal answers finished, not_found, and duplicate for a known id once finished', async () => {
+        const store = await open();
+        await store.create(workflow('w1', { status: WorkflowStatus.Running }));
+        await store.sendSignal('w1', signal('a', t0));
+        await store.commit('w1', 1, { workflow: { status: WorkflowStatus.Completed, output: 1 } });
+        expect(await store.sendSignal('w1', signal('a', t0 + 1))).toEqual({ status: 'duplicate' });
+        expect(await store.sendSignal('w1', signal('b', t0 + 1))).toEqual({ status: 'finished' });
+        expect(await store.sendSignal('missing', signal('a', t0))).toEqual({ status: 'not_found' });
+        expect((await store.signals('w1', 0)).map((s) => s.signalId)).toEqual(['a']);
+      });
+
+      it('a parking commit whose seenSignalSeq is behind the stored signalSeq parks the workflow due at once', async () => {
+        const store = await open();
+        await store.create(workflow('w1', { status: WorkflowStatus.Running }));
+        await store.commit('w1', 1, { workflow: { updatedAt: t0 + 10, wakeAt: t0 + 3_600_000, seenSignalSeq: 0 } });
+        expect((await store.get('w1'))?.wakeAt).toBe(t0 + 3_600_000);
+        await store.commit('w1', 1, { workflow: { wakeAt: null } });
+        await store.sendSignal('w1', signal('a', t0 + 20));
+        await store.commit('w1', 1, { workflow: { updatedAt: t0 + 30, wakeAt: t0 + 3_600_000, seenSignalSeq: 0 } });
+        expect((await store.get('w1'))?.wakeAt).toBe(t0 + 30);
+        await store.commit('w1', 1, { workflow: { updatedAt: t0 + 40, wakeAt: t0 + 3_600_000, seenSignalSeq: 1 } });
+        expect((await store.get('w1'))?.wakeAt).toBe(t0 + 3_600_000);
+      });
+
+      it('renew reports the signalSeq of held runs that have signals', async () => {
+        const store = await open();
+        await seed(store, [workflow('quiet', { status: WorkflowStatus.Running }), workflow('told', { status: WorkflowStatus.Running })]);
+        await store.sendSignal('told', signal('a', t0));
+        await store.sendSignal('told', signal('b', t0));
+        const renewed = await store.renew('a', [{ id: 'quiet', epoch: 1 }, { id: 'told', epoch: 1 }], t0 + LEASE_MS);
+        expect(renewed.lost).toEqual([]);
+        expect(renewed.signals).toEqual({ told: 2 });
+      });
+    });
   });
 }
