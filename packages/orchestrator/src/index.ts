@@ -74,4 +74,15 @@ export { defineOrchestrator, type OrchestratorDefinition } from './engine/orches
 export type { OrchestratorOptions, ResultOptions, StartOptions } from './engine/orchestrator-options.js';
 export { Orchestrator, type OrchestratorStats } from './engine/orchestrator.js';
 export type { SignalAck, SignalOptions } from './engine/signals.js';
+export type { Schedule, ScheduleSpec } from './engine/scheduler.js';
+export { Schedules } from './engine/schedules.js';
+export {
+  isScheduleStore,
+  MAX_CATCH_UP_TICKS,
+  MAX_SCHEDULES,
+  type ScheduleCatchUp,
+  type ScheduleOverlap,
+  type ScheduleRecord,
+  type ScheduleStore,
+} from './store/schedule-store.js';
 export { serveOrchestrator, workflowRoutes, type WorkflowRoutesOptions } from './http/workflow-routes.js';

@@ -1,4 +1,5 @@
 import { ErrorCode, OnexError, type CircuitBreakerOptions, type CircuitBreakerRegistry, type NodeClient, type NodeContract, type NodeServiceOptions } from '@onex/core';
+import type { ScheduleStore } from '../store/schedule-store.js';
 import type { WorkflowStore } from '../store/workflow-store.js';
 
 /**
@@ -18,6 +19,13 @@ import type { WorkflowStore } from '../store/workflow-store.js';
 export interface OrchestratorOptions extends Omit<NodeServiceOptions<NodeContract['config']>, 'config'> {
   /** Where workflows are persisted (write-ahead). Default: a `MemoryWorkflowStore` (nothing survives a restart). */
   readonly store?: WorkflowStore;
+  /**
+   * Where cron schedules live (`orchestrator.schedules`). Default: the workflow store, when it keeps them (the
+   * memory, SQLite and PostgreSQL stores do).
+   */
+  readonly scheduleStore?: ScheduleStore;
+  /** How often the instance looks for schedules created on other instances, ms. Default 5 000. */
+  readonly schedulePollMs?: number;
   /** Peer nodes by name; steps and compensations name them. */
   readonly peers?: Readonly<Record<string, NodeClient<NodeContract>>>;
   /**

@@ -33,6 +33,9 @@ import type { OrchestratorDefinition } from './orchestrator-definition.js';
 import { resolveLimits, type OrchestratorLimits, type OrchestratorOptions, type ResultOptions, type StartOptions } from './orchestrator-options.js';
 import { registerOrchestratorMetrics, WorkflowDurations } from './orchestrator-metrics.js';
 import { OutcomeWaiters } from './outcome-waiters.js';
+import { isScheduleStore } from '../store/schedule-store.js';
+import { Scheduler, tickKey } from './scheduler.js';
+import { Schedules } from './schedules.js';
 import { checkSignal, signalAck, signalIdOf, type SignalAck, type SignalOptions } from './signals.js';
 import { Takeover } from './takeover.js';
 import { WorkflowRegistry } from './workflow-registry.js';
@@ -134,6 +137,9 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
   readonly #waiters = new OutcomeWaiters();
   readonly #admission: Admission;
   readonly #takeover: Takeover;
+  readonly #scheduler: Scheduler | undefined;
+  /** Cron schedules that start workflows (kept in the store; every instance on it runs them, each tick once). */
+  readonly schedules: Schedules;
   #unsubscribe: (() => Promise<void>) | undefined;
   readonly #latency = new LatencyHistogram();
   readonly #durations = new WorkflowDurations();
@@ -176,6 +182,29 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
         for (const [id, seq] of Object.entries(signals)) this.#admission.run(id)?.notifySignals(seq);
       },
     });
+    const scheduleStore = options.scheduleStore ?? (isScheduleStore(this.store) ? this.store : undefined);
+    const schedulePollMs = options.schedulePollMs ?? 5_000;
+    if (!(Number.isFinite(schedulePollMs) && schedulePollMs > 0)) throw new OnexError(ErrorCode.Validation, `schedulePollMs must be a positive number (got ${String(schedulePollMs)})`);
+    this.#scheduler =
+      scheduleStore === undefined
+        ? undefined
+        : new Scheduler({
+            store: scheduleStore,
+            clock: this.clock,
+            logger: this.logger,
+            pollMs: schedulePollMs,
+            runs: (schedule) => this.#registry.runnable.some((r) => r.type === schedule.workflow && (schedule.version === undefined || r.version === schedule.version)),
+            start: (schedule, tickAt) =>
+              this.start(schedule.workflow, schedule.input, {
+                ...(schedule.version === undefined ? {} : { version: schedule.version }),
+                idempotencyKey: tickKey(schedule.id, tickAt),
+              }),
+            finished: async (id) => {
+              const record = this.#admission.run(id)?.record ?? (await this.store.get(id));
+              return record === undefined || isTerminalStatus(record.status);
+            },
+          });
+    this.schedules = new Schedules({ store: scheduleStore, clock: this.clock, scheduler: this.#scheduler, definition: (type, version) => this.definition(type, version) });
     for (const [peerName, client] of Object.entries(options.peers ?? {})) this.#registry.registerPeer(peerName, client);
     for (const workflow of definition.workflows) {
       this.#registry.register(workflow);
@@ -361,6 +390,7 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
    *   most signals a workflow may), `LIFECYCLE` (not initialized).
    * @example
    * ```ts
+   * declare const orderId: string;
    * await orchestrator.signal(orderId, 'shipped', { trackingId: 'TRK-1' }, { signalId: 'warehouse-8812' });
    * ```
    */
@@ -453,6 +483,7 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
       }
     }
     await this.#takeover.resume();
+    this.#scheduler?.open();
   }
 
   /**
@@ -462,6 +493,7 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
    */
   protected override async onShutdown(): Promise<void> {
     this.#accepting = false;
+    await this.#scheduler?.close();
     this.#admission.close();
     this.#takeover.close();
     await this.#unsubscribe?.().catch(() => undefined);

@@ -34,6 +34,19 @@ const StartBody = z
 
 const SignalBody = z.object({ payload: z.unknown(), signalId: z.string().min(1).max(256).optional() }).strict();
 
+const ScheduleBody = z
+  .object({
+    id: z.string().min(1).max(128),
+    cron: z.string().min(1).max(256),
+    timezone: z.string().min(1).max(64).optional(),
+    workflow: z.string().min(1),
+    version: z.string().optional(),
+    input: z.unknown(),
+    overlap: z.enum(['skip', 'buffer-one', 'allow']).optional(),
+    catchUp: z.enum(['none', 'latest', 'all']).optional(),
+  })
+  .strict();
+
 const STATUSES = new Set<string>(Object.values(WorkflowStatus));
 
 /**
@@ -59,7 +72,9 @@ export interface WorkflowRoutesOptions {
  * `GET /v1/workflows?status=a,b&type=t&limit=n` (summaries), `POST /v1/workflows/:id/cancel`, and
  * `POST /v1/workflows/:id/signals/:name` with `{ payload, signalId? }` (202 with `{ signalId, duplicate }`; a
  * payload that fails the wait's schema, or a signal the workflow does not wait for, is answered 400 `BAD_REQUEST`
- * with the schema's messages, and nothing is stored; 409 when the workflow is finished).
+ * with the schema's messages, and nothing is stored; 409 when the workflow is finished); and the schedules:
+ * `POST /v1/schedules` (create or update; 201 with the schedule), `GET /v1/schedules`, `GET /v1/schedules/:id`,
+ * `POST /v1/schedules/:id/pause`, `POST /v1/schedules/:id/resume`, `DELETE /v1/schedules/:id`.
  *
  * The start body is read as `serveNode` reads `POST /v1/process` (see `readJsonBody`): JSON only (415), at most
  * `bodyLimitBytes` (413, refused while streaming), well-formed (400). The workflow takes the request's
@@ -132,6 +147,30 @@ export function workflowRoutes(orchestrator: Orchestrator, options: WorkflowRout
     });
 
     app.post('/v1/workflows/:id/cancel', async (c) => c.json(await orchestrator.cancel(c.req.param('id'))));
+
+    app.post('/v1/schedules', async (c) => {
+      const read = await readJsonBody(c, readOptions);
+      if (!read.ok) throw read.error;
+      const parsed = ScheduleBody.safeParse(read.value);
+      if (!parsed.success) throw toOnexError(parsed.error);
+      const { timezone, version, overlap, catchUp, ...spec } = parsed.data;
+      const schedule = await orchestrator.schedules.create({
+        ...spec,
+        ...(timezone === undefined ? {} : { timezone }),
+        ...(version === undefined ? {} : { version }),
+        ...(overlap === undefined ? {} : { overlap }),
+        ...(catchUp === undefined ? {} : { catchUp }),
+      });
+      return c.json(schedule, 201);
+    });
+    app.get('/v1/schedules', async (c) => c.json({ schedules: await orchestrator.schedules.list() }));
+    app.get('/v1/schedules/:id', async (c) => c.json(await orchestrator.schedules.get(c.req.param('id'))));
+    app.post('/v1/schedules/:id/pause', async (c) => c.json(await orchestrator.schedules.pause(c.req.param('id'))));
+    app.post('/v1/schedules/:id/resume', async (c) => c.json(await orchestrator.schedules.resume(c.req.param('id'))));
+    app.delete('/v1/schedules/:id', async (c) => {
+      await orchestrator.schedules.delete(c.req.param('id'));
+      return c.json({ deleted: true });
+    });
 
     app.post('/v1/workflows/:id/signals/:name', async (c) => {
       const read = await readJsonBody(c, readOptions);

@@ -12,6 +12,7 @@ import {
   type WorkflowRecord,
   type WorkflowSummary,
 } from './workflow-record.js';
+import { MAX_SCHEDULES, type ScheduleRecord, type ScheduleStore } from './schedule-store.js';
 import type { ClaimOptions, CreateResult, HeldRun, RenewResult, RunnableType, WorkflowEvent, WorkflowStore } from './workflow-store.js';
 
 type MutableRecord = { -readonly [K in keyof WorkflowRecord]: WorkflowRecord[K] } & { steps: Record<string, StepRecord> };
@@ -45,7 +46,8 @@ export interface MemoryWorkflowStoreOptions {
  * const orchestrator = new Orchestrator(defineOrchestrator({ workflows }), { store: new MemoryWorkflowStore({ maxFinished: 1_000 }), peers });
  * ```
  */
-export class MemoryWorkflowStore implements WorkflowStore {
+export class MemoryWorkflowStore implements WorkflowStore, ScheduleStore {
+  readonly #schedules = new Map<string, ScheduleRecord>();
   readonly #listeners = new Set<(event: WorkflowEvent) => void>();
   readonly #records = new Map<string, MutableRecord>();
   readonly #byKey = new Map<string, string>();
@@ -219,6 +221,26 @@ export class MemoryWorkflowStore implements WorkflowStore {
   async signals(id: string, afterSeq: number): Promise<readonly StoredSignal[]> {
     const list = this.#signals.get(id)?.list ?? [];
     return list.filter((s) => s.seq > afterSeq);
+  }
+
+  async getSchedule(id: string): Promise<ScheduleRecord | undefined> {
+    return this.#schedules.get(id);
+  }
+
+  async listSchedules(): Promise<readonly ScheduleRecord[]> {
+    return [...this.#schedules.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  async putSchedule(record: ScheduleRecord, expectedRevision: number | null): Promise<boolean> {
+    const current = this.#schedules.get(record.id);
+    if (expectedRevision === null ? current !== undefined || this.#schedules.size >= MAX_SCHEDULES : current?.revision !== expectedRevision) return false;
+    // Stored as a copy, as a database row would be.
+    this.#schedules.set(record.id, structuredClone(record));
+    return true;
+  }
+
+  async deleteSchedule(id: string): Promise<boolean> {
+    return this.#schedules.delete(id);
   }
 
   async nextWakeAt(runnable: readonly RunnableType[]): Promise<number | undefined> {

@@ -1,6 +1,6 @@
 import { ErrorCode, isOnexError } from '@onex/core';
 import { freshSchema, type TestSchema } from '@onex/test-postgres';
-import { workflowStoreConformance } from '@onex/testing/conformance';
+import { scheduleStoreConformance, workflowStoreConformance } from '@onex/testing/conformance';
 import { postgresUrl } from '@onex/test-postgres/vitest';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -69,8 +69,18 @@ workflowStoreConformance({
   name: 'PostgresWorkflowStore',
   create: async () => {
     const s = pg.escapeIdentifier(conformanceSchema);
-    await admin.query(`TRUNCATE ${s}.workflow_signals, ${s}.workflow_steps, ${s}.workflows`);
+    await admin.query(`TRUNCATE ${s}.schedules, ${s}.workflow_signals, ${s}.workflow_steps, ${s}.workflows`);
     return store(conformanceSchema);
+  },
+});
+scheduleStoreConformance({
+  name: 'PostgresWorkflowStore',
+  create: async () => {
+    const s = pg.escapeIdentifier(conformanceSchema);
+    await admin.query(`TRUNCATE ${s}.schedules`);
+    const created = store(conformanceSchema);
+    await created.init();
+    return { store: created, close: () => created.close() };
   },
 });
 

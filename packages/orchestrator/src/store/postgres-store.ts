@@ -15,6 +15,7 @@ import {
   type WorkflowStatus,
   type WorkflowSummary,
 } from './workflow-record.js';
+import { MAX_SCHEDULES, type ScheduleRecord, type ScheduleStore } from './schedule-store.js';
 import type { ClaimOptions, CreateResult, HeldRun, RenewResult, RunnableType, WorkflowEvent, WorkflowStore } from './workflow-store.js';
 
 /** Options of {@link PostgresWorkflowStore}. Give `pool` or `connectionString`. */
@@ -134,6 +135,14 @@ CREATE TABLE ${s}.workflow_signals (
   sent_at double precision NOT NULL,
   PRIMARY KEY (workflow_id, signal_id),
   UNIQUE (workflow_id, seq)
+);
+`,
+  // Version 3: schedules, one row each (the record as JSON) with the revision writes compare.
+  (s) => `
+CREATE TABLE ${s}.schedules (
+  id text PRIMARY KEY,
+  revision bigint NOT NULL,
+  data jsonb NOT NULL
 );
 `,
 ];
@@ -269,6 +278,14 @@ export function postgresStatements(schema: string) {
       SELECT w.status, w.signal_seq, (SELECT count(*) FROM dup)::int AS dup, upd.seq AS accepted, upd.woke,
         (SELECT count(*) FROM notes)::int AS notified
       FROM w LEFT JOIN upd ON true`,
+    scheduleById: `SELECT data FROM ${s}.schedules WHERE id = $1`,
+    schedules: `SELECT data FROM ${s}.schedules ORDER BY id LIMIT ${MAX_SCHEDULES}`,
+    // Insert only below the limit and only if the id is free; one statement, so two creators cannot both pass.
+    insertSchedule: `INSERT INTO ${s}.schedules (id, revision, data)
+      SELECT $1, $2, $3::jsonb WHERE (SELECT count(*) FROM ${s}.schedules) < ${MAX_SCHEDULES}
+      ON CONFLICT (id) DO NOTHING RETURNING id`,
+    updateSchedule: `UPDATE ${s}.schedules SET revision = $2, data = $3::jsonb WHERE id = $1 AND revision = $4 RETURNING id`,
+    deleteSchedule: `DELETE FROM ${s}.schedules WHERE id = $1 RETURNING id`,
     signals: `SELECT g.signal_id, g.seq, g.name, g.payload, g.sent_at FROM ${sg} g WHERE g.workflow_id = $1 AND g.seq > $2 ORDER BY g.seq`,
     release: `WITH r AS (
         UPDATE ${wf} w SET lease_expires_at = 0 WHERE w.id = $1 AND w.epoch = $2 AND w.owner = $3 AND ${unfinished('w')} RETURNING w.id)
@@ -459,7 +476,7 @@ function positiveInt(value: number | undefined, fallback: number, name: string):
  * const orchestrator = new Orchestrator(defineOrchestrator({ workflows }), { store: postgres, peers, instanceId: 'replica-1' });
  * ```
  */
-export class PostgresWorkflowStore implements WorkflowStore {
+export class PostgresWorkflowStore implements WorkflowStore, ScheduleStore {
   readonly #pool: pg.Pool;
   readonly #ownsPool: boolean;
   readonly #schema: string;
@@ -752,6 +769,32 @@ export class PostgresWorkflowStore implements WorkflowStore {
     if (row.signal_seq >= MAX_SIGNALS_PER_WORKFLOW) return { status: 'full' };
     // Unfinished, room left, not seen in the snapshot, yet not inserted: a concurrent send of the same id won.
     return { status: 'duplicate' };
+  }
+
+  async getSchedule(id: string): Promise<ScheduleRecord | undefined> {
+    this.#assertReady();
+    const [row] = await this.#run<{ data: ScheduleRecord }>('scheduleById', [id]);
+    return row?.data;
+  }
+
+  async listSchedules(): Promise<readonly ScheduleRecord[]> {
+    this.#assertReady();
+    return (await this.#run<{ data: ScheduleRecord }>('schedules', [])).map((row) => row.data);
+  }
+
+  async putSchedule(record: ScheduleRecord, expectedRevision: number | null): Promise<boolean> {
+    this.#assertReady();
+    const data = JSON.stringify(record);
+    const rows =
+      expectedRevision === null
+        ? await this.#run('insertSchedule', [record.id, record.revision, data])
+        : await this.#run('updateSchedule', [record.id, record.revision, data, expectedRevision]);
+    return rows.length === 1;
+  }
+
+  async deleteSchedule(id: string): Promise<boolean> {
+    this.#assertReady();
+    return (await this.#run('deleteSchedule', [id])).length === 1;
   }
 
   async signals(id: string, afterSeq: number): Promise<readonly StoredSignal[]> {

@@ -87,8 +87,17 @@ CREATE TABLE onex_workflow_signals (
 CREATE UNIQUE INDEX onex_workflow_signals_seq ON onex_workflow_signals (workflow_id, seq);
 `;
 
+/** Version 4: schedules, one row each (the record as JSON) with the revision writes compare. */
+const V4 = `
+CREATE TABLE onex_schedules (
+  id TEXT PRIMARY KEY,
+  revision INTEGER NOT NULL,
+  data TEXT NOT NULL
+) WITHOUT ROWID;
+`;
+
 /** `MIGRATIONS[v]` takes a database from `user_version` v to v + 1. */
-const MIGRATIONS: readonly string[] = [V1, V2, V3];
+const MIGRATIONS: readonly string[] = [V1, V2, V3, V4];
 
 /** The schema version this release writes (`PRAGMA user_version`). */
 export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
@@ -208,6 +217,12 @@ export const SQLITE_STATEMENTS = {
   insertSignal: 'INSERT INTO onex_workflow_signals (workflow_id, signal_id, seq, name, payload, sent_at) VALUES (@id, @signalId, @seq, @name, @payload, @sentAt)',
   bumpSignal: 'UPDATE onex_workflows SET signal_seq = @seq, wake_at = CASE WHEN @wake = 1 THEN @sentAt ELSE wake_at END WHERE id = @id',
   signalsAfter: 'SELECT signal_id, seq, name, payload, sent_at FROM onex_workflow_signals WHERE workflow_id = ? AND seq > ? ORDER BY seq',
+  scheduleById: 'SELECT data FROM onex_schedules WHERE id = ?',
+  schedules: 'SELECT data FROM onex_schedules ORDER BY id LIMIT 10000',
+  scheduleCount: 'SELECT COUNT(*) AS n FROM onex_schedules',
+  insertSchedule: 'INSERT INTO onex_schedules (id, revision, data) VALUES (@id, @revision, @data) ON CONFLICT (id) DO NOTHING',
+  updateSchedule: 'UPDATE onex_schedules SET revision = @revision, data = @data WHERE id = @id AND revision = @expected',
+  deleteSchedule: 'DELETE FROM onex_schedules WHERE id = ?',
   nextWakeAt: `SELECT wake_at FROM onex_workflows INDEXED BY onex_workflows_wake WHERE ${UNFINISHED} AND wake_at IS NOT NULL AND ${RUNNABLE} ORDER BY wake_at LIMIT 1`,
   /** One bounded batch: a long purge never holds the write lock for long, and yields between batches. */
   purgeBatch: `DELETE FROM onex_workflows WHERE rowid IN (

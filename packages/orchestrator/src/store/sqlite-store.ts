@@ -15,6 +15,7 @@ import {
   type WorkflowRecord,
   type WorkflowSummary,
 } from './workflow-record.js';
+import { MAX_SCHEDULES, type ScheduleRecord, type ScheduleStore } from './schedule-store.js';
 import type { ClaimOptions, CreateResult, HeldRun, RenewResult, RunnableType, WorkflowStore } from './workflow-store.js';
 
 /** Options of {@link SqliteWorkflowStore}. */
@@ -183,6 +184,12 @@ function prepareStatements(db: Database.Database) {
     insertSignal: db.prepare<{ id: string; signalId: string; seq: number; name: string; payload: string; sentAt: number }>(q.insertSignal),
     bumpSignal: db.prepare<{ id: string; seq: number; wake: number; sentAt: number }>(q.bumpSignal),
     signalsAfter: db.prepare<[string, number], SignalRow>(q.signalsAfter),
+    scheduleById: db.prepare<[string], { data: string }>(q.scheduleById),
+    schedules: db.prepare<[], { data: string }>(q.schedules),
+    scheduleCount: db.prepare<[], { n: number }>(q.scheduleCount),
+    insertSchedule: db.prepare<{ id: string; revision: number; data: string }>(q.insertSchedule),
+    updateSchedule: db.prepare<{ id: string; revision: number; data: string; expected: number }>(q.updateSchedule),
+    deleteSchedule: db.prepare<[string]>(q.deleteSchedule),
     release: db.prepare<HeldParams>(q.release),
     requestCancel: db.prepare<[string]>(q.requestCancel),
     nextWakeAt: db.prepare<{ runnable: string }, { wake_at: number }>(q.nextWakeAt),
@@ -221,7 +228,7 @@ interface PurgeFigures {
  * const orchestrator = new Orchestrator(defineOrchestrator({ workflows }), { store: sqlite, peers });
  * ```
  */
-export class SqliteWorkflowStore implements WorkflowStore {
+export class SqliteWorkflowStore implements WorkflowStore, ScheduleStore {
   readonly #db: Database.Database;
   readonly #busyTimeoutMs: number;
   readonly #retentionMs: number;
@@ -491,6 +498,31 @@ export class SqliteWorkflowStore implements WorkflowStore {
       payload: JSON.parse(row.payload) as unknown,
       sentAt: row.sent_at,
     }));
+  }
+
+  async getSchedule(id: string): Promise<ScheduleRecord | undefined> {
+    const row = this.#s.scheduleById.get(id);
+    return row === undefined ? undefined : (JSON.parse(row.data) as ScheduleRecord);
+  }
+
+  async listSchedules(): Promise<readonly ScheduleRecord[]> {
+    return this.#s.schedules.all().map((row) => JSON.parse(row.data) as ScheduleRecord);
+  }
+
+  async putSchedule(record: ScheduleRecord, expectedRevision: number | null): Promise<boolean> {
+    const s = this.#s;
+    const params = { id: record.id, revision: record.revision, data: JSON.stringify(record) };
+    return this.#db
+      .transaction((): boolean => {
+        if (expectedRevision !== null) return s.updateSchedule.run({ ...params, expected: expectedRevision }).changes === 1;
+        if ((s.scheduleCount.get()?.n ?? 0) >= MAX_SCHEDULES) return false;
+        return s.insertSchedule.run(params).changes === 1;
+      })
+      .immediate();
+  }
+
+  async deleteSchedule(id: string): Promise<boolean> {
+    return this.#s.deleteSchedule.run(id).changes === 1;
   }
 
   async requestCancel(id: string): Promise<WorkflowRecord | undefined> {

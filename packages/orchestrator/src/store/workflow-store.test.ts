@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { ErrorCode, type OnexError } from '@onex/core';
-import { workflowStoreConformance } from '@onex/testing/conformance';
+import { scheduleStoreConformance, workflowStoreConformance } from '@onex/testing/conformance';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { MemoryWorkflowStore } from './memory-store.js';
 import { FINISHED_STATUSES_V2, runnableParam, SQLITE_SCHEMA_VERSION, SQLITE_STATEMENTS } from './sqlite-schema.js';
@@ -26,6 +26,21 @@ workflowStoreConformance({ name: 'SqliteWorkflowStore (file)', create: () => new
 workflowStoreConformance({
   name: 'SqliteWorkflowStore (file, synchronous=full, group commit)',
   create: () => new SqliteWorkflowStore({ path: freshPath('conformance-full'), synchronous: 'full' }),
+});
+scheduleStoreConformance({
+  name: 'MemoryWorkflowStore',
+  create: async () => {
+    const store = new MemoryWorkflowStore();
+    return { store, close: () => store.close() };
+  },
+});
+scheduleStoreConformance({
+  name: 'SqliteWorkflowStore (file)',
+  create: async () => {
+    const store = new SqliteWorkflowStore({ path: freshPath('schedules') });
+    await store.init();
+    return { store, close: () => store.close() };
+  },
 });
 
 describe('SqliteWorkflowStore group commit', () => {
@@ -165,7 +180,7 @@ describe('SqliteWorkflowStore', () => {
     await store.init();
     await store.close();
     expect(userVersion(path)).toBe(SQLITE_SCHEMA_VERSION);
-    expect(SQLITE_SCHEMA_VERSION).toBe(3);
+    expect(SQLITE_SCHEMA_VERSION).toBe(4);
   });
 
   it('migrates a file of the previous release in place at init()', async () => {

@@ -6,5 +6,6 @@
  * @packageDocumentation
  */
 export { idempotencyStoreConformance, type IdempotencyStoreConformanceOptions, type IdempotencyStoreSettings } from './idempotency-store-conformance.js';
+export { scheduleStoreConformance, type ScheduleStoreConformanceOptions } from './schedule-store-conformance.js';
 export { reducerStoreConformance, type ReducerStoreConformanceOptions } from './reducer-store-conformance.js';
 export { workflowStoreConformance, type WorkflowStoreConformanceOptions } from './workflow-store-conformance.js';
