@@ -75,3 +75,14 @@ export type { OrchestratorOptions, ResultOptions, StartOptions } from './engine/
 export { Orchestrator, type OrchestratorStats } from './engine/orchestrator.js';
 export type { SignalAck, SignalOptions } from './engine/signals.js';
 export { serveOrchestrator, workflowRoutes, type WorkflowRoutesOptions } from './http/workflow-routes.js';
+export type { WorkflowChange } from './engine/workflow-changes.js';
+export {
+  DASHBOARD_ACTION_HEADER,
+  DASHBOARD_CSP,
+  DashboardAction,
+  dashboardRoutes,
+  signalSender,
+  type DashboardOptions,
+  type DashboardRequest,
+  type SignalWorkflow,
+} from './ui/dashboard.js';

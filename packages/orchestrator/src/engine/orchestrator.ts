@@ -35,6 +35,7 @@ import { registerOrchestratorMetrics, WorkflowDurations } from './orchestrator-m
 import { OutcomeWaiters } from './outcome-waiters.js';
 import { checkSignal, signalAck, signalIdOf, type SignalAck, type SignalOptions } from './signals.js';
 import { Takeover } from './takeover.js';
+import { WorkflowChanges, type WorkflowChange } from './workflow-changes.js';
 import { WorkflowRegistry } from './workflow-registry.js';
 import { WorkflowRun, type ChildRunner, type RunCounters, type RunEnd, type RunOutcome } from './workflow-run.js';
 
@@ -134,6 +135,7 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
   readonly #waiters = new OutcomeWaiters();
   readonly #admission: Admission;
   readonly #takeover: Takeover;
+  readonly #changes: WorkflowChanges;
   #unsubscribe: (() => Promise<void>) | undefined;
   readonly #latency = new LatencyHistogram();
   readonly #durations = new WorkflowDurations();
@@ -156,6 +158,7 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
     // Step deadlines do the timing, so breakers have no timeout of their own (and cost no timer per call).
     this.#breakers = options.breakers ?? new CircuitBreakerRegistry({ defaults: { timeoutMs: false, ...options.breakerDefaults } });
     this.#instanceId = options.instanceId ?? `${name}-${randomUUID().slice(0, 8)}`;
+    this.#changes = new WorkflowChanges(this.logger);
     this.#admission = new Admission({
       maxConcurrent: this.#limits.maxConcurrentWorkflows,
       maxQueued: this.#limits.maxQueuedWorkflows,
@@ -268,6 +271,7 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
     const { created, record: stored } = await this.store.create(record);
     if (created) {
       this.#started += 1;
+      this.#changes.emit(stored.id, stored.status);
       if (delayed) this.#takeover.scheduleClaim(startAt - now);
       else this.#admission.admit(stored);
     }
@@ -346,6 +350,7 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
     const record = await this.store.requestCancel(id);
     if (record === undefined) throw new OnexError(ErrorCode.NotFound, `Workflow ${id} not found`, { context: { id } });
     if (isTerminalStatus(record.status)) return outcomeOf<TOutput>(record);
+    this.#changes.emit(id, record.status);
     this.#admission.cancel(id);
     if (!this.#admission.runsOrQueued(id)) this.#takeover.scheduleClaim(0);
     return this.result(id, options);
@@ -378,6 +383,23 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
       else if (result.woke) this.#takeover.scheduleClaim(0);
     }
     return ack;
+  }
+
+  /**
+   * Calls `listener` after each change to a workflow this instance makes (start, every commit of a run here, cancel
+   * request) and for each store event of another instance's write: the in-process feed the dashboard's live updates
+   * read. The listener runs synchronously in the writer's turn: take note, do no I/O there. Returns the function that
+   * stops it.
+   *
+   * @throws OnexError `OVERLOADED` past 256 watchers.
+   * @example
+   * ```ts
+   * const stop = orchestrator.watch((change) => console.log(change.id, change.status));
+   * stop();
+   * ```
+   */
+  watch(listener: (change: WorkflowChange) => void): () => void {
+    return this.#changes.watch(listener);
   }
 
   /** What the orchestrator counted so far. */
@@ -515,6 +537,7 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
 
   /** An event of some instance's write: wake what waits on it, instead of at the next poll or tick. */
   #onEvent(event: WorkflowEvent): void {
+    if ('id' in event) this.#changes.emit(event.id);
     switch (event.kind) {
       case 'finished':
         this.#waiters.wake(event.id);
@@ -556,6 +579,7 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
       durations: this.#durations,
       children: this,
       canDispatch: () => this.#takeover.canDispatch(),
+      changed: (id, status) => this.#changes.emit(id, status),
     });
   }
 
