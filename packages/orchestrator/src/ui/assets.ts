@@ -187,3 +187,6 @@ svg.gantt .bar.s-compensating, svg.gantt .bar.s-compensated, svg.gantt .bar.s-co
 svg.gantt .bar.s-sleep { fill: var(--sleep); } svg.gantt .bar.wake { fill: none; stroke: var(--sleep); stroke-dasharray: 4 3; }
 svg.gantt .bar.comp { fill: var(--warn); } svg.gantt .bar.comp.s-compensated { fill: #7a5bd6; } svg.gantt .bar.comp.s-compensation_failed { fill: var(--bad); }
 `;
+
+/** The dashboard's icon, served as `/ui/favicon.svg` (so the browser asks for no `/favicon.ico`). */
+export const FAVICON_SVG = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#151a24"/><rect x="3" y="4" width="6" height="2" fill="#1f9d55"/><rect x="6" y="7" width="7" height="2" fill="#2f6fde"/><rect x="4" y="10" width="5" height="2" fill="#d98a00"/></svg>';

@@ -3,7 +3,7 @@ import type { Context, Hono, MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import type { Orchestrator } from '../engine/orchestrator.js';
 import { WorkflowStatus, type WorkflowRecord } from '../store/workflow-record.js';
-import { APP_CSS, APP_JS } from './assets.js';
+import { APP_CSS, APP_JS, FAVICON_SVG } from './assets.js';
 import { LiveUpdates } from './live-updates.js';
 import { errorPage, listFragment, listPage, workflowFragment, workflowPage, type Html, type ListView, type WorkflowView } from './pages.js';
 
@@ -262,6 +262,7 @@ export function dashboardRoutes(orchestrator: Orchestrator, options: DashboardOp
     app.get(base, (c) => c.redirect(`${base}/workflows`, 302));
     app.get(`${base}/app.js`, (c) => c.body(APP_JS, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache' }));
     app.get(`${base}/app.css`, (c) => c.body(APP_CSS, 200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'no-cache' }));
+    app.get(`${base}/favicon.svg`, (c) => c.body(FAVICON_SVG, 200, { 'content-type': 'image/svg+xml', 'cache-control': 'max-age=86400' }));
     app.get(`${base}/workflows`, (c) => page(c, async () => listPage(await listView(c))));
     app.get(`${base}/fragments/workflows`, (c) => page(c, async () => listFragment(await listView(c))));
     app.get(`${base}/workflows/:id`, (c) => page(c, async () => workflowPage(await workflowView(c))));

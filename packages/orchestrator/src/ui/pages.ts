@@ -68,6 +68,7 @@ export function layout(options: { readonly base: string; readonly node: string; 
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${options.title} · ONEX</title>
+<link rel="icon" href="${base}/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="${base}/app.css">
 <script src="${base}/app.js" defer></script>
 </head>
