@@ -1,6 +1,6 @@
 // The dashboard in a real browser: Debian's Chromium, headless, driven by playwright-core (which never downloads a
-// browser). Screenshots go to artifacts/screenshots/ (git-ignored); with ONEX_DOCS_SCREENSHOT=<path> the list page
-// is also written there (how docs/dashboard.png is made).
+// browser). Screenshots go to artifacts/screenshots/ (git-ignored); with ONEX_DOCS_SCREENSHOT=<path> the
+// page of a running workflow is also written there (how docs/dashboard.png is made).
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -65,8 +65,6 @@ describe('dashboard in Chromium', () => {
     await list.locator('#breakers tr[data-peer="peer:gate"]').waitFor();
     await list.locator('#live-status[data-state="live"]').waitFor();
     await list.screenshot({ path: `${SCREENSHOTS}list.png`, fullPage: true });
-    const docs = process.env['ONEX_DOCS_SCREENSHOT'];
-    if (docs !== undefined && docs !== '') await list.screenshot({ path: docs, fullPage: true });
 
     await list.locator(`tr[data-id="${id}"] a`).click();
     await list.waitForURL(`**/ui/workflows/${id}`);
@@ -79,6 +77,8 @@ describe('dashboard in Chromium', () => {
     // A marker a reload would wipe out.
     await page.evaluate('window.__onexMarker = 42');
     await page.screenshot({ path: `${SCREENSHOTS}workflow-running.png`, fullPage: true });
+    const docs = process.env['ONEX_DOCS_SCREENSHOT'];
+    if (docs !== undefined && docs !== '') await page.screenshot({ path: docs, clip: { x: 0, y: 0, width: 1180, height: 760 } });
 
     stack.gate.release();
     await page.locator('#wf-status[data-status="completed"]').waitFor();
