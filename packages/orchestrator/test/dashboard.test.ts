@@ -138,6 +138,25 @@ describe('dashboard actions', () => {
     expect((await stack.orchestrator.get(id)).steps['reserve']).toMatchObject({ status: 'compensated' });
   });
 
+  it('retries a compensation_failed compensation through the POST', async () => {
+    stack = await startDashboardStack();
+    const o = stack.orchestrator;
+    const id = await o.start('broken-saga', { value: 1 });
+    expect((await o.result(id)).status).toBe('compensation_failed');
+    const page = await (await ui(`/workflows/${encodeURIComponent(id)}`)).text();
+    expect(page).toContain('data-action="retry-compensation"');
+    const path = `/api/workflows/${encodeURIComponent(id)}/retry-compensation`;
+    expect((await action(path, {})).status).toBe(403);
+    stack.refuse.script = {};
+    const res = await action(path);
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({ id, status: 'retrying' });
+    expect((await o.result(id)).status).toBe('compensated');
+    expect(await (await ui(`/fragments/workflows/${encodeURIComponent(id)}`)).text()).not.toContain('data-action="retry-compensation"');
+    const again = await action(path);
+    expect(again.status).toBe(409);
+  });
+
   it('asks authorize for every page and action', async () => {
     const asked: string[] = [];
     stack = await startDashboardStack({

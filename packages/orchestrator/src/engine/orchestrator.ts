@@ -16,7 +16,7 @@ import {
 import { onAbort } from '@onex/core/internal';
 import type { z } from 'zod';
 import { MemoryWorkflowStore } from '../store/memory-store.js';
-import { isTerminalStatus, WorkflowStatus, type WorkflowFilter, type WorkflowRecord, type WorkflowSummary } from '../store/workflow-record.js';
+import { isTerminalStatus, StepStatus, WorkflowStatus, type StepRecord, type WorkflowFilter, type WorkflowRecord, type WorkflowSummary } from '../store/workflow-record.js';
 import type { WorkflowEvent, WorkflowStore } from '../store/workflow-store.js';
 import type { AnyWorkflowDefinition, WorkflowInputOf, WorkflowOutputOf } from '../workflow/definition.js';
 import { Admission } from './admission.js';
@@ -383,6 +383,41 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
       else if (result.woke) this.#takeover.scheduleClaim(0);
     }
     return ack;
+  }
+
+  /**
+   * Tries the compensations of a `compensation_failed` workflow again, once whatever a peer refused has been fixed.
+   * The workflow goes back to `compensating`, held by nobody, and any instance claims it at once (this one is asked
+   * to): each refused compensation runs again under a fresh idempotency key (`<id>:<step>:compensate:retry-<n>`: the
+   * peer may have recorded the refusal under the old one), those already compensated are not repeated, and the
+   * workflow ends as its saga would have — `compensated`, `cancelled`, `timed_out` — or `compensation_failed` again.
+   * Resolves once the retry is durable; `result(id)` waits for the new end.
+   *
+   * @throws OnexError `NOT_FOUND`; `CONFLICT` when the workflow is not `compensation_failed` (or changed meanwhile);
+   *   `CONTRACT` when the store cannot reopen a workflow (no `reopen`); `LIFECYCLE` when not accepting workflows.
+   * @example
+   * ```ts
+   * const failed = await orchestrator.list({ status: 'compensation_failed' });
+   * for (const w of failed) await orchestrator.retryCompensation(w.id);
+   * ```
+   */
+  async retryCompensation(id: string): Promise<void> {
+    if (!this.#accepting) throw new OnexError(ErrorCode.Lifecycle, `Orchestrator is ${this.status}, not accepting workflows`);
+    if (this.store.reopen === undefined) throw new OnexError(ErrorCode.Contract, 'This workflow store cannot reopen a workflow (it has no reopen)');
+    const record = await this.store.get(id);
+    if (record === undefined) throw new OnexError(ErrorCode.NotFound, `Workflow ${id} not found`, { context: { id } });
+    if (record.status !== WorkflowStatus.CompensationFailed) {
+      throw new OnexError(ErrorCode.Conflict, `Workflow ${id} is ${record.status}, not ${WorkflowStatus.CompensationFailed}`, { context: { id, status: record.status } });
+    }
+    const steps = Object.values(record.steps)
+      .filter((step) => step.status === StepStatus.CompensationFailed)
+      .map(({ compensationFinishedAt: _finished, ...step }): StepRecord => ({ ...step, status: StepStatus.Compensating, compensationRetries: (step.compensationRetries ?? 0) + 1 }));
+    const change = { workflow: { status: WorkflowStatus.Compensating, updatedAt: this.clock.now() }, steps };
+    if (!(await this.store.reopen(id, WorkflowStatus.CompensationFailed, change))) {
+      throw new OnexError(ErrorCode.Conflict, `Workflow ${id} changed meanwhile: it is not ${WorkflowStatus.CompensationFailed} any more`, { context: { id } });
+    }
+    this.#changes.emit(id, WorkflowStatus.Compensating);
+    this.#takeover.scheduleClaim(0);
   }
 
   /**

@@ -822,7 +822,7 @@ export class WorkflowRun {
             await breaker.execute(async () => {
               const result = await client.call(input, {
                 signal,
-                idempotencyKey: `${this.id}:${step.name}:compensate`,
+                idempotencyKey: `${this.id}:${step.name}:compensate${record.compensationRetries === undefined ? '' : `:retry-${record.compensationRetries}`}`,
                 correlationId: this.#record.correlationId,
                 ...(spec.timeoutMs === undefined ? {} : { timeoutMs: spec.timeoutMs }),
               });

@@ -115,6 +115,11 @@ export interface StepRecord {
   readonly compensationStartedAt?: number;
   /** When its compensation ended (compensated, or refused for good), epoch ms. */
   readonly compensationFinishedAt?: number;
+  /**
+   * Times `retryCompensation` tried its refused compensation again: the compensation's idempotency key is then
+   * `<workflowId>:<step>:compensate:retry-<n>`, since the peer may have recorded the refusal under the previous one.
+   */
+  readonly compensationRetries?: number;
 }
 
 /** The persisted state of one workflow, steps included. */

@@ -123,14 +123,6 @@ export function signalSender(orchestrator: Orchestrator): SignalWorkflow | undef
   return (id, name, payload) => send.call(orchestrator, id, name, payload);
 }
 
-/** The `retryCompensation(id)` of the engine, when it has one (see {@link Orchestrator}). */
-function compensationRetrier(orchestrator: Orchestrator): ((id: string) => Promise<unknown>) | undefined {
-  const candidate: unknown = (orchestrator as unknown as Record<string, unknown>)['retryCompensation'];
-  if (typeof candidate !== 'function') return undefined;
-  const retry = candidate as (this: Orchestrator, id: string) => Promise<unknown>;
-  return (id) => retry.call(orchestrator, id);
-}
-
 function positiveInteger(name: string, value: number | undefined, fallback: number): number {
   const resolved = value ?? fallback;
   if (!Number.isInteger(resolved) || resolved < 1) throw new OnexError(ErrorCode.Validation, `${name} must be a positive integer (got ${String(value)})`);
@@ -233,7 +225,7 @@ export function dashboardRoutes(orchestrator: Orchestrator, options: DashboardOp
     const id = c.req.param('id') ?? '';
     await allowed(c, { action: DashboardAction.View, workflowId: id });
     const workflow = await orchestrator.get(id);
-    return { base, node, workflow, steps: stepsOf(orchestrator, workflow), now: now(), canRetryCompensation: compensationRetrier(orchestrator) !== undefined, canSignal: sender(options, orchestrator) !== undefined };
+    return { base, node, workflow, steps: stepsOf(orchestrator, workflow), now: now(), canRetryCompensation: orchestrator.store.reopen !== undefined, canSignal: sender(options, orchestrator) !== undefined };
   };
 
   /** CSRF: the action header, and same origin wherever the browser tells. */
@@ -295,9 +287,7 @@ export function dashboardRoutes(orchestrator: Orchestrator, options: DashboardOp
       sameOrigin(c);
       const id = c.req.param('id');
       await allowed(c, { action: DashboardAction.RetryCompensation, workflowId: id });
-      const retry = compensationRetrier(orchestrator);
-      if (retry === undefined) throw new OnexError(ErrorCode.NotFound, 'This orchestrator cannot retry compensations');
-      await retry(id);
+      await orchestrator.retryCompensation(id);
       return c.json({ id, status: 'retrying' }, 202);
     });
 
