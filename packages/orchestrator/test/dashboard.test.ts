@@ -92,10 +92,10 @@ describe('dashboard pages', () => {
     expect(await res.text()).toContain('Workflow &lt;nope&gt; not found');
   });
 
-  it('draws the timeline from step times: a running bar, a sleep still to come, errors and compensation', () => {
+  it('draws the timeline from step times: a running bar, a sleep still to come, errors and compensation', async () => {
     const now = 10_000;
-    const svg = String(
-      gantt(
+    const svg = (
+      await gantt(
         { id: 'w', type: 't', version: '1', status: 'running', input: null, correlationId: 'c', createdAt: 0, updatedAt: 5_000, epoch: 1, steps: {} },
         [
           { name: 'done', sleep: false, record: { name: 'done', status: 'compensated', attempts: 3, attemptErrors: [{ code: 'UNAVAILABLE', message: 'down', retryable: true }, { code: 'TIMEOUT', message: 'slow', retryable: true }], startedAt: 0, finishedAt: 2_000, compensationStartedAt: 6_000, compensationFinishedAt: 8_000 } },
@@ -104,8 +104,8 @@ describe('dashboard pages', () => {
           { name: 'later', sleep: false, record: undefined },
         ],
         now,
-      ),
-    );
+      )
+    ).toString();
     // The span runs to the sleep's wake-up (20 s): 760 px for 20 s after the 180 px labels.
     expect(svg).toContain('<rect class="bar s-compensated" x="180" y="27" width="76"');
     expect(svg).toContain('done ×3');

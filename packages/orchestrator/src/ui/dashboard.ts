@@ -113,7 +113,8 @@ const SignalBody = z.object({ name: z.string().min(1).max(200), payload: z.unkno
  * ```ts
  * import { signalSender } from '@onex/orchestrator';
  * const send = signalSender(orchestrator);
- * if (send !== undefined) await send(id, 'approved', { by: 'ops' });
+ * const [waiting] = await orchestrator.list({ status: 'running', limit: 1 });
+ * if (send !== undefined && waiting !== undefined) await send(waiting.id, 'approved', { by: 'ops' });
  * ```
  */
 export function signalSender(orchestrator: Orchestrator): SignalWorkflow | undefined {
