@@ -69,6 +69,12 @@ export const brokenSagaWorkflow = defineWorkflow({ type: 'broken-saga', version:
   .step('pay', { target: ref('fail'), dependsOn: ['book'], input: ({ steps }) => ({ value: steps.book.value }), retry: { maxAttempts: 1 } })
   .returns(({ steps }) => ({ total: steps.pay.value }));
 
+/** One step, then a wait for an `approved` signal whose payload names who approved. */
+export const approvalWorkflow = defineWorkflow({ type: 'approval', version: '1.0.0', input: OrderInput, output: z.object({ by: z.string() }) })
+  .step('prepare', { target: ref('fast'), input: ({ input }) => ({ value: input.value }) })
+  .waitFor('approved', { dependsOn: ['prepare'], schema: z.object({ by: z.string() }) })
+  .returns(({ steps }) => ({ by: steps.approved.payload.by }));
+
 /** A served orchestrator with the dashboard, and its peers. */
 export interface DashboardStack {
   readonly orchestrator: Orchestrator;
@@ -88,7 +94,7 @@ export async function startDashboardStack(dashboard: DashboardOptions = {}): Pro
   const nodes = [fast, undo, refuse, fail, gate];
   for (const node of nodes) await node.initialize();
   const orchestrator = new Orchestrator(
-    { workflows: [orderWorkflow, napWorkflow, brokenSagaWorkflow] },
+    { workflows: [orderWorkflow, napWorkflow, brokenSagaWorkflow, approvalWorkflow] },
     {
       store: new MemoryWorkflowStore(),
       logger: createSilentLogger(),

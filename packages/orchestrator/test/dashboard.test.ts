@@ -175,29 +175,42 @@ describe('dashboard actions', () => {
     expect(asked).toEqual(['view:', `cancel:${id}`, `cancel:${id}`]);
   });
 
-  it('answers 404 for the signal action while the engine takes no signals, and uses an injected sender', async () => {
+  it('sends a signal through the POST, checked by the wait\'s schema; an injected sender replaces the engine\'s', async () => {
     stack = await startDashboardStack();
-    const id = await stack.orchestrator.start(orderWorkflow, { value: 1 });
+    const o = stack.orchestrator;
+    const id = await o.start('approval', { value: 1 });
+    await vi.waitFor(async () => expect((await o.get(id)).steps['approved']?.status).toBe('running'));
+    const page = await (await ui(`/workflows/${encodeURIComponent(id)}`)).text();
+    expect(page).toContain('id="signal-form"');
+    expect(page).toContain('<option value="approved">approved</option>');
+    // A workflow that waits for nothing offers no form.
+    const order = await o.start(orderWorkflow, { value: 1 });
     await stack.gate.arrived(1);
-    if (typeof (stack.orchestrator as unknown as { signal?: unknown }).signal !== 'function') {
-      expect((await action(`/api/workflows/${encodeURIComponent(id)}/signal`)).status).toBe(404);
-      expect(await (await ui(`/workflows/${encodeURIComponent(id)}`)).text()).not.toContain('signal-form');
-    }
+    expect(await (await ui(`/workflows/${encodeURIComponent(order)}`)).text()).not.toContain('signal-form');
+
+    const send = (body: unknown, headers: Record<string, string> = { 'x-onex-ui': '1' }) =>
+      ui(`/api/workflows/${encodeURIComponent(id)}/signal`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    expect((await send({ name: 'approved', payload: { by: 'ops' } }, {})).status).toBe(403);
+    expect((await send({ payload: 1 })).status).toBe(422);
+    const wrong = await send({ name: 'approved', payload: { by: 42 } });
+    expect(wrong.status).toBe(422);
+    expect((await o.get(id)).status).toBe('running');
+    const ok = await send({ name: 'approved', payload: { by: '<ops>' } });
+    expect(ok.status).toBe(202);
+    expect(await ok.json()).toMatchObject({ id, status: 'signalled', result: { duplicate: false } });
+    expect(await o.result(id)).toMatchObject({ status: 'completed', output: { by: '<ops>' } });
     await stack.close();
+
     const sent: unknown[] = [];
     stack = await startDashboardStack({ signal: async (...args) => void sent.push(args) });
-    const other = await stack.orchestrator.start(orderWorkflow, { value: 1 });
-    await stack.gate.arrived(1);
-    expect(await (await ui(`/workflows/${encodeURIComponent(other)}`)).text()).toContain('signal-form');
+    const other = await stack.orchestrator.start('approval', { value: 1 });
     const res = await ui(`/api/workflows/${encodeURIComponent(other)}/signal`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-onex-ui': '1' },
-      body: JSON.stringify({ name: 'approve', payload: { by: '<ops>' } }),
+      body: JSON.stringify({ name: 'approved', payload: { by: 'audit' } }),
     });
     expect(res.status).toBe(202);
-    expect(sent).toEqual([[other, 'approve', { by: '<ops>' }]]);
-    const invalid = await ui(`/api/workflows/${encodeURIComponent(other)}/signal`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-onex-ui': '1' }, body: '{"payload":1}' });
-    expect(invalid.status).toBe(422);
+    expect(sent).toEqual([[other, 'approved', { by: 'audit' }]]);
   });
 });
 

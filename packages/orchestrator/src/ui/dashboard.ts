@@ -77,7 +77,7 @@ export interface DashboardOptions {
   readonly cancelWaitMs?: number;
   /** Clock for "now" in the pages (running bars, wake-ups). Default `Date.now`. */
   readonly now?: () => number;
-  /** The signal action's sender. Default {@link signalSender} of the orchestrator; none means no signal form. */
+  /** The signal action's sender. Default {@link signalSender}: `orchestrator.signal(id, name, payload)`. */
   readonly signal?: SignalWorkflow;
 }
 
@@ -106,22 +106,19 @@ const MAX_SLEEPING_SHOWN = 200;
 const SignalBody = z.object({ name: z.string().min(1).max(200), payload: z.unknown().optional() }).strict();
 
 /**
- * The seam for the signal action: the orchestrator's `signal(id, name, payload)` when the engine has one, else
- * undefined (the workflow page then shows no signal form, and `POST …/signal` answers 404 `NOT_FOUND`).
+ * The signal action's default sender: `orchestrator.signal(id, name, payload)` (a fresh signal id per send, so two
+ * sends are two signals). Replace it with {@link DashboardOptions.signal} to add a signal id of your own, or an audit.
  *
  * @example
  * ```ts
  * import { signalSender } from '@onex/orchestrator';
  * const send = signalSender(orchestrator);
  * const [waiting] = await orchestrator.list({ status: 'running', limit: 1 });
- * if (send !== undefined && waiting !== undefined) await send(waiting.id, 'approved', { by: 'ops' });
+ * if (waiting !== undefined) await send(waiting.id, 'approved', { by: 'ops' });
  * ```
  */
-export function signalSender(orchestrator: Orchestrator): SignalWorkflow | undefined {
-  const candidate: unknown = (orchestrator as unknown as Record<string, unknown>)['signal'];
-  if (typeof candidate !== 'function') return undefined;
-  const send = candidate as (this: Orchestrator, id: string, name: string, payload: unknown) => Promise<unknown>;
-  return (id, name, payload) => send.call(orchestrator, id, name, payload);
+export function signalSender(orchestrator: Orchestrator): SignalWorkflow {
+  return (id, name, payload) => orchestrator.signal(id, name, payload);
 }
 
 function positiveInteger(name: string, value: number | undefined, fallback: number): number {
@@ -226,7 +223,8 @@ export function dashboardRoutes(orchestrator: Orchestrator, options: DashboardOp
     const id = c.req.param('id') ?? '';
     await allowed(c, { action: DashboardAction.View, workflowId: id });
     const workflow = await orchestrator.get(id);
-    return { base, node, workflow, steps: stepsOf(orchestrator, workflow), now: now(), canRetryCompensation: orchestrator.store.reopen !== undefined, canSignal: sender(options, orchestrator) !== undefined };
+    const { steps, signals } = shapeOf(orchestrator, workflow);
+    return { base, node, workflow, steps, signals, now: now(), canRetryCompensation: orchestrator.store.reopen !== undefined };
   };
 
   /** CSRF: the action header, and same origin wherever the browser tells. */
@@ -296,11 +294,10 @@ export function dashboardRoutes(orchestrator: Orchestrator, options: DashboardOp
       sameOrigin(c);
       const id = c.req.param('id');
       await allowed(c, { action: DashboardAction.Signal, workflowId: id });
-      const send = sender(options, orchestrator);
-      if (send === undefined) throw new OnexError(ErrorCode.NotFound, 'This orchestrator takes no signals');
       const read = await readJsonBody(c, readOptions);
       if (!read.ok) throw read.error;
       const parsed = SignalBody.safeParse(read.value);
+      const send = options.signal ?? signalSender(orchestrator);
       if (!parsed.success) throw toOnexError(parsed.error);
       const result = await send(id, parsed.data.name, parsed.data.payload);
       return c.json({ id, status: 'signalled', result: result ?? null }, 202);
@@ -308,15 +305,18 @@ export function dashboardRoutes(orchestrator: Orchestrator, options: DashboardOp
   };
 }
 
-function sender(options: DashboardOptions, orchestrator: Orchestrator): SignalWorkflow | undefined {
-  return options.signal ?? signalSender(orchestrator);
-}
-
-/** Steps in definition order (sleeps marked); a workflow of a type not registered here keeps its record's order. */
-function stepsOf(orchestrator: Orchestrator, workflow: WorkflowRecord): { readonly name: string; readonly sleep: boolean }[] {
+/**
+ * Steps in definition order (sleeps marked) and the signals the workflow waits for; a workflow of a type not
+ * registered here keeps its record's order and takes no signal from the page.
+ */
+function shapeOf(orchestrator: Orchestrator, workflow: WorkflowRecord): Pick<WorkflowView, 'steps' | 'signals'> {
+  let definition: ReturnType<Orchestrator['definition']>;
   try {
-    return orchestrator.definition(workflow.type, workflow.version).steps.map((s) => ({ name: s.name, sleep: s.target.kind === 'sleep' }));
+    definition = orchestrator.definition(workflow.type, workflow.version);
   } catch {
-    return Object.keys(workflow.steps).map((name) => ({ name, sleep: false }));
+    return { steps: Object.keys(workflow.steps).map((name) => ({ name, sleep: false })), signals: [] };
   }
+  const signals = new Set<string>();
+  for (const step of definition.steps) if (step.target.kind === 'signal') signals.add(step.target.signal);
+  return { steps: definition.steps.map((s) => ({ name: s.name, sleep: s.target.kind === 'sleep' })), signals: [...signals] };
 }

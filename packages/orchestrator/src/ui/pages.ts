@@ -32,7 +32,8 @@ export interface WorkflowView {
   readonly steps: readonly { readonly name: string; readonly sleep: boolean }[];
   readonly now: number;
   readonly canRetryCompensation: boolean;
-  readonly canSignal: boolean;
+  /** The signal names its waits take: the page offers a signal form for them. */
+  readonly signals: readonly string[];
 }
 
 const iso = (ms: number | undefined): string => (ms === undefined ? '' : new Date(ms).toISOString());
@@ -175,10 +176,10 @@ export function workflowPage(view: WorkflowView): Html {
 <h1 class="wf-id">${workflow.id}</h1>
 <div id="live">${workflowFragment(view)}</div>
 ${
-  view.canSignal && !isTerminalStatus(workflow.status)
+  view.signals.length > 0 && !isTerminalStatus(workflow.status)
     ? html`<section class="panel"><h2>Send a signal</h2>
 <form class="signal" id="signal-form" data-url="${base}/api/workflows/${id}/signal">
-<label>Name <input name="name" required maxlength="200"></label>
+<label>Name <select name="name" required>${view.signals.map((name) => html`<option value="${name}">${name}</option>`)}</select></label>
 <label>Payload (JSON) <textarea name="payload" rows="3">{}</textarea></label>
 <button type="submit">Send signal</button>
 </form></section>`
