@@ -68,11 +68,11 @@ class Connection {
         this.#overflow = false;
         await stream.writeSSE({ event: 'resync', data: '{}' });
       }
-      const changes = [...this.#pending.values()];
-      this.#pending.clear();
-      for (const change of changes) {
-        if (this.#closed) return;
-        await stream.writeSSE({ event: 'change', data: JSON.stringify(change) });
+      if (this.#pending.size > 0) {
+        // Everything that changed since the last write, in one event: one write per batch, not per change.
+        const changes = [...this.#pending.values()];
+        this.#pending.clear();
+        await stream.writeSSE({ event: 'change', data: JSON.stringify(changes) });
       }
       if (this.#ping) {
         this.#ping = false;
@@ -109,8 +109,9 @@ export class LiveUpdates {
   }
 
   /**
-   * Answers an event stream of the changes `accept` lets through: `event: change` with `{ id, status? }` as data,
-   * `event: resync` when the client fell too far behind (it reads the whole state again).
+   * Answers an event stream of the changes `accept` lets through: `event: change` with the array of `{ id, status? }`
+   * changed since the last event (coalesced by id) as data, `event: resync` when the client fell too far behind (it
+   * reads the whole state again).
    *
    * @throws OnexError `OVERLOADED` when `maxConnections` streams are open (or the change feed is full).
    */
