@@ -76,6 +76,17 @@ export {
   type NodeMetricsOptions,
   type NodeServiceOptions,
 } from './node/node-service.js';
+export {
+  assessPerformance,
+  DEFAULT_MIN_CALLS,
+  DEFAULT_TARGET_LATENCY_MS,
+  PerformanceTier,
+  performanceTier,
+  resolvePerformanceOptions,
+  type PerformanceOptions,
+  type PerformanceReport,
+  type ResolvedPerformanceOptions,
+} from './node/performance-tier.js';
 
 // Contracts
 export {

@@ -86,3 +86,14 @@ export {
   type ScheduleStore,
 } from './store/schedule-store.js';
 export { serveOrchestrator, workflowRoutes, type WorkflowRoutesOptions } from './http/workflow-routes.js';
+export type { WorkflowChange } from './engine/workflow-changes.js';
+export {
+  DASHBOARD_ACTION_HEADER,
+  DASHBOARD_CSP,
+  DashboardAction,
+  dashboardRoutes,
+  signalSender,
+  type DashboardOptions,
+  type DashboardRequest,
+  type SignalWorkflow,
+} from './ui/dashboard.js';

@@ -15,6 +15,7 @@ import { MAX_TIMEOUT_MS } from '../transport/headers.js';
 import { onAbort } from '../internal/abort.js';
 import type { CallContext, CallerIdentity, CallOptions } from './call-context.js';
 import { composeInterceptors, type CallInterceptor, type Interceptor, type NodeInterceptor } from './interceptor.js';
+import { assessPerformance, resolvePerformanceOptions, PerformanceTier, type PerformanceOptions, type PerformanceReport, type ResolvedPerformanceOptions } from './performance-tier.js';
 import type { Result } from './result.js';
 
 /**
@@ -44,7 +45,24 @@ export interface ComponentHealth {
   readonly data?: Readonly<Record<string, unknown>>;
 }
 
-/** What `GET /health` answers. */
+/**
+ * What `health()` and `GET /health` answer.
+ *
+ * - `status`: `unhealthy` when the node is not ready or a component is unhealthy; `degraded` when a component is
+ *   degraded, when at least 10 recent calls succeeded less than half the time, or when the performance tier is
+ *   `poor`; else `healthy`.
+ * - `capacity`: calls in flight against `maxConcurrency` (`utilization` is 0 when unlimited).
+ * - `recent`: the calls of the recent window (one to two `metricsWindowMs`), their success rate and latency.
+ * - `performance`: the recent p95 against the configured target and the {@link PerformanceTier} it makes.
+ * - `components`: each dependency's own health (a store, the peers' breakers, …).
+ *
+ * @example
+ * ```ts
+ * import type { NodeHealth } from '@onex/core';
+ * const summary = (h: NodeHealth) =>
+ *   `${h.status} · ${h.performance.tier} (p95 ${h.performance.p95Ms.toFixed(1)} / ${h.performance.targetLatencyMs} ms) · ${Math.round(h.capacity.utilization * 100)}% busy`;
+ * ```
+ */
 export interface NodeHealth {
   readonly status: HealthStatus;
   readonly lifecycle: LifecycleStatus;
@@ -52,7 +70,16 @@ export interface NodeHealth {
   readonly uptimeMs: number;
   readonly components: Readonly<Record<string, ComponentHealth>>;
   readonly capacity: { readonly inFlight: number; readonly maxConcurrency: number | null; readonly utilization: number };
-  readonly recent: { readonly calls: number; readonly successRate: number; readonly p50Ms: number; readonly p99Ms: number };
+  readonly recent: {
+    readonly calls: number;
+    readonly successRate: number;
+    readonly p50Ms: number;
+    readonly p95Ms: number;
+    readonly p99Ms: number;
+    /** Length of one window, ms: `recent` covers the current and the previous one. */
+    readonly windowMs: number;
+  };
+  readonly performance: PerformanceReport;
 }
 
 /** What `GET /metrics.json` answers (`GET /metrics` is the Prometheus view, from {@link NodeService.metricsRegistry}). */
@@ -137,6 +164,8 @@ export interface NodeServiceOptions<TConfig extends Schema, TInput extends Schem
   readonly drainTimeoutMs?: number;
   /** Length of the recent-metrics window, ms. Default 60 000. */
   readonly metricsWindowMs?: number;
+  /** The latency target `health()` grades the recent p95 against (its performance tier). Default 1 000 ms. */
+  readonly performance?: PerformanceOptions;
   /** Prometheus metrics: a shared registry, the `node` label, the duration buckets. */
   readonly metrics?: NodeMetricsOptions;
   /**
@@ -212,6 +241,7 @@ export abstract class NodeService<TInput extends Schema, TOutput extends Schema,
   readonly #defaultTimeoutMs: number;
   readonly #maxConcurrency: number;
   readonly #drainTimeoutMs: number;
+  readonly #performance: ResolvedPerformanceOptions;
   /** `process` behind the interceptors of the options, composed once. */
   readonly #chain: CallChain<z.output<TInput>, z.input<TOutput>>;
   #status: LifecycleStatus = LifecycleStatus.Created;
@@ -237,6 +267,7 @@ export abstract class NodeService<TInput extends Schema, TOutput extends Schema,
     this.#defaultTimeoutMs = options.defaultTimeoutMs ?? 30_000;
     this.#maxConcurrency = options.maxConcurrency ?? Number.POSITIVE_INFINITY;
     this.#drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
+    this.#performance = resolvePerformanceOptions(options.performance);
     this.#metrics = new CallMetrics({ windowMs: options.metricsWindowMs ?? 60_000, now: () => this.clock.now() });
     this.#calls = new OperationSeries(options.metrics?.durationBuckets ?? DEFAULT_DURATION_BUCKETS);
     this.prometheus = new PrometheusMetrics({
@@ -382,7 +413,10 @@ export abstract class NodeService<TInput extends Schema, TOutput extends Schema,
     }
   }
 
-  /** Health: lifecycle, components, capacity and recent performance. */
+  /**
+   * Health: lifecycle, components, capacity and recent performance, graded into a {@link PerformanceTier} against
+   * the options' `performance.targetLatencyMs` (see {@link NodeHealth} for how `status` is decided).
+   */
   async health(): Promise<NodeHealth> {
     const components = await this.componentHealth().catch(
       (error: unknown): Record<string, ComponentHealth> => ({
@@ -390,10 +424,18 @@ export abstract class NodeService<TInput extends Schema, TOutput extends Schema,
       }),
     );
     const snapshot = this.#metrics.stats();
+    const latency = snapshot.recent.latency;
+    const performance = assessPerformance({ p95Ms: latency.p95Ms, calls: snapshot.recent.calls }, this.#performance);
     const statuses = Object.values(components).map((c) => c.status);
     let status: HealthStatus = HealthStatus.Healthy;
     if (this.#status !== LifecycleStatus.Ready || statuses.includes(HealthStatus.Unhealthy)) status = HealthStatus.Unhealthy;
-    else if (statuses.includes(HealthStatus.Degraded) || (snapshot.recent.calls >= 10 && snapshot.recent.successRate < 0.5)) status = HealthStatus.Degraded;
+    else if (
+      statuses.includes(HealthStatus.Degraded) ||
+      (snapshot.recent.calls >= 10 && snapshot.recent.successRate < 0.5) ||
+      performance.tier === PerformanceTier.Poor
+    ) {
+      status = HealthStatus.Degraded;
+    }
     const max = Number.isFinite(this.#maxConcurrency) ? this.#maxConcurrency : null;
     return {
       status,
@@ -405,9 +447,12 @@ export abstract class NodeService<TInput extends Schema, TOutput extends Schema,
       recent: {
         calls: snapshot.recent.calls,
         successRate: snapshot.recent.successRate,
-        p50Ms: snapshot.recent.latency.p50Ms,
-        p99Ms: snapshot.recent.latency.p99Ms,
+        p50Ms: latency.p50Ms,
+        p95Ms: latency.p95Ms,
+        p99Ms: latency.p99Ms,
+        windowMs: snapshot.recent.windowMs,
       },
+      performance,
     };
   }
 

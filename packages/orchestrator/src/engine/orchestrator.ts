@@ -16,7 +16,7 @@ import {
 import { onAbort } from '@onex/core/internal';
 import type { z } from 'zod';
 import { MemoryWorkflowStore } from '../store/memory-store.js';
-import { isTerminalStatus, WorkflowStatus, type WorkflowFilter, type WorkflowRecord, type WorkflowSummary } from '../store/workflow-record.js';
+import { isTerminalStatus, StepStatus, WorkflowStatus, type StepRecord, type WorkflowFilter, type WorkflowRecord, type WorkflowSummary } from '../store/workflow-record.js';
 import type { WorkflowEvent, WorkflowStore } from '../store/workflow-store.js';
 import type { AnyWorkflowDefinition, WorkflowInputOf, WorkflowOutputOf } from '../workflow/definition.js';
 import { Admission } from './admission.js';
@@ -38,6 +38,7 @@ import { Scheduler, tickKey } from './scheduler.js';
 import { Schedules } from './schedules.js';
 import { checkSignal, signalAck, signalIdOf, type SignalAck, type SignalOptions } from './signals.js';
 import { Takeover } from './takeover.js';
+import { WorkflowChanges, type WorkflowChange } from './workflow-changes.js';
 import { WorkflowRegistry } from './workflow-registry.js';
 import { WorkflowRun, type ChildRunner, type RunCounters, type RunEnd, type RunOutcome } from './workflow-run.js';
 
@@ -140,6 +141,7 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
   readonly #scheduler: Scheduler | undefined;
   /** Cron schedules that start workflows (kept in the store; every instance on it runs them, each tick once). */
   readonly schedules: Schedules;
+  readonly #changes: WorkflowChanges;
   #unsubscribe: (() => Promise<void>) | undefined;
   readonly #latency = new LatencyHistogram();
   readonly #durations = new WorkflowDurations();
@@ -162,6 +164,7 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
     // Step deadlines do the timing, so breakers have no timeout of their own (and cost no timer per call).
     this.#breakers = options.breakers ?? new CircuitBreakerRegistry({ defaults: { timeoutMs: false, ...options.breakerDefaults } });
     this.#instanceId = options.instanceId ?? `${name}-${randomUUID().slice(0, 8)}`;
+    this.#changes = new WorkflowChanges(this.logger);
     this.#admission = new Admission({
       maxConcurrent: this.#limits.maxConcurrentWorkflows,
       maxQueued: this.#limits.maxQueuedWorkflows,
@@ -297,6 +300,7 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
     const { created, record: stored } = await this.store.create(record);
     if (created) {
       this.#started += 1;
+      this.#changes.emit(stored.id, stored.status);
       if (delayed) this.#takeover.scheduleClaim(startAt - now);
       else this.#admission.admit(stored);
     }
@@ -375,6 +379,7 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
     const record = await this.store.requestCancel(id);
     if (record === undefined) throw new OnexError(ErrorCode.NotFound, `Workflow ${id} not found`, { context: { id } });
     if (isTerminalStatus(record.status)) return outcomeOf<TOutput>(record);
+    this.#changes.emit(id, record.status);
     this.#admission.cancel(id);
     if (!this.#admission.runsOrQueued(id)) this.#takeover.scheduleClaim(0);
     return this.result(id, options);
@@ -408,6 +413,58 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
       else if (result.woke) this.#takeover.scheduleClaim(0);
     }
     return ack;
+  }
+
+  /**
+   * Tries the compensations of a `compensation_failed` workflow again, once whatever a peer refused has been fixed.
+   * The workflow goes back to `compensating`, held by nobody, and any instance claims it at once (this one is asked
+   * to): each refused compensation runs again under a fresh idempotency key (`<id>:<step>:compensate:retry-<n>`: the
+   * peer may have recorded the refusal under the old one), those already compensated are not repeated, and the
+   * workflow ends as its saga would have — `compensated`, `cancelled`, `timed_out` — or `compensation_failed` again.
+   * Resolves once the retry is durable; `result(id)` waits for the new end.
+   *
+   * @throws OnexError `NOT_FOUND`; `CONFLICT` when the workflow is not `compensation_failed` (or changed meanwhile);
+   *   `CONTRACT` when the store cannot reopen a workflow (no `reopen`); `LIFECYCLE` when not accepting workflows.
+   * @example
+   * ```ts
+   * const failed = await orchestrator.list({ status: 'compensation_failed' });
+   * for (const w of failed) await orchestrator.retryCompensation(w.id);
+   * ```
+   */
+  async retryCompensation(id: string): Promise<void> {
+    if (!this.#accepting) throw new OnexError(ErrorCode.Lifecycle, `Orchestrator is ${this.status}, not accepting workflows`);
+    if (this.store.reopen === undefined) throw new OnexError(ErrorCode.Contract, 'This workflow store cannot reopen a workflow (it has no reopen)');
+    const record = await this.store.get(id);
+    if (record === undefined) throw new OnexError(ErrorCode.NotFound, `Workflow ${id} not found`, { context: { id } });
+    if (record.status !== WorkflowStatus.CompensationFailed) {
+      throw new OnexError(ErrorCode.Conflict, `Workflow ${id} is ${record.status}, not ${WorkflowStatus.CompensationFailed}`, { context: { id, status: record.status } });
+    }
+    const steps = Object.values(record.steps)
+      .filter((step) => step.status === StepStatus.CompensationFailed)
+      .map(({ compensationFinishedAt: _finished, ...step }): StepRecord => ({ ...step, status: StepStatus.Compensating, compensationRetries: (step.compensationRetries ?? 0) + 1 }));
+    const change = { workflow: { status: WorkflowStatus.Compensating, updatedAt: this.clock.now() }, steps };
+    if (!(await this.store.reopen(id, WorkflowStatus.CompensationFailed, change))) {
+      throw new OnexError(ErrorCode.Conflict, `Workflow ${id} changed meanwhile: it is not ${WorkflowStatus.CompensationFailed} any more`, { context: { id } });
+    }
+    this.#changes.emit(id, WorkflowStatus.Compensating);
+    this.#takeover.scheduleClaim(0);
+  }
+
+  /**
+   * Calls `listener` after each change to a workflow this instance makes (start, every commit of a run here, cancel
+   * request) and for each store event of another instance's write: the in-process feed the dashboard's live updates
+   * read. The listener runs synchronously in the writer's turn: take note, do no I/O there. Returns the function that
+   * stops it.
+   *
+   * @throws OnexError `OVERLOADED` past 256 watchers.
+   * @example
+   * ```ts
+   * const stop = orchestrator.watch((change) => console.log(change.id, change.status));
+   * stop();
+   * ```
+   */
+  watch(listener: (change: WorkflowChange) => void): () => void {
+    return this.#changes.watch(listener);
   }
 
   /** What the orchestrator counted so far. */
@@ -547,6 +604,7 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
 
   /** An event of some instance's write: wake what waits on it, instead of at the next poll or tick. */
   #onEvent(event: WorkflowEvent): void {
+    if ('id' in event) this.#changes.emit(event.id);
     switch (event.kind) {
       case 'finished':
         this.#waiters.wake(event.id);
@@ -588,6 +646,7 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
       durations: this.#durations,
       children: this,
       canDispatch: () => this.#takeover.canDispatch(),
+      changed: (id, status) => this.#changes.emit(id, status),
     });
   }
 

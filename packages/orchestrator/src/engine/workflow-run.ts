@@ -90,6 +90,8 @@ export interface RunDependencies {
   readonly children: ChildRunner;
   /** False once the instance can no longer prove its lease: no new call may go out (self-fencing). */
   readonly canDispatch: () => boolean;
+  /** Told after each successful commit (the orchestrator's change feed). */
+  readonly changed: (id: string, status: WorkflowStatus) => void;
 }
 
 const MAX_TIMER_MS = 2_147_483_647;
@@ -328,6 +330,7 @@ export class WorkflowRun {
       this.halt(refused ? 'fenced' : 'store', error);
       throw new RunHalted();
     }
+    this.#deps.changed(this.id, this.#record.status);
     this.#checkHalted();
   }
 
@@ -796,7 +799,9 @@ export class WorkflowRun {
     const step = this.#byName.get(record.name)!;
     const spec = step.compensate!;
     const client = this.#deps.peers.get(spec.peer);
-    if (record.status !== StepStatus.Compensating) await this.#commit({ steps: [{ ...record, status: StepStatus.Compensating }] });
+    if (record.status !== StepStatus.Compensating) {
+      await this.#commit({ steps: [{ ...record, status: StepStatus.Compensating, compensationStartedAt: record.compensationStartedAt ?? this.#deps.now() }] });
+    }
     this.#deps.counters.compensationsRun += 1;
     const ctx = { ...this.#stepContext(step), output: record.status === StepStatus.Completed || record.completionSeq !== undefined ? record.output : undefined };
     const breaker = this.#deps.breakers.get(`peer:${spec.peer}`);
@@ -817,7 +822,7 @@ export class WorkflowRun {
             await breaker.execute(async () => {
               const result = await client.call(input, {
                 signal,
-                idempotencyKey: `${this.id}:${step.name}:compensate`,
+                idempotencyKey: `${this.id}:${step.name}:compensate${record.compensationRetries === undefined ? '' : `:retry-${record.compensationRetries}`}`,
                 correlationId: this.#record.correlationId,
                 ...(spec.timeoutMs === undefined ? {} : { timeoutMs: spec.timeoutMs }),
               });
@@ -833,7 +838,7 @@ export class WorkflowRun {
         { signal, now: this.#deps.now },
       );
       if (open === undefined) {
-        await this.#commit({ steps: [{ ...this.#steps.get(step.name)!, status: StepStatus.Compensated, compensationAttempts: attempts }] });
+        await this.#commit({ steps: [{ ...this.#steps.get(step.name)!, status: StepStatus.Compensated, compensationAttempts: attempts, compensationFinishedAt: this.#deps.now() }] });
         return true;
       }
       failure = open;
@@ -859,7 +864,7 @@ export class WorkflowRun {
     }
     this.#deps.counters.compensationsFailed += 1;
     this.#deps.logger.error({ err: failure, workflowId: this.id, step: step.name }, 'compensation refused');
-    await this.#commit({ steps: [{ ...current, status: StepStatus.CompensationFailed, compensationAttempts: attempts, compensationError: this.#wire(failure) }] });
+    await this.#commit({ steps: [{ ...current, status: StepStatus.CompensationFailed, compensationAttempts: attempts, compensationError: this.#wire(failure), compensationFinishedAt: this.#deps.now() }] });
     return false;
   }
 }

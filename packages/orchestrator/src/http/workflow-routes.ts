@@ -16,6 +16,7 @@ import type { Hono } from 'hono';
 import { z } from 'zod';
 import type { Orchestrator } from '../engine/orchestrator.js';
 import { WorkflowStatus } from '../store/workflow-record.js';
+import { dashboardRoutes, type DashboardOptions } from '../ui/dashboard.js';
 
 const StartBody = z
   .object({
@@ -63,6 +64,8 @@ export interface WorkflowRoutesOptions {
    * being buffered. Default: the serving app's `bodyLimitBytes` (serveNode's 1 MiB unless set).
    */
   readonly bodyLimitBytes?: number;
+  /** Also mounts the dashboard at `/ui` (see `dashboardRoutes`): `true` for its defaults. Default: not mounted. */
+  readonly dashboard?: boolean | DashboardOptions;
 }
 
 /**
@@ -92,7 +95,9 @@ export function workflowRoutes(orchestrator: Orchestrator, options: WorkflowRout
   if (own !== undefined && (!Number.isInteger(own) || own < 0)) {
     throw new OnexError(ErrorCode.Validation, `bodyLimitBytes must be a non-negative integer (got ${String(own)})`);
   }
+  const dashboard = options.dashboard === undefined || options.dashboard === false ? undefined : dashboardRoutes(orchestrator, options.dashboard === true ? {} : options.dashboard);
   return (app, settings) => {
+    dashboard?.(app, settings);
     const limitBytes = own ?? settings?.bodyLimitBytes;
     const readOptions: ReadJsonBodyOptions = limitBytes === undefined ? {} : { limitBytes };
 
@@ -199,15 +204,15 @@ function asBadRequest(error: OnexError): OnexError {
 
 /**
  * Serves an orchestrator over HTTP: the node routes of `serveNode` (`POST /v1/process` runs a workflow to the end)
- * plus {@link workflowRoutes}, which take the same `bodyLimitBytes`.
+ * plus {@link workflowRoutes}, which take the same `bodyLimitBytes`; `dashboard: true` also serves the dashboard at `/ui`.
  *
  * @example
  * ```ts
  * const served = await serveOrchestrator(orchestrator, { port: 4000 });
  * ```
  */
-export function serveOrchestrator(orchestrator: Orchestrator, options: ServeNodeOptions = {}): Promise<ServedNode> {
-  const configure = workflowRoutes(orchestrator);
+export function serveOrchestrator(orchestrator: Orchestrator, options: ServeNodeOptions & Pick<WorkflowRoutesOptions, 'dashboard'> = {}): Promise<ServedNode> {
+  const configure = workflowRoutes(orchestrator, options.dashboard === undefined ? {} : { dashboard: options.dashboard });
   return serveNode(orchestrator, {
     ...options,
     configure: (app, settings) => {

@@ -243,6 +243,22 @@ export class MemoryWorkflowStore implements WorkflowStore, ScheduleStore {
     return this.#schedules.delete(id);
   }
 
+  async reopen(id: string, from: WorkflowStatus, change: WorkflowCommit): Promise<boolean> {
+    const record = this.#records.get(id);
+    if (record === undefined || record.status !== from || this.#unfinished.has(id)) return false;
+    const { wakeAt: _wakeAt, seenSignalSeq: _seen, ...fields } = change.workflow ?? {};
+    Object.assign(record, fields);
+    delete record.owner;
+    delete record.leaseExpiresAt;
+    delete record.wakeAt;
+    for (const step of change.steps ?? []) record.steps[step.name] = step;
+    this.#finished.delete(id);
+    this.#unfinished.set(id, record);
+    this.#parked.delete(id);
+    this.#emit({ kind: 'claimable', id });
+    return true;
+  }
+
   async nextWakeAt(runnable: readonly RunnableType[]): Promise<number | undefined> {
     if (runnable.length === 0) return undefined;
     const keys = runnableKeys(runnable);

@@ -298,6 +298,15 @@ export function postgresStatements(schema: string) {
         SELECT * FROM upd UNION ALL SELECT * FROM ${wf} w WHERE w.id = $1 AND NOT EXISTS (SELECT 1 FROM upd)) r`,
     nextWakeAt: `SELECT w.wake_at FROM ${wf} w
       WHERE ${unfinished('w')} AND w.wake_at IS NOT NULL AND ${runnableIn('w', 1)} ORDER BY w.wake_at LIMIT 1`,
+    // A finished workflow in status $2 back to $3, held by nobody (claimable now), its steps upserted, `claimable` sent.
+    reopen: `WITH upd AS (
+        UPDATE ${wf} w SET status = COALESCE($3, w.status), updated_at = COALESCE($4, w.updated_at), owner = NULL, lease_expires_at = NULL, wake_at = NULL
+        WHERE w.id = $1 AND w.status = $2 RETURNING w.id),
+      ins AS (
+        INSERT INTO ${ws} (workflow_id, name, data) SELECT upd.id, e.key, e.value FROM upd CROSS JOIN LATERAL jsonb_each($5::jsonb) e
+        ON CONFLICT (workflow_id, name) DO UPDATE SET data = EXCLUDED.data),
+      notes AS MATERIALIZED (SELECT pg_notify($6, json_build_object('k', 'claimable', 'id', upd.id)::text) AS sent FROM upd)
+      SELECT (SELECT count(*) FROM upd)::int AS reopened, (SELECT count(*) FROM notes)::int AS notified`,
     purgeBatch: `DELETE FROM ${wf} w WHERE w.id IN (
         SELECT f.id FROM ${wf} f WHERE ${finished('f')} AND f.updated_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
     ping: 'SELECT 1 AS ok',
@@ -812,6 +821,14 @@ export class PostgresWorkflowStore implements WorkflowStore, ScheduleStore {
     this.#assertReady();
     const [row] = await this.#run<RecordRow>('requestCancel', [id, this.#channel]);
     return row === undefined ? undefined : recordOf(row);
+  }
+
+  async reopen(id: string, from: WorkflowStatus, change: WorkflowCommit): Promise<boolean> {
+    this.#assertReady();
+    const w = change.workflow ?? {};
+    const steps = Object.fromEntries((change.steps ?? []).map((step) => [step.name, step]));
+    const [row] = await this.#run<{ reopened: number }>('reopen', [id, from, w.status ?? null, w.updatedAt ?? null, JSON.stringify(steps), this.#channel]);
+    return (row?.reopened ?? 0) > 0;
   }
 
   async nextWakeAt(runnable: readonly RunnableType[]): Promise<number | undefined> {

@@ -230,6 +230,8 @@ interface PurgeFigures {
  */
 export class SqliteWorkflowStore implements WorkflowStore, ScheduleStore {
   readonly #db: Database.Database;
+  /** Prepared on first use: reopening is rare. */
+  #reopen: Database.Statement<{ id: string; from: string; status: string | null; updatedAt: number | null }> | undefined;
   readonly #busyTimeoutMs: number;
   readonly #retentionMs: number;
   readonly #purgeIntervalMs: number;
@@ -532,6 +534,23 @@ export class SqliteWorkflowStore implements WorkflowStore, ScheduleStore {
         s.requestCancel.run(id);
         const row = s.byId.get(id);
         return row === undefined ? undefined : this.#load(row);
+      })
+      .immediate();
+  }
+
+  async reopen(id: string, from: WorkflowStatus, change: WorkflowCommit): Promise<boolean> {
+    this.#assertInitialized();
+    const s = this.#s;
+    this.#reopen ??= this.#db.prepare<{ id: string; from: string; status: string | null; updatedAt: number | null }>(
+      'UPDATE onex_workflows SET status = COALESCE(@status, status), updated_at = COALESCE(@updatedAt, updated_at), owner = NULL, lease_expires_at = NULL, wake_at = NULL WHERE id = @id AND status = @from',
+    );
+    const reopen = this.#reopen;
+    const w = change.workflow ?? {};
+    return this.#db
+      .transaction(() => {
+        if (reopen.run({ id, from, status: w.status ?? null, updatedAt: w.updatedAt ?? null }).changes === 0) return false;
+        for (const step of change.steps ?? []) s.upsertStep.run(id, step.name, JSON.stringify(step));
+        return true;
       })
       .immediate();
   }

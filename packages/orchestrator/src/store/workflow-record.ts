@@ -111,6 +111,15 @@ export interface StepRecord {
   readonly input?: unknown;
   /** Times the compensation waited (durably, off the run) for an unavailable peer. */
   readonly compensationWaits?: number;
+  /** When its compensation first started, epoch ms (the dashboard's timeline draws it). */
+  readonly compensationStartedAt?: number;
+  /** When its compensation ended (compensated, or refused for good), epoch ms. */
+  readonly compensationFinishedAt?: number;
+  /**
+   * Times `retryCompensation` tried its refused compensation again: the compensation's idempotency key is then
+   * `<workflowId>:<step>:compensate:retry-<n>`, since the peer may have recorded the refusal under the previous one.
+   */
+  readonly compensationRetries?: number;
 }
 
 /** The persisted state of one workflow, steps included. */

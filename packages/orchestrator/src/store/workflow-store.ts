@@ -1,5 +1,5 @@
 import type { ComponentHealth } from '@onex/core';
-import type { SignalInput, SignalSendResult, StoredSignal, WorkflowCommit, WorkflowFilter, WorkflowRecord, WorkflowSummary } from './workflow-record.js';
+import type { SignalInput, SignalSendResult, StoredSignal, WorkflowCommit, WorkflowFilter, WorkflowRecord, WorkflowStatus, WorkflowSummary } from './workflow-record.js';
 
 /** What {@link WorkflowStore.create} answers: the stored record, and whether this call created it. */
 export interface CreateResult {
@@ -123,6 +123,14 @@ export interface WorkflowStore {
   sendSignal(id: string, signal: SignalInput): Promise<SignalSendResult>;
   /** The workflow's signals with a sequence number above `afterSeq`, in sequence order (empty when unknown). */
   signals(id: string, afterSeq: number): Promise<readonly StoredSignal[]>;
+  /**
+   * Optional: reopens a finished workflow whose status is `from` (the engine's `retryCompensation` reopens a
+   * `compensation_failed` one): applies `change` (its `workflow.status` is unfinished) and gives the workflow to
+   * nobody — no owner, lease or wake-up time — so any instance may claim it at once (`claimable` goes to
+   * subscribers). Needs no epoch: a finished workflow has no holder. True when it reopened it; false when the workflow
+   * is unknown or not in status `from` (nothing changed).
+   */
+  reopen?(id: string, from: WorkflowStatus, change: WorkflowCommit): Promise<boolean>;
   /** The earliest `wakeAt` of an unfinished workflow of a runnable type, or undefined when none is parked. */
   nextWakeAt(runnable: readonly RunnableType[]): Promise<number | undefined>;
   /**
