@@ -51,6 +51,7 @@ export {
   type SignalSendResult,
   type StepRecord,
   type StoredSignal,
+  type WorkflowAdmission,
   type WorkflowCommit,
   type WorkflowError,
   type WorkflowFilter,

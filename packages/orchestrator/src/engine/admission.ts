@@ -31,6 +31,8 @@ export class Admission {
   readonly #queue: WorkflowRecord[] = [];
   readonly #queued = new Map<string, WorkflowRecord>();
   readonly #relaunch = new Map<string, WorkflowRecord>();
+  /** Runs per concurrency key (keys with none running are removed: bounded by the runs). */
+  readonly #perKey = new Map<string, number>();
   #accepting = false;
 
   constructor(options: AdmissionOptions) {
@@ -92,12 +94,26 @@ export class Admission {
 
   /** Runs the workflow now, or queues it behind the limit. */
   admit(record: WorkflowRecord): void {
-    // Children bypass the limit: a parent holding a slot while its child waits for one would deadlock.
-    if (this.#running.size < this.#options.maxConcurrent || record.parentId !== undefined || record.cancelRequested === true) this.#launch(record);
-    else {
-      this.#queue.push(record);
-      this.#queued.set(record.id, record);
-    }
+    // Children bypass the limit: a parent holding a slot while its child waits for one would deadlock. So does a
+    // cancelled workflow, which only compensates and ends.
+    if (record.parentId !== undefined || record.cancelRequested === true || (this.#running.size < this.#options.maxConcurrent && this.#keyHasRoom(record))) {
+      this.#launch(record);
+    } else this.#enqueue(record);
+  }
+
+  /** Queues a record by priority (higher first), after those of equal priority. */
+  #enqueue(record: WorkflowRecord): void {
+    const priority = record.admission?.priority ?? 0;
+    let at = this.#queue.length;
+    while (at > 0 && (this.#queue[at - 1]!.admission?.priority ?? 0) < priority) at -= 1;
+    this.#queue.splice(at, 0, record);
+    this.#queued.set(record.id, record);
+  }
+
+  #keyHasRoom(record: WorkflowRecord): boolean {
+    const key = record.admission?.concurrencyKey;
+    if (key === undefined) return true;
+    return (this.#perKey.get(key) ?? 0) < (record.admission?.concurrencyLimit ?? 1);
   }
 
   /**
@@ -187,6 +203,8 @@ export class Admission {
       return;
     }
     this.#running.set(record.id, run);
+    const key = record.admission?.concurrencyKey;
+    if (key !== undefined) this.#perKey.set(key, (this.#perKey.get(key) ?? 0) + 1);
     this.#ends.set(
       record.id,
       run.run().then(
@@ -202,6 +220,12 @@ export class Admission {
     if (this.#running.get(id) === run) {
       this.#running.delete(id);
       this.#ends.delete(id);
+      const key = record.admission?.concurrencyKey;
+      if (key !== undefined) {
+        const left = (this.#perKey.get(key) ?? 1) - 1;
+        if (left > 0) this.#perKey.set(key, left);
+        else this.#perKey.delete(key);
+      }
     }
     this.#options.onEnd(record, run, end);
     const again = this.#relaunch.get(id);
@@ -214,8 +238,14 @@ export class Admission {
 
   #next(): void {
     if (!this.#accepting) return;
-    while (this.#running.size < this.#options.maxConcurrent && this.#queue.length > 0) {
-      const record = this.#queue.shift()!;
+    // In queue order (priority, then start order), skipping workflows whose key is at its limit: other keys go on.
+    for (let i = 0; i < this.#queue.length && this.#running.size < this.#options.maxConcurrent; ) {
+      const record = this.#queue[i]!;
+      if (!this.#keyHasRoom(record)) {
+        i += 1;
+        continue;
+      }
+      this.#queue.splice(i, 1);
       if (!this.#queued.delete(record.id)) continue;
       this.#launch(record);
     }

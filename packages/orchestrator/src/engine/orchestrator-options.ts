@@ -118,6 +118,18 @@ export interface StartOptions {
   readonly startAt?: number | Date;
   /** Delayed start, ms from now (see `startAt`). Not with `startAt`. */
   readonly delayMs?: number;
+  /**
+   * Among workflows waiting for a slot on the instance (past `maxConcurrentWorkflows`, or their key's limit), higher
+   * runs first; equal ones in start order. An integer, default 0. Stored with the workflow.
+   */
+  readonly priority?: number;
+  /**
+   * At most `concurrencyLimit` (default 1) workflows of this key run at once on the instance that holds them; the
+   * others wait (durably: they are stored, pending) while workflows of other keys go on. For example
+   * `concurrencyKey: \`tenant:${tenant}\`, concurrencyLimit: 2`. Stored with the workflow.
+   */
+  readonly concurrencyKey?: string;
+  readonly concurrencyLimit?: number;
 }
 
 /**

@@ -16,7 +16,7 @@ import {
 import { onAbort } from '@onex/core/internal';
 import type { z } from 'zod';
 import { MemoryWorkflowStore } from '../store/memory-store.js';
-import { isTerminalStatus, StepStatus, WorkflowStatus, type StepRecord, type WorkflowFilter, type WorkflowRecord, type WorkflowSummary } from '../store/workflow-record.js';
+import { isTerminalStatus, StepStatus, WorkflowStatus, type StepRecord, type WorkflowAdmission, type WorkflowFilter, type WorkflowRecord, type WorkflowSummary } from '../store/workflow-record.js';
 import type { WorkflowEvent, WorkflowStore } from '../store/workflow-store.js';
 import type { AnyWorkflowDefinition, WorkflowInputOf, WorkflowOutputOf } from '../workflow/definition.js';
 import { Admission } from './admission.js';
@@ -296,6 +296,7 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
       ...(options.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey }),
       ...(options.parentId === undefined ? {} : { parentId: options.parentId }),
       ...(deadlineAt === undefined ? {} : { deadlineAt }),
+      ...admissionOf(options),
     };
     const { created, record: stored } = await this.store.create(record);
     if (created) {
@@ -700,6 +701,24 @@ function startTimeOf(options: StartOptions, now: number): number | undefined {
   if (at !== undefined && !Number.isFinite(at)) throw new OnexError(ErrorCode.Validation, `Invalid start time (startAt ${String(options.startAt)}, delayMs ${String(options.delayMs)})`);
   if (options.delayMs !== undefined && !(options.delayMs >= 0)) throw new OnexError(ErrorCode.Validation, `delayMs must be >= 0 (got ${options.delayMs})`);
   return at;
+}
+
+/** The admission fields a start asked for, checked (none when it asked for defaults). */
+function admissionOf(options: StartOptions): Pick<WorkflowRecord, 'admission'> {
+  const { priority, concurrencyKey, concurrencyLimit } = options;
+  if (priority !== undefined && !Number.isSafeInteger(priority)) throw new OnexError(ErrorCode.Validation, `priority must be an integer (got ${String(priority)})`);
+  if (concurrencyKey !== undefined && (typeof concurrencyKey !== 'string' || concurrencyKey.length === 0 || concurrencyKey.length > 256)) {
+    throw new OnexError(ErrorCode.Validation, 'concurrencyKey must be a string of 1 to 256 characters');
+  }
+  if (concurrencyLimit !== undefined && !(Number.isSafeInteger(concurrencyLimit) && concurrencyLimit >= 1)) {
+    throw new OnexError(ErrorCode.Validation, `concurrencyLimit must be an integer >= 1 (got ${String(concurrencyLimit)})`);
+  }
+  if (concurrencyLimit !== undefined && concurrencyKey === undefined) throw new OnexError(ErrorCode.Validation, 'concurrencyLimit needs a concurrencyKey');
+  const admission: WorkflowAdmission = {
+    ...(priority === undefined || priority === 0 ? {} : { priority }),
+    ...(concurrencyKey === undefined ? {} : { concurrencyKey, concurrencyLimit: concurrencyLimit ?? 1 }),
+  };
+  return Object.keys(admission).length === 0 ? {} : { admission };
 }
 
 /** A child's outcome as the parent's step sees it. */

@@ -29,6 +29,10 @@ const StartBody = z
     startAt: z.union([z.number().int().nonnegative(), z.iso.datetime({ offset: true })]).optional(),
     /** Delayed start, ms from now. */
     delayMs: z.number().int().nonnegative().optional(),
+    /** Admission: higher first among waiting workflows; at most concurrencyLimit running per concurrencyKey. */
+    priority: z.number().int().optional(),
+    concurrencyKey: z.string().min(1).max(256).optional(),
+    concurrencyLimit: z.number().int().positive().optional(),
   })
   .strict()
   .refine((body) => body.startAt === undefined || body.delayMs === undefined, { message: 'startAt or delayMs, not both', path: ['delayMs'] });
@@ -114,6 +118,9 @@ export function workflowRoutes(orchestrator: Orchestrator, options: WorkflowRout
         ...(body.timeoutMs === undefined ? {} : { timeoutMs: body.timeoutMs }),
         ...(body.startAt === undefined ? {} : { startAt: typeof body.startAt === 'number' ? body.startAt : new Date(body.startAt) }),
         ...(body.delayMs === undefined ? {} : { delayMs: body.delayMs }),
+        ...(body.priority === undefined ? {} : { priority: body.priority }),
+        ...(body.concurrencyKey === undefined ? {} : { concurrencyKey: body.concurrencyKey }),
+        ...(body.concurrencyLimit === undefined ? {} : { concurrencyLimit: body.concurrencyLimit }),
         correlationId,
       });
       return c.json({ id }, 202, { [OnexHeader.CorrelationId]: correlationId });

@@ -9,6 +9,7 @@ import {
   type SignalSendResult,
   type StepRecord,
   type StoredSignal,
+  type WorkflowAdmission,
   type WorkflowCommit,
   type WorkflowFilter,
   type WorkflowRecord,
@@ -145,6 +146,8 @@ CREATE TABLE ${s}.schedules (
   data jsonb NOT NULL
 );
 `,
+  // Version 4: how each workflow is admitted (priority, concurrency key and limit).
+  (s) => `ALTER TABLE ${s}.workflows ADD COLUMN admission jsonb;`,
 ];
 
 /** The schema version this release writes. */
@@ -158,7 +161,7 @@ function recordColumns(a: string, steps: string): string {
 }
 
 function summaryColumns(a: string): string {
-  return ['id', 'type', 'version', 'status', 'error', 'idempotency_key', 'parent_id', 'correlation_id', 'created_at', 'updated_at', 'deadline_at', 'owner', 'lease_expires_at', 'epoch', 'wake_at', 'cancel_requested', 'signal_seq']
+  return ['id', 'type', 'version', 'status', 'error', 'idempotency_key', 'parent_id', 'correlation_id', 'created_at', 'updated_at', 'deadline_at', 'owner', 'lease_expires_at', 'epoch', 'wake_at', 'cancel_requested', 'signal_seq', 'admission']
     .map((c) => `${a}.${c}`)
     .join(', ');
 }
@@ -201,8 +204,8 @@ export function postgresStatements(schema: string) {
   return {
     create: `WITH ins AS (
         INSERT INTO ${wf} (id, type, version, status, input, output, error, idempotency_key, parent_id, correlation_id,
-          created_at, updated_at, deadline_at, owner, lease_expires_at, epoch, wake_at, cancel_requested)
-        VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7::jsonb, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+          created_at, updated_at, deadline_at, owner, lease_expires_at, epoch, wake_at, cancel_requested, admission)
+        VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7::jsonb, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $20::jsonb)
         ON CONFLICT (idempotency_key) DO NOTHING
         RETURNING id),
       steps AS (INSERT INTO ${ws} (workflow_id, name, data) SELECT ins.id, e.key, e.value FROM ins CROSS JOIN jsonb_each($19::jsonb) e)
@@ -336,6 +339,7 @@ interface SummaryRow {
   wake_at: number | null;
   cancel_requested: boolean;
   signal_seq: number;
+  admission: WorkflowAdmission | null;
 }
 
 interface RecordRow extends SummaryRow {
@@ -419,6 +423,7 @@ function summaryOf(row: SummaryRow): WorkflowSummary {
     ...(row.wake_at === null ? {} : { wakeAt: row.wake_at }),
     ...(row.cancel_requested ? { cancelRequested: true } : {}),
     ...(row.signal_seq > 0 ? { signalSeq: row.signal_seq } : {}),
+    ...(row.admission === null ? {} : { admission: row.admission }),
   };
 }
 
@@ -598,6 +603,7 @@ export class PostgresWorkflowStore implements WorkflowStore, ScheduleStore {
         record.wakeAt ?? null,
         record.cancelRequested === true,
         JSON.stringify(steps),
+        record.admission === undefined ? null : JSON.stringify(record.admission),
       ]);
       created = rows[0]?.created ?? 0;
     } catch (error) {

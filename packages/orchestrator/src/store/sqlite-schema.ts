@@ -96,8 +96,13 @@ CREATE TABLE onex_schedules (
 ) WITHOUT ROWID;
 `;
 
+/** Version 5: how each workflow is admitted (priority, concurrency key and limit), as JSON. */
+const V5 = `
+ALTER TABLE onex_workflows ADD COLUMN admission TEXT;
+`;
+
 /** `MIGRATIONS[v]` takes a database from `user_version` v to v + 1. */
-const MIGRATIONS: readonly string[] = [V1, V2, V3, V4];
+const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5];
 
 /** The schema version this release writes (`PRAGMA user_version`). */
 export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
@@ -160,6 +165,7 @@ const COLUMNS = [
   'epoch',
   'wake_at',
   'cancel_requested',
+  'admission',
 ] as const;
 
 /** Rows of the claimable set, oldest first. `seq` (the rowid) breaks ties in creation time by insertion order. */

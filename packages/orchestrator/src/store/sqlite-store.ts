@@ -10,6 +10,7 @@ import {
   type SignalSendResult,
   type StepRecord,
   type StoredSignal,
+  type WorkflowAdmission,
   type WorkflowCommit,
   type WorkflowFilter,
   type WorkflowRecord,
@@ -83,6 +84,7 @@ interface WorkflowRow {
   wake_at: number | null;
   cancel_requested: number;
   signal_seq: number;
+  admission: string | null;
 }
 
 interface SignalRow {
@@ -157,6 +159,7 @@ function summaryOf(row: WorkflowRow): WorkflowSummary {
     ...(row.wake_at === null ? {} : { wakeAt: row.wake_at }),
     ...(row.cancel_requested === 0 ? {} : { cancelRequested: true }),
     ...(row.signal_seq > 0 ? { signalSeq: row.signal_seq } : {}),
+    ...(row.admission === null ? {} : { admission: JSON.parse(row.admission) as WorkflowAdmission }),
   };
 }
 
@@ -324,6 +327,7 @@ export class SqliteWorkflowStore implements WorkflowStore, ScheduleStore {
             epoch: record.epoch,
             wake_at: record.wakeAt ?? null,
             cancel_requested: record.cancelRequested === true ? 1 : 0,
+            admission: record.admission === undefined ? null : JSON.stringify(record.admission),
           });
         } catch (error) {
           if ((error as { code?: unknown }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {

@@ -155,7 +155,26 @@ export interface WorkflowRecord {
    * that knows a lower one has signals to read.
    */
   readonly signalSeq?: number;
+  /** How it is admitted to run: its priority and concurrency key, as started (absent: defaults). */
+  readonly admission?: WorkflowAdmission;
   readonly steps: Readonly<Record<string, StepRecord>>;
+}
+
+/**
+ * How a workflow is admitted to run on the instance that holds it: `priority` (higher first among those waiting;
+ * default 0) and a `concurrencyKey` with the most workflows of that key running at once (`concurrencyLimit`), for
+ * example at most 2 per tenant, while other keys go on.
+ *
+ * @example
+ * ```ts
+ * import type { WorkflowAdmission } from '@onex/orchestrator';
+ * const perTenant: WorkflowAdmission = { priority: 5, concurrencyKey: 'tenant:acme', concurrencyLimit: 2 };
+ * ```
+ */
+export interface WorkflowAdmission {
+  readonly priority?: number;
+  readonly concurrencyKey?: string;
+  readonly concurrencyLimit?: number;
 }
 
 /**

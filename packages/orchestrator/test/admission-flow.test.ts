@@ -1,0 +1,147 @@
+// Flow control in admission. Invariants checked here:
+// - a concurrency key never has more than its limit running at once on the instance, while other keys go on (none
+//   is starved: every workflow completes, and several keys run at once);
+// - among waiting workflows a higher priority starts first;
+// - waiting workflows are durable: an instance that stops with a backlog leaves it in the store, and the next one
+//   runs all of it, keys and priorities kept.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createSilentLogger, NodeService, type CallContext } from '@onex/core';
+import { installFakeClock, rejection, type FakeClock } from '@onex/testing';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { defineWorkflow, MemoryWorkflowStore, Orchestrator, peer, WorkflowStatus, type WorkflowStore } from '../src/index.js';
+import { SqliteWorkflowStore } from '../src/sqlite.js';
+import { createInProcessClient } from '@onex/core';
+import { stepContract } from './scripted-peer.js';
+
+const realSetTimeout = globalThis.setTimeout;
+const pause = (ms: number) => new Promise<void>((resolve) => realSetTimeout(resolve, ms));
+const T0 = Date.UTC(2030, 0, 1);
+const dir = mkdtempSync(join(tmpdir(), 'onex-admission-'));
+
+/** A peer that takes `holdMs` of fake time per call and records, per tag, how many calls run at once. */
+class CountingPeer extends NodeService<typeof stepContract.input, typeof stepContract.output, typeof stepContract.config> {
+  readonly inFlight = new Map<string, number>();
+  readonly maxInFlight = new Map<string, number>();
+  readonly order: string[] = [];
+  maxTotal = 0;
+  #total = 0;
+  constructor(readonly holdMs: number) {
+    super({ ...stepContract, name: 'counting' }, { logger: createSilentLogger(), defaultTimeoutMs: 3_600_000 });
+  }
+  protected async process(input: { value: number; tag?: string }, _ctx: CallContext): Promise<{ value: number; by: string }> {
+    const tag = input.tag ?? '';
+    this.order.push(`${tag}#${input.value}`);
+    this.inFlight.set(tag, (this.inFlight.get(tag) ?? 0) + 1);
+    this.maxInFlight.set(tag, Math.max(this.maxInFlight.get(tag) ?? 0, this.inFlight.get(tag)!));
+    this.#total += 1;
+    this.maxTotal = Math.max(this.maxTotal, this.#total);
+    await new Promise<void>((resolve) => setTimeout(resolve, this.holdMs));
+    this.inFlight.set(tag, this.inFlight.get(tag)! - 1);
+    this.#total -= 1;
+    return { value: input.value, by: tag };
+  }
+}
+
+const Job = z.object({ tenant: z.string(), n: z.number() });
+const job = defineWorkflow({ type: 'tenant-job', version: '1.0.0', input: Job, output: z.number() })
+  .step('work', { target: peer('counting', stepContract), timeoutMs: 3_600_000, input: ({ input }) => ({ value: input.n, tag: input.tenant }) })
+  .returns(({ steps }) => steps.work.value);
+
+let clock: FakeClock | undefined;
+const open: Orchestrator[] = [];
+afterEach(async () => {
+  for (const o of open.splice(0)) await o.shutdown().catch(() => undefined);
+  clock?.uninstall();
+  clock = undefined;
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function orchestrator(store: WorkflowStore, counting: CountingPeer, maxConcurrentWorkflows: number): Promise<Orchestrator> {
+  await counting.initialize();
+  const o = new Orchestrator(
+    { workflows: [job] },
+    { store, peers: { counting: createInProcessClient(counting) }, logger: createSilentLogger(), maxConcurrentWorkflows, leaseMs: 4 * 3_600_000, instanceId: 'only', clock: clock! },
+  );
+  await o.initialize();
+  open.push(o);
+  return o;
+}
+
+/** Advances fake time in small steps, letting the runs' I/O finish between them, until `done` holds. */
+async function runUntil(done: () => Promise<boolean>, stepMs: number): Promise<void> {
+  const deadline = performance.now() + 30_000;
+  while (!(await done())) {
+    if (performance.now() > deadline) throw new Error('timed out');
+    await clock!.advance(stepMs);
+    await pause(2);
+  }
+}
+
+async function allFinished(store: WorkflowStore, ids: readonly string[]): Promise<boolean> {
+  for (const id of ids) if ((await store.get(id))?.status !== WorkflowStatus.Completed) return false;
+  return true;
+}
+
+describe('admission flow control', () => {
+  it('50 workflows over 5 keys with a limit of 2: no key ever runs more than 2, the others are not starved', async () => {
+    clock = installFakeClock({ now: T0, loopLimit: 1_000_000 });
+    const counting = new CountingPeer(1_000);
+    const store = new MemoryWorkflowStore();
+    const o = await orchestrator(store, counting, 8);
+    const ids: string[] = [];
+    // Tenant t0 floods first: 30 of its workflows, then 5 each of the other four.
+    for (let n = 0; n < 30; n += 1) ids.push(await o.start(job, { tenant: 't0', n }, { concurrencyKey: 'tenant:t0', concurrencyLimit: 2 }));
+    for (const tenant of ['t1', 't2', 't3', 't4']) {
+      for (let n = 0; n < 5; n += 1) ids.push(await o.start(job, { tenant, n }, { concurrencyKey: `tenant:${tenant}`, concurrencyLimit: 2 }));
+    }
+    await runUntil(() => allFinished(store, ids), 250);
+    for (const tenant of ['t0', 't1', 't2', 't3', 't4']) expect(counting.maxInFlight.get(tenant)).toBe(2);
+    expect(counting.maxTotal).toBe(8); // 4 keys × 2 while t0's backlog waits: the others went on beside it
+    // The four small tenants were done long before t0's backlog: their last call started in the first rounds.
+    const lastSmall = Math.max(...['t1', 't2', 't3', 't4'].map((t) => counting.order.lastIndexOf(`${t}#4`)));
+    expect(lastSmall).toBeLessThan(30);
+    expect((await store.get(ids[0]!))?.admission).toEqual({ concurrencyKey: 'tenant:t0', concurrencyLimit: 2 });
+  });
+
+  it('starts the higher priority first among waiting workflows; equal priorities in start order', async () => {
+    clock = installFakeClock({ now: T0, loopLimit: 1_000_000 });
+    const counting = new CountingPeer(1_000);
+    const store = new MemoryWorkflowStore();
+    const o = await orchestrator(store, counting, 1);
+    const ids = [await o.start(job, { tenant: 'blocker', n: 0 })];
+    ids.push(await o.start(job, { tenant: 'low', n: 1 }, { priority: -1 }));
+    ids.push(await o.start(job, { tenant: 'normal', n: 2 }));
+    ids.push(await o.start(job, { tenant: 'high', n: 3 }, { priority: 10 }));
+    ids.push(await o.start(job, { tenant: 'normal', n: 4 }));
+    ids.push(await o.start(job, { tenant: 'high', n: 5 }, { priority: 10 }));
+    await runUntil(() => allFinished(store, ids), 250);
+    expect(counting.order).toEqual(['blocker#0', 'high#3', 'high#5', 'normal#2', 'normal#4', 'low#1']);
+    expect((await rejection(o.start(job, { tenant: 'x', n: 9 }, { priority: 1.5 }))).code).toBe('VALIDATION');
+    expect((await rejection(o.start(job, { tenant: 'x', n: 9 }, { concurrencyLimit: 2 }))).code).toBe('VALIDATION');
+  });
+
+  it('a backlog left by an instance that stopped is run by the next one, keys and priorities kept (SQLite file)', async () => {
+    clock = installFakeClock({ now: T0, loopLimit: 1_000_000 });
+    const path = join(dir, 'backlog.db');
+    const first = await orchestrator(new SqliteWorkflowStore({ path, purgeIntervalMs: 0 }), new CountingPeer(3_600_000), 2);
+    const ids: string[] = [];
+    for (let n = 0; n < 12; n += 1) {
+      const tenant = `t${n % 3}`;
+      ids.push(await first.start(job, { tenant, n }, { concurrencyKey: tenant, concurrencyLimit: 1, priority: n % 2 }));
+    }
+    await pause(20);
+    expect(first.stats()).toMatchObject({ running: 2, queued: 10 });
+    await first.shutdown();
+    open.splice(open.indexOf(first), 1);
+
+    const counting = new CountingPeer(1_000);
+    const store = new SqliteWorkflowStore({ path, purgeIntervalMs: 0 });
+    await orchestrator(store, counting, 2);
+    await runUntil(() => allFinished(store, ids), 250);
+    for (const tenant of ['t0', 't1', 't2']) expect(counting.maxInFlight.get(tenant)).toBe(1);
+    expect((await store.get(ids[3]!))?.admission).toEqual({ priority: 1, concurrencyKey: 't0', concurrencyLimit: 1 });
+  });
+});
