@@ -13,6 +13,7 @@ import { toWireError, type ToWireErrorOptions } from '../errors/wire-error.js';
 import type { Logger } from '../logging/logger.js';
 import type { CallOptions } from '../node/call-context.js';
 import { HealthStatus, type NodeService } from '../node/node-service.js';
+import { NodeAuthenticator, unauthorized, verifiedCaller, type NodeAuthOptions } from '../auth/node-auth.js';
 import { DEFAULT_BODY_LIMIT_BYTES, hasUnreadBody, nodeBindings, readJsonBody } from './bounded-body.js';
 import { OnexHeader, parseCallerHeader, parseCorrelationIdHeader, parseIdempotencyKeyHeader, parseTimeoutHeader } from './headers.js';
 
@@ -51,6 +52,14 @@ export interface NodeAppOptions {
   readonly sanitizer?: ErrorSanitizer;
   /** Where errors that escape the routes (transport bugs, `configure` routes) are logged. Default: not logged. */
   readonly logger?: Logger;
+  /**
+   * Require signed requests (see {@link NodeAuthOptions} and `signRequest`): every route, those added with
+   * `configure` included, answers 401 `UNAUTHORIZED` to a request that is not signed with an active key of the
+   * keyring, except `GET /health` (see `publicPaths`). `process` handlers see the verified caller as `ctx.caller`
+   * (it replaces any `x-onex-caller` header); routes added with `configure` read it with `verifiedCaller(c)` and
+   * guard themselves with `requireScope(scope)`. Default: no authentication.
+   */
+  readonly auth?: NodeAuthOptions;
   /**
    * Adds routes to the app after the built-in ones (`POST /v1/process`, `GET /health`, `GET /metrics`,
    * `GET /metrics.json`, `GET /contract`), e.g. an orchestrator's `/v1/workflows`. Built-in paths win; a route that
@@ -242,6 +251,7 @@ function buildApp(node: AnyNodeService, options: NodeAppOptions, state: ServeSta
   const wireOptions: ToWireErrorOptions = { sanitize: sanitizer.forWire, exposeStack: options.exposeStack === true };
   const logger = options.logger;
   const controllers = new ControllerPool();
+  const authenticator = options.auth === undefined ? undefined : new NodeAuthenticator(options.auth);
   const app = new Hono();
 
   const respond = (status: number, body: string, correlationId: string, extra?: Record<string, string>): Response => {
@@ -279,6 +289,33 @@ function buildApp(node: AnyNodeService, options: NodeAppOptions, state: ServeSta
     return parseCorrelationIdHeader(raw) ?? randomUUID();
   };
 
+  if (authenticator !== undefined) {
+    app.use('*', async (c, next) => {
+      const bindings = nodeBindings(c);
+      let path: string;
+      let read: (name: string) => string | string[] | undefined | null;
+      if (bindings === undefined) {
+        const url = new URL(c.req.url);
+        path = `${url.pathname}${url.search}`;
+        const { headers } = c.req.raw;
+        read = (name) => headers.get(name);
+      } else {
+        path = bindings.incoming.url ?? '/';
+        const { headers } = bindings.incoming;
+        read = (name) => headers[name];
+      }
+      const outcome = authenticator.authenticate(c, { method: c.req.method, path, header: read }, c.req.path);
+      if (outcome.ok) {
+        await next();
+        return;
+      }
+      // The reason is for operators; the caller only learns that authentication failed.
+      logger?.warn({ reason: outcome.reason, method: c.req.method }, 'request authentication failed');
+      const correlationId = correlationOf(c);
+      return errorResponse(unauthorized(outcome.reason, correlationId), correlationId, { ...unreadBodyHeaders(c), 'www-authenticate': 'ONEX-HMAC-SHA256' });
+    });
+  }
+
   app.post(PROCESS_PATH, async (c) => {
     const bindings = nodeBindings(c);
     const headers: HeaderSource = bindings === undefined ? c.req.raw.headers : bindings.incoming.headers;
@@ -306,7 +343,9 @@ function buildApp(node: AnyNodeService, options: NodeAppOptions, state: ServeSta
       const call: MutableCallOptions = { correlationId };
       if (timeout.value !== undefined) call.timeoutMs = timeout.value;
       if (key.value !== undefined) call.idempotencyKey = key.value;
-      if (caller.value !== undefined) call.caller = caller.value;
+      const verified = authenticator === undefined ? undefined : verifiedCaller(c);
+      if (verified !== undefined) call.caller = verified;
+      else if (caller.value !== undefined) call.caller = caller.value;
       if (bindings === undefined) {
         call.signal = c.req.raw.signal;
         const result = await node.handle(input, call);
