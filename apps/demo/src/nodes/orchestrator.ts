@@ -9,6 +9,7 @@ import { defineOrchestrator, Orchestrator, serveOrchestrator } from '@onex/orche
 import { fulfilmentWorkflow } from '../domain/fulfilment-workflow.js';
 import { PeerName, peerClientContract } from '../domain/peers.js';
 import { BreakerLog } from '../runtime/breaker-log.js';
+import { nodeAuth, peerAuth } from '../runtime/demo-auth.js';
 import { ORCHESTRATOR_INSTANCE_ID, requirePeer, runNodeProcess } from '../runtime/node-process.js';
 import { OwnershipJournal } from '../runtime/ownership-journal.js';
 import { replicaClient } from '../runtime/replica-client.js';
@@ -28,7 +29,7 @@ await runNodeProcess({
     for (const name of Object.values(PeerName)) {
       // `--peer name=url[,url…]`: one client per replica, the calls spread over them.
       const urls = requirePeer(args, name).split(',');
-      peers[name] = replicaClient(urls.map((url) => createNodeClient(url, peerClientContract(name), { agent, caller: { id: 'order-fulfilment', kind: 'node' } })));
+      peers[name] = replicaClient(urls.map((url) => createNodeClient(url, peerClientContract(name), { agent, caller: { id: 'order-fulfilment', kind: 'node' }, ...peerAuth(args.keyring) })));
     }
     const instanceId = args.settings['instance-id'] ?? ORCHESTRATOR_INSTANCE_ID;
     const leaseMs = Number(args.settings['lease-ms'] ?? LEASE_MS);
@@ -47,6 +48,7 @@ await runNodeProcess({
     });
     const served = await serveOrchestrator(orchestrator, {
       port: args.port,
+      ...nodeAuth(args.keyring),
       drainTimeoutMs: 3_000,
       configure: (app) => {
         app.get('/v1/breakers', (c) => c.json(breakers.report()));
