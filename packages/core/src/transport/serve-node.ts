@@ -14,6 +14,7 @@ import type { Logger } from '../logging/logger.js';
 import type { CallOptions } from '../node/call-context.js';
 import { HealthStatus, type NodeService } from '../node/node-service.js';
 import { NodeAuthenticator, unauthorized, verifiedCaller, type NodeAuthOptions } from '../auth/node-auth.js';
+import { CallerLimiter } from './caller-limiter.js';
 import { DEFAULT_BODY_LIMIT_BYTES, hasUnreadBody, nodeBindings, readJsonBody } from './bounded-body.js';
 import { OnexHeader, parseCallerHeader, parseCorrelationIdHeader, parseIdempotencyKeyHeader, parseTimeoutHeader } from './headers.js';
 
@@ -61,6 +62,15 @@ export interface NodeAppOptions {
    */
   readonly auth?: NodeAuthOptions;
   /**
+   * Requests one caller may have in flight at once; one more is answered 429 `RATE_LIMITED` with `Retry-After`. A
+   * caller is the verified principal (with `auth`), else the remote address. At most `maxTrackedCallers` callers may
+   * have requests in flight at once (beyond: 503 `OVERLOADED`), so the state stays bounded. `false` turns the limit
+   * off. Default 1024 per caller.
+   */
+  readonly maxConcurrentPerCaller?: number | false;
+  /** See `maxConcurrentPerCaller`. Default 10 000. */
+  readonly maxTrackedCallers?: number;
+  /**
    * Adds routes to the app after the built-in ones (`POST /v1/process`, `GET /health`, `GET /metrics`,
    * `GET /metrics.json`, `GET /contract`), e.g. an orchestrator's `/v1/workflows`. Built-in paths win; a route that
    * throws is answered with a sanitized wire error like the built-in ones, and every response of the app's error
@@ -107,6 +117,17 @@ export interface ServeNodeOptions extends NodeAppOptions {
   readonly port?: number;
   /** Interface to bind. Default `'127.0.0.1'` (loopback only: exposing a node is an explicit decision). */
   readonly host?: string;
+  /**
+   * How long a client may take to send a request's headers, ms (Node's `server.headersTimeout`): a slow client is
+   * answered 408 and disconnected. Default 10 000.
+   */
+  readonly headersTimeoutMs?: number;
+  /**
+   * How long a client may take to send a whole request, headers and body, ms (Node's `server.requestTimeout`): a
+   * client that trickles its body is answered 408 and disconnected. Does not bound the time the node takes to
+   * answer (that is the call's deadline). At least `headersTimeoutMs`. Default 30 000.
+   */
+  readonly requestTimeoutMs?: number;
   /** How long `close()` waits for in-flight calls before dropping their connections, ms. Default 10 000. */
   readonly drainTimeoutMs?: number;
   /**
@@ -143,6 +164,12 @@ export interface ServedNode {
 }
 
 const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
+const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
+const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+const DEFAULT_MAX_CONCURRENT_PER_CALLER = 1024;
+const DEFAULT_MAX_TRACKED_CALLERS = 10_000;
+/** When a caller over its limit may try again, ms. */
+const RATE_LIMIT_RETRY_AFTER_MS = 1_000;
 /** After the drain, how long responses already produced get to reach the wire before connections are cut. */
 const FLUSH_GRACE_MS = 1_000;
 /**
@@ -252,6 +279,14 @@ function buildApp(node: AnyNodeService, options: NodeAppOptions, state: ServeSta
   const logger = options.logger;
   const controllers = new ControllerPool();
   const authenticator = options.auth === undefined ? undefined : new NodeAuthenticator(options.auth);
+  const perCaller = options.maxConcurrentPerCaller ?? DEFAULT_MAX_CONCURRENT_PER_CALLER;
+  const maxCallers = options.maxTrackedCallers ?? DEFAULT_MAX_TRACKED_CALLERS;
+  for (const [name, value] of [['maxConcurrentPerCaller', perCaller], ['maxTrackedCallers', maxCallers]] as const) {
+    if (value !== false && (!Number.isInteger(value) || value < 1)) {
+      throw new OnexError(ErrorCode.Validation, `${name} must be a positive integer (got ${String(value)})`);
+    }
+  }
+  const limiter = perCaller === false ? undefined : new CallerLimiter(perCaller, maxCallers);
   const app = new Hono();
 
   const respond = (status: number, body: string, correlationId: string, extra?: Record<string, string>): Response => {
@@ -313,6 +348,27 @@ function buildApp(node: AnyNodeService, options: NodeAppOptions, state: ServeSta
       logger?.warn({ reason: outcome.reason, method: c.req.method }, 'request authentication failed');
       const correlationId = correlationOf(c);
       return errorResponse(unauthorized(outcome.reason, correlationId), correlationId, { ...unreadBodyHeaders(c), 'www-authenticate': 'ONEX-HMAC-SHA256' });
+    });
+  }
+
+  if (limiter !== undefined) {
+    app.use('*', async (c, next) => {
+      const principal = verifiedCaller(c)?.id;
+      const caller = principal === undefined ? `a:${nodeBindings(c)?.incoming.socket.remoteAddress ?? 'local'}` : `p:${principal}`;
+      const entered = limiter.enter(caller);
+      if (entered !== 'ok') {
+        const correlationId = correlationOf(c);
+        const error =
+          entered === 'caller-busy'
+            ? new OnexError(ErrorCode.RateLimited, 'Too many concurrent requests from this caller', { correlationId, retryAfterMs: RATE_LIMIT_RETRY_AFTER_MS })
+            : new OnexError(ErrorCode.Overloaded, 'Too many callers at once', { correlationId, retryAfterMs: RATE_LIMIT_RETRY_AFTER_MS });
+        return errorResponse(error, correlationId, unreadBodyHeaders(c));
+      }
+      try {
+        await next();
+      } finally {
+        limiter.leave(caller);
+      }
     });
   }
 
@@ -435,10 +491,17 @@ export async function serveNode(node: AnyNodeService, options: ServeNodeOptions 
   const app = buildApp(node, options, state);
   const drainTimeoutMs = options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
   const host = options.host ?? '127.0.0.1';
+  const headersTimeout = options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS;
+  const requestTimeout = options.requestTimeoutMs ?? Math.max(DEFAULT_REQUEST_TIMEOUT_MS, headersTimeout);
+  if (!Number.isInteger(headersTimeout) || headersTimeout < 1 || !Number.isInteger(requestTimeout) || requestTimeout < headersTimeout) {
+    throw new OnexError(ErrorCode.Validation, 'headersTimeoutMs must be a positive integer and requestTimeoutMs an integer at least as large');
+  }
+  // Node checks these timeouts every `connectionsCheckingInterval` (30 s by default, far coarser than the timeouts).
+  const serverOptions = { headersTimeout, requestTimeout, connectionsCheckingInterval: Math.min(1_000, Math.max(50, Math.floor(headersTimeout / 4))) };
   await node.initialize();
 
   const listening = new Promise<Server>((resolve, reject) => {
-    const created = serve({ fetch: app.fetch, port: options.port ?? 0, hostname: host }, () => {
+    const created = serve({ fetch: app.fetch, port: options.port ?? 0, hostname: host, serverOptions }, () => {
       created.off('error', onListenError);
       if (created instanceof Server) resolve(created);
       else reject(new OnexError(ErrorCode.Internal, 'Expected an HTTP/1.1 server'));
