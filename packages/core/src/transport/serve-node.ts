@@ -232,6 +232,17 @@ class ControllerPool {
   }
 }
 
+/**
+ * A request path with its percent-encoded ASCII decoded, for logs: the logger's masking sees `/,sk_live_…` rather than
+ * `/%2Csk_live_…`, where the escape's hex digits would glue onto the credential and hide it.
+ */
+function readablePath(path: string): string {
+  return path.replace(/%([0-9A-Fa-f]{2})/g, (escape, hex: string) => {
+    const code = Number.parseInt(hex, 16);
+    return code >= 0x20 && code < 0x7f ? String.fromCharCode(code) : escape;
+  });
+}
+
 /** Node's parsed headers when the app runs under `@hono/node-server`, else the Web `Headers`. */
 type HeaderSource = IncomingHttpHeaders | Headers;
 
@@ -450,7 +461,8 @@ function buildApp(node: AnyNodeService, options: NodeAppOptions, state: ServeSta
 
   app.notFound((c) => {
     const correlationId = correlationOf(c);
-    return errorResponse(new OnexError(ErrorCode.NotFound, `No route ${c.req.method} ${c.req.path}`, { correlationId }), correlationId, unreadBodyHeaders(c));
+    // The path is not echoed: it is the caller's text, and percent-encoding can hide a credential from the masking.
+    return errorResponse(new OnexError(ErrorCode.NotFound, `No route ${c.req.method} for this path`, { correlationId }), correlationId, unreadBodyHeaders(c));
   });
   app.onError((error, c) => {
     const correlationId = correlationOf(c);
@@ -460,7 +472,7 @@ function buildApp(node: AnyNodeService, options: NodeAppOptions, state: ServeSta
     } else {
       onex = toOnexError(error, { correlationId });
     }
-    logger?.error({ err: error, correlationId, path: c.req.path }, `request failed: ${onex.message}`);
+    logger?.error({ err: error, correlationId, path: readablePath(c.req.path) }, `request failed: ${onex.message}`);
     return errorResponse(onex, correlationId, unreadBodyHeaders(c));
   });
   return app;

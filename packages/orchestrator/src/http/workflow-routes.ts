@@ -138,7 +138,7 @@ export function workflowRoutes(orchestrator: Orchestrator, options: WorkflowRout
     app.get('/v1/workflows/:id', async (c) => c.json(await orchestrator.get(c.req.param('id'))));
 
     app.get('/v1/workflows/:id/result', async (c) => {
-      const timeoutMs = Math.min(Number.parseInt(c.req.header('x-onex-timeout-ms') ?? '30000', 10) || 30_000, 300_000);
+      const timeoutMs = Math.max(0, Math.min(Number.parseInt(c.req.header('x-onex-timeout-ms') ?? '30000', 10) || 30_000, 300_000)); // '-1' made AbortSignal.timeout throw: a 500
       const signal = AbortSignal.any([c.req.raw.signal, AbortSignal.timeout(timeoutMs)]);
       try {
         return c.json(await orchestrator.result(c.req.param('id'), { signal }));
