@@ -1,7 +1,8 @@
 // The orchestrator and its peers served with `auth`: the orchestrator signs its peer calls, starting a workflow needs
 // `workflows:start` and cancelling it `workflows:admin`; a caller without a key gets a 401, one without the scope a
 // 403. A 20 MB start body sent with `fetch` gets a clean 413, not a reset.
-import { AuthKey, createNodeClient, createSilentLogger, Keyring, serveNode, signRequest, type ServedNode } from '@onex/core';
+import type { AuthKey} from '@onex/core';
+import { createNodeClient, createSilentLogger, Keyring, serveNode, signRequest, type ServedNode } from '@onex/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineOrchestrator, defineWorkflow, MemoryWorkflowStore, Orchestrator, orchestratorContract, peer, serveOrchestrator } from '../src/index.js';
@@ -46,7 +47,7 @@ async function signed(keyId: string | undefined, method: 'GET' | 'POST', path: s
     ...(key === undefined ? {} : signRequest(key, { method, path, ...(text === undefined ? {} : { body: text }) })),
   };
   const res = await fetch(`${server.url}${path}`, { method, headers, ...(text === undefined ? {} : { body: text }) });
-  return { status: res.status, body: (await res.json()) as unknown };
+  return { status: res.status, body: (await res.json()) };
 }
 
 describe('orchestrator with auth', () => {

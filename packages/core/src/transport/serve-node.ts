@@ -336,7 +336,7 @@ function buildApp(node: AnyNodeService, options: NodeAppOptions, state: ServeSta
   };
 
   if (authenticator !== undefined) {
-    app.use('*', async (c, next) => {
+    app.use(async (c, next) => {
       const bindings = nodeBindings(c);
       let path: string;
       let read: (name: string) => string | string[] | undefined | null;
@@ -363,7 +363,7 @@ function buildApp(node: AnyNodeService, options: NodeAppOptions, state: ServeSta
   }
 
   if (limiter !== undefined) {
-    app.use('*', async (c, next) => {
+    app.use(async (c, next) => {
       const principal = verifiedCaller(c)?.id;
       const caller = principal === undefined ? `a:${nodeBindings(c)?.incoming.socket.remoteAddress ?? 'local'}` : `p:${principal}`;
       const entered = limiter.enter(caller);
