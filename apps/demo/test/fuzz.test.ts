@@ -62,6 +62,7 @@ const WORKFLOW_ROUTES: readonly Route[] = [
   { method: 'GET', path: '/v1/workflows/:id' },
   { method: 'GET', path: '/v1/workflows/:id/result' },
   { method: 'POST', path: '/v1/workflows/:id/cancel' },
+  { method: 'POST', path: '/v1/workflows/:id/signals/:id' },
 ];
 
 interface Target {
@@ -148,7 +149,7 @@ type FuzzRequest = ReturnType<typeof requestArb> extends fc.Arbitrary<infer R> ?
 /** Sends one fuzzed request; returns what must be checked, or throws on a reset or a hang. */
 async function send(target: Target, r: FuzzRequest): Promise<{ status: number; contentType: string; text: string; headers: string; method: string; path: string }> {
   const method = r.method ?? r.route.method;
-  const path = `${r.route.path.replace(':id', r.id || 'x')}${r.query ?? ''}`;
+  const path = `${r.route.path.replaceAll(':id', r.id || 'x')}${r.query ?? ''}`;
   const url = new URL(`${target.url}${path}`);
   const sentPath = `${url.pathname}${url.search}`;
   const body = method === 'GET' || method === 'HEAD' || r.body.kind === 'none' ? undefined : r.body.bytes;
@@ -222,7 +223,7 @@ const chargeOperation = defineOperation({
   run: async ({ amount }) => ({ chargeId: `ch-${amount}` }),
 });
 
-const keyring = new Keyring([{ id: 'fuzzer', secret: 'fuzz-secret-0123456789abcdefABCDEF', scopes: ['workflows:start', 'workflows:admin', 'inventory:admin'] }]);
+const keyring = new Keyring([{ id: 'fuzzer', secret: 'fuzz-secret-0123456789abcdefABCDEF', scopes: ['workflows:start', 'workflows:admin', 'workflows:signal', 'inventory:admin'] }]);
 const fuzzAuth: ClientAuthOptions = { keyring };
 
 const distDir = fileURLToPath(new URL('../dist', import.meta.url));

@@ -80,6 +80,7 @@ describe('orchestrator with auth', () => {
     const { body } = await signed('operator', 'POST', '/v1/workflows', { type: 'remote', input: { value: 1 } });
     const { id } = body as { id: string };
     expect(await signed('operator', 'POST', `/v1/workflows/${id}/cancel`, {})).toMatchObject({ status: 403, body: { error: { code: 'FORBIDDEN' } } });
+    expect(await signed('admin', 'POST', `/v1/workflows/${id}/signals/go`, { payload: 1 })).toMatchObject({ status: 403, body: { error: { code: 'FORBIDDEN' } } });
     const cancelled = await signed('admin', 'POST', `/v1/workflows/${id}/cancel`, {});
     expect(cancelled.status).toBe(200);
     expect((await signed(undefined, 'GET', `/v1/workflows/${id}`)).status).toBe(401);
