@@ -63,6 +63,12 @@ const WORKFLOW_ROUTES: readonly Route[] = [
   { method: 'GET', path: '/v1/workflows/:id/result' },
   { method: 'POST', path: '/v1/workflows/:id/cancel' },
   { method: 'POST', path: '/v1/workflows/:id/signals/:id' },
+  { method: 'POST', path: '/v1/schedules' },
+  { method: 'GET', path: '/v1/schedules' },
+  { method: 'GET', path: '/v1/schedules/:id' },
+  { method: 'POST', path: '/v1/schedules/:id/pause' },
+  { method: 'POST', path: '/v1/schedules/:id/resume' },
+  { method: 'DELETE', path: '/v1/schedules/:id' },
 ];
 
 interface Target {
@@ -223,7 +229,7 @@ const chargeOperation = defineOperation({
   run: async ({ amount }) => ({ chargeId: `ch-${amount}` }),
 });
 
-const keyring = new Keyring([{ id: 'fuzzer', secret: 'fuzz-secret-0123456789abcdefABCDEF', scopes: ['workflows:start', 'workflows:admin', 'workflows:signal', 'inventory:admin'] }]);
+const keyring = new Keyring([{ id: 'fuzzer', secret: 'fuzz-secret-0123456789abcdefABCDEF', scopes: ['workflows:start', 'workflows:admin', 'workflows:signal', 'schedules:admin', 'inventory:admin'] }]);
 const fuzzAuth: ClientAuthOptions = { keyring };
 
 const distDir = fileURLToPath(new URL('../dist', import.meta.url));

@@ -39,7 +39,7 @@ afterAll(async () => {
   await peerServer.close();
 });
 
-async function signed(keyId: string | undefined, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+async function signed(keyId: string | undefined, method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
   const text = body === undefined ? undefined : JSON.stringify(body);
   const key = keyId === undefined ? undefined : keyring.get(keyId);
   const headers: Record<string, string> = {
@@ -81,6 +81,8 @@ describe('orchestrator with auth', () => {
     const { id } = body as { id: string };
     expect(await signed('operator', 'POST', `/v1/workflows/${id}/cancel`, {})).toMatchObject({ status: 403, body: { error: { code: 'FORBIDDEN' } } });
     expect(await signed('admin', 'POST', `/v1/workflows/${id}/signals/go`, { payload: 1 })).toMatchObject({ status: 403, body: { error: { code: 'FORBIDDEN' } } });
+    expect(await signed('admin', 'POST', '/v1/schedules', { id: 's1', type: 'remote', cron: '* * * * *', input: { value: 1 } })).toMatchObject({ status: 403, body: { error: { code: 'FORBIDDEN' } } });
+    expect(await signed('admin', 'DELETE', '/v1/schedules/s1')).toMatchObject({ status: 403 });
     const cancelled = await signed('admin', 'POST', `/v1/workflows/${id}/cancel`, {});
     expect(cancelled.status).toBe(200);
     expect((await signed(undefined, 'GET', `/v1/workflows/${id}`)).status).toBe(401);

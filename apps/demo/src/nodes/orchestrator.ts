@@ -5,7 +5,7 @@
 import { Agent } from 'node:http';
 import { join } from 'node:path';
 import { createNodeClient, type NodeClient, type NodeContract } from '@onex/core';
-import { defineOrchestrator, Orchestrator, serveOrchestrator } from '@onex/orchestrator';
+import { defineOrchestrator, isScheduleStore, Orchestrator, serveOrchestrator } from '@onex/orchestrator';
 import { fulfilmentWorkflow } from '../domain/fulfilment-workflow.js';
 import { PeerName, peerClientContract } from '../domain/peers.js';
 import { BreakerLog } from '../runtime/breaker-log.js';
@@ -36,9 +36,13 @@ await runNodeProcess({
     if (!Number.isInteger(leaseMs) || leaseMs <= 0) throw new Error(`invalid --set lease-ms=${args.settings['lease-ms'] ?? ''}`);
     // One breaker per peer: opens when half the calls of the last 3 s failed (at least 8), probes again after 1 s.
     const breakers = new BreakerLog({ timeoutMs: false, volumeThreshold: 8, errorThresholdPercentage: 50, resetTimeoutMs: 1_000, rollingWindowMs: 3_000 });
+    const workflowStore = openWorkflowStore(args.dataDir);
     const orchestrator = new Orchestrator(definition, {
       // Every creation and claim noted with its epoch, for the launcher's list of takeovers.
-      store: new OwnershipJournal(openWorkflowStore(args.dataDir), { dir: join(args.dataDir, 'ownership'), instanceId }),
+      store: new OwnershipJournal(workflowStore, { dir: join(args.dataDir, 'ownership'), instanceId }),
+      // The journal wraps the workflow store only: schedules go to the store underneath (found by fuzzing: without
+      // one, /v1/schedules answered 500 CONTRACT).
+      ...(isScheduleStore(workflowStore) ? { scheduleStore: workflowStore } : {}),
       peers,
       instanceId,
       breakers: breakers.registry,

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { AUTH_KEY_ID_ENV, AUTH_KEYS_ENV, Keyring, type AuthKeyOptions, type ClientAuthOptions, type NodeAuthOptions } from '@onex/core';
 
 /** The scopes of the operator's key: start and cancel workflows, reconfigure the warehouse. */
-export const OPERATOR_SCOPES = ['workflows:start', 'workflows:admin', 'workflows:signal', 'inventory:admin'] as const;
+export const OPERATOR_SCOPES = ['workflows:start', 'workflows:admin', 'workflows:signal', 'schedules:admin', 'inventory:admin'] as const;
 
 /** The keys of one demo run: one the orchestrator signs its peer calls with, one for the launcher and the CLI. */
 export interface DemoAuth {
