@@ -4,14 +4,17 @@
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { isOnexError } from '@onex/core';
+import { isOnexError, Keyring, type ClientAuthOptions } from '@onex/core';
 import { SKUS } from './domain/catalog.js';
 import { Order } from './domain/order.js';
 import { OrchestratorApi } from './stack/orchestrator-api.js';
-import { defaultDataDir, readStackState, stateFilePath } from './stack/state-file.js';
+import { defaultDataDir, operatorKeyPath, readOperatorKey, readStackState, stateFilePath } from './stack/state-file.js';
 import { formatTimeline } from './stack/summary.js';
 
 const HELP = `Usage: pnpm --filter @onex/demo cli <command> [options]
+
+Requests are signed with ONEX_AUTH_KEYS (a key with the workflows:start and workflows:admin scopes) when set,
+else with the key the launcher wrote to ${operatorKeyPath(defaultDataDir())}.
 
 Commands:
   submit [--sku SKU:QTY]... [--customer ID] [--country FR|DE|NL|GB|US] [--coupon CODE] [--order-id ID] [--no-wait]
@@ -24,7 +27,7 @@ Commands:
 
 Options:
   --url URL              the orchestrator (default: from ${stateFilePath(defaultDataDir())})
-  --data-dir DIR         where the launcher wrote stack.json
+  --data-dir DIR         where the launcher wrote stack.json and the run's key
   --json                 print raw JSON
   -h, --help
 
@@ -76,7 +79,15 @@ function orchestratorUrl(): string {
   return url;
 }
 
-const api = new OrchestratorApi(orchestratorUrl());
+/** The key to sign with: ONEX_AUTH_KEYS, else the launcher's operator key (none when the stack runs without auth). */
+function signing(): { auth?: ClientAuthOptions } {
+  const fromEnv = Keyring.fromEnv();
+  const written = fromEnv === undefined ? readOperatorKey(resolve(values['data-dir'] ?? defaultDataDir())) : undefined;
+  const keyring = fromEnv ?? (written === undefined ? undefined : Keyring.parse(written));
+  return keyring === undefined ? {} : { auth: { keyring } };
+}
+
+const api = new OrchestratorApi(orchestratorUrl(), signing());
 const print = (value: unknown): void => {
   process.stdout.write(`${typeof value === 'string' ? value : JSON.stringify(value, null, 2)}\n`);
 };

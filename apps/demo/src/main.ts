@@ -12,7 +12,7 @@ import { openDemoDatabase, type DemoDatabase } from './stack/database.js';
 import { ProgressBar } from './stack/progress-bar.js';
 import { runScenario, ScenarioName, SCENARIOS } from './stack/scenario.js';
 import { ownershipDir, POSTGRES_TOPOLOGY, ServiceName, Stack } from './stack/stack.js';
-import { defaultDataDir, stateFilePath, writeStackState } from './stack/state-file.js';
+import { defaultDataDir, operatorKeyPath, stateFilePath, writeOperatorKey, writeStackState } from './stack/state-file.js';
 import { formatSummary } from './stack/summary.js';
 
 const HELP = `Usage: pnpm demo [-- options]
@@ -34,6 +34,8 @@ Options:
   --serve              keep the stack running (Ctrl-C stops it); use curl or the CLI against it
   --data-dir DIR       SQLite files, logs, ownership journals and stack.json (default apps/demo/.data)
   --keep-data          do not wipe the data folder first (SQLite: the orchestrator resumes what it finds)
+  --no-auth            run the nodes without authentication (by default every node requires requests signed
+                       with this run's random keys; the launcher and the CLI sign, plain curl gets 401)
   -h, --help           this text
 
 Exit code: 0 when the books balance, 1 when they do not or the run failed, 130 on Ctrl-C.`;
@@ -64,6 +66,7 @@ const { values } = (() => {
         serve: { type: 'boolean', default: false },
         'data-dir': { type: 'string' },
         'keep-data': { type: 'boolean', default: false },
+        'no-auth': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -121,6 +124,7 @@ try {
   say(`Starting the stack (logs in ${dataDir})…`);
   stack = await Stack.start({
     dataDir,
+    auth: !values['no-auth'],
     env: { ONEX_LOG_LEVEL: process.env['ONEX_LOG_LEVEL'] ?? 'warn', ...database?.env },
     ...(store === StoreKind.Postgres ? POSTGRES_TOPOLOGY : {}),
   });
@@ -136,6 +140,7 @@ try {
     });
   }
   writeStackState(dataDir, { pid: process.pid, startedAt: new Date().toISOString(), urls });
+  writeOperatorKey(dataDir, stack.operatorKeys);
   say(`Stack healthy in ${Date.now() - t0} ms:`);
   for (const [name, url] of processes) say(`  ${name.padEnd(17)} ${url}`);
 
@@ -167,11 +172,11 @@ try {
     const orchestrator = stack.url(ServiceName.Orchestrator);
     say(`
 Serving until Ctrl-C. State: ${stateFilePath(dataDir)}
+${stack.operatorKeys === undefined ? 'Authentication is off (--no-auth): curl works against every node.' : `Every node but /health requires signed requests: the CLI signs with this run's key (${operatorKeyPath(dataDir)}); start with --no-auth to use curl.`}
   pnpm --filter @onex/demo cli submit --sku BOOK-TS:2 --sku MUG-ONEX:1
   pnpm --filter @onex/demo cli list --status completed,compensated
-  curl -s ${orchestrator}/v1/workflows?limit=5
-  curl -s ${orchestrator}/metrics.json
-  curl -s ${stack.url(ServiceName.Inventory)}/v1/stock
+  pnpm --filter @onex/demo cli status <workflow-id>
+  curl -s ${orchestrator}/health
   curl -s -XPOST -H 'content-type: application/json' -d '{"outage":true}' ${stack.url(ServiceName.Provider)}/admin/config`);
     // Keep the event loop alive until a signal arrives.
     setInterval(() => undefined, 1 << 30);

@@ -108,15 +108,27 @@ describe('demo stack end to end', () => {
     const some = result.outcomes[0]!;
     const cli = join(distDir, 'cli.js');
     const url = stack!.url(ServiceName.Orchestrator);
-    const status = spawnSync(process.execPath, [cli, 'status', some.workflowId, '--url', url], { encoding: 'utf8' });
+    // The stack runs with authentication: the CLI signs with the run's operator key.
+    const env = { ...process.env, ONEX_AUTH_KEYS: stack!.operatorKeys ?? '' };
+    const status = spawnSync(process.execPath, [cli, 'status', some.workflowId, '--url', url], { encoding: 'utf8', env });
     expect(status.status, status.stderr).toBe(0);
     expect(status.stdout).toContain(`Workflow ${some.workflowId}`);
     expect(status.stdout).toContain('ledger-open');
-    const list = spawnSync(process.execPath, [cli, 'list', '--status', 'completed', '--limit', '3', '--json', '--url', url], { encoding: 'utf8' });
+    const list = spawnSync(process.execPath, [cli, 'list', '--status', 'completed', '--limit', '3', '--json', '--url', url], { encoding: 'utf8', env });
     expect(list.status, list.stderr).toBe(0);
     expect(JSON.parse(list.stdout)).toHaveLength(3);
     const health = await requestJson<{ status: string }>(`${url}/health`);
     expect(['healthy', 'degraded']).toContain(health.status);
+  });
+
+  it('runs every node with authentication: unsigned requests get 401, the operator key passes', async () => {
+    for (const name of [ServiceName.Orchestrator, ServiceName.Pricing, ServiceName.Inventory, ServiceName.Payments, ServiceName.Ledger]) {
+      const url = stack!.url(name);
+      await expect(requestJson(`${url}/metrics.json`), name).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+      await expect(requestJson(`${url}/metrics.json`, stack!.authOption()), name).resolves.toBeDefined();
+    }
+    const orchestrator = stack!.url(ServiceName.Orchestrator);
+    await expect(requestJson(`${orchestrator}/v1/workflows`, { body: { type: 'order-fulfilment', input: {} } })).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
   });
 
   it('leaves no process behind once stopped', async () => {

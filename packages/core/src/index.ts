@@ -103,9 +103,25 @@ export {
 } from './contract/contract.js';
 export { loadManifest, NodeManifestSchema, parseManifest, type NodeManifest } from './contract/manifest.js';
 
+// Authentication
+export { Secret } from './auth/secret.js';
+export { AUTH_KEY_ID_ENV, AUTH_KEYS_ENV, AuthKey, Keyring, type AuthKeyOptions } from './auth/keyring.js';
+export {
+  AuthFailure,
+  AuthHeader,
+  DEFAULT_MAX_SKEW_MS,
+  RequestVerifier,
+  signRequest,
+  type RequestVerifierOptions,
+  type SignableRequest,
+  type VerifiableRequest,
+  type VerifiedRequest,
+} from './auth/request-signing.js';
+export { requireScope, verifiedCaller, type NodeAuthOptions } from './auth/node-auth.js';
+
 // Transport
 export { isValidCorrelationId, OnexHeader, parseCorrelationIdHeader } from './transport/headers.js';
 export { createNodeApp, serveNode, type AnyNodeService, type NodeAppOptions, type NodeAppSettings, type ServedNode, type ServeNodeOptions } from './transport/serve-node.js';
 export { readJsonBody, type ReadJsonBodyOptions } from './transport/bounded-body.js';
-export { createNodeClient, type CallPolicyOptions, type NodeClient, type NodeClientOptions } from './transport/node-client.js';
+export { createNodeClient, type CallPolicyOptions, type ClientAuthOptions, type NodeClient, type NodeClientOptions } from './transport/node-client.js';
 export { createInProcessClient, type InProcessClientOptions } from './transport/in-process-client.js';

@@ -2,9 +2,10 @@
 // EFFECT node `inventory`: reserves, releases and ships stock in its own database (SQLite, or a PostgreSQL schema its
 // replicas share) — real transactions, idempotent by the orchestrator's key (the idempotency record commits inside the
 // same transaction).
-import { serveNode } from '@onex/core';
+import { readJsonBody, requireScope, serveNode } from '@onex/core';
 import { NodeEffect } from '@onex/effect';
 import { PeerName } from '../domain/peers.js';
+import { nodeAuth } from '../runtime/demo-auth.js';
 import { runNodeProcess } from '../runtime/node-process.js';
 import { openEffectStores, SchemaOf } from '../runtime/stores.js';
 import { inventoryDefinition, prepareInventoryDatabase, readReservations, readStock, type WarehouseConfig } from './inventory-operations.js';
@@ -24,12 +25,16 @@ await runNodeProcess({
     });
     const served = await serveNode(node, {
       port: args.port,
-      configure: (app) => {
+      ...nodeAuth(args.keyring),
+      configure: (app, { bodyLimitBytes }) => {
         // Reads go through the manager (a SQLite connection runs one thing at a time).
         app.get('/v1/stock', async (c) => c.json({ items: await stores.transaction((sql) => readStock(sql)) }));
         app.get('/admin/config', (c) => c.json(warehouse));
-        app.post('/admin/config', async (c) => {
-          Object.assign(warehouse, WarehouseConfigPatch.parse(await c.req.json()));
+        // readJsonBody checks the body against the request's signature; the scope keeps it to the operator.
+        app.post('/admin/config', requireScope('inventory:admin'), async (c) => {
+          const body = await readJsonBody(c, { limitBytes: bodyLimitBytes });
+          if (!body.ok) throw body.error;
+          Object.assign(warehouse, WarehouseConfigPatch.parse(body.value));
           return c.json(warehouse);
         });
         app.get('/v1/reservations', async (c) => c.json({ reservations: await stores.transaction((sql) => readReservations(sql)) }));

@@ -4,6 +4,7 @@ import { ErrorCode, OnexError, serveNode } from '@onex/core';
 import { defineReducerNode, NodeReducer } from '@onex/reducer';
 import { orderLedgerMachine } from '../domain/order-ledger.js';
 import { CONTRACT_VERSION, PeerName } from '../domain/peers.js';
+import { nodeAuth } from '../runtime/demo-auth.js';
 import { runNodeProcess } from '../runtime/node-process.js';
 import { openReducerStore } from '../runtime/stores.js';
 
@@ -16,6 +17,7 @@ await runNodeProcess({
     const node = new NodeReducer(ledger, { store: openReducerStore(args.dataDir), logger });
     const served = await serveNode(node, {
       port: args.port,
+      ...nodeAuth(args.keyring),
       configure: (app) => {
         // Read side for people and the books check: an order's state and its transitions.
         app.get('/v1/orders/:id', async (c) => {

@@ -5,10 +5,11 @@
 import { Agent } from 'node:http';
 import { join } from 'node:path';
 import { createNodeClient, type NodeClient, type NodeContract } from '@onex/core';
-import { defineOrchestrator, Orchestrator, serveOrchestrator } from '@onex/orchestrator';
+import { defineOrchestrator, isScheduleStore, Orchestrator, serveOrchestrator } from '@onex/orchestrator';
 import { fulfilmentWorkflow } from '../domain/fulfilment-workflow.js';
 import { PeerName, peerClientContract } from '../domain/peers.js';
 import { BreakerLog } from '../runtime/breaker-log.js';
+import { nodeAuth, peerAuth } from '../runtime/demo-auth.js';
 import { ORCHESTRATOR_INSTANCE_ID, requirePeer, runNodeProcess } from '../runtime/node-process.js';
 import { OwnershipJournal } from '../runtime/ownership-journal.js';
 import { replicaClient } from '../runtime/replica-client.js';
@@ -28,16 +29,20 @@ await runNodeProcess({
     for (const name of Object.values(PeerName)) {
       // `--peer name=url[,url…]`: one client per replica, the calls spread over them.
       const urls = requirePeer(args, name).split(',');
-      peers[name] = replicaClient(urls.map((url) => createNodeClient(url, peerClientContract(name), { agent, caller: { id: 'order-fulfilment', kind: 'node' } })));
+      peers[name] = replicaClient(urls.map((url) => createNodeClient(url, peerClientContract(name), { agent, caller: { id: 'order-fulfilment', kind: 'node' }, ...peerAuth(args.keyring) })));
     }
     const instanceId = args.settings['instance-id'] ?? ORCHESTRATOR_INSTANCE_ID;
     const leaseMs = Number(args.settings['lease-ms'] ?? LEASE_MS);
     if (!Number.isInteger(leaseMs) || leaseMs <= 0) throw new Error(`invalid --set lease-ms=${args.settings['lease-ms'] ?? ''}`);
     // One breaker per peer: opens when half the calls of the last 3 s failed (at least 8), probes again after 1 s.
     const breakers = new BreakerLog({ timeoutMs: false, volumeThreshold: 8, errorThresholdPercentage: 50, resetTimeoutMs: 1_000, rollingWindowMs: 3_000 });
+    const workflowStore = openWorkflowStore(args.dataDir);
     const orchestrator = new Orchestrator(definition, {
       // Every creation and claim noted with its epoch, for the launcher's list of takeovers.
-      store: new OwnershipJournal(openWorkflowStore(args.dataDir), { dir: join(args.dataDir, 'ownership'), instanceId }),
+      store: new OwnershipJournal(workflowStore, { dir: join(args.dataDir, 'ownership'), instanceId }),
+      // The journal wraps the workflow store only: schedules go to the store underneath (found by fuzzing: without
+      // one, /v1/schedules answered 500 CONTRACT).
+      ...(isScheduleStore(workflowStore) ? { scheduleStore: workflowStore } : {}),
       peers,
       instanceId,
       breakers: breakers.registry,
@@ -47,6 +52,7 @@ await runNodeProcess({
     });
     const served = await serveOrchestrator(orchestrator, {
       port: args.port,
+      ...nodeAuth(args.keyring),
       drainTimeoutMs: 3_000,
       configure: (app) => {
         app.get('/v1/breakers', (c) => c.json(breakers.report()));

@@ -5,6 +5,7 @@ import { serveNode } from '@onex/core';
 import { createHttpEffect, NodeEffect } from '@onex/effect';
 import { PeerName } from '../domain/peers.js';
 import { BreakerLog } from '../runtime/breaker-log.js';
+import { nodeAuth } from '../runtime/demo-auth.js';
 import { requirePeer, runNodeProcess } from '../runtime/node-process.js';
 import { openEffectStores, SchemaOf } from '../runtime/stores.js';
 import { paymentsDefinition } from './payments-operations.js';
@@ -29,6 +30,7 @@ await runNodeProcess({
     });
     const served = await serveNode(node, {
       port: args.port,
+      ...nodeAuth(args.keyring),
       configure: (app) => {
         app.get('/v1/breakers', (c) => c.json(breakers.report()));
       },

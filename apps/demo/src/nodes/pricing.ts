@@ -4,6 +4,7 @@ import { serveNode } from '@onex/core';
 import { defineComputeNode, NodeCompute } from '@onex/compute';
 import { CONTRACT_VERSION, PeerName } from '../domain/peers.js';
 import { pricingComputations, pricingDefaults } from '../domain/pricing.js';
+import { nodeAuth } from '../runtime/demo-auth.js';
 import { runNodeProcess } from '../runtime/node-process.js';
 
 /** The pricing node's definition: its identity, its computations and the defaults they share. */
@@ -13,6 +14,6 @@ await runNodeProcess({
   name: PeerName.Pricing,
   start: async (args, logger) => {
     const node = new NodeCompute(pricing, { logger });
-    return { served: await serveNode(node, { port: args.port }) };
+    return { served: await serveNode(node, { port: args.port, ...nodeAuth(args.keyring) }) };
   },
 });

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import { createLogger, type Logger } from '@onex/core';
+import { createLogger, type Keyring, type Logger } from '@onex/core';
+import { keyringFromEnv } from './demo-auth.js';
 
 /** The line a node process prints on stdout once it listens: the launcher reads its URL from it. */
 export const READY_MARKER = 'ONEX_DEMO_READY ';
@@ -27,6 +28,8 @@ export interface NodeProcessArgs {
   readonly peers: Readonly<Record<string, string>>;
   /** Free-form settings (`--set latency=5..20`). */
   readonly settings: Readonly<Record<string, string>>;
+  /** The keys of `ONEX_AUTH_KEYS`: when set, the node requires signed requests and signs its own peer calls. */
+  readonly keyring: Keyring | undefined;
 }
 
 function pairs(values: readonly string[] | undefined, flag: string): Record<string, string> {
@@ -58,6 +61,7 @@ export function parseNodeArgs(argv: readonly string[] = process.argv.slice(2)): 
     dataDir: values['data-dir'] ?? process.env['ONEX_DEMO_DATA_DIR'] ?? './data',
     peers: pairs(values.peer, 'peer'),
     settings: pairs(values.set, 'set'),
+    keyring: keyringFromEnv(),
   };
 }
 

@@ -56,21 +56,22 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
 
 /** Reads the evidence for `outcomes` from the stack's processes. */
 export async function gatherEvidence(stack: Stack, outcomes: readonly OrderOutcome[]): Promise<BooksEvidence> {
-  const api = new OrchestratorApi(stack.url(ServiceName.Orchestrator));
+  const auth = stack.authOption();
+  const api = new OrchestratorApi(stack.url(ServiceName.Orchestrator), auth);
   const ledgerUrl = stack.url(ServiceName.Ledger);
   const inventoryUrl = stack.url(ServiceName.Inventory);
   const [records, ledgerStates, stock, reservations, provider] = await Promise.all([
     mapLimit(outcomes, 16, (o) => api.get(o.workflowId)),
     mapLimit(outcomes, 16, async (o) => {
       try {
-        return (await requestJson<{ state: string }>(`${ledgerUrl}/v1/orders/${encodeURIComponent(o.order.orderId)}`)).state;
+        return (await requestJson<{ state: string }>(`${ledgerUrl}/v1/orders/${encodeURIComponent(o.order.orderId)}`, auth)).state;
       } catch (error) {
         if (isOnexError(error) && error.code === ErrorCode.NotFound) return undefined;
         throw error;
       }
     }),
-    requestJson<{ items: StockLevel[] }>(`${inventoryUrl}/v1/stock`),
-    requestJson<{ reservations: Reservation[] }>(`${inventoryUrl}/v1/reservations`),
+    requestJson<{ items: StockLevel[] }>(`${inventoryUrl}/v1/stock`, auth),
+    requestJson<{ reservations: Reservation[] }>(`${inventoryUrl}/v1/reservations`, auth),
     requestJson<ProviderLedger>(`${stack.url(ServiceName.Provider)}/admin/ledger`),
   ]);
   return {

@@ -1,4 +1,4 @@
-import { errorCodeForHttpStatus, isConnectionError, isErrorCode, OnexError, parseWireError, toOnexError } from '@onex/core';
+import { ErrorCode, errorCodeForHttpStatus, isConnectionError, isErrorCode, OnexError, parseWireError, signRequest, toOnexError, type ClientAuthOptions } from '@onex/core';
 
 /** Options of {@link requestJson}. */
 export interface RequestJsonOptions {
@@ -9,6 +9,8 @@ export interface RequestJsonOptions {
   readonly timeoutMs?: number;
   /** Aborts the request early (the stack stopping, say); it then fails with `CANCELLED`. */
   readonly signal?: AbortSignal;
+  /** Sign the request (a node served with `auth`), over the exact body sent. */
+  readonly auth?: ClientAuthOptions;
 }
 
 /**
@@ -30,6 +32,14 @@ export async function requestJson<T = unknown>(url: string, options: RequestJson
     headers['content-type'] = 'application/json';
   }
   const method = options.method ?? (body === undefined ? 'GET' : 'POST');
+  if (options.auth !== undefined) {
+    const now = options.auth.now?.() ?? Date.now();
+    const key = options.auth.keyring.signingKey(now, options.auth.keyId);
+    if (key === undefined) throw new OnexError(ErrorCode.Unauthorized, `${method} ${url}: no active key to sign with`);
+    const target = new URL(url);
+    // fetch sends the parsed URL's path and query: sign exactly those.
+    Object.assign(headers, signRequest(key, { method, path: `${target.pathname}${target.search}`, now, ...(body === undefined ? {} : { body }) }));
+  }
   const timeout = AbortSignal.timeout(options.timeoutMs ?? 10_000);
   let status: number;
   let text: string;

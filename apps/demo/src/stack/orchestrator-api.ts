@@ -1,3 +1,4 @@
+import type { ClientAuthOptions } from '@onex/core';
 import type { WorkflowOutcome, WorkflowRecord, WorkflowSummary } from '@onex/orchestrator';
 import { FULFILMENT_WORKFLOW } from '../domain/fulfilment-workflow.js';
 import type { Order } from '../domain/order.js';
@@ -10,21 +11,25 @@ export interface OrchestratorApiOptions {
    * Against replicas, a short one moves a call stuck on a frozen replica to another one sooner.
    */
   readonly timeoutMs?: number;
+  /** Sign every request with this key (an orchestrator served with `auth`). */
+  readonly auth?: ClientAuthOptions;
 }
 
 /** A small client of the orchestrator's workflow API (`/v1/workflows`), for the launcher, the CLI and the tests. */
 export class OrchestratorApi {
   readonly #timeoutMs: number | undefined;
+  readonly #auth: { auth?: ClientAuthOptions };
 
   constructor(
     readonly url: string,
     options: OrchestratorApiOptions = {},
   ) {
     this.#timeoutMs = options.timeoutMs;
+    this.#auth = options.auth === undefined ? {} : { auth: options.auth };
   }
 
-  #timeout(): { timeoutMs?: number } {
-    return this.#timeoutMs === undefined ? {} : { timeoutMs: this.#timeoutMs };
+  #timeout(): { timeoutMs?: number; auth?: ClientAuthOptions } {
+    return this.#timeoutMs === undefined ? this.#auth : { timeoutMs: this.#timeoutMs, ...this.#auth };
   }
 
   /** Starts the fulfilment of an order; the order id is the idempotency key, so a repeat returns the same workflow. */
@@ -41,6 +46,7 @@ export class OrchestratorApi {
     return requestJson<WorkflowOutcome>(`${this.url}/v1/workflows/${encodeURIComponent(id)}/result`, {
       headers: { 'x-onex-timeout-ms': String(waitMs) },
       timeoutMs: waitMs + (this.#timeoutMs ?? 5_000),
+      ...this.#auth,
     });
   }
 
@@ -60,6 +66,6 @@ export class OrchestratorApi {
 
   /** Cancels a workflow (its completed steps are compensated) and answers its outcome. */
   async cancel(id: string): Promise<WorkflowOutcome> {
-    return requestJson<WorkflowOutcome>(`${this.url}/v1/workflows/${encodeURIComponent(id)}/cancel`, { method: 'POST', body: {}, timeoutMs: 60_000 });
+    return requestJson<WorkflowOutcome>(`${this.url}/v1/workflows/${encodeURIComponent(id)}/cancel`, { method: 'POST', body: {}, timeoutMs: 60_000, ...this.#auth });
   }
 }

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { RetryPolicy } from '@onex/core';
+import { RetryPolicy, type ClientAuthOptions } from '@onex/core';
 import type { WorkflowOutcome, WorkflowStatus } from '@onex/orchestrator';
 import type { Order } from '../domain/order.js';
 import type { BreakerReport } from '../runtime/breaker-log.js';
@@ -165,10 +165,10 @@ const EFFECT_KILL_DELAY_MS = 400;
 const UNFINISHED = ['pending', 'running', 'compensating'] as const;
 
 /** Reads an orchestrator's counters (metrics) and breaker openings, to add them up across a crash. */
-async function orchestratorFigures(url: string): Promise<FiguresSample> {
+async function orchestratorFigures(url: string, auth: { auth?: ClientAuthOptions }): Promise<FiguresSample> {
   const [metrics, breakers] = await Promise.all([
-    requestJson<{ extra: { workflows: WorkflowFigures } }>(`${url}/metrics.json`, { timeoutMs: 3_000 }),
-    requestJson<BreakerReport>(`${url}/v1/breakers`, { timeoutMs: 3_000 }),
+    requestJson<{ extra: { workflows: WorkflowFigures } }>(`${url}/metrics.json`, { timeoutMs: 3_000, ...auth }),
+    requestJson<BreakerReport>(`${url}/v1/breakers`, { timeoutMs: 3_000, ...auth }),
   ]);
   return { figures: metrics.extra.workflows, breakers };
 }
@@ -241,14 +241,15 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
     throw new Error(`scenario '${options.scenario}' needs orchestrator and payments replicas (--store postgres)`);
   }
   // Against replicas, short timeouts: a call stuck on a frozen replica moves on to another one soon.
-  const apis = stack.urls(ServiceName.Orchestrator).map((url) => new OrchestratorApi(url, replicas > 1 ? { timeoutMs: 3_000 } : {}));
+  const auth = stack.authOption();
+  const apis = stack.urls(ServiceName.Orchestrator).map((url) => new OrchestratorApi(url, replicas > 1 ? { timeoutMs: 3_000, ...auth } : auth));
   const resultWaitMs = replicas > 1 ? 3_000 : 30_000;
   const api = (replica: number): OrchestratorApi => apis[replica % apis.length] as OrchestratorApi;
   const instance = (replica: number): string => stack.orchestratorInstanceId(replica);
   await requestJson(`${providerUrl}/admin/config`, {
     body: { declineRate: plan.declineRate, outage: false, ...(plan.providerLatencyMs === undefined ? {} : { latencyMs: plan.providerLatencyMs }) },
   });
-  await Promise.all(stack.urls(ServiceName.Inventory).map((url) => requestJson(`${url}/admin/config`, { body: { damageRate: plan.damageRate } })));
+  await Promise.all(stack.urls(ServiceName.Inventory).map((url) => requestJson(`${url}/admin/config`, { body: { damageRate: plan.damageRate }, ...auth })));
 
   const orders = generateOrders({
     count: options.orders,
@@ -281,7 +282,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
 
   /** SIGKILLs an orchestrator replica, its figures read first (its counters die with it). */
   const killOrchestrator = async (replica: number): Promise<void> => {
-    addFigures(totals, instance(replica), await orchestratorFigures(stack.url(ServiceName.Orchestrator, replica)));
+    addFigures(totals, instance(replica), await orchestratorFigures(stack.url(ServiceName.Orchestrator, replica), auth));
     await stack.kill(ServiceName.Orchestrator, replica);
     note(`${stack.processName(ServiceName.Orchestrator, replica)} killed with SIGKILL (${outcomes.length} of ${orders.length} orders finished)`);
   };
@@ -419,8 +420,8 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
   await Promise.all(injections);
   for (let replica = 0; replica < replicas; replica += 1) {
     const url = stack.url(ServiceName.Orchestrator, replica);
-    addFigures(totals, instance(replica), await ORCHESTRATOR_RETRY.execute(() => orchestratorFigures(url), { deadlineAt: Date.now() + 10_000 }));
+    addFigures(totals, instance(replica), await ORCHESTRATOR_RETRY.execute(() => orchestratorFigures(url, auth), { deadlineAt: Date.now() + 10_000 }));
   }
-  const payments = mergeBreakers(await Promise.all(stack.urls(ServiceName.Payments).map((url) => requestJson<BreakerReport>(`${url}/v1/breakers`))));
+  const payments = mergeBreakers(await Promise.all(stack.urls(ServiceName.Payments).map((url) => requestJson<BreakerReport>(`${url}/v1/breakers`, auth))));
   return { scenario: options.scenario, outcomes, wallMs: Date.now() - started, orchestrator: totals, payments, events, startedAt: started };
 }

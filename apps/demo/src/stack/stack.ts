@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ErrorCode, OnexError, RetryPolicy, sleep } from '@onex/core';
+import { ErrorCode, OnexError, RetryPolicy, sleep, type ClientAuthOptions } from '@onex/core';
+import { createDemoAuth, type DemoAuth } from '../runtime/demo-auth.js';
 import { PeerName } from '../domain/peers.js';
 import { ORCHESTRATOR_INSTANCE_ID, READY_MARKER, type ReadyAnnouncement } from '../runtime/node-process.js';
 import { requestJson } from './http-json.js';
@@ -48,6 +49,12 @@ export interface StackOptions {
   readonly distDir?: string;
   /** Extra environment of the children (e.g. `ONEX_LOG_LEVEL`, the store's). */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * Run the ONEX nodes with authentication (default true): fresh random keys for the run, handed to every node in
+   * `ONEX_AUTH_KEYS`; the orchestrator signs its peer calls, the launcher signs with the operator's key
+   * ({@link Stack.authOption}). The payment provider stands for a third party and takes no ONEX keys.
+   */
+  readonly auth?: boolean;
   /** How long a process may take to announce itself, ms. Default 20 000. */
   readonly startTimeoutMs?: number;
   /**
@@ -118,6 +125,8 @@ export function ownershipDir(dataDir: string): string {
  */
 export class Stack {
   readonly dataDir: string;
+  /** The run's keys, unless the stack runs without authentication. */
+  readonly #auth: DemoAuth | undefined;
   readonly #options: StackOptions;
   readonly #distDir: string;
   /** Every process spawned and not yet gone, ready or still starting: what `stop()` kills. */
@@ -137,6 +146,17 @@ export class Stack {
     this.dataDir = options.dataDir;
     this.#options = options;
     this.#distDir = options.distDir ?? defaultDistDir();
+    this.#auth = options.auth === false ? undefined : createDemoAuth();
+  }
+
+  /** `{ auth }` with the operator's key, for a request to a node of the stack (empty when auth is off). */
+  authOption(): { auth?: ClientAuthOptions } {
+    return this.#auth === undefined ? {} : { auth: this.#auth.operator };
+  }
+
+  /** The operator's key in `ONEX_AUTH_KEYS` format (for the CLI), unless auth is off. */
+  get operatorKeys(): string | undefined {
+    return this.#auth?.operatorKeys;
   }
 
   /**
@@ -309,7 +329,7 @@ export class Stack {
     this.#launches.set(process, launch);
     const args = [file, `--port=${launch.port}`, `--data-dir=${this.dataDir}`, ...extraArgs];
     // stdin stays open as a lifeline: a child exits when it closes, i.e. when this process dies in any way.
-    const proc = spawn(globalThis.process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...globalThis.process.env, ...this.#options.env } });
+    const proc = spawn(globalThis.process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...globalThis.process.env, ...this.#options.env, ...(name === ServiceName.Provider ? {} : this.#auth?.env) } });
     const child = this.#track(name, process, proc);
     const url = await this.#announcement(child);
     // stop() began while this process was starting: it is being stopped with the rest; do not report it ready.

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -23,6 +23,27 @@ export function stateFilePath(dataDir: string): string {
 /** Writes the state file. */
 export function writeStackState(dataDir: string, state: StackState): void {
   writeFileSync(stateFilePath(dataDir), `${JSON.stringify(state, null, 2)}\n`);
+}
+
+/** Path of the operator's key (`ONEX_AUTH_KEYS` format) in a data folder: what the CLI signs with. */
+export function operatorKeyPath(dataDir: string): string {
+  return join(dataDir, 'operator-key.json');
+}
+
+/** Writes the operator's key, readable by the owner only; `undefined` removes a stale one. */
+export function writeOperatorKey(dataDir: string, keys: string | undefined): void {
+  const path = operatorKeyPath(dataDir);
+  rmSync(path, { force: true });
+  if (keys !== undefined) writeFileSync(path, keys, { mode: 0o600 });
+}
+
+/** Reads the operator's key, or `undefined` when there is none (the stack runs without auth). */
+export function readOperatorKey(dataDir: string): string | undefined {
+  try {
+    return readFileSync(operatorKeyPath(dataDir), 'utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 /** Reads the state file, or `undefined` when there is none. */

@@ -1,11 +1,29 @@
 import type { Logger } from '../logging/logger.js';
 
-/** Who is calling: a peer node, a user, a service account. */
+/**
+ * Who is calling: a peer node, a user, a service account. Either asserted by the caller (`x-onex-caller`, or a
+ * client's `caller` option: only `id` and `kind`, not proven), or verified by a node served with `auth`: then `id` is
+ * the principal of the key the request was signed with, `scopes` what that key grants, and `verified` is true.
+ *
+ * @example
+ * ```ts
+ * import type { CallContext } from '@onex/core';
+ * function mayRefund(ctx: CallContext): boolean {
+ *   return ctx.caller?.verified === true && ctx.caller.scopes?.includes('payments:refund') === true;
+ * }
+ * ```
+ */
 export interface CallerIdentity {
-  /** Stable identifier of the caller. */
+  /** Stable identifier of the caller (a verified caller's principal). */
   readonly id: string;
   /** What kind of caller this is (e.g. `node`, `user`, `service`). */
   readonly kind?: string;
+  /** The scopes of a verified caller's key. Absent on an asserted identity. */
+  readonly scopes?: readonly string[];
+  /** True when the transport verified the identity from a signed request; absent when the caller only named itself. */
+  readonly verified?: boolean;
+  /** The id of the key a verified request was signed with. */
+  readonly keyId?: string;
 }
 
 /**

@@ -3,6 +3,7 @@ import type { Context } from 'hono';
 import { ErrorCode } from '../errors/error-codes.js';
 import { OnexError, toOnexError } from '../errors/onex-error.js';
 import type { Result } from '../node/result.js';
+import { bodyMatchesSignature } from '../auth/node-auth.js';
 
 /**
  * Largest request body `serveNode` and {@link readJsonBody} accept by default, bytes (1 MiB).
@@ -208,7 +209,8 @@ export interface ReadJsonBodyOptions {
  * Reads and parses the JSON body of a request in a hono route, with the checks `serveNode` applies to
  * `POST /v1/process`: the content type must be `application/json` (415 `UNSUPPORTED_MEDIA_TYPE`), the body at
  * most `limitBytes` (413 `PAYLOAD_TOO_LARGE`, refused while streaming, never buffered past the limit), valid JSON
- * (400 `BAD_REQUEST`); a client that disconnects mid-body gives `CANCELLED`. Failures come back as a failed
+ * (400 `BAD_REQUEST`); a client that disconnects mid-body gives `CANCELLED`. On an app served with `auth`, the body
+ * must be the one the request was signed with (401 `UNAUTHORIZED` otherwise). Failures come back as a failed
  * {@link Result}, not thrown: throw `error` from a route added with `configure`, and the app answers it as a wire
  * error (with `connection: close` when the rest of a refused body is still on the wire).
  *
@@ -250,6 +252,7 @@ export async function readJsonBody(c: Context, options: ReadJsonBodyOptions = {}
         : new OnexError(ErrorCode.Cancelled, 'Client disconnected while sending the request');
     return { ok: false, error };
   }
+  if (!bodyMatchesSignature(c, read.body)) return { ok: false, error: new OnexError(ErrorCode.Unauthorized, 'Request authentication failed') };
   try {
     return { ok: true, value: JSON.parse(read.body.toString('utf8')) as unknown };
   } catch {

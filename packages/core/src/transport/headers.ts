@@ -1,3 +1,4 @@
+import { ErrorSanitizer } from '../errors/error-sanitizer.js';
 import type { CallerIdentity } from '../node/call-context.js';
 
 /**
@@ -86,8 +87,22 @@ export function isValidCorrelationId(value: string): boolean {
 }
 
 /**
+ * Immutable and stateless: one per process is enough to tell whether an id is shaped like a credential. Made on first
+ * use, so importing the transport compiles no rules.
+ */
+let credentialCheck: ErrorSanitizer | undefined;
+
+/** True when the default sanitizer would mask part of `id` (a planted API key, say): such an id is never echoed. */
+function looksLikeSecret(id: string): boolean {
+  credentialCheck ??= new ErrorSanitizer();
+  return credentialCheck.sanitizeText(id) !== id;
+}
+
+/**
  * The correlation id carried by a header value, or `undefined` when absent or malformed. A malformed id is
- * dropped (the server makes a new one) rather than rejected: it is diagnostic data, not part of the call.
+ * dropped (the server makes a new one) rather than rejected: it is diagnostic data, not part of the call. An id that
+ * the default sanitizer would mask (it looks like a credential) is dropped too: correlation ids are echoed in
+ * responses and written to logs.
  *
  * @example
  * ```ts
@@ -97,7 +112,7 @@ export function isValidCorrelationId(value: string): boolean {
  */
 export function parseCorrelationIdHeader(raw: string | readonly string[] | undefined | null): string | undefined {
   const value = single(raw);
-  return typeof value === 'string' && CORRELATION_ID.test(value) ? value : undefined;
+  return typeof value === 'string' && CORRELATION_ID.test(value) && !looksLikeSecret(value) ? value : undefined;
 }
 
 /**
@@ -137,8 +152,8 @@ export function formatTimeoutHeader(remainingMs: number): string {
 }
 
 /**
- * Parses `idempotency-key`: 1–256 visible ASCII characters. A malformed key is an error, not ignored: dropping
- * it could let a retried call repeat its effect.
+ * Parses `idempotency-key`: 1–256 visible ASCII characters, not shaped like a credential (the default sanitizer
+ * would mask it). A malformed key is an error, not ignored: dropping it could let a retried call repeat its effect.
  *
  * @example
  * ```ts
@@ -152,6 +167,8 @@ export function parseIdempotencyKeyHeader(raw: string | readonly string[] | unde
   if (value === null || !IDEMPOTENCY_KEY.test(value)) {
     return { ok: false, reason: `${OnexHeader.IdempotencyKey} must be 1-256 visible ASCII characters` };
   }
+  // Keys are stored with what they guard, logged and listed: one shaped like a credential is refused.
+  if (looksLikeSecret(value)) return { ok: false, reason: `${OnexHeader.IdempotencyKey} must not look like a credential` };
   return { ok: true, value };
 }
 
@@ -195,6 +212,7 @@ export function parseCallerHeader(raw: string | readonly string[] | undefined | 
   if (value === undefined) return ABSENT;
   const invalid = { ok: false, reason: `${OnexHeader.Caller} must be '<id>' or '<id>;kind=<kind>'` } as const;
   if (value === null) return invalid;
+  if (looksLikeSecret(value)) return { ok: false, reason: `${OnexHeader.Caller} must not look like a credential` };
   const semi = value.indexOf(';');
   if (semi === -1) return CALLER_ID.test(value) ? { ok: true, value: { id: value } } : invalid;
   const id = value.slice(0, semi);

@@ -11,6 +11,8 @@ import type { CallOptions, CallerIdentity } from '../node/call-context.js';
 import type { NodeHealth, NodeMetrics } from '../node/node-service.js';
 import type { Result } from '../node/result.js';
 import { onAbort } from '../internal/abort.js';
+import type { Keyring } from '../auth/keyring.js';
+import { signRequest } from '../auth/request-signing.js';
 import { BodyReadFailure, readBoundedBody } from './bounded-body.js';
 import {
   MAX_TIMEOUT_MS,
@@ -100,6 +102,29 @@ export interface NodeClientOptions extends CallPolicyOptions {
   readonly validateOutput?: boolean;
   /** Largest response body read, bytes; a larger one fails the call with `PAYLOAD_TOO_LARGE`. Default 16 MiB. */
   readonly maxResponseBytes?: number;
+  /** Sign every request (calls and `GET`s) for a node served with `auth`. Default: unsigned. */
+  readonly auth?: ClientAuthOptions;
+}
+
+/**
+ * How a client signs its requests: with a key of `keyring` (e.g. `Keyring.fromEnv()`), chosen per request by
+ * `keyring.signingKey(now, keyId)`: the key `keyId`, or the newest active key, so signers move to a rotated key
+ * once its `notBefore` passes. Each attempt is signed anew (a fresh timestamp and nonce), over the exact body bytes
+ * sent.
+ *
+ * @example
+ * ```ts
+ * import { Keyring, type ClientAuthOptions } from '@onex/core';
+ * const auth: ClientAuthOptions = { keyring: new Keyring([{ id: 'k1', secret: 'k7VvJ0p5bQ6m1sX9tY2wZ8aB3cD4eF5g' }]), keyId: 'k1' };
+ * ```
+ */
+export interface ClientAuthOptions {
+  /** The keys to sign with. */
+  readonly keyring: Keyring;
+  /** The key to sign with. Default: the active key that became valid last. */
+  readonly keyId?: string;
+  /** The signer's clock, epoch ms. Default `Date.now`. */
+  readonly now?: () => number;
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -240,7 +265,7 @@ function exchange<R>(
   method: 'GET' | 'POST',
   path: string,
   headers: string[],
-  body: string | undefined,
+  body: Buffer | undefined,
   deadlineAt: number,
   signal: AbortSignal | undefined,
   correlationId: string,
@@ -364,7 +389,22 @@ export function createNodeClient<C extends NodeContract>(url: string, contract: 
   }
   const validate = options.validateOutput !== false;
   const output = contract.output;
+  const auth = options.auth;
+  const now = auth?.now ?? Date.now;
   let closed = false;
+
+  /** Appends the signature headers of one attempt; a failure when no key of the keyring is active. */
+  const sign = (headers: string[], method: 'GET' | 'POST', path: string, body: Buffer | undefined, correlationId: string): OnexError | undefined => {
+    if (auth === undefined) return undefined;
+    const at = now();
+    const key = auth.keyring.signingKey(at, auth.keyId);
+    if (key === undefined) {
+      return new OnexError(ErrorCode.Unauthorized, auth.keyId === undefined ? 'No active auth key to sign with' : `Auth key '${auth.keyId}' is unknown or not active`, { correlationId });
+    }
+    const signed = signRequest(key, { method, path, now: at, ...(body === undefined ? {} : { body }) });
+    for (const [name, value] of Object.entries(signed)) headers.push(name, value);
+    return undefined;
+  };
 
   type Output = z.output<C['output']>;
 
@@ -389,20 +429,22 @@ export function createNodeClient<C extends NodeContract>(url: string, contract: 
     },
   };
 
-  const attemptCall = (body: string, prepared: PreparedCall, signal: AbortSignal | undefined): Promise<Result<Output>> => {
+  const attemptCall = (body: Buffer, prepared: PreparedCall, signal: AbortSignal | undefined): Promise<Result<Output>> => {
     const headers = [
       'host',
       target.host,
       'content-type',
       JSON_TYPE,
       'content-length',
-      String(Buffer.byteLength(body)),
+      String(body.length),
       OnexHeader.CorrelationId,
       prepared.correlationId,
     ];
     if (prepared.idempotencyKey !== undefined) headers.push(OnexHeader.IdempotencyKey, prepared.idempotencyKey);
     const callerHeader = prepared.caller === undefined ? undefined : prepared.caller === options.caller ? defaultCallerHeader : formatCallerHeader(prepared.caller);
     if (callerHeader !== undefined) headers.push(OnexHeader.Caller, callerHeader);
+    const unsigned = sign(headers, 'POST', processPath, body, prepared.correlationId);
+    if (unsigned !== undefined) return Promise.resolve({ ok: false, error: unsigned });
     return exchange(target, 'POST', processPath, headers, body, prepared.deadlineAt, signal, prepared.correlationId, callHandlers);
   };
 
@@ -416,7 +458,8 @@ export function createNodeClient<C extends NodeContract>(url: string, contract: 
     } catch (error) {
       return Promise.resolve({ ok: false, error: new OnexError(ErrorCode.Validation, 'Input is not JSON-serializable', { cause: error, correlationId: prepared.correlationId }) });
     }
-    const json = body ?? 'null';
+    // The exact bytes sent: the signature's digest is over them.
+    const json = Buffer.from(body ?? 'null', 'utf8');
     return runCall(prepared, options, (signal) => attemptCall(json, prepared, signal));
   };
 
@@ -430,6 +473,8 @@ export function createNodeClient<C extends NodeContract>(url: string, contract: 
     const correlationId = randomUUID();
     if (closed) throw new OnexError(ErrorCode.Lifecycle, 'Client is closed', { correlationId });
     const headers = ['host', target.host, 'accept', JSON_TYPE, OnexHeader.CorrelationId, correlationId];
+    const unsigned = sign(headers, 'GET', `${prefix}${path}`, undefined, correlationId);
+    if (unsigned !== undefined) throw unsigned;
     const answer = await exchange(target, 'GET', `${prefix}${path}`, headers, undefined, Date.now() + defaultTimeoutMs, undefined, correlationId, getHandlers);
     if (isOnexError(answer)) throw answer;
     const parsed = parseJson(answer.text);

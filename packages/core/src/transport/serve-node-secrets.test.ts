@@ -64,9 +64,9 @@ async function start(): Promise<{ url: string; logs: Lines }> {
   return { url: server.url, logs };
 }
 
-async function post(url: string, path: string, body: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
+async function post(url: string, path: string, body: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string; headers: Record<string, string> }> {
   const res = await fetch(new URL(path, url), { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
-  return { status: res.status, text: await res.text() };
+  return { status: res.status, text: await res.text(), headers: Object.fromEntries(res.headers) };
 }
 
 describe('a served node echoes no planted secret', () => {
@@ -80,19 +80,28 @@ describe('a served node echoes no planted secret', () => {
       [await post(url, '/v1/process', JSON.stringify({ amount: secret, currency: secret })), false],
       // A record key with a wrongly typed value: zod puts the key in the issue's path.
       [await post(url, '/v1/process', JSON.stringify({ amount: 100, currency: 'eur', metadata: { [secret]: 'x' } })), true],
-      // The route's path.
-      [await post(url, `/v1/${secret}`, '{}'), true],
-      [await post(url, `/v1/process/${encodeURIComponent(secret)}`, '{}'), true],
+      // The route's path: not echoed at all.
+      [await post(url, `/v1/${secret}`, '{}'), false],
+      [await post(url, `/v1/process/${encodeURIComponent(secret)}`, '{}'), false],
+      [await post(url, `/v1/%2C${encodeURIComponent(secret)}%2C`, '{}'), false],
     ] as const;
-    expect(attempts.map(([a]) => a.status)).toEqual([422, 422, 422, 404, 404]);
+    expect(attempts.map(([a]) => a.status)).toEqual([422, 422, 422, 404, 404, 404]);
     for (const [{ text }, echoes] of attempts) {
       const error = (JSON.parse(text) as WireError).error;
       expect([ErrorCode.Validation, ErrorCode.NotFound]).toContain(error.code);
       expect(text).not.toContain(secret);
       if (echoes) expect(text).toContain('[REDACTED]');
     }
-    // A caller's correlation id is the caller's own to see echoed, but it is not written to the logs verbatim.
-    await post(url, '/v1/process', JSON.stringify({ amount: 1, currency: 'eur', [secret]: 1 }), { 'x-correlation-id': secret });
+    // A correlation id shaped like a credential is replaced by a new one: neither echoed nor logged.
+    const planted = await post(url, '/v1/process', JSON.stringify({ amount: 1, currency: 'eur', [secret]: 1 }), { 'x-correlation-id': secret });
+    expect(planted.text).not.toContain(secret);
+    expect(planted.headers['x-correlation-id']).not.toBe(secret);
+    // An idempotency key or caller id shaped like one is refused (400), without echoing it.
+    for (const header of ['idempotency-key', 'x-onex-caller']) {
+      const refused = await post(url, '/v1/process', JSON.stringify({ amount: 1, currency: 'eur' }), { [header]: secret });
+      expect(refused.status, header).toBe(400);
+      expect(refused.text).not.toContain(secret);
+    }
     expect(logs.text).not.toContain(secret);
   });
 

@@ -13,6 +13,8 @@ import { toWireError, type ToWireErrorOptions } from '../errors/wire-error.js';
 import type { Logger } from '../logging/logger.js';
 import type { CallOptions } from '../node/call-context.js';
 import { HealthStatus, type NodeService } from '../node/node-service.js';
+import { NodeAuthenticator, unauthorized, verifiedCaller, type NodeAuthOptions } from '../auth/node-auth.js';
+import { CallerLimiter } from './caller-limiter.js';
 import { DEFAULT_BODY_LIMIT_BYTES, hasUnreadBody, nodeBindings, readJsonBody } from './bounded-body.js';
 import { OnexHeader, parseCallerHeader, parseCorrelationIdHeader, parseIdempotencyKeyHeader, parseTimeoutHeader } from './headers.js';
 
@@ -51,6 +53,23 @@ export interface NodeAppOptions {
   readonly sanitizer?: ErrorSanitizer;
   /** Where errors that escape the routes (transport bugs, `configure` routes) are logged. Default: not logged. */
   readonly logger?: Logger;
+  /**
+   * Require signed requests (see {@link NodeAuthOptions} and `signRequest`): every route, those added with
+   * `configure` included, answers 401 `UNAUTHORIZED` to a request that is not signed with an active key of the
+   * keyring, except `GET /health` (see `publicPaths`). `process` handlers see the verified caller as `ctx.caller`
+   * (it replaces any `x-onex-caller` header); routes added with `configure` read it with `verifiedCaller(c)` and
+   * guard themselves with `requireScope(scope)`. Default: no authentication.
+   */
+  readonly auth?: NodeAuthOptions;
+  /**
+   * Requests one caller may have in flight at once; one more is answered 429 `RATE_LIMITED` with `Retry-After`. A
+   * caller is the verified principal (with `auth`), else the remote address. At most `maxTrackedCallers` callers may
+   * have requests in flight at once (beyond: 503 `OVERLOADED`), so the state stays bounded. `false` turns the limit
+   * off. Default 1024 per caller.
+   */
+  readonly maxConcurrentPerCaller?: number | false;
+  /** See `maxConcurrentPerCaller`. Default 10 000. */
+  readonly maxTrackedCallers?: number;
   /**
    * Adds routes to the app after the built-in ones (`POST /v1/process`, `GET /health`, `GET /metrics`,
    * `GET /metrics.json`, `GET /contract`), e.g. an orchestrator's `/v1/workflows`. Built-in paths win; a route that
@@ -98,6 +117,17 @@ export interface ServeNodeOptions extends NodeAppOptions {
   readonly port?: number;
   /** Interface to bind. Default `'127.0.0.1'` (loopback only: exposing a node is an explicit decision). */
   readonly host?: string;
+  /**
+   * How long a client may take to send a request's headers, ms (Node's `server.headersTimeout`): a slow client is
+   * answered 408 and disconnected. Default 10 000.
+   */
+  readonly headersTimeoutMs?: number;
+  /**
+   * How long a client may take to send a whole request, headers and body, ms (Node's `server.requestTimeout`): a
+   * client that trickles its body is answered 408 and disconnected. Does not bound the time the node takes to
+   * answer (that is the call's deadline). At least `headersTimeoutMs`. Default 30 000.
+   */
+  readonly requestTimeoutMs?: number;
   /** How long `close()` waits for in-flight calls before dropping their connections, ms. Default 10 000. */
   readonly drainTimeoutMs?: number;
   /**
@@ -134,6 +164,12 @@ export interface ServedNode {
 }
 
 const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
+const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
+const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+const DEFAULT_MAX_CONCURRENT_PER_CALLER = 1024;
+const DEFAULT_MAX_TRACKED_CALLERS = 10_000;
+/** When a caller over its limit may try again, ms. */
+const RATE_LIMIT_RETRY_AFTER_MS = 1_000;
 /** After the drain, how long responses already produced get to reach the wire before connections are cut. */
 const FLUSH_GRACE_MS = 1_000;
 /**
@@ -196,6 +232,17 @@ class ControllerPool {
   }
 }
 
+/**
+ * A request path with its percent-encoded ASCII decoded, for logs: the logger's masking sees `/,sk_live_…` rather than
+ * `/%2Csk_live_…`, where the escape's hex digits would glue onto the credential and hide it.
+ */
+function readablePath(path: string): string {
+  return path.replace(/%([0-9A-Fa-f]{2})/g, (escape, hex: string) => {
+    const code = Number.parseInt(hex, 16);
+    return code >= 0x20 && code < 0x7f ? String.fromCharCode(code) : escape;
+  });
+}
+
 /** Node's parsed headers when the app runs under `@hono/node-server`, else the Web `Headers`. */
 type HeaderSource = IncomingHttpHeaders | Headers;
 
@@ -242,6 +289,15 @@ function buildApp(node: AnyNodeService, options: NodeAppOptions, state: ServeSta
   const wireOptions: ToWireErrorOptions = { sanitize: sanitizer.forWire, exposeStack: options.exposeStack === true };
   const logger = options.logger;
   const controllers = new ControllerPool();
+  const authenticator = options.auth === undefined ? undefined : new NodeAuthenticator(options.auth);
+  const perCaller = options.maxConcurrentPerCaller ?? DEFAULT_MAX_CONCURRENT_PER_CALLER;
+  const maxCallers = options.maxTrackedCallers ?? DEFAULT_MAX_TRACKED_CALLERS;
+  for (const [name, value] of [['maxConcurrentPerCaller', perCaller], ['maxTrackedCallers', maxCallers]] as const) {
+    if (value !== false && (!Number.isInteger(value) || value < 1)) {
+      throw new OnexError(ErrorCode.Validation, `${name} must be a positive integer (got ${String(value)})`);
+    }
+  }
+  const limiter = perCaller === false ? undefined : new CallerLimiter(perCaller, maxCallers);
   const app = new Hono();
 
   const respond = (status: number, body: string, correlationId: string, extra?: Record<string, string>): Response => {
@@ -279,6 +335,54 @@ function buildApp(node: AnyNodeService, options: NodeAppOptions, state: ServeSta
     return parseCorrelationIdHeader(raw) ?? randomUUID();
   };
 
+  if (authenticator !== undefined) {
+    app.use(async (c, next) => {
+      const bindings = nodeBindings(c);
+      let path: string;
+      let read: (name: string) => string | string[] | undefined | null;
+      if (bindings === undefined) {
+        const url = new URL(c.req.url);
+        path = `${url.pathname}${url.search}`;
+        const { headers } = c.req.raw;
+        read = (name) => headers.get(name);
+      } else {
+        path = bindings.incoming.url ?? '/';
+        const { headers } = bindings.incoming;
+        read = (name) => headers[name];
+      }
+      const outcome = authenticator.authenticate(c, { method: c.req.method, path, header: read }, c.req.path);
+      if (outcome.ok) {
+        await next();
+        return;
+      }
+      // The reason is for operators; the caller only learns that authentication failed.
+      logger?.warn({ reason: outcome.reason, method: c.req.method }, 'request authentication failed');
+      const correlationId = correlationOf(c);
+      return errorResponse(unauthorized(outcome.reason, correlationId), correlationId, { ...unreadBodyHeaders(c), 'www-authenticate': 'ONEX-HMAC-SHA256' });
+    });
+  }
+
+  if (limiter !== undefined) {
+    app.use(async (c, next) => {
+      const principal = verifiedCaller(c)?.id;
+      const caller = principal === undefined ? `a:${nodeBindings(c)?.incoming.socket.remoteAddress ?? 'local'}` : `p:${principal}`;
+      const entered = limiter.enter(caller);
+      if (entered !== 'ok') {
+        const correlationId = correlationOf(c);
+        const error =
+          entered === 'caller-busy'
+            ? new OnexError(ErrorCode.RateLimited, 'Too many concurrent requests from this caller', { correlationId, retryAfterMs: RATE_LIMIT_RETRY_AFTER_MS })
+            : new OnexError(ErrorCode.Overloaded, 'Too many callers at once', { correlationId, retryAfterMs: RATE_LIMIT_RETRY_AFTER_MS });
+        return errorResponse(error, correlationId, unreadBodyHeaders(c));
+      }
+      try {
+        await next();
+      } finally {
+        limiter.leave(caller);
+      }
+    });
+  }
+
   app.post(PROCESS_PATH, async (c) => {
     const bindings = nodeBindings(c);
     const headers: HeaderSource = bindings === undefined ? c.req.raw.headers : bindings.incoming.headers;
@@ -306,7 +410,9 @@ function buildApp(node: AnyNodeService, options: NodeAppOptions, state: ServeSta
       const call: MutableCallOptions = { correlationId };
       if (timeout.value !== undefined) call.timeoutMs = timeout.value;
       if (key.value !== undefined) call.idempotencyKey = key.value;
-      if (caller.value !== undefined) call.caller = caller.value;
+      const verified = authenticator === undefined ? undefined : verifiedCaller(c);
+      if (verified !== undefined) call.caller = verified;
+      else if (caller.value !== undefined) call.caller = caller.value;
       if (bindings === undefined) {
         call.signal = c.req.raw.signal;
         const result = await node.handle(input, call);
@@ -355,7 +461,8 @@ function buildApp(node: AnyNodeService, options: NodeAppOptions, state: ServeSta
 
   app.notFound((c) => {
     const correlationId = correlationOf(c);
-    return errorResponse(new OnexError(ErrorCode.NotFound, `No route ${c.req.method} ${c.req.path}`, { correlationId }), correlationId, unreadBodyHeaders(c));
+    // The path is not echoed: it is the caller's text, and percent-encoding can hide a credential from the masking.
+    return errorResponse(new OnexError(ErrorCode.NotFound, `No route ${c.req.method} for this path`, { correlationId }), correlationId, unreadBodyHeaders(c));
   });
   app.onError((error, c) => {
     const correlationId = correlationOf(c);
@@ -365,7 +472,7 @@ function buildApp(node: AnyNodeService, options: NodeAppOptions, state: ServeSta
     } else {
       onex = toOnexError(error, { correlationId });
     }
-    logger?.error({ err: error, correlationId, path: c.req.path }, `request failed: ${onex.message}`);
+    logger?.error({ err: error, correlationId, path: readablePath(c.req.path) }, `request failed: ${onex.message}`);
     return errorResponse(onex, correlationId, unreadBodyHeaders(c));
   });
   return app;
@@ -396,10 +503,17 @@ export async function serveNode(node: AnyNodeService, options: ServeNodeOptions 
   const app = buildApp(node, options, state);
   const drainTimeoutMs = options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
   const host = options.host ?? '127.0.0.1';
+  const headersTimeout = options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS;
+  const requestTimeout = options.requestTimeoutMs ?? Math.max(DEFAULT_REQUEST_TIMEOUT_MS, headersTimeout);
+  if (!Number.isInteger(headersTimeout) || headersTimeout < 1 || !Number.isInteger(requestTimeout) || requestTimeout < headersTimeout) {
+    throw new OnexError(ErrorCode.Validation, 'headersTimeoutMs must be a positive integer and requestTimeoutMs an integer at least as large');
+  }
+  // Node checks these timeouts every `connectionsCheckingInterval` (30 s by default, far coarser than the timeouts).
+  const serverOptions = { headersTimeout, requestTimeout, connectionsCheckingInterval: Math.min(1_000, Math.max(50, Math.floor(headersTimeout / 4))) };
   await node.initialize();
 
   const listening = new Promise<Server>((resolve, reject) => {
-    const created = serve({ fetch: app.fetch, port: options.port ?? 0, hostname: host }, () => {
+    const created = serve({ fetch: app.fetch, port: options.port ?? 0, hostname: host, serverOptions }, () => {
       created.off('error', onListenError);
       if (created instanceof Server) resolve(created);
       else reject(new OnexError(ErrorCode.Internal, 'Expected an HTTP/1.1 server'));

@@ -5,6 +5,7 @@ import {
   OnexHeader,
   parseCorrelationIdHeader,
   readJsonBody,
+  requireScope,
   serveNode,
   toOnexError,
   type NodeAppSettings,
@@ -82,6 +83,8 @@ export interface WorkflowRoutesOptions {
  * with the schema's messages, and nothing is stored; 409 when the workflow is finished); and the schedules:
  * `POST /v1/schedules` (create or update; 201 with the schedule), `GET /v1/schedules`, `GET /v1/schedules/:id`,
  * `POST /v1/schedules/:id/pause`, `POST /v1/schedules/:id/resume`, `DELETE /v1/schedules/:id`.
+ * Served with `auth`, starting a workflow needs the scope `workflows:start`, cancelling `workflows:admin`,
+ * signalling `workflows:signal`, and creating, pausing, resuming or deleting a schedule `schedules:admin` (403 otherwise).
  *
  * The start body is read as `serveNode` reads `POST /v1/process` (see `readJsonBody`): JSON only (415), at most
  * `bodyLimitBytes` (413, refused while streaming), well-formed (400). The workflow takes the request's
@@ -105,7 +108,7 @@ export function workflowRoutes(orchestrator: Orchestrator, options: WorkflowRout
     const limitBytes = own ?? settings?.bodyLimitBytes;
     const readOptions: ReadJsonBodyOptions = limitBytes === undefined ? {} : { limitBytes };
 
-    app.post('/v1/workflows', async (c) => {
+    app.post('/v1/workflows', requireScope('workflows:start'), async (c) => {
       const read = await readJsonBody(c, readOptions);
       if (!read.ok) throw read.error;
       const parsed = StartBody.safeParse(read.value);
@@ -147,7 +150,7 @@ export function workflowRoutes(orchestrator: Orchestrator, options: WorkflowRout
     app.get('/v1/workflows/:id', async (c) => c.json(await orchestrator.get(c.req.param('id'))));
 
     app.get('/v1/workflows/:id/result', async (c) => {
-      const timeoutMs = Math.min(Number.parseInt(c.req.header('x-onex-timeout-ms') ?? '30000', 10) || 30_000, 300_000);
+      const timeoutMs = Math.max(0, Math.min(Number.parseInt(c.req.header('x-onex-timeout-ms') ?? '30000', 10) || 30_000, 300_000)); // '-1' made AbortSignal.timeout throw: a 500
       const signal = AbortSignal.any([c.req.raw.signal, AbortSignal.timeout(timeoutMs)]);
       try {
         return c.json(await orchestrator.result(c.req.param('id'), { signal }));
@@ -158,9 +161,9 @@ export function workflowRoutes(orchestrator: Orchestrator, options: WorkflowRout
       }
     });
 
-    app.post('/v1/workflows/:id/cancel', async (c) => c.json(await orchestrator.cancel(c.req.param('id'))));
+    app.post('/v1/workflows/:id/cancel', requireScope('workflows:admin'), async (c) => c.json(await orchestrator.cancel(c.req.param('id'))));
 
-    app.post('/v1/schedules', async (c) => {
+    app.post('/v1/schedules', requireScope('schedules:admin'), async (c) => {
       const read = await readJsonBody(c, readOptions);
       if (!read.ok) throw read.error;
       const parsed = ScheduleBody.safeParse(read.value);
@@ -177,14 +180,14 @@ export function workflowRoutes(orchestrator: Orchestrator, options: WorkflowRout
     });
     app.get('/v1/schedules', async (c) => c.json({ schedules: await orchestrator.schedules.list() }));
     app.get('/v1/schedules/:id', async (c) => c.json(await orchestrator.schedules.get(c.req.param('id'))));
-    app.post('/v1/schedules/:id/pause', async (c) => c.json(await orchestrator.schedules.pause(c.req.param('id'))));
-    app.post('/v1/schedules/:id/resume', async (c) => c.json(await orchestrator.schedules.resume(c.req.param('id'))));
-    app.delete('/v1/schedules/:id', async (c) => {
+    app.post('/v1/schedules/:id/pause', requireScope('schedules:admin'), async (c) => c.json(await orchestrator.schedules.pause(c.req.param('id'))));
+    app.post('/v1/schedules/:id/resume', requireScope('schedules:admin'), async (c) => c.json(await orchestrator.schedules.resume(c.req.param('id'))));
+    app.delete('/v1/schedules/:id', requireScope('schedules:admin'), async (c) => {
       await orchestrator.schedules.delete(c.req.param('id'));
       return c.json({ deleted: true });
     });
 
-    app.post('/v1/workflows/:id/signals/:name', async (c) => {
+    app.post('/v1/workflows/:id/signals/:name', requireScope('workflows:signal'), async (c) => {
       const read = await readJsonBody(c, readOptions);
       if (!read.ok) throw read.error;
       const parsed = SignalBody.safeParse(read.value);
