@@ -51,6 +51,7 @@ export {
   type SignalSendResult,
   type StepRecord,
   type StoredSignal,
+  type TraceContext,
   type WorkflowAdmission,
   type WorkflowCommit,
   type WorkflowError,

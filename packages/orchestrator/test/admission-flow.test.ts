@@ -23,7 +23,7 @@ const dir = mkdtempSync(join(tmpdir(), 'onex-admission-'));
 
 /** A peer that takes `holdMs` of fake time per call and records, per tag, how many calls run at once. */
 class CountingPeer extends NodeService<typeof stepContract.input, typeof stepContract.output, typeof stepContract.config> {
-  readonly inFlight = new Map<string, number>();
+  readonly inFlightByTag = new Map<string, number>();
   readonly maxInFlight = new Map<string, number>();
   readonly order: string[] = [];
   maxTotal = 0;
@@ -34,12 +34,12 @@ class CountingPeer extends NodeService<typeof stepContract.input, typeof stepCon
   protected async process(input: { value: number; tag?: string }, _ctx: CallContext): Promise<{ value: number; by: string }> {
     const tag = input.tag ?? '';
     this.order.push(`${tag}#${input.value}`);
-    this.inFlight.set(tag, (this.inFlight.get(tag) ?? 0) + 1);
-    this.maxInFlight.set(tag, Math.max(this.maxInFlight.get(tag) ?? 0, this.inFlight.get(tag)!));
+    this.inFlightByTag.set(tag, (this.inFlightByTag.get(tag) ?? 0) + 1);
+    this.maxInFlight.set(tag, Math.max(this.maxInFlight.get(tag) ?? 0, this.inFlightByTag.get(tag)!));
     this.#total += 1;
     this.maxTotal = Math.max(this.maxTotal, this.#total);
     await new Promise<void>((resolve) => setTimeout(resolve, this.holdMs));
-    this.inFlight.set(tag, this.inFlight.get(tag)! - 1);
+    this.inFlightByTag.set(tag, this.inFlightByTag.get(tag)! - 1);
     this.#total -= 1;
     return { value: input.value, by: tag };
   }

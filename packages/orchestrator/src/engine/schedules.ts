@@ -44,8 +44,8 @@ export class Schedules {
    * tick is the cron's first time after now.
    *
    * @throws OnexError `VALIDATION` (a bad id, cron, time zone, policy or input), `NOT_FOUND` (the workflow type or
-   *   version is not registered), `OVERLOADED` (the store holds the most schedules), `CONTRACT` (the store keeps
-   *   no schedules).
+   *   version is not registered, or the store keeps no schedules), `OVERLOADED` (the store holds the most
+   *   schedules).
    */
   async create(spec: ScheduleSpec): Promise<Schedule> {
     const store = this.#store();
@@ -128,7 +128,7 @@ export class Schedules {
 
   #store(): ScheduleStore {
     const store = this.#deps.store;
-    if (store === undefined) throw new OnexError(ErrorCode.Contract, "This orchestrator's store keeps no schedules (give it a ScheduleStore)");
+    if (store === undefined) throw new OnexError(ErrorCode.NotFound, "This orchestrator's store keeps no schedules (give it a scheduleStore)");
     return store;
   }
 

@@ -9,6 +9,7 @@ import {
   type SignalSendResult,
   type StepRecord,
   type StoredSignal,
+  type TraceContext,
   type WorkflowAdmission,
   type WorkflowCommit,
   type WorkflowFilter,
@@ -146,8 +147,8 @@ CREATE TABLE ${s}.schedules (
   data jsonb NOT NULL
 );
 `,
-  // Version 4: how each workflow is admitted (priority, concurrency key and limit).
-  (s) => `ALTER TABLE ${s}.workflows ADD COLUMN admission jsonb;`,
+  // Version 4: how each workflow is admitted (priority, concurrency key and limit), and its trace context.
+  (s) => `ALTER TABLE ${s}.workflows ADD COLUMN admission jsonb, ADD COLUMN trace_context jsonb;`,
 ];
 
 /** The schema version this release writes. */
@@ -161,7 +162,7 @@ function recordColumns(a: string, steps: string): string {
 }
 
 function summaryColumns(a: string): string {
-  return ['id', 'type', 'version', 'status', 'error', 'idempotency_key', 'parent_id', 'correlation_id', 'created_at', 'updated_at', 'deadline_at', 'owner', 'lease_expires_at', 'epoch', 'wake_at', 'cancel_requested', 'signal_seq', 'admission']
+  return ['id', 'type', 'version', 'status', 'error', 'idempotency_key', 'parent_id', 'correlation_id', 'created_at', 'updated_at', 'deadline_at', 'owner', 'lease_expires_at', 'epoch', 'wake_at', 'cancel_requested', 'signal_seq', 'admission', 'trace_context']
     .map((c) => `${a}.${c}`)
     .join(', ');
 }
@@ -204,8 +205,8 @@ export function postgresStatements(schema: string) {
   return {
     create: `WITH ins AS (
         INSERT INTO ${wf} (id, type, version, status, input, output, error, idempotency_key, parent_id, correlation_id,
-          created_at, updated_at, deadline_at, owner, lease_expires_at, epoch, wake_at, cancel_requested, admission)
-        VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7::jsonb, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $20::jsonb)
+          created_at, updated_at, deadline_at, owner, lease_expires_at, epoch, wake_at, cancel_requested, admission, trace_context)
+        VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7::jsonb, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $20::jsonb, $21::jsonb)
         ON CONFLICT (idempotency_key) DO NOTHING
         RETURNING id),
       steps AS (INSERT INTO ${ws} (workflow_id, name, data) SELECT ins.id, e.key, e.value FROM ins CROSS JOIN jsonb_each($19::jsonb) e)
@@ -340,6 +341,7 @@ interface SummaryRow {
   cancel_requested: boolean;
   signal_seq: number;
   admission: WorkflowAdmission | null;
+  trace_context: TraceContext | null;
 }
 
 interface RecordRow extends SummaryRow {
@@ -424,6 +426,7 @@ function summaryOf(row: SummaryRow): WorkflowSummary {
     ...(row.cancel_requested ? { cancelRequested: true } : {}),
     ...(row.signal_seq > 0 ? { signalSeq: row.signal_seq } : {}),
     ...(row.admission === null ? {} : { admission: row.admission }),
+    ...(row.trace_context === null ? {} : { traceContext: row.trace_context }),
   };
 }
 
@@ -604,6 +607,7 @@ export class PostgresWorkflowStore implements WorkflowStore, ScheduleStore {
         record.cancelRequested === true,
         JSON.stringify(steps),
         record.admission === undefined ? null : JSON.stringify(record.admission),
+        record.traceContext === undefined ? null : JSON.stringify(record.traceContext),
       ]);
       created = rows[0]?.created ?? 0;
     } catch (error) {

@@ -96,9 +96,10 @@ CREATE TABLE onex_schedules (
 ) WITHOUT ROWID;
 `;
 
-/** Version 5: how each workflow is admitted (priority, concurrency key and limit), as JSON. */
+/** Version 5: how each workflow is admitted (priority, concurrency key and limit) and its trace context, as JSON. */
 const V5 = `
 ALTER TABLE onex_workflows ADD COLUMN admission TEXT;
+ALTER TABLE onex_workflows ADD COLUMN trace_context TEXT;
 `;
 
 /** `MIGRATIONS[v]` takes a database from `user_version` v to v + 1. */
@@ -166,6 +167,7 @@ const COLUMNS = [
   'wake_at',
   'cancel_requested',
   'admission',
+  'trace_context',
 ] as const;
 
 /** Rows of the claimable set, oldest first. `seq` (the rowid) breaks ties in creation time by insertion order. */

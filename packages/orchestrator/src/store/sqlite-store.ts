@@ -10,6 +10,7 @@ import {
   type SignalSendResult,
   type StepRecord,
   type StoredSignal,
+  type TraceContext,
   type WorkflowAdmission,
   type WorkflowCommit,
   type WorkflowFilter,
@@ -85,6 +86,7 @@ interface WorkflowRow {
   cancel_requested: number;
   signal_seq: number;
   admission: string | null;
+  trace_context: string | null;
 }
 
 interface SignalRow {
@@ -160,6 +162,7 @@ function summaryOf(row: WorkflowRow): WorkflowSummary {
     ...(row.cancel_requested === 0 ? {} : { cancelRequested: true }),
     ...(row.signal_seq > 0 ? { signalSeq: row.signal_seq } : {}),
     ...(row.admission === null ? {} : { admission: JSON.parse(row.admission) as WorkflowAdmission }),
+    ...(row.trace_context === null ? {} : { traceContext: JSON.parse(row.trace_context) as TraceContext }),
   };
 }
 
@@ -328,6 +331,7 @@ export class SqliteWorkflowStore implements WorkflowStore, ScheduleStore {
             wake_at: record.wakeAt ?? null,
             cancel_requested: record.cancelRequested === true ? 1 : 0,
             admission: record.admission === undefined ? null : JSON.stringify(record.admission),
+            trace_context: record.traceContext === undefined ? null : JSON.stringify(record.traceContext),
           });
         } catch (error) {
           if ((error as { code?: unknown }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {

@@ -157,7 +157,26 @@ export interface WorkflowRecord {
   readonly signalSeq?: number;
   /** How it is admitted to run: its priority and concurrency key, as started (absent: defaults). */
   readonly admission?: WorkflowAdmission;
+  /**
+   * The W3C trace context it was started in (`traceparent`, and `tracestate` when there is one), so a resumed or
+   * taken-over run continues the same trace. Set at creation; never changed.
+   */
+  readonly traceContext?: TraceContext;
   readonly steps: Readonly<Record<string, StepRecord>>;
+}
+
+/**
+ * A W3C trace context as carried by the `traceparent` and `tracestate` headers.
+ *
+ * @example
+ * ```ts
+ * import type { TraceContext } from '@onex/orchestrator';
+ * const context: TraceContext = { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' };
+ * ```
+ */
+export interface TraceContext {
+  readonly traceparent: string;
+  readonly tracestate?: string;
 }
 
 /**
