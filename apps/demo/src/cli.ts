@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The demo CLI: submit an order, show a workflow's status and timeline, list workflows, cancel one — over the
-// orchestrator's HTTP API. The URL comes from the launcher's state file (`pnpm demo -- --serve`) or `--url`.
+// The demo CLI: submit an order, show a workflow's status and timeline, list workflows, cancel one, signal one,
+// and manage schedules — over the orchestrator's HTTP API. The URL comes from the launcher's state file (`pnpm demo -- --serve`) or `--url`.
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -24,6 +24,11 @@ Commands:
   list [--status a,b] [--limit N]
                          workflows, newest first
   cancel ID              cancel a workflow (completed steps are compensated)
+  signal ID NAME [JSON] [--signal-id ID]
+                         send a signal to a workflow, e.g. the warehouse's
+                         signal ID shipped '{"carrier":"dhl","trackingId":"TRK-123456"}'
+  schedules [list]       the schedules (the demo's books check runs every 10 s)
+  schedules pause|resume|delete ID
 
 Options:
   --url URL              the orchestrator (default: from ${stateFilePath(defaultDataDir())})
@@ -53,6 +58,7 @@ const { values, positionals } = (() => {
         'order-id': { type: 'string' },
         'no-wait': { type: 'boolean', default: false },
         status: { type: 'string' },
+        'signal-id': { type: 'string' },
         limit: { type: 'string' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -63,7 +69,7 @@ const { values, positionals } = (() => {
   }
 })();
 
-const [command, id] = positionals;
+const [command, id, third, fourth] = positionals;
 if (values.help || command === undefined) {
   process.stdout.write(`${HELP}\n`);
   process.exit(values.help ? 0 : 2);
@@ -139,6 +145,40 @@ try {
     case 'cancel': {
       const outcome = await api.cancel(needId());
       print(values.json ? outcome : `Workflow ${outcome.id}: ${outcome.status}${outcome.error ? ` (${outcome.error.code}: ${outcome.error.message})` : ''}`);
+      break;
+    }
+    case 'signal': {
+      const workflowId = needId();
+      const name = third ?? die('signal needs a signal name (e.g. shipped)');
+      let payload: unknown = {};
+      if (fourth !== undefined) {
+        try {
+          payload = JSON.parse(fourth) as unknown;
+        } catch {
+          die(`The payload is not JSON: ${fourth}`);
+        }
+      }
+      const ack = await api.signal(workflowId, name, payload, values['signal-id']);
+      print(values.json ? ack : `Signal '${name}' ${ack.duplicate ? 'was already stored' : 'stored'} for workflow ${workflowId} (signal id ${ack.signalId})`);
+      break;
+    }
+    case 'schedules': {
+      const action = id ?? 'list';
+      if (action === 'list') {
+        const schedules = await api.schedules();
+        if (values.json) print(schedules);
+        else {
+          print(`${'id'.padEnd(24)}  ${'cron'.padEnd(16)}  ${'workflow'.padEnd(20)}  ${'state'.padEnd(7)}  next tick`);
+          for (const s of schedules) {
+            print(`${s.id.padEnd(24)}  ${s.cron.padEnd(16)}  ${s.workflow.padEnd(20)}  ${(s.paused ? 'paused' : 'active').padEnd(7)}  ${s.nextTickAt === undefined ? '-' : new Date(s.nextTickAt).toISOString()}`);
+          }
+        }
+        break;
+      }
+      if (action !== 'pause' && action !== 'resume' && action !== 'delete') die(`Unknown schedules action '${action}' (list, pause, resume, delete)`);
+      const scheduleId = third ?? die(`schedules ${action} needs a schedule id`);
+      const answer = await api.scheduleAction(scheduleId, action);
+      print(values.json ? answer : `Schedule ${scheduleId}: ${action === 'delete' ? 'deleted' : action === 'pause' ? 'paused' : 'resumed'}`);
       break;
     }
     default:

@@ -1,7 +1,7 @@
 // End to end: the whole stack as separate processes on free ports, in a temporary data folder, with declines,
 // fraud refusals, damaged goods, a payment-provider outage and an orchestrator SIGKILL + restart — then the books
 // must balance. The processes run the built JavaScript (`turbo run build` first, as CI does); without it this fails.
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -104,21 +104,51 @@ describe('demo stack end to end', () => {
     }
   });
 
-  it('answers the CLI', async () => {
+  it('answers the CLI: status, list, signal, schedules', async () => {
     const some = result.outcomes[0]!;
     const cli = join(distDir, 'cli.js');
     const url = stack!.url(ServiceName.Orchestrator);
-    // The stack runs with authentication: the CLI signs with the run's operator key.
+    // The stack runs with authentication: the CLI signs with the run's operator key. Run asynchronously, so this
+    // process's pooled connections stay serviced while the CLI runs.
     const env = { ...process.env, ONEX_AUTH_KEYS: stack!.operatorKeys ?? '' };
-    const status = spawnSync(process.execPath, [cli, 'status', some.workflowId, '--url', url], { encoding: 'utf8', env });
+    const run = (...args: string[]) =>
+      new Promise<{ status: number; stdout: string; stderr: string }>((resolve) => {
+        execFile(process.execPath, [cli, ...args, '--url', url], { encoding: 'utf8', env }, (error, stdout, stderr) =>
+          resolve({ status: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, stdout, stderr }),
+        );
+      });
+    const status = await run('status', some.workflowId);
     expect(status.status, status.stderr).toBe(0);
     expect(status.stdout).toContain(`Workflow ${some.workflowId}`);
     expect(status.stdout).toContain('ledger-open');
-    const list = spawnSync(process.execPath, [cli, 'list', '--status', 'completed', '--limit', '3', '--json', '--url', url], { encoding: 'utf8', env });
+    const list = await run('list', '--status', 'completed', '--limit', '3', '--json');
     expect(list.status, list.stderr).toBe(0);
     expect(JSON.parse(list.stdout)).toHaveLength(3);
+    // The run's books-check schedule is there; a signal to a finished workflow is refused, a bad payload too.
+    const schedules = await run('schedules', 'list', '--json');
+    expect(schedules.status, schedules.stderr).toBe(0);
+    expect((JSON.parse(schedules.stdout) as { id: string; cron: string }[]).map((s) => [s.id, s.cron])).toEqual([['reconcile-books', '*/10 * * * * *']]);
+    const late = await run('signal', some.workflowId, 'shipped', '{"carrier":"dhl","trackingId":"TRK-999999"}', '--signal-id', 'cli-late');
+    expect(late.status).toBe(1);
+    expect(late.stderr).toContain('CONFLICT');
+    const bad = await run('signal', some.workflowId, 'shipped', '{"carrier":"bike"}');
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain('BAD_REQUEST');
     const health = await requestJson<{ status: string }>(`${url}/health`);
     expect(['healthy', 'degraded']).toContain(health.status);
+  }, 120_000); // six CLI processes, each a Node start-up: seconds apiece on a busy machine
+
+  it('ran the books check on its schedule while orders ran, and shipped what the warehouse confirmed', () => {
+    expect(result.reconciliation.runs).toBeGreaterThan(0);
+    expect(result.reconciliation.unbalanced).toBe(0);
+    const { onTime, late, never, duplicates } = result.shipping;
+    expect(onTime + late + never).toBe(ORDERS);
+    expect(late + never).toBeGreaterThan(0);
+    expect(duplicates).toBeGreaterThan(0);
+    // An order the warehouse never (or too late) confirmed did not complete: its wait timed out and the saga ran.
+    const timedOut = result.outcomes.filter((o) => evidence.workflows.get(o.workflowId)?.steps['shipped']?.error?.code === 'TIMEOUT');
+    expect(timedOut.length).toBeGreaterThan(0);
+    for (const o of timedOut) expect(o.status, o.order.orderId).toBe('compensated');
   });
 
   it('runs every node with authentication: unsigned requests get 401, the operator key passes', async () => {

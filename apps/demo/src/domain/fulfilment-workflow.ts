@@ -14,6 +14,18 @@ export const FulfilmentReceipt = z.object({
 /** The workflow type, as started over HTTP (`POST /v1/workflows { type, input }`). */
 export const FULFILMENT_WORKFLOW = 'order-fulfilment';
 
+/** The signal the warehouse sends once it shipped an order (`POST /v1/workflows/:id/signals/shipped`). */
+export const SHIPPED_SIGNAL = 'shipped';
+/** What the warehouse says when it ships: the carrier and its tracking id. */
+export const Shipped = z.object({ carrier: z.enum(['dhl', 'ups', 'postnord']), trackingId: z.string().regex(/^[A-Z0-9-]{6,32}$/) });
+/** What the warehouse says when it ships. */
+export type Shipped = z.infer<typeof Shipped>;
+/**
+ * How long a paid order waits for the warehouse's `shipped` signal before the saga refunds it and releases its
+ * stock, ms. Short, so that a demo run shows both ends.
+ */
+export const SHIP_TIMEOUT_MS = 4_000;
+
 /** Fast local peers: a few quick retries (every step's default). */
 const LOCAL_RETRY = { maxAttempts: 4, initialDelayMs: 50, maxDelayMs: 500 };
 /**
@@ -25,13 +37,17 @@ const CHARGE_RETRY = { maxAttempts: 10, initialDelayMs: 250, maxDelayMs: 2_000, 
 const COMPENSATION_RETRY = { maxAttempts: 30, initialDelayMs: 100, maxDelayMs: 2_000 };
 
 /**
- * `order-fulfilment` v1:
+ * `order-fulfilment` v1.1:
  *
  * ```text
  * ledger-open → price ─┬─ reserve ──────┐
- *                      ├─ fraud-check ──┼─ ledger-reserved → charge → ledger-paid → fulfil → ledger-fulfilled
+ *                      ├─ fraud-check ──┼─ ledger-reserved → charge → ledger-paid → shipped? → fulfil → ledger-fulfilled
  *                      └─ ledger-priced ┘
  * ```
+ *
+ * `shipped?` waits (durably, parked: no run held) for the warehouse's `shipped` signal, {@link SHIP_TIMEOUT_MS} at
+ * most; a signal sent before the order got there is kept for it. No signal in time fails the wait with `TIMEOUT`,
+ * and the saga refunds the charge, releases the stock and cancels the ledger entry.
  *
  * Every step calls a fast local peer (2 s per attempt, {@link LOCAL_RETRY}) but the charge, which waits out a
  * provider outage (3 s per attempt, {@link CHARGE_RETRY}): the defaults say the first once, the charge says how it
@@ -44,7 +60,7 @@ const COMPENSATION_RETRY = { maxAttempts: 30, initialDelayMs: 100, maxDelayMs: 2
  */
 export const fulfilmentWorkflow = defineWorkflow({
   type: FULFILMENT_WORKFLOW,
-  version: '1.0.0',
+  version: '1.1.0',
   input: Order,
   output: FulfilmentReceipt,
   timeoutMs: 60_000,
@@ -109,9 +125,10 @@ export const fulfilmentWorkflow = defineWorkflow({
       event: { id: `${workflowId}:paid`, type: 'PAY', payload: { chargeId: steps.charge.result.chargeId, amountCents: steps.charge.result.amountCents } },
     }),
   })
+  .waitFor('shipped', { signal: SHIPPED_SIGNAL, dependsOn: ['ledger-paid'], schema: Shipped, timeoutMs: SHIP_TIMEOUT_MS })
   .step('fulfil', {
     target: commitPeer,
-    dependsOn: ['ledger-paid'],
+    dependsOn: ['shipped'],
     input: ({ input }) => ({ operation: 'commit', input: { orderId: input.orderId } }),
   })
   .step('ledger-fulfilled', {

@@ -35,6 +35,8 @@ export const reservePeer = peer(PeerName.Inventory, inventoryContract.operation(
 export const releasePeer = peer(PeerName.Inventory, inventoryContract.operation('release'));
 /** `inventory` → `commit`. */
 export const commitPeer = peer(PeerName.Inventory, inventoryContract.operation('commit'));
+/** `inventory` → `stock` (the books check). */
+export const stockPeer = peer(PeerName.Inventory, inventoryContract.operation('stock'));
 /** `payments` → `charge`. */
 export const chargePeer = peer(PeerName.Payments, paymentsContract.operation('charge'));
 /** `payments` → `refund`. */

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { createNodeClient, type NodeClient, type NodeContract } from '@onex/core';
 import { defineOrchestrator, isScheduleStore, Orchestrator, serveOrchestrator } from '@onex/orchestrator';
 import { fulfilmentWorkflow } from '../domain/fulfilment-workflow.js';
+import { reconcileWorkflow } from '../domain/reconcile-workflow.js';
 import { PeerName, peerClientContract } from '../domain/peers.js';
 import { BreakerLog } from '../runtime/breaker-log.js';
 import { nodeAuth, peerAuth } from '../runtime/demo-auth.js';
@@ -18,8 +19,11 @@ import { openWorkflowStore } from '../runtime/stores.js';
 /** The default lease on held workflows, ms (`--set lease-ms=…`). */
 const LEASE_MS = 10_000;
 
-/** What the node runs: the fulfilment workflow. Where and how (store, peers, lease) is for each process to say. */
-const definition = defineOrchestrator({ name: 'orchestrator', workflows: [fulfilmentWorkflow] });
+/**
+ * What the node runs: the fulfilment workflow, and the books check its schedule starts. Where and how (store, peers,
+ * lease) is for each process to say.
+ */
+const definition = defineOrchestrator({ name: 'orchestrator', workflows: [fulfilmentWorkflow, reconcileWorkflow] });
 
 await runNodeProcess({
   name: 'orchestrator',

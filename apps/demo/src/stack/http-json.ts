@@ -2,7 +2,7 @@ import { ErrorCode, errorCodeForHttpStatus, isConnectionError, isErrorCode, Onex
 
 /** Options of {@link requestJson}. */
 export interface RequestJsonOptions {
-  readonly method?: 'GET' | 'POST';
+  readonly method?: 'GET' | 'POST' | 'DELETE';
   readonly body?: unknown;
   readonly headers?: Readonly<Record<string, string>>;
   /** Abort the request after this long, ms. Default 10 000. */

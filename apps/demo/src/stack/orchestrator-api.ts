@@ -1,5 +1,5 @@
 import type { ClientAuthOptions } from '@onex/core';
-import type { WorkflowOutcome, WorkflowRecord, WorkflowSummary } from '@onex/orchestrator';
+import type { Schedule, WorkflowOutcome, WorkflowRecord, WorkflowSummary } from '@onex/orchestrator';
 import { FULFILMENT_WORKFLOW } from '../domain/fulfilment-workflow.js';
 import type { Order } from '../domain/order.js';
 import { requestJson } from './http-json.js';
@@ -62,6 +62,38 @@ export class OrchestratorApi {
     if (filter.limit !== undefined) params.set('limit', String(filter.limit));
     const query = params.size === 0 ? '' : `?${params.toString()}`;
     return (await requestJson<{ workflows: WorkflowSummary[] }>(`${this.url}/v1/workflows${query}`, this.#timeout())).workflows;
+  }
+
+  /**
+   * Sends a signal to a workflow (deduplicated by `signalId`): `{ signalId, duplicate }` once stored. Refused with
+   * BAD_REQUEST for a payload the wait's schema refuses, CONFLICT once the workflow is finished.
+   */
+  async signal(id: string, name: string, payload: unknown, signalId?: string): Promise<{ readonly signalId: string; readonly duplicate: boolean }> {
+    return requestJson(`${this.url}/v1/workflows/${encodeURIComponent(id)}/signals/${encodeURIComponent(name)}`, {
+      body: { payload, ...(signalId === undefined ? {} : { signalId }) },
+      ...this.#timeout(),
+    });
+  }
+
+  /** Creates (or updates) a schedule. */
+  async createSchedule(spec: { readonly id: string; readonly cron: string; readonly workflow: string; readonly input: unknown; readonly overlap?: string; readonly catchUp?: string }): Promise<Schedule> {
+    return requestJson<Schedule>(`${this.url}/v1/schedules`, { body: spec, ...this.#timeout() });
+  }
+
+  /** Every schedule. */
+  async schedules(): Promise<readonly Schedule[]> {
+    return (await requestJson<{ schedules: Schedule[] }>(`${this.url}/v1/schedules`, this.#timeout())).schedules;
+  }
+
+  /** Pauses, resumes or deletes a schedule. */
+  async scheduleAction(id: string, action: 'pause' | 'resume' | 'delete'): Promise<unknown> {
+    const path = `${this.url}/v1/schedules/${encodeURIComponent(id)}`;
+    return action === 'delete' ? requestJson(path, { method: 'DELETE', ...this.#timeout() }) : requestJson(`${path}/${action}`, { method: 'POST', body: {}, ...this.#timeout() });
+  }
+
+  /** Summaries of one workflow type, newest first. */
+  async listType(type: string, limit = 1_000): Promise<readonly WorkflowSummary[]> {
+    return (await requestJson<{ workflows: WorkflowSummary[] }>(`${this.url}/v1/workflows?type=${encodeURIComponent(type)}&limit=${limit}`, this.#timeout())).workflows;
   }
 
   /** Cancels a workflow (its completed steps are compensated) and answers its outcome. */

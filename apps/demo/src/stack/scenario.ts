@@ -1,7 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { RetryPolicy, type ClientAuthOptions } from '@onex/core';
+import { ErrorCode, isOnexError, RetryPolicy, type ClientAuthOptions } from '@onex/core';
 import type { WorkflowOutcome, WorkflowStatus } from '@onex/orchestrator';
+import { SHIP_TIMEOUT_MS, SHIPPED_SIGNAL, type Shipped } from '../domain/fulfilment-workflow.js';
 import type { Order } from '../domain/order.js';
+import { RECONCILE_SCHEDULE, RECONCILE_WORKFLOW, type Reconciliation } from '../domain/reconcile-workflow.js';
+import { seededRandom } from '../runtime/seeded-random.js';
 import type { BreakerReport } from '../runtime/breaker-log.js';
 import { requestJson } from './http-json.js';
 import { OrchestratorApi } from './orchestrator-api.js';
@@ -18,7 +21,16 @@ import { ServiceName, type Stack } from './stack.js';
 const ORCHESTRATOR_RETRY = new RetryPolicy({ maxAttempts: 1_000, initialDelayMs: 100, maxDelayMs: 1_000 });
 
 /** The failure mixes the launcher can inject. */
-export const ScenarioName = { Happy: 'happy', Declines: 'declines', Outage: 'outage', Crash: 'crash', Mixed: 'mixed', All: 'all', Failover: 'failover' } as const;
+export const ScenarioName = {
+  Happy: 'happy',
+  Declines: 'declines',
+  Outage: 'outage',
+  Crash: 'crash',
+  Shipping: 'shipping',
+  Mixed: 'mixed',
+  All: 'all',
+  Failover: 'failover',
+} as const;
 /** One of the {@link ScenarioName} values. */
 export type ScenarioName = (typeof ScenarioName)[keyof typeof ScenarioName];
 
@@ -31,6 +43,13 @@ export interface ScenarioPlan {
   readonly fraudRate: number;
   /** Share of orders found damaged at shipping, after the charge: the saga refunds them. */
   readonly damageRate: number;
+  /**
+   * Share of orders the warehouse confirms late (its `shipped` signal comes after the wait timed out: the saga had
+   * refunded them, and the late signal is refused), and share it never confirms. The others are confirmed at once,
+   * often before the workflow reaches its wait (the signal is kept for it), and sent twice (the copy is ignored).
+   */
+  readonly lateShipRate?: number;
+  readonly neverShipRate?: number;
   /** How long the provider takes per request (default its own, 2–15 ms): slower keeps more workflows in flight. */
   readonly providerLatencyMs?: { readonly min: number; readonly max: number };
   /** A provider outage: starts once this share of the orders was submitted, lasts `durationMs`. */
@@ -58,11 +77,21 @@ export const SCENARIOS: Readonly<Record<ScenarioName, ScenarioPlan>> = {
   },
   outage: { description: 'a 3 s payment-provider outage: breakers open, then recover', declineRate: 0, fraudRate: 0, damageRate: 0, outage: { at: 0.3, durationMs: 3_000 } },
   crash: { description: 'the orchestrator is SIGKILLed mid-run and restarted: workflows resume', declineRate: 0, fraudRate: 0, damageRate: 0, crash: { at: 0.4, downMs: 500 } },
+  shipping: {
+    description: `the warehouse confirms 15 % of shipments late and 10 % never: after ${SHIP_TIMEOUT_MS / 1000} s the saga refunds and releases them`,
+    declineRate: 0,
+    fraudRate: 0,
+    damageRate: 0,
+    lateShipRate: 0.15,
+    neverShipRate: 0.1,
+  },
   mixed: {
     description: 'a few declines, fraud refusals and damaged goods, plus a 2.5 s provider outage',
     declineRate: 0.05,
     fraudRate: 0.02,
     damageRate: 0.02,
+    lateShipRate: 0.03,
+    neverShipRate: 0.03,
     outage: { at: 0.35, durationMs: 2_500 },
   },
   all: {
@@ -70,6 +99,8 @@ export const SCENARIOS: Readonly<Record<ScenarioName, ScenarioPlan>> = {
     declineRate: 0.08,
     fraudRate: 0.03,
     damageRate: 0.03,
+    lateShipRate: 0.04,
+    neverShipRate: 0.04,
     outage: { at: 0.25, durationMs: 2_000 },
     crash: { at: 0.6, downMs: 400 },
   },
@@ -116,6 +147,25 @@ export interface OrchestratorTotals {
   instances: Record<string, InstanceFigures>;
 }
 
+/** What the simulated warehouse did, and what the orchestrator answered. */
+export interface ShippingFigures {
+  /** Orders confirmed at once (signal and a duplicate), late, and never. */
+  onTime: number;
+  late: number;
+  never: number;
+  /** Signals the orchestrator answered as duplicates (the copies of on-time ones). */
+  duplicates: number;
+  /** Signals refused because the workflow had finished (late ones; on-time ones of orders that failed before). */
+  refusedFinished: number;
+}
+
+/** The books checks the schedule started during the run. */
+export interface ReconciliationFigures {
+  readonly runs: number;
+  readonly balanced: number;
+  readonly unbalanced: number;
+}
+
 /** Everything a scenario run produced. */
 export interface ScenarioResult {
   readonly scenario: ScenarioName;
@@ -127,6 +177,8 @@ export interface ScenarioResult {
   readonly events: readonly { readonly atMs: number; readonly what: string }[];
   /** When the run started, epoch ms (the ownership journals' times are epoch ms). */
   readonly startedAt: number;
+  readonly shipping: ShippingFigures;
+  readonly reconciliation: ReconciliationFigures;
 }
 
 /** Options of {@link runScenario}. */
@@ -226,6 +278,20 @@ async function until(done: () => Promise<boolean>, limitMs: number): Promise<boo
  * replicas, a call moving to the next replica when one fails or hangs — injects the plan's failures as the run
  * progresses, and waits for every workflow to end (across restarts and takeovers).
  */
+/** The books checks started since `since` that finished, and what they found. */
+async function reconciliationsSince(api: OrchestratorApi, since: number): Promise<ReconciliationFigures> {
+  let balanced = 0;
+  let unbalanced = 0;
+  for (const summary of await ORCHESTRATOR_RETRY.execute(() => api.listType(RECONCILE_WORKFLOW), { deadlineAt: Date.now() + 10_000 })) {
+    if (summary.createdAt < since || summary.status !== 'completed') continue;
+    const outcome = await ORCHESTRATOR_RETRY.execute(() => api.result(summary.id, 1_000), { deadlineAt: Date.now() + 10_000 });
+    if (outcome.status !== 'completed') continue;
+    if ((outcome.output as Reconciliation).unbalanced.length === 0) balanced += 1;
+    else unbalanced += 1;
+  }
+  return { runs: balanced + unbalanced, balanced, unbalanced };
+}
+
 export async function runScenario(options: RunScenarioOptions): Promise<ScenarioResult> {
   const { stack } = options;
   const plan = options.plan ?? SCENARIOS[options.scenario];
@@ -251,6 +317,11 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
   });
   await Promise.all(stack.urls(ServiceName.Inventory).map((url) => requestJson(`${url}/admin/config`, { body: { damageRate: plan.damageRate }, ...auth })));
 
+  // The books check runs every 10 s while orders run (created once: the schedule id makes this idempotent).
+  await ORCHESTRATOR_RETRY.execute(() => api(0).createSchedule({ ...RECONCILE_SCHEDULE, workflow: RECONCILE_WORKFLOW, input: {}, overlap: 'skip', catchUp: 'none' }), {
+    deadlineAt: Date.now() + 30_000,
+  });
+
   const orders = generateOrders({
     count: options.orders,
     seed: options.seed ?? 42,
@@ -274,6 +345,37 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
     if (plan.failover === undefined) return undefined;
     if (index >= orders.length - batch) return effectGate;
     return index >= orders.length - 2 * batch ? pauseGate : undefined;
+  };
+  const shipping: ShippingFigures = { onTime: 0, late: 0, never: 0, duplicates: 0, refusedFinished: 0 };
+  const shipRandom = seededRandom((options.seed ?? 42) + 1_000_003);
+  const lateShipRate = plan.lateShipRate ?? 0;
+  const neverShipRate = plan.neverShipRate ?? 0;
+  /** The warehouse's `shipped` signal for an order: stored (or a duplicate), or refused once its workflow finished. */
+  const ship = async (replica: number, workflowId: string, order: Order): Promise<void> => {
+    const payload: Shipped = { carrier: 'postnord', trackingId: `TRK-${order.orderId.toUpperCase().replace(/[^A-Z0-9]/g, '').slice(-20).padStart(6, '0')}` };
+    try {
+      const ack = await ORCHESTRATOR_RETRY.execute(() => api(replica).signal(workflowId, SHIPPED_SIGNAL, payload, `warehouse:${order.orderId}`), { deadlineAt: Date.now() + 60_000 });
+      if (ack.duplicate) shipping.duplicates += 1;
+    } catch (error) {
+      if (isOnexError(error) && error.code === ErrorCode.Conflict) shipping.refusedFinished += 1;
+      else throw error;
+    }
+  };
+  /** Sends (or not) the order's shipment confirmation, by its fate. */
+  const warehouse = (index: number, workflowId: string, order: Order): void => {
+    const draw = shipRandom();
+    if (draw < neverShipRate) {
+      shipping.never += 1;
+      return;
+    }
+    if (draw < neverShipRate + lateShipRate) {
+      shipping.late += 1;
+      injectNow(sleep(SHIP_TIMEOUT_MS + 1_500).then(() => ship(index, workflowId, order)));
+      return;
+    }
+    shipping.onTime += 1;
+    // At once (usually before the workflow reaches its wait: kept for it), and a copy, as a warehouse retrying would.
+    injectNow(ship(index, workflowId, order).then(() => ship(index + 1, workflowId, order)));
   };
   let submitted = 0;
   let outageDone = plan.outage === undefined;
@@ -408,6 +510,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
       // the order id makes the start idempotent, and any replica answers any workflow's result.
       let attempt = index;
       const workflowId = await ORCHESTRATOR_RETRY.execute(() => api(attempt++).submit(order), { deadlineAt: Date.now() + 60_000 });
+      warehouse(index, workflowId, order);
       const result = (): Promise<WorkflowOutcome> => ORCHESTRATOR_RETRY.execute(() => api(attempt++).result(workflowId, resultWaitMs), { deadlineAt: Date.now() + 120_000 });
       // result() waits for the end: the outcome's status is a final one (its type says so).
       const outcome = await result();
@@ -423,5 +526,6 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
     addFigures(totals, instance(replica), await ORCHESTRATOR_RETRY.execute(() => orchestratorFigures(url, auth), { deadlineAt: Date.now() + 10_000 }));
   }
   const payments = mergeBreakers(await Promise.all(stack.urls(ServiceName.Payments).map((url) => requestJson<BreakerReport>(`${url}/v1/breakers`, auth))));
-  return { scenario: options.scenario, outcomes, wallMs: Date.now() - started, orchestrator: totals, payments, events, startedAt: started };
+  const reconciliation = await reconciliationsSince(api(0), started);
+  return { scenario: options.scenario, outcomes, wallMs: Date.now() - started, orchestrator: totals, payments, events, startedAt: started, shipping, reconciliation };
 }
