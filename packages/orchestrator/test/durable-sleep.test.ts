@@ -8,12 +8,15 @@ import { createNodeApp, createSilentLogger } from '@onex/core';
 import { freshSchema, type TestSchema } from '@onex/test-postgres';
 import { postgresUrl } from '@onex/test-postgres/vitest';
 import { installFakeClock, type FakeClock } from '@onex/testing';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { defineWorkflow, MemoryWorkflowStore, Orchestrator, peer, StepStatus, WorkflowStatus, workflowRoutes, type AnyWorkflowDefinition, type WorkflowStore } from '../src/index.js';
 import { PostgresWorkflowStore } from '../src/postgres.js';
 import { SqliteWorkflowStore } from '../src/sqlite.js';
 import { peers, ScriptedPeer, stepContract } from './scripted-peer.js';
+
+// PostgreSQL round trips under fake time: generous per-test bounds for a busy machine (the waits inside have their own).
+vi.setConfig({ testTimeout: 90_000 });
 
 // Real timers, captured before any fake clock is installed: the test's own waits for I/O.
 const realSetTimeout = globalThis.setTimeout;

@@ -8,12 +8,15 @@ import { createNodeApp, createSilentLogger, ErrorCode } from '@onex/core';
 import { freshSchema, type TestSchema } from '@onex/test-postgres';
 import { postgresUrl } from '@onex/test-postgres/vitest';
 import { installFakeClock, rejection, type FakeClock } from '@onex/testing';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { defineWorkflow, MemoryWorkflowStore, Orchestrator, peer, WorkflowStatus, workflowRoutes, type WorkflowStore } from '../src/index.js';
 import { tickKey } from '../src/engine/scheduler.js';
 import { PostgresWorkflowStore } from '../src/postgres.js';
 import { peers, ScriptedPeer, stepContract } from './scripted-peer.js';
+
+// PostgreSQL round trips under fake time: generous per-test bounds for a busy machine (the waits inside have their own).
+vi.setConfig({ testTimeout: 90_000 });
 
 const realSetTimeout = globalThis.setTimeout;
 const pause = (ms: number) => new Promise<void>((resolve) => realSetTimeout(resolve, ms));
@@ -56,7 +59,7 @@ async function stop(o: Orchestrator): Promise<void> {
 }
 
 async function until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  const deadline = performance.now() + 15_000;
+  const deadline = performance.now() + 30_000;
   while (!(await condition())) {
     if (performance.now() > deadline) throw new Error(`timed out waiting until ${what}`);
     await pause(2);

@@ -12,13 +12,16 @@ import { createNodeApp, createSilentLogger, ErrorCode } from '@onex/core';
 import { freshSchema, type TestSchema } from '@onex/test-postgres';
 import { postgresUrl } from '@onex/test-postgres/vitest';
 import { installFakeClock, rejection, type FakeClock } from '@onex/testing';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { defineWorkflow, MemoryWorkflowStore, Orchestrator, peer, StepStatus, WorkflowStatus, workflowRoutes, type AnyWorkflowDefinition, type WorkflowStore } from '../src/index.js';
 import { PostgresWorkflowStore } from '../src/postgres.js';
 import { SqliteWorkflowStore } from '../src/sqlite.js';
 import { Prng } from './faults/prng.js';
 import { peers, ScriptedPeer, stepContract } from './scripted-peer.js';
+
+// PostgreSQL round trips under fake time: generous per-test bounds for a busy machine (the waits inside have their own).
+vi.setConfig({ testTimeout: 90_000 });
 
 const realSetTimeout = globalThis.setTimeout;
 const pause = (ms: number) => new Promise<void>((resolve) => realSetTimeout(resolve, ms));
@@ -74,7 +77,7 @@ async function orchestrator(store: WorkflowStore, workflows: AnyWorkflowDefiniti
 }
 
 async function until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  const deadline = performance.now() + 15_000;
+  const deadline = performance.now() + 30_000;
   while (!(await condition())) {
     if (performance.now() > deadline) throw new Error(`timed out waiting until ${what}`);
     await pause(2);

@@ -24,7 +24,10 @@ export interface OrchestratorOptions extends Omit<NodeServiceOptions<NodeContrac
    * memory, SQLite and PostgreSQL stores do).
    */
   readonly scheduleStore?: ScheduleStore;
-  /** How often the instance looks for schedules created on other instances, ms. Default 5 000. */
+  /**
+   * How often the instance looks for schedules created on other instances when its store tells it of none (stores
+   * with events — memory, PostgreSQL — tell at once), ms. Default 60 000, or 600 000 for a store with events.
+   */
   readonly schedulePollMs?: number;
   /** Peer nodes by name; steps and compensations name them. */
   readonly peers?: Readonly<Record<string, NodeClient<NodeContract>>>;

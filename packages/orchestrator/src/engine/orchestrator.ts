@@ -186,7 +186,8 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
       },
     });
     const scheduleStore = options.scheduleStore ?? (isScheduleStore(this.store) ? this.store : undefined);
-    const schedulePollMs = options.schedulePollMs ?? 5_000;
+    // A store with events tells of schedules made elsewhere at once: its poll is only the fallback for a lost event.
+    const schedulePollMs = options.schedulePollMs ?? (this.store.subscribe === undefined ? 60_000 : 600_000);
     if (!(Number.isFinite(schedulePollMs) && schedulePollMs > 0)) throw new OnexError(ErrorCode.Validation, `schedulePollMs must be a positive number (got ${String(schedulePollMs)})`);
     this.#scheduler =
       scheduleStore === undefined
@@ -621,6 +622,9 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
         break;
       case 'signal':
         this.#admission.run(event.id)?.notifySignals(event.seq);
+        break;
+      case 'schedules':
+        this.#scheduler?.poke();
         break;
     }
   }

@@ -236,11 +236,14 @@ export class MemoryWorkflowStore implements WorkflowStore, ScheduleStore {
     if (expectedRevision === null ? current !== undefined || this.#schedules.size >= MAX_SCHEDULES : current?.revision !== expectedRevision) return false;
     // Stored as a copy, as a database row would be.
     this.#schedules.set(record.id, structuredClone(record));
+    this.#emit({ kind: 'schedules' });
     return true;
   }
 
   async deleteSchedule(id: string): Promise<boolean> {
-    return this.#schedules.delete(id);
+    const deleted = this.#schedules.delete(id);
+    if (deleted) this.#emit({ kind: 'schedules' });
+    return deleted;
   }
 
   async reopen(id: string, from: WorkflowStatus, change: WorkflowCommit): Promise<boolean> {

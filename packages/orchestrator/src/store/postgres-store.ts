@@ -285,11 +285,19 @@ export function postgresStatements(schema: string) {
     scheduleById: `SELECT data FROM ${s}.schedules WHERE id = $1`,
     schedules: `SELECT data FROM ${s}.schedules ORDER BY id LIMIT ${MAX_SCHEDULES}`,
     // Insert only below the limit and only if the id is free; one statement, so two creators cannot both pass.
-    insertSchedule: `INSERT INTO ${s}.schedules (id, revision, data)
-      SELECT $1, $2, $3::jsonb WHERE (SELECT count(*) FROM ${s}.schedules) < ${MAX_SCHEDULES}
-      ON CONFLICT (id) DO NOTHING RETURNING id`,
-    updateSchedule: `UPDATE ${s}.schedules SET revision = $2, data = $3::jsonb WHERE id = $1 AND revision = $4 RETURNING id`,
-    deleteSchedule: `DELETE FROM ${s}.schedules WHERE id = $1 RETURNING id`,
+    // Each write tells every instance (NOTIFY at commit), so none has to poll often for schedules made elsewhere.
+    insertSchedule: `WITH ins AS (
+        INSERT INTO ${s}.schedules (id, revision, data)
+        SELECT $1, $2, $3::jsonb WHERE (SELECT count(*) FROM ${s}.schedules) < ${MAX_SCHEDULES}
+        ON CONFLICT (id) DO NOTHING RETURNING id),
+      notes AS MATERIALIZED (SELECT pg_notify($4, '{"k":"schedules"}') AS sent FROM ins)
+      SELECT ins.id, (SELECT count(*) FROM notes) AS notified FROM ins`,
+    updateSchedule: `WITH upd AS (UPDATE ${s}.schedules SET revision = $2, data = $3::jsonb WHERE id = $1 AND revision = $4 RETURNING id),
+      notes AS MATERIALIZED (SELECT pg_notify($5, '{"k":"schedules"}') AS sent FROM upd)
+      SELECT upd.id, (SELECT count(*) FROM notes) AS notified FROM upd`,
+    deleteSchedule: `WITH del AS (DELETE FROM ${s}.schedules WHERE id = $1 RETURNING id),
+      notes AS MATERIALIZED (SELECT pg_notify($2, '{"k":"schedules"}') AS sent FROM del)
+      SELECT del.id, (SELECT count(*) FROM notes) AS notified FROM del`,
     signals: `SELECT g.signal_id, g.seq, g.name, g.payload, g.sent_at FROM ${sg} g WHERE g.workflow_id = $1 AND g.seq > $2 ORDER BY g.seq`,
     release: `WITH r AS (
         UPDATE ${wf} w SET lease_expires_at = 0 WHERE w.id = $1 AND w.epoch = $2 AND w.owner = $3 AND ${unfinished('w')} RETURNING w.id)
@@ -806,14 +814,14 @@ export class PostgresWorkflowStore implements WorkflowStore, ScheduleStore {
     const data = JSON.stringify(record);
     const rows =
       expectedRevision === null
-        ? await this.#run('insertSchedule', [record.id, record.revision, data])
-        : await this.#run('updateSchedule', [record.id, record.revision, data, expectedRevision]);
+        ? await this.#run('insertSchedule', [record.id, record.revision, data, this.#channel])
+        : await this.#run('updateSchedule', [record.id, record.revision, data, expectedRevision, this.#channel]);
     return rows.length === 1;
   }
 
   async deleteSchedule(id: string): Promise<boolean> {
     this.#assertReady();
-    return (await this.#run('deleteSchedule', [id])).length === 1;
+    return (await this.#run('deleteSchedule', [id, this.#channel])).length === 1;
   }
 
   async signals(id: string, afterSeq: number): Promise<readonly StoredSignal[]> {
@@ -1027,6 +1035,7 @@ export class PostgresWorkflowStore implements WorkflowStore, ScheduleStore {
       const note = JSON.parse(payload ?? '') as { k?: unknown; id?: unknown; at?: unknown; seq?: unknown };
       if (note.k === 'wake' && typeof note.at === 'number') event = { kind: 'wake', at: note.at };
       else if (note.k === 'signal' && typeof note.id === 'string' && typeof note.seq === 'number') event = { kind: 'signal', id: note.id, seq: note.seq };
+      else if (note.k === 'schedules') event = { kind: 'schedules' };
       else if ((note.k === 'finished' || note.k === 'claimable' || note.k === 'cancel') && typeof note.id === 'string') event = { kind: note.k, id: note.id };
     } catch {
       return;

@@ -57,14 +57,16 @@ export interface RenewResult {
  * - `claimable`: its lease was given up (any instance may claim it now);
  * - `cancel`: its cancellation was requested (its holder acts on it now);
  * - `wake`: a workflow was parked until `at` (instances arm their wake-up timer);
- * - `signal`: the workflow accepted its signal `seq` (its holder reads it now).
+ * - `signal`: the workflow accepted its signal `seq` (its holder reads it now);
+ * - `schedules`: a schedule was created, changed or deleted (instances look at their schedules now).
  */
 export type WorkflowEvent =
   | { readonly kind: 'finished'; readonly id: string }
   | { readonly kind: 'claimable'; readonly id: string }
   | { readonly kind: 'cancel'; readonly id: string }
   | { readonly kind: 'wake'; readonly at: number }
-  | { readonly kind: 'signal'; readonly id: string; readonly seq: number };
+  | { readonly kind: 'signal'; readonly id: string; readonly seq: number }
+  | { readonly kind: 'schedules' };
 
 /**
  * Where workflows live. Every state change goes through {@link WorkflowStore.commit} before the engine acts on it
