@@ -85,6 +85,17 @@ describe('dashboard pages', () => {
     expect([...page.matchAll(/<script\b[^>]*>/g)].map((m) => m[0])).toEqual(['<script src="/ui/app.js" defer>']);
   });
 
+  it('shows the schedules with their cron and next tick', async () => {
+    stack = await startDashboardStack();
+    expect(await (await ui('/workflows')).text()).toContain('No schedule.');
+    await stack.orchestrator.schedules.create({ id: 'nightly-nap', cron: '0 2 * * *', timezone: 'Europe/Stockholm', workflow: 'nap', input: { value: 1 } });
+    await stack.orchestrator.schedules.create({ id: 'paused-nap', cron: '*/5 * * * *', workflow: 'nap', input: { value: 1 } });
+    await stack.orchestrator.schedules.pause('paused-nap');
+    const page = await (await ui('/workflows')).text();
+    expect(page).toMatch(/id="schedules"[\s\S]*data-schedule="nightly-nap"[\s\S]*<code>0 2 \* \* \*<\/code> <small>Europe\/Stockholm<\/small>[\s\S]*active/);
+    expect(page).toMatch(/data-schedule="paused-nap"[\s\S]*paused/);
+  });
+
   it('answers 404 as an escaped page for an unknown workflow', async () => {
     stack = await startDashboardStack();
     const res = await ui(`/workflows/${encodeURIComponent('<nope>')}`);

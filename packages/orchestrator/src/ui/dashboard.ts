@@ -2,6 +2,7 @@ import { ErrorCode, OnexError, readJsonBody, toOnexError, toWireError, type Node
 import type { Context, Hono, MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import type { Orchestrator } from '../engine/orchestrator.js';
+import type { Schedule } from '../engine/scheduler.js';
 import { WorkflowStatus, type WorkflowRecord } from '../store/workflow-record.js';
 import { APP_CSS, APP_JS, FAVICON_SVG } from './assets.js';
 import { LiveUpdates } from './live-updates.js';
@@ -211,12 +212,14 @@ export function dashboardRoutes(orchestrator: Orchestrator, options: DashboardOp
     const typeParam = c.req.query('type');
     const type = typeParam === undefined || typeParam === '' ? undefined : typeParam;
     const statuses = status as WorkflowStatus[];
-    const [workflows, running] = await Promise.all([
+    const [workflows, running, schedules] = await Promise.all([
       orchestrator.list({ ...(statuses.length === 0 ? {} : { status: statuses }), ...(type === undefined ? {} : { type }), limit }),
       orchestrator.list({ status: WorkflowStatus.Running, limit: 1000 }),
+      // A store that keeps no schedules answers NOT_FOUND: the panel then says there are none.
+      orchestrator.schedules.list().catch((): readonly Schedule[] => []),
     ]);
     const sleeping = running.filter((w) => w.wakeAt !== undefined).sort((a, b) => (a.wakeAt ?? 0) - (b.wakeAt ?? 0)).slice(0, MAX_SLEEPING_SHOWN);
-    return { base, node, status: statuses, type, limit, workflows, sleeping, breakers: orchestrator.stats().breakers, now: now() };
+    return { base, node, status: statuses, type, limit, workflows, sleeping, breakers: orchestrator.stats().breakers, schedules: schedules.slice(0, MAX_SLEEPING_SHOWN), now: now() };
   };
 
   const workflowView = async (c: Context): Promise<WorkflowView> => {

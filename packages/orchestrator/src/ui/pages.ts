@@ -2,6 +2,7 @@
 // input, ids, error messages are user data); `raw` is used only for markup built here from escaped parts.
 import { html } from 'hono/html';
 import type { OrchestratorStats } from '../engine/orchestrator.js';
+import type { Schedule } from '../engine/scheduler.js';
 import { isTerminalStatus, StepStatus, WorkflowStatus, type RecordedError, type StepRecord, type WorkflowRecord, type WorkflowSummary } from '../store/workflow-record.js';
 
 /** What `html` answers (always synchronous here: no promise is ever interpolated). */
@@ -20,6 +21,8 @@ export interface ListView {
   readonly workflows: readonly WorkflowSummary[];
   readonly sleeping: readonly WorkflowSummary[];
   readonly breakers: OrchestratorStats['breakers'];
+  /** The cron schedules (none when the store keeps none). */
+  readonly schedules: readonly Schedule[];
   readonly now: number;
 }
 
@@ -154,9 +157,22 @@ ${
 }
 </section>
 <section class="panel">
+<h2>Schedules <small>cron starts, one workflow per tick</small></h2>
+${schedulesTable(view)}
+</section>
+<section class="panel">
 <h2>Peers <small>circuit breaker per peer</small></h2>
 ${breakersTable(view.breakers)}
 </section>`;
+}
+
+function schedulesTable(view: ListView): Html {
+  if (view.schedules.length === 0) return html`<p class="empty">No schedule.</p>`;
+  return html`<table class="schedules" id="schedules"><thead><tr><th>Id</th><th>Cron</th><th>Workflow</th><th>State</th><th>Next tick</th><th>Last started</th></tr></thead>
+<tbody>${view.schedules.map(
+    (s) =>
+      html`<tr data-schedule="${s.id}"><td>${s.id}</td><td><code>${s.cron}</code>${s.timezone === undefined ? '' : html` <small>${s.timezone}</small>`}</td><td>${s.workflow}</td><td><span class="badge">${s.paused ? 'paused' : 'active'}</span></td><td>${s.nextTickAt === undefined ? '-' : html`<time datetime="${iso(s.nextTickAt)}">${iso(s.nextTickAt)}</time>`}</td><td>${s.lastWorkflowId === undefined ? '-' : html`<a href="${workflowHref(view.base, s.lastWorkflowId)}">${s.lastWorkflowId}</a>`}</td></tr>`,
+  )}</tbody></table>`;
 }
 
 function breakersTable(breakers: OrchestratorStats['breakers']): Html {
