@@ -159,6 +159,12 @@ describe('demo stack end to end', () => {
     }
     const orchestrator = stack!.url(ServiceName.Orchestrator);
     await expect(requestJson(`${orchestrator}/v1/workflows`, { body: { type: 'order-fulfilment', input: {} } })).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    // The dashboard's pages are open to a browser; its actions (POSTs) are not, unsigned.
+    const page = await fetch(`${orchestrator}/ui/workflows?type=reconcile-books`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('reconcile-books');
+    const cancel = await fetch(`${orchestrator}/ui/api/workflows/${encodeURIComponent(result.outcomes[0]!.workflowId)}/cancel`, { method: 'POST', headers: { 'x-onex-ui': '1', 'content-type': 'application/json' }, body: '{}' });
+    expect(cancel.status).toBe(401);
   });
 
   it('leaves no process behind once stopped', async () => {

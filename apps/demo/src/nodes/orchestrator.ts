@@ -4,7 +4,7 @@
 // workflows at once; on PostgreSQL the other replicas take them over once its lease expires.
 import { Agent } from 'node:http';
 import { join } from 'node:path';
-import { createNodeClient, type NodeClient, type NodeContract } from '@onex/core';
+import { createNodeClient, verifiedCaller, type NodeClient, type NodeContract } from '@onex/core';
 import { defineOrchestrator, isScheduleStore, Orchestrator, serveOrchestrator } from '@onex/orchestrator';
 import { fulfilmentWorkflow } from '../domain/fulfilment-workflow.js';
 import { reconcileWorkflow } from '../domain/reconcile-workflow.js';
@@ -56,7 +56,12 @@ await runNodeProcess({
     });
     const served = await serveOrchestrator(orchestrator, {
       port: args.port,
-      ...nodeAuth(args.keyring),
+      // The dashboard's pages are open to a browser (GETs on this loopback demo); its actions are POSTs, which need
+      // a signed request with authentication on (a browser cannot sign: read-only then), and an admin scope.
+      ...nodeAuth(args.keyring, ['/health', '/ui', '/ui/']),
+      dashboard: {
+        authorize: (c, request) => request.action === 'view' || args.keyring === undefined || (verifiedCaller(c)?.scopes?.includes('workflows:admin') ?? false),
+      },
       drainTimeoutMs: 3_000,
       configure: (app) => {
         app.get('/v1/breakers', (c) => c.json(breakers.report()));

@@ -33,8 +33,8 @@ export function keyringFromEnv(env: Readonly<Record<string, string | undefined>>
 }
 
 /** `serveNode`'s `auth` option for a node process: on when the process was given a keyring. */
-export function nodeAuth(keyring: Keyring | undefined): { auth?: NodeAuthOptions } {
-  return keyring === undefined ? {} : { auth: { keyring } };
+export function nodeAuth(keyring: Keyring | undefined, publicPaths: readonly string[] = ['/health']): { auth?: NodeAuthOptions } {
+  return keyring === undefined ? {} : { auth: { keyring, publicPaths } };
 }
 
 /** `createNodeClient`'s `auth` option for a process that calls peers: the key named by `ONEX_AUTH_KEY_ID`. */

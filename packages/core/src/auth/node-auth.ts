@@ -19,7 +19,10 @@ import { AuthFailure, RequestVerifier, type VerifiableRequest, type VerifiedRequ
 export interface NodeAuthOptions {
   /** The keys accepted. */
   readonly keyring: Keyring;
-  /** Paths answered to `GET` without a signature. Default `['/health']` (for load balancers and orchestration). */
+  /**
+   * Paths answered to `GET` without a signature: exact paths, or prefixes ending in `/` (`'/ui/'`: every page under
+   * it). Default `['/health']` (for load balancers and orchestration).
+   */
   readonly publicPaths?: readonly string[];
   /** Replay window, ms. Default 5 minutes. */
   readonly maxSkewMs?: number;
@@ -58,6 +61,7 @@ function identityOf(key: AuthKey): CallerIdentity {
 export class NodeAuthenticator {
   readonly verifier: RequestVerifier;
   readonly #public: ReadonlySet<string>;
+  readonly #publicPrefixes: readonly string[];
 
   constructor(options: NodeAuthOptions) {
     this.verifier = new RequestVerifier({
@@ -66,12 +70,14 @@ export class NodeAuthenticator {
       ...(options.replayCacheSize === undefined ? {} : { replayCacheSize: options.replayCacheSize }),
       ...(options.now === undefined ? {} : { now: options.now }),
     });
-    this.#public = new Set(options.publicPaths ?? ['/health']);
+    const publicPaths = options.publicPaths ?? ['/health'];
+    this.#public = new Set(publicPaths.filter((p) => !p.endsWith('/')));
+    this.#publicPrefixes = publicPaths.filter((p) => p.endsWith('/'));
   }
 
   /** Verifies the request of `c` and records the outcome for {@link requireScope} and `readJsonBody`. */
   authenticate(c: Context, request: VerifiableRequest, pathname: string): { readonly ok: true; readonly caller: CallerIdentity | undefined } | { readonly ok: false; readonly reason: AuthFailure } {
-    if (request.method === 'GET' && this.#public.has(pathname)) {
+    if (request.method === 'GET' && (this.#public.has(pathname) || this.#publicPrefixes.some((prefix) => pathname.startsWith(prefix)))) {
       requestAuth.set(c.req.raw, { verifier: this.verifier, verified: undefined, caller: undefined });
       return { ok: true, caller: undefined };
     }

@@ -1,6 +1,7 @@
 // Nodes served with `auth`: signed calls through createNodeClient pass and carry the verified caller to `process`;
 // unsigned, tampered, stale and replayed requests get a sanitized 401; `requireScope` guards `configure` routes
 // with a 403. No key secret and no signature ever reaches a response or a log line.
+import { request as httpRequest } from 'node:http';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -59,13 +60,15 @@ afterEach(async () => {
   await Promise.all(served.splice(0).map((s) => s.close()));
 });
 
-async function start(clock: { now: number } = { now: T0 }): Promise<{ url: string; logs: Lines }> {
+async function start(clock: { now: number } = { now: T0 }, publicPaths?: readonly string[]): Promise<{ url: string; logs: Lines }> {
   const logs = new Lines();
   const logger = createLogger({ level: 'debug', destination: logs });
   const server = await serveNode(new WhoAmI(contract, { logger }), {
     logger,
-    auth: { keyring, now: () => clock.now },
+    auth: { keyring, now: () => clock.now, ...(publicPaths === undefined ? {} : { publicPaths }) },
     configure: (app, { bodyLimitBytes }) => {
+      app.get('/pages/:name', (c) => c.text(`page ${c.req.param('name')}`));
+      app.post('/pages/:name', (c) => c.text(`posted ${c.req.param('name')}`));
       app.post('/v1/admin/echo', requireScope('workflows:admin'), async (c) => {
         const body = await readJsonBody(c, { limitBytes: bodyLimitBytes });
         if (!body.ok) throw body.error;
@@ -110,6 +113,29 @@ describe('serveNode with auth', () => {
     expect((await c.fetchContract()).name).toBe('whoami');
     expect(await c.metrics()).toBeDefined();
     expectNoSecrets(logs.text);
+  });
+
+  it("public paths: exact ones and prefixes ending in '/' answer GETs unsigned; a POST there, or a dot-segment escape, still needs a signature", async () => {
+    const { url } = await start({ now: T0 }, ['/health', '/pages/']);
+    expect(await send(url, '/pages/one', {})).toMatchObject({ status: 200, text: 'page one' });
+    expect((await send(url, '/health', {})).status).toBe(200);
+    expect((await send(url, '/pages/one', { body: '{}' })).status).toBe(401);
+    expect((await send(url, '/metrics.json', {})).status).toBe(401);
+    // Sent raw (fetch would normalise it first): the server normalises the path before both the check and the
+    // routing, so /pages/%2e%2e/metrics.json is /metrics.json, and needs a signature.
+    for (const raw of ['/pages/%2e%2e/metrics.json', '/pages/../metrics.json']) {
+      const status = await new Promise<number>((resolve, reject) => {
+        const target = new URL(url);
+        const req = httpRequest({ host: target.hostname, port: target.port, path: raw, method: 'GET' }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      expect(status, raw).not.toBe(200);
+    }
+    expect((await send(url, '/pagesX/one', {})).status).toBe(401);
   });
 
   it('rotation: both keys pass during the overlap; after the old key expires only the new one does', async () => {
