@@ -66,6 +66,8 @@ interface Peer {
   port: number;
   child: ManagedChild;
   incarnations: number;
+  /** A restart under way: a kill waits for it, so it never kills an incarnation that has not served yet. */
+  restarting?: Promise<void>;
 }
 
 /** How the effect peers run. */
@@ -189,6 +191,9 @@ export class ChaosCluster {
   /** SIGKILLs a peer process and waits for its exit. */
   async killPeer(name: PeerName, replica = 1): Promise<void> {
     const peer = this.#peer(name, replica);
+    // Faults overlap on a loaded machine (a planned peer kill while the last one's restart is still starting): the
+    // kill waits for that incarnation to serve, as a real operator's second kill would meet a started process.
+    await peer.restarting?.catch(() => undefined);
     peer.killed.add(peer.child);
     peer.child.signal('SIGKILL');
     await peer.child.exited;
@@ -196,7 +201,14 @@ export class ChaosCluster {
 
   /** Starts a killed peer process again on its port (retried while the port is still taken). */
   async restartPeer(name: PeerName, seed: number, replica = 1): Promise<void> {
-    await this.#restart(this.#peer(name, replica), seed);
+    const peer = this.#peer(name, replica);
+    const restarting = this.#restart(peer, seed);
+    peer.restarting = restarting;
+    try {
+      await restarting;
+    } finally {
+      if (peer.restarting === restarting) delete peer.restarting;
+    }
   }
 
   async #restart(peer: Peer, seed: number): Promise<void> {
