@@ -8,16 +8,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSilentLogger, NodeService, type CallContext } from '@onex/core';
-import { installFakeClock, rejection, type FakeClock } from '@onex/testing';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { rejection, type FakeClock } from '@onex/testing';
+import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineWorkflow, MemoryWorkflowStore, Orchestrator, peer, WorkflowStatus, type WorkflowStore } from '../src/index.js';
 import { SqliteWorkflowStore } from '../src/sqlite.js';
 import { createInProcessClient } from '@onex/core';
+import { fakeTime, pause } from './fake-time.js';
 import { stepContract } from './scripted-peer.js';
 
-const realSetTimeout = globalThis.setTimeout;
-const pause = (ms: number) => new Promise<void>((resolve) => realSetTimeout(resolve, ms));
 const T0 = Date.UTC(2030, 0, 1);
 const dir = mkdtempSync(join(tmpdir(), 'onex-admission-'));
 
@@ -50,23 +49,18 @@ const job = defineWorkflow({ type: 'tenant-job', version: '1.0.0', input: Job, o
   .step('work', { target: peer('counting', stepContract), timeoutMs: 3_600_000, input: ({ input }) => ({ value: input.n, tag: input.tenant }) })
   .returns(({ steps }) => steps.work.value);
 
+const time = fakeTime({ tickMs: 0, stepMs: 250 });
 let clock: FakeClock | undefined;
-const open: Orchestrator[] = [];
-afterEach(async () => {
-  for (const o of open.splice(0)) await o.shutdown().catch(() => undefined);
-  clock?.uninstall();
-  clock = undefined;
-});
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function orchestrator(store: WorkflowStore, counting: CountingPeer, maxConcurrentWorkflows: number): Promise<Orchestrator> {
   await counting.initialize();
   const o = new Orchestrator(
     { workflows: [job] },
-    { store, peers: { counting: createInProcessClient(counting) }, logger: createSilentLogger(), maxConcurrentWorkflows, leaseMs: 4 * 3_600_000, instanceId: 'only', clock: clock! },
+    { store, peers: { counting: createInProcessClient(counting) }, logger: createSilentLogger(), maxConcurrentWorkflows, leaseMs: 4 * 3_600_000, instanceId: 'only', clock: time.clock },
   );
+  time.track(o);
   await o.initialize();
-  open.push(o);
   return o;
 }
 
@@ -87,7 +81,7 @@ async function allFinished(store: WorkflowStore, ids: readonly string[]): Promis
 
 describe('admission flow control', () => {
   it('50 workflows over 5 keys with a limit of 2: no key ever runs more than 2, the others are not starved', async () => {
-    clock = installFakeClock({ now: T0, loopLimit: 1_000_000 });
+    clock = time.install(T0, 1_000_000);
     const counting = new CountingPeer(1_000);
     const store = new MemoryWorkflowStore();
     const o = await orchestrator(store, counting, 8);
@@ -107,7 +101,7 @@ describe('admission flow control', () => {
   });
 
   it('starts the higher priority first among waiting workflows; equal priorities in start order', async () => {
-    clock = installFakeClock({ now: T0, loopLimit: 1_000_000 });
+    clock = time.install(T0, 1_000_000);
     const counting = new CountingPeer(1_000);
     const store = new MemoryWorkflowStore();
     const o = await orchestrator(store, counting, 1);
@@ -124,7 +118,7 @@ describe('admission flow control', () => {
   });
 
   it('a backlog left by an instance that stopped is run by the next one, keys and priorities kept (SQLite file)', async () => {
-    clock = installFakeClock({ now: T0, loopLimit: 1_000_000 });
+    clock = time.install(T0, 1_000_000);
     const path = join(dir, 'backlog.db');
     const first = await orchestrator(new SqliteWorkflowStore({ path, purgeIntervalMs: 0 }), new CountingPeer(3_600_000), 2);
     const ids: string[] = [];
@@ -134,8 +128,7 @@ describe('admission flow control', () => {
     }
     await pause(20);
     expect(first.stats()).toMatchObject({ running: 2, queued: 10 });
-    await first.shutdown();
-    open.splice(open.indexOf(first), 1);
+    await time.stop(first);
 
     const counting = new CountingPeer(1_000);
     const store = new SqliteWorkflowStore({ path, purgeIntervalMs: 0 });

@@ -7,19 +7,17 @@
 import { createNodeApp, createSilentLogger, ErrorCode } from '@onex/core';
 import { freshSchema, type TestSchema } from '@onex/test-postgres';
 import { postgresUrl } from '@onex/test-postgres/vitest';
-import { installFakeClock, rejection, type FakeClock } from '@onex/testing';
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { rejection, type FakeClock } from '@onex/testing';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { defineWorkflow, MemoryWorkflowStore, Orchestrator, peer, WorkflowStatus, workflowRoutes, type WorkflowStore } from '../src/index.js';
 import { tickKey } from '../src/engine/scheduler.js';
 import { PostgresWorkflowStore } from '../src/postgres.js';
+import { fakeTime, pause } from './fake-time.js';
 import { peers, ScriptedPeer, stepContract } from './scripted-peer.js';
 
 // PostgreSQL round trips under fake time: generous per-test bounds for a busy machine (the waits inside have their own).
 vi.setConfig({ testTimeout: 90_000 });
-
-const realSetTimeout = globalThis.setTimeout;
-const pause = (ms: number) => new Promise<void>((resolve) => realSetTimeout(resolve, ms));
 
 const HOUR = 3_600_000;
 const LEASE_MS = 4 * HOUR;
@@ -32,13 +30,10 @@ const job = defineWorkflow({ type: 'job', version: '1.0.0', input: Input, output
 
 const url = postgresUrl();
 const schemas: TestSchema[] = [];
+// Timers due now (a look armed while I/O ran) run at each look of `until`; fake time does not move.
+const time = fakeTime({ tickMs: 0, stepMs: HOUR });
+const { until } = time;
 let clock: FakeClock | undefined;
-const open: Orchestrator[] = [];
-afterEach(async () => {
-  for (const o of open.splice(0)) await o.shutdown().catch(() => undefined);
-  clock?.uninstall();
-  clock = undefined;
-});
 afterAll(async () => {
   await Promise.all(schemas.map((s) => s.drop()));
 });
@@ -46,27 +41,14 @@ afterAll(async () => {
 async function orchestrator(store: WorkflowStore, a = new ScriptedPeer('a'), instanceId?: string): Promise<Orchestrator> {
   const o = new Orchestrator(
     { workflows: [job] },
-    { store, peers: await peers(a), logger: createSilentLogger(), leaseMs: LEASE_MS, schedulePollMs: 1_000, ...(instanceId === undefined ? {} : { instanceId }), clock: clock! },
+    { store, peers: await peers(a), logger: createSilentLogger(), leaseMs: LEASE_MS, schedulePollMs: 1_000, ...(instanceId === undefined ? {} : { instanceId }), clock: time.clock },
   );
+  time.track(o);
   await o.initialize();
-  open.push(o);
   return o;
 }
 
-async function stop(o: Orchestrator): Promise<void> {
-  await o.shutdown();
-  open.splice(open.indexOf(o), 1);
-}
-
-async function until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  const deadline = performance.now() + 30_000;
-  while (!(await condition())) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await pause(2);
-    // A timer armed for "now" while I/O ran (the scheduler's next look) runs; fake time does not move.
-    await clock?.advance(0);
-  }
-}
+const stop = (o: Orchestrator): Promise<void> => time.stop(o);
 
 /** The keys of the workflows the schedule started, oldest first. */
 async function started(store: WorkflowStore): Promise<string[]> {
@@ -103,7 +85,7 @@ const shared: { readonly name: string; readonly create: () => Promise<() => Work
 describe.each(shared)('schedules on the $name store', ({ create }) => {
   it('a schedule every second on 3 instances for 60 ticks starts 60 workflows, one per tick, restarts included', async () => {
     const storeOf = await create();
-    clock = installFakeClock({ now: T0 + 500, loopLimit: 1_000_000 });
+    clock = time.install(T0 + 500, 1_000_000);
     const instances = [await orchestrator(storeOf(), undefined, 'i-1'), await orchestrator(storeOf(), undefined, 'i-2'), await orchestrator(storeOf(), undefined, 'i-3')];
     const schedule = await instances[0]!.schedules.create({ id: 'every-second', cron: '* * * * * *', workflow: 'job', input: { value: 1 }, overlap: 'allow' });
     expect(schedule).toMatchObject({ id: 'every-second', paused: false, overlap: 'allow', catchUp: 'none', nextTickAt: T0 + 1_000 });
@@ -128,7 +110,7 @@ describe.each(shared)('schedules on the $name store', ({ create }) => {
 
   it('follows catchUp for the ticks missed while no instance ran: none, latest, all', async () => {
     const storeOf = await create();
-    clock = installFakeClock({ now: T0 + 5 * 60_000, loopLimit: 1_000_000 });
+    clock = time.install(T0 + 5 * 60_000, 1_000_000);
     const first = await orchestrator(storeOf());
     for (const catchUp of ['none', 'latest', 'all'] as const) {
       await first.schedules.create({ id: `hourly-${catchUp}`, cron: '0 * * * *', workflow: 'job', input: { value: 1 }, overlap: 'allow', catchUp });
@@ -156,7 +138,7 @@ describe.each(shared)('schedules on the $name store', ({ create }) => {
 
 describe('schedule overlap (memory store)', () => {
   it('skip starts nothing while the last run is unfinished, buffer-one keeps one tick for later, allow starts all', async () => {
-    clock = installFakeClock({ now: T0 + 500, loopLimit: 1_000_000 });
+    clock = time.install(T0 + 500, 1_000_000);
     const results: Record<string, string[]> = {};
     for (const overlap of ['skip', 'buffer-one', 'allow'] as const) {
       const store = new MemoryWorkflowStore();
@@ -182,7 +164,7 @@ describe('schedule overlap (memory store)', () => {
 
 describe('schedules API', () => {
   it('validates, updates by id, pauses (no ticks), resumes from now, lists and deletes; also over HTTP', async () => {
-    clock = installFakeClock({ now: T0 + 500, loopLimit: 1_000_000 });
+    clock = time.install(T0 + 500, 1_000_000);
     const store = new MemoryWorkflowStore();
     const o = await orchestrator(store);
     expect((await rejection(o.schedules.create({ id: 'bad', cron: 'not a cron', workflow: 'job', input: { value: 1 } }))).code).toBe(ErrorCode.Validation);

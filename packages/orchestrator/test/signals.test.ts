@@ -11,20 +11,19 @@ import { join } from 'node:path';
 import { createNodeApp, createSilentLogger, ErrorCode } from '@onex/core';
 import { freshSchema, type TestSchema } from '@onex/test-postgres';
 import { postgresUrl } from '@onex/test-postgres/vitest';
-import { installFakeClock, rejection, type FakeClock } from '@onex/testing';
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { rejection, type FakeClock } from '@onex/testing';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { defineWorkflow, MemoryWorkflowStore, Orchestrator, peer, StepStatus, WorkflowStatus, workflowRoutes, type AnyWorkflowDefinition, type WorkflowStore } from '../src/index.js';
 import { PostgresWorkflowStore } from '../src/postgres.js';
 import { SqliteWorkflowStore } from '../src/sqlite.js';
 import { Prng } from './faults/prng.js';
+import { fakeTime } from './fake-time.js';
 import { peers, ScriptedPeer, stepContract } from './scripted-peer.js';
 
 // PostgreSQL round trips under fake time: generous per-test bounds for a busy machine (the waits inside have their own).
 vi.setConfig({ testTimeout: 90_000 });
 
-const realSetTimeout = globalThis.setTimeout;
-const pause = (ms: number) => new Promise<void>((resolve) => realSetTimeout(resolve, ms));
 
 const HOUR = 3_600_000;
 const LEASE_MS = 4 * HOUR;
@@ -38,13 +37,10 @@ const ref = (name: string) => peer(name, stepContract);
 const dir = mkdtempSync(join(tmpdir(), 'onex-signals-'));
 const url = postgresUrl();
 const schemas: TestSchema[] = [];
+// Timers due within 10 ms (a claim scheduled at once, a past-due look again) run at each look of `until`.
+const time = fakeTime({ tickMs: 10, stepMs: STEP_MS });
+const { until, advance } = time;
 let clock: FakeClock | undefined;
-const open: Orchestrator[] = [];
-afterEach(async () => {
-  for (const o of open.splice(0)) await o.shutdown().catch(() => undefined);
-  clock?.uninstall();
-  clock = undefined;
-});
 afterAll(async () => {
   await Promise.all(schemas.map((s) => s.drop()));
   rmSync(dir, { recursive: true, force: true });
@@ -70,28 +66,11 @@ function shipWorkflow(type = 'ship', onTimeout: 'fail' | 'continue' = 'fail') {
 }
 
 async function orchestrator(store: WorkflowStore, workflows: AnyWorkflowDefinition[], nodes: ScriptedPeer[]): Promise<Orchestrator> {
-  const o = new Orchestrator({ workflows }, { store, peers: await peers(...nodes), logger: createSilentLogger(), leaseMs: LEASE_MS, ...(clock === undefined ? {} : { clock }) });
+  const o = time.track(new Orchestrator({ workflows }, { store, peers: await peers(...nodes), logger: createSilentLogger(), leaseMs: LEASE_MS, clock: time.clock }));
   await o.initialize();
-  open.push(o);
   return o;
 }
 
-async function until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  const deadline = performance.now() + 30_000;
-  while (!(await condition())) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await pause(2);
-    // Timers due now or within 10 ms (a claim scheduled at once, a past-due look again) run; fake time barely moves.
-    await clock?.advance(10);
-  }
-}
-
-async function advance(ms: number): Promise<void> {
-  for (let left = ms; left > 0; left -= STEP_MS) {
-    await clock!.advance(Math.min(STEP_MS, left));
-    await pause(3);
-  }
-}
 
 async function status(store: WorkflowStore, id: string): Promise<WorkflowStatus | undefined> {
   return (await store.get(id))?.status;
@@ -125,7 +104,7 @@ describe.each(stores)('signals on the $name store', ({ create }) => {
   it('keeps a signal sent before the workflow reaches the wait, and delivers it once, duplicates ignored', async () => {
     const store = await create();
     await store.init();
-    clock = installFakeClock({ now: T0, loopLimit: 100_000 });
+    clock = time.install(T0, 100_000);
     const a = new ScriptedPeer('a', { delayMs: HOUR });
     const b = new ScriptedPeer('b');
     const o = await orchestrator(store, [shipWorkflow()], [a, b]);
@@ -153,7 +132,7 @@ describe.each(stores)('signals on the $name store', ({ create }) => {
   it('wakes a workflow parked at the wait as soon as the signal comes, long before its timeout', async () => {
     const store = await create();
     await store.init();
-    clock = installFakeClock({ now: T0, loopLimit: 100_000 });
+    clock = time.install(T0, 100_000);
     const b = new ScriptedPeer('b');
     const o = await orchestrator(store, [shipWorkflow()], [new ScriptedPeer('a'), b]);
     const id = await o.start(shipWorkflow(), { value: 1 });
@@ -172,7 +151,7 @@ describe.each(stores)('signals on the $name store', ({ create }) => {
   it('delivers to a live run whose wait runs beside a step in flight, without parking', async () => {
     const store = await create();
     await store.init();
-    clock = installFakeClock({ now: T0, loopLimit: 100_000 });
+    clock = time.install(T0, 100_000);
     const a = new ScriptedPeer('a', { delayMs: HOUR });
     const side = defineWorkflow({ type: 'side', version: '1.0.0', input: Input, output: z.string() })
       .step('slow', { target: ref('a'), timeoutMs: 2 * HOUR, input: ({ input }) => ({ value: input.value }) })
@@ -194,7 +173,7 @@ describe.each(stores)('signals on the $name store', ({ create }) => {
   it("times out into a typed branch with onTimeout 'continue'; a signal after the end is refused", async () => {
     const store = await create();
     await store.init();
-    clock = installFakeClock({ now: T0, loopLimit: 100_000 });
+    clock = time.install(T0, 100_000);
     const flow = shipWorkflow('ship-or-not', 'continue');
     const b = new ScriptedPeer('b');
     const o = await orchestrator(store, [flow], [new ScriptedPeer('a'), b]);
@@ -213,7 +192,7 @@ describe.each(stores)('signals on the $name store', ({ create }) => {
   it("fails the wait with TIMEOUT under onTimeout 'fail', and the saga compensates what ran before it", async () => {
     const store = await create();
     await store.init();
-    clock = installFakeClock({ now: T0, loopLimit: 100_000 });
+    clock = time.install(T0, 100_000);
     const release = new ScriptedPeer('release');
     const reserve = defineWorkflow({ type: 'reserve', version: '1.0.0', input: Input, output: z.string() })
       .step('hold', { target: ref('a'), input: ({ input }) => ({ value: input.value }), compensate: { target: ref('release'), input: ({ output }) => ({ value: output?.value ?? 0 }) } })
@@ -232,7 +211,7 @@ describe.each(stores)('signals on the $name store', ({ create }) => {
   it('refuses a payload that fails the schema, an unknown signal and an unknown workflow, storing nothing', async () => {
     const store = await create();
     await store.init();
-    clock = installFakeClock({ now: T0, loopLimit: 100_000 });
+    clock = time.install(T0, 100_000);
     const o = await orchestrator(store, [shipWorkflow()], [new ScriptedPeer('a'), new ScriptedPeer('b')]);
     const id = await o.start(shipWorkflow(), { value: 1 });
     await parked(o, id);
@@ -252,7 +231,7 @@ describe.each(stores)('signals on the $name store', ({ create }) => {
   it('a signal that lands between the run reading signals and its parking commit makes it due at once', async () => {
     const inner = await create();
     await inner.init();
-    clock = installFakeClock({ now: T0, loopLimit: 100_000 });
+    clock = time.install(T0, 100_000);
     let planted = 0;
     // The store as another instance's signal would meet it: stored after the run read (none), before it parks.
     const store = new Proxy(inner, {
@@ -281,7 +260,7 @@ describe.each(stores)('signals on the $name store', ({ create }) => {
   it('races signals against the wait across seeds: each workflow ends with exactly one delivery', async () => {
     const store = await create();
     await store.init();
-    clock = installFakeClock({ now: T0, loopLimit: 1_000_000 });
+    clock = time.install(T0, 1_000_000);
     const a = new ScriptedPeer('a', { delayMs: HOUR });
     const b = new ScriptedPeer('b');
     const o = await orchestrator(store, [shipWorkflow()], [a, b]);
@@ -332,7 +311,7 @@ describe('signals across instances and restarts', () => {
     const schema = await freshSchema(url, 'signals');
     schemas.push(schema);
     const storeOf = () => new PostgresWorkflowStore({ connectionString: url, schema: schema.name, purgeIntervalMs: 0, maxConnections: 4 });
-    clock = installFakeClock({ now: T0, loopLimit: 100_000 });
+    clock = time.install(T0, 100_000);
     const a = new ScriptedPeer('a', { delayMs: HOUR });
     const side = defineWorkflow({ type: 'side', version: '1.0.0', input: Input, output: z.string() })
       .step('slow', { target: ref('a'), timeoutMs: 2 * HOUR, input: ({ input }) => ({ value: input.value }) })
@@ -352,12 +331,11 @@ describe('signals across instances and restarts', () => {
 
   it('a signal stored while no instance runs wakes the workflow when one starts on the same SQLite file', async () => {
     const path = sqlitePath();
-    clock = installFakeClock({ now: T0, loopLimit: 100_000 });
+    clock = time.install(T0, 100_000);
     const first = await orchestrator(new SqliteWorkflowStore({ path, purgeIntervalMs: 0 }), [shipWorkflow()], [new ScriptedPeer('a'), new ScriptedPeer('b')]);
     const id = await first.start(shipWorkflow(), { value: 1 });
     await parked(first, id);
-    await first.shutdown();
-    open.splice(open.indexOf(first), 1);
+    await time.stop(first);
 
     // Another process stores the signal (the store contract, as an instance would).
     const side = new SqliteWorkflowStore({ path, purgeIntervalMs: 0 });
@@ -376,7 +354,7 @@ describe('signals across instances and restarts', () => {
 
 describe('POST /v1/workflows/:id/signals/:name', () => {
   it('answers 202 with the id, duplicates flagged; 400 with the schema message for a bad payload; 404; 409 once finished', async () => {
-    clock = installFakeClock({ now: T0, loopLimit: 100_000 });
+    clock = time.install(T0, 100_000);
     const o = await orchestrator(new MemoryWorkflowStore(), [shipWorkflow()], [new ScriptedPeer('a'), new ScriptedPeer('b')]);
     const app = createNodeApp(o, { configure: workflowRoutes(o) });
     const post = async (path: string, body: unknown) => {

@@ -1,0 +1,84 @@
+// Shared by the fake-clock tests of the engine (signals, schedules, admission): the fake clock and the orchestrators
+// of each test, torn down after it, and the two ways such a test moves on — waiting in real time for I/O while fake
+// time barely moves, and advancing fake time in steps that let each step's I/O finish.
+import { installFakeClock, type FakeClock } from '@onex/testing';
+import { afterEach } from 'vitest';
+import type { Orchestrator } from '../src/index.js';
+
+// Real timers, captured before any fake clock is installed: a test's own waits for I/O.
+const realSetTimeout = globalThis.setTimeout;
+/** Waits `ms` of real time (fake time stands still). */
+export const pause = (ms: number): Promise<void> => new Promise((resolve) => realSetTimeout(resolve, ms));
+
+/** Options of {@link fakeTime}. */
+export interface FakeTimeOptions {
+  /** Fake time each real-time wait of `until` moves on (0: only timers due now run). */
+  readonly tickMs: number;
+  /** The step `advance` moves fake time by, letting the I/O of each step finish. */
+  readonly stepMs: number;
+  /** How long `until` waits in real time before it fails. Default 30 s (a busy machine). */
+  readonly untilMs?: number;
+}
+
+/** The fake clock and orchestrators of the current test: {@link fakeTime}. */
+export interface FakeTime {
+  /** Installs the fake clock for this test (uninstalled after it). */
+  install(now: number, loopLimit?: number): FakeClock;
+  /** The current test's clock. */
+  readonly clock: FakeClock;
+  /** Shuts `orchestrator` down after the test. */
+  track<T extends Orchestrator>(orchestrator: T): T;
+  /** Shuts `orchestrator` down now (it is not shut down again after the test). */
+  stop(orchestrator: Orchestrator): Promise<void>;
+  /** Waits in real time until `condition` holds, running the timers `tickMs` brings due at each look. */
+  until(condition: () => boolean | Promise<boolean>, what: string): Promise<void>;
+  /** Moves fake time forward by `ms`, in steps of `stepMs`, with a real pause after each. */
+  advance(ms: number): Promise<void>;
+}
+
+/** Registers the teardown (an `afterEach`) and answers the helpers of a fake-clock test file. */
+export function fakeTime(options: FakeTimeOptions): FakeTime {
+  let clock: FakeClock | undefined;
+  const open: Orchestrator[] = [];
+  afterEach(async () => {
+    for (const o of open.splice(0)) await o.shutdown().catch(() => undefined);
+    clock?.uninstall();
+    clock = undefined;
+  });
+  const current = (): FakeClock => {
+    if (clock === undefined) throw new Error('no fake clock installed in this test');
+    return clock;
+  };
+  return {
+    install(now, loopLimit = 100_000) {
+      clock = installFakeClock({ now, loopLimit });
+      return clock;
+    },
+    get clock() {
+      return current();
+    },
+    track(orchestrator) {
+      open.push(orchestrator);
+      return orchestrator;
+    },
+    async stop(orchestrator) {
+      const at = open.indexOf(orchestrator);
+      if (at !== -1) open.splice(at, 1);
+      await orchestrator.shutdown();
+    },
+    async until(condition, what) {
+      const deadline = performance.now() + (options.untilMs ?? 30_000);
+      while (!(await condition())) {
+        if (performance.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+        await pause(2);
+        await clock?.advance(options.tickMs);
+      }
+    },
+    async advance(ms) {
+      for (let left = ms; left > 0; left -= options.stepMs) {
+        await current().advance(Math.min(options.stepMs, left));
+        await pause(3);
+      }
+    },
+  };
+}
