@@ -9,6 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chargeKey } from '../src/domain/payments.js';
 import { checkBooks, gatherEvidence, type BooksEvidence, type BooksReport } from '../src/stack/books.js';
+import parsePrometheusTextFormat, { type ParsedFamily } from 'parse-prometheus-text-format';
+import { signRequest } from '@onex/core';
 import { requestJson } from '../src/stack/http-json.js';
 import { runScenario, SCENARIOS, type ScenarioResult } from '../src/stack/scenario.js';
 import { ServiceName, Stack } from '../src/stack/stack.js';
@@ -23,6 +25,8 @@ let pids: Readonly<Record<string, number>> = {};
 let result: ScenarioResult;
 let evidence: BooksEvidence;
 let books: BooksReport;
+let scrapedBefore: Map<string, ParsedFamily[]>;
+let scrapedAfter: Map<string, ParsedFamily[]>;
 
 function alive(pid: number): boolean {
   try {
@@ -33,11 +37,39 @@ function alive(pid: number): boolean {
   }
 }
 
+/** A Prometheus scrape of every node of the stack (signed, as the stack runs with authentication), parsed. */
+async function scrapeAll(): Promise<Map<string, ParsedFamily[]>> {
+  const scrapes = new Map<string, ParsedFamily[]>();
+  const keyring = stack!.authOption().auth?.keyring;
+  for (const name of [ServiceName.Orchestrator, ServiceName.Pricing, ServiceName.Inventory, ServiceName.Payments, ServiceName.Ledger]) {
+    const url = new URL('/metrics', stack!.url(name));
+    const key = keyring?.signingKey(Date.now());
+    const headers = key === undefined ? {} : signRequest(key, { method: 'GET', path: url.pathname, now: Date.now() });
+    const response = await fetch(url, { headers });
+    expect(response.status, name).toBe(200);
+    expect(response.headers.get('content-type'), name).toMatch(/^text\/plain; version=0\.0\.4/);
+    scrapes.set(name, parsePrometheusTextFormat(await response.text()));
+  }
+  return scrapes;
+}
+
+/** The sum of a counter family's samples (optionally only those with `labels`). */
+function total(families: readonly ParsedFamily[] | undefined, name: string, labels: Readonly<Record<string, string>> = {}): number {
+  const family = families?.find((f) => f.name === name);
+  let sum = 0;
+  for (const sample of family?.metrics ?? []) {
+    if (Object.entries(labels).every(([k, v]) => sample.labels?.[k] === v)) sum += Number(sample.value ?? 0);
+  }
+  return sum;
+}
+
 beforeAll(async () => {
   if (!built) return;
   // Seeded provider and fixed order ids: the same declines and damaged orders on every run.
   stack = await Stack.start({ dataDir, distDir, providerSettings: { seed: '7' }, env: { ONEX_LOG_LEVEL: 'warn' } });
+  scrapedBefore = await scrapeAll();
   result = await runScenario({ stack, scenario: 'all', orders: ORDERS, concurrency: 8, seed: 7, orderPrefix: 'e2e', plan: { ...SCENARIOS.all, declineRate: 0.12 } });
+  scrapedAfter = await scrapeAll();
   pids = stack.pids();
   evidence = await gatherEvidence(stack, result.outcomes);
   books = checkBooks(result.outcomes, evidence);
@@ -64,6 +96,20 @@ describe('demo stack end to end', () => {
     );
     // The restarted orchestrator picked up what the killed one left running.
     expect(result.orchestrator.recovered).toBeGreaterThan(0);
+  });
+
+  it('answers a Prometheus scrape on every node that a real exposition-format parser reads, and the metrics moved as orders ran', () => {
+    for (const [name, families] of scrapedAfter) {
+      expect(families.length, name).toBeGreaterThan(5);
+      // Node calls are `POST /v1/process`: the orchestrator takes its orders on /v1/workflows instead.
+      if (name === ServiceName.Orchestrator) continue;
+      expect(total(families, 'onex_node_calls_total'), name).toBeGreaterThan(total(scrapedBefore.get(name), 'onex_node_calls_total'));
+    }
+    // The orchestrator died and restarted in this scenario: its counters restarted too, so only the moves since.
+    const orchestrator = scrapedAfter.get(ServiceName.Orchestrator);
+    expect(total(orchestrator, 'onex_orchestrator_workflows_started_total')).toBeGreaterThan(0);
+    expect(total(orchestrator, 'onex_orchestrator_workflows_finished_total')).toBeGreaterThan(0);
+    expect(total(scrapedAfter.get(ServiceName.Payments), 'onex_node_calls_total')).toBeGreaterThan(ORDERS / 2);
   });
 
   it('balances the books', () => {
