@@ -1,4 +1,5 @@
 import { format } from 'node:util';
+import { context, isSpanContextValid, trace } from '@opentelemetry/api';
 import pino from 'pino';
 import type { Bindings, ChildLoggerOptions, DestinationStream, LogFn, Logger as PinoLogger, LoggerOptions as PinoLoggerOptions } from 'pino';
 import { ErrorSanitizer } from '../errors/error-sanitizer.js';
@@ -96,7 +97,8 @@ const DEFAULT_REDACT_PATHS: readonly string[] = [
 ];
 
 /**
- * Creates the ONEX root logger: pino with every part of every line masked by the sanitizer. The message is masked
+ * Creates the ONEX root logger: pino with every part of every line masked by the sanitizer, and the ids of the active
+ * OpenTelemetry span (`trace_id`, `span_id`) on every line written while one is current. The message is masked
  * with {@link ErrorSanitizer.sanitizeText} (printf-style arguments are formatted with `node:util` `format` first,
  * so a secret passed as an argument is masked too); every field of the logged object goes through
  * {@link ErrorSanitizer.sanitizeValue} (values under secret keys masked whole, every string masked by the text
@@ -122,6 +124,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     ...(options.name === undefined ? {} : { name: options.name }),
     redact: { paths: [...DEFAULT_REDACT_PATHS, ...(options.redactPaths ?? [])], censor: CENSOR },
     serializers: { err: serializeError, error: serializeError },
+    mixin: traceFields,
     formatters: { log: (object) => sanitizeLogObject(object, sanitizer) },
     hooks: {
       logMethod(args, method) {
@@ -164,6 +167,19 @@ export function childLogger(logger: Logger, bindings: CallLogBindings): Logger {
  */
 export function createSilentLogger(): Logger {
   return pino({ level: 'silent' }, { write: () => undefined });
+}
+
+const NO_TRACE: Readonly<Record<string, never>> = Object.freeze({});
+
+/**
+ * The ids of the active span, on every line written while one is current (`trace_id`, `span_id`, as
+ * OpenTelemetry's log correlation names them): nothing when no SDK is registered or no span is active.
+ */
+function traceFields(): Readonly<Record<string, string>> {
+  const span = trace.getSpan(context.active());
+  if (span === undefined) return NO_TRACE;
+  const ids = span.spanContext();
+  return isSpanContextValid(ids) ? { trace_id: ids.traceId, span_id: ids.spanId } : NO_TRACE;
 }
 
 type LogArguments = Parameters<LogFn>;
