@@ -125,6 +125,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     redact: { paths: [...DEFAULT_REDACT_PATHS, ...(options.redactPaths ?? [])], censor: CENSOR },
     serializers: { err: serializeError, error: serializeError },
     mixin: traceFields,
+    mixinMergeStrategy: mergeTraceFields,
     formatters: { log: (object) => sanitizeLogObject(object, sanitizer) },
     hooks: {
       logMethod(args, method) {
@@ -169,17 +170,23 @@ export function createSilentLogger(): Logger {
   return pino({ level: 'silent' }, { write: () => undefined });
 }
 
+/** What {@link traceFields} answers outside a span: {@link mergeTraceFields} then leaves the line as it is. */
 const NO_TRACE: Readonly<Record<string, never>> = Object.freeze({});
 
 /**
  * The ids of the active span, on every line written while one is current (`trace_id`, `span_id`, as
  * OpenTelemetry's log correlation names them): nothing when no SDK is registered or no span is active.
  */
-function traceFields(): Readonly<Record<string, string>> {
+function traceFields(): Record<string, string> {
   const span = trace.getSpan(context.active());
   if (span === undefined) return NO_TRACE;
   const ids = span.spanContext();
   return isSpanContextValid(ids) ? { trace_id: ids.traceId, span_id: ids.spanId } : NO_TRACE;
+}
+
+/** pino's own merge (the line's fields over the mixin's), without copying a line that has no trace ids to add. */
+function mergeTraceFields(line: object, fields: object): object {
+  return fields === NO_TRACE ? line : Object.assign(fields, line);
 }
 
 type LogArguments = Parameters<LogFn>;
