@@ -92,6 +92,17 @@ describe('tracing in core', () => {
     expect(out.lines[2]).toMatchObject({ msg: 'inside, child', correlationId: 'c-1', trace_id: traceId, span_id: spanId });
   });
 
+  it('writes span ids of decimal digits as they are, though the sanitizer would take one for a card number', () => {
+    const out = new LineStream();
+    const logger = createLogger({ destination: out });
+    // 5552125253792176 passes the Luhn check: as a logged field, the sanitizer masks it.
+    const digits = new BasicTracerProvider({ idGenerator: { generateTraceId: () => '4111111111111111abcdefabcdefabcd', generateSpanId: () => '5552125253792176' } });
+    const span = digits.getTracer('test').startSpan('work');
+    context.with(trace.setSpan(context.active(), span), () => logger.info({ card: '5552125253792176' }, 'inside'));
+    span.end();
+    expect(out.lines[0]).toMatchObject({ card: '[REDACTED]', trace_id: '4111111111111111abcdefabcdefabcd', span_id: '5552125253792176' });
+  });
+
   it('traces an HTTP call: a client span, then the served node’s server span as its child in the same trace', async () => {
     const out = new LineStream();
     const served = await serveNode(new Greeter(createLogger({ name: 'greeter', destination: out })));

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import {
   context,
-  isSpanContextValid,
+  INVALID_TRACEID,
   propagation,
   ROOT_CONTEXT,
   SpanStatusCode,
@@ -90,7 +90,9 @@ export const CORE_VERSION = packageVersion(import.meta.url);
  * @internal for ONEX packages (exported from `@onex/core/internal`); not part of the public API.
  */
 export function isTraced(span: Span): boolean {
-  return isSpanContextValid(span.spanContext());
+  // The no-op tracer's spans carry the invalid (all-zero) trace id; an SDK's always a valid one. (Cheaper than the
+  // api's regex-based isSpanContextValid, on every call.)
+  return span.spanContext().traceId !== INVALID_TRACEID;
 }
 
 /**

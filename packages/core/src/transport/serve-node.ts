@@ -316,7 +316,9 @@ function buildApp(node: AnyNodeService, options: NodeAppOptions, state: ServeSta
   app.use((c, next) => {
     const bindings = nodeBindings(c);
     const source: HeaderSource = bindings === undefined ? c.req.raw.headers : bindings.incoming.headers;
-    return context.with(propagation.extract(ROOT_CONTEXT, source, HEADER_GETTER), next);
+    const extracted = propagation.extract(ROOT_CONTEXT, source, HEADER_GETTER);
+    // No trace header and no context around: nothing to enter (entering one costs on every request).
+    return extracted === context.active() ? next() : context.with(extracted, next);
   });
 
   const respond = (status: number, body: string, correlationId: string, extra?: Record<string, string>): Response => {
