@@ -3,6 +3,8 @@
 // interleaved rounds so the machine's drift hits them alike:
 //   off  — no OpenTelemetry SDK at all: the api's global no-op (what a user without an SDK gets);
 //   noop — a no-op TracerProvider handed to every node and client (`tracerProvider`), as a registered no-op is;
+//   als  — the SDK's AsyncLocalStorage context manager and W3C propagator only, no provider: what Node 20's
+//          AsyncLocalStorage (async_hooks on every promise) costs any OpenTelemetry setup, ONEX or not;
 //   sdk  — the SDK: BasicTracerProvider + BatchSpanProcessor over an exporter that drops the batches, with the
 //          AsyncLocalStorage context manager and the W3C propagator registered during its rounds (context and
 //          propagation are global in the api; they are unregistered for the other stacks' rounds).
@@ -103,6 +105,7 @@ const leaveSdk = () => {
 const modes = [
   { name: 'off (no SDK)', stack: await stack('off', undefined) },
   { name: 'noop provider', stack: await stack('noop', new ProxyTracerProvider()) },
+  { name: 'ALS context only', stack: await stack('als', new ProxyTracerProvider()), enter: enterSdk, leave: leaveSdk },
   { name: 'sdk + batch exporter', stack: await stack('sdk', sdk), enter: enterSdk, leave: leaveSdk },
 ];
 
@@ -163,10 +166,11 @@ for (const [k, mode] of modes.entries()) {
 }
 const workflowsTraced = SEQUENTIAL + Math.ceil(ROUNDS / 3) * CONCURRENT_TOTAL;
 console.log(`  spans exported by the SDK during the measured rounds: ${exporter.spans - spansBefore} (${((exporter.spans - spansBefore) / workflowsTraced).toFixed(1)} per workflow)`);
-const [off, noop, traced] = results;
+const [off, noop, als, traced] = results;
 const verdict = (ratio, target) => `${ratio.toFixed(3)}× (target ≤ ${target.toFixed(2)}×: ${ratio <= target ? 'met' : 'NOT met'})`;
 console.log(`  noop / off: mean ${verdict(noop.mean / off.mean, 1.05)}, p50 ${(noop.p50 / off.p50).toFixed(3)}×, throughput at ${CONCURRENCY} ${(off.best / noop.best).toFixed(3)}× the time`);
 console.log(`  sdk  / off: mean ${verdict(traced.mean / off.mean, 1.15)}, p50 ${(traced.p50 / off.p50).toFixed(3)}×, throughput at ${CONCURRENCY} ${(off.best / traced.best).toFixed(3)}× the time`);
+console.log(`    of which AsyncLocalStorage alone (als / off): mean ${(als.mean / off.mean).toFixed(3)}×, p50 ${(als.p50 / off.p50).toFixed(3)}×; spans over it (sdk / als): mean ${(traced.mean / als.mean).toFixed(3)}×, p50 ${(traced.p50 / als.p50).toFixed(3)}×`);
 
 for (const mode of modes) await mode.stack.close();
 await sdk.shutdown();
