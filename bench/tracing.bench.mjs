@@ -3,8 +3,12 @@
 // interleaved rounds so the machine's drift hits them alike:
 //   off  — no OpenTelemetry SDK at all: the api's global no-op (what a user without an SDK gets);
 //   noop — a no-op TracerProvider handed to every node and client (`tracerProvider`), as a registered no-op is;
-//   als  — the SDK's AsyncLocalStorage context manager and W3C propagator only, no provider: what Node 20's
-//          AsyncLocalStorage (async_hooks on every promise) costs any OpenTelemetry setup, ONEX or not;
+//   als  — no spans (the noop stack), but the SDK's AsyncLocalStorage context manager registered and entered once,
+//          so Node 20's async_hooks run on every promise: the tax any OpenTelemetry setup on Node 20 pays;
+//   unsampled — the SDK with an AlwaysOff sampler: every span is a non-recording one that still carries the
+//          trace, so contexts are made current (Node 20's AsyncLocalStorage: async_hooks on every promise), and
+//          traceparent injected, extracted and stored, but nothing is recorded or exported — the cost of context
+//          propagation alone, and what a sampled-out workflow costs;
 //   sdk  — the SDK: BasicTracerProvider + BatchSpanProcessor over an exporter that drops the batches, with the
 //          AsyncLocalStorage context manager and the W3C propagator registered during its rounds (context and
 //          propagation are global in the api; they are unregistered for the other stacks' rounds).
@@ -16,10 +20,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { context, propagation, ProxyTracerProvider } from '@opentelemetry/api';
+import { context, propagation, ProxyTracerProvider, ROOT_CONTEXT } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { ExportResultCode, W3CTraceContextPropagator } from '@opentelemetry/core';
-import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { AlwaysOffSampler, BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { z } from 'zod';
 import { createNodeClient, createSilentLogger, defineContract, NodeKind, NodeService, serveNode } from '../packages/core/dist/index.js';
 import { defineOrchestrator, defineWorkflow, MemoryWorkflowStore, Orchestrator, peer } from '../packages/orchestrator/dist/index.js';
@@ -105,7 +109,16 @@ const leaveSdk = () => {
 const modes = [
   { name: 'off (no SDK)', stack: await stack('off', undefined) },
   { name: 'noop provider', stack: await stack('noop', new ProxyTracerProvider()) },
-  { name: 'ALS context only', stack: await stack('als', new ProxyTracerProvider()), enter: enterSdk, leave: leaveSdk },
+  {
+    name: 'ALS hooks on, no spans',
+    stack: await stack('als', new ProxyTracerProvider()),
+    enter: () => {
+      enterSdk();
+      context.with(ROOT_CONTEXT, () => undefined); // enables AsyncLocalStorage's hooks until context.disable()
+    },
+    leave: leaveSdk,
+  },
+  { name: 'sdk, sampled out', stack: await stack('unsampled', new BasicTracerProvider({ sampler: new AlwaysOffSampler() })), enter: enterSdk, leave: leaveSdk },
   { name: 'sdk + batch exporter', stack: await stack('sdk', sdk), enter: enterSdk, leave: leaveSdk },
 ];
 
@@ -166,11 +179,12 @@ for (const [k, mode] of modes.entries()) {
 }
 const workflowsTraced = SEQUENTIAL + Math.ceil(ROUNDS / 3) * CONCURRENT_TOTAL;
 console.log(`  spans exported by the SDK during the measured rounds: ${exporter.spans - spansBefore} (${((exporter.spans - spansBefore) / workflowsTraced).toFixed(1)} per workflow)`);
-const [off, noop, als, traced] = results;
+const [off, noop, als, unsampled, traced] = results;
 const verdict = (ratio, target) => `${ratio.toFixed(3)}× (target ≤ ${target.toFixed(2)}×: ${ratio <= target ? 'met' : 'NOT met'})`;
 console.log(`  noop / off: mean ${verdict(noop.mean / off.mean, 1.05)}, p50 ${(noop.p50 / off.p50).toFixed(3)}×, throughput at ${CONCURRENCY} ${(off.best / noop.best).toFixed(3)}× the time`);
 console.log(`  sdk  / off: mean ${verdict(traced.mean / off.mean, 1.15)}, p50 ${(traced.p50 / off.p50).toFixed(3)}×, throughput at ${CONCURRENCY} ${(off.best / traced.best).toFixed(3)}× the time`);
-console.log(`    of which AsyncLocalStorage alone (als / off): mean ${(als.mean / off.mean).toFixed(3)}×, p50 ${(als.p50 / off.p50).toFixed(3)}×; spans over it (sdk / als): mean ${(traced.mean / als.mean).toFixed(3)}×, p50 ${(traced.p50 / als.p50).toFixed(3)}×`);
+console.log(`    of which Node 20's AsyncLocalStorage hooks (als / off): mean ${(als.mean / off.mean).toFixed(3)}×, p50 ${(als.p50 / off.p50).toFixed(3)}×; ONEX's context plumbing over them (unsampled / als): mean ${(unsampled.mean / als.mean).toFixed(3)}×, p50 ${(unsampled.p50 / als.p50).toFixed(3)}×`);
+console.log(`    context propagation in all (unsampled / off): mean ${(unsampled.mean / off.mean).toFixed(3)}×, p50 ${(unsampled.p50 / off.p50).toFixed(3)}×; recording and exporting over it (sdk / unsampled): mean ${(traced.mean / unsampled.mean).toFixed(3)}×, p50 ${(traced.p50 / unsampled.p50).toFixed(3)}×`);
 
 for (const mode of modes) await mode.stack.close();
 await sdk.shutdown();
