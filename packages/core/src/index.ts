@@ -36,6 +36,9 @@ export {
   type PrometheusMetricsOptions,
 } from './metrics/prometheus-metrics.js';
 
+// Tracing
+export { OnexAttribute } from './telemetry/tracing.js';
+
 // Resilience
 export {
   DEFAULT_RETRY_POLICY_OPTIONS,

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { createLogger, type Keyring, type Logger } from '@onex/core';
 import { keyringFromEnv } from './demo-auth.js';
+import { startTelemetry } from './telemetry.js';
 
 /** The line a node process prints on stdout once it listens: the launcher reads its URL from it. */
 export const READY_MARKER = 'ONEX_DEMO_READY ';
@@ -80,10 +81,12 @@ export interface NodeProcessDefinition {
 }
 
 /**
- * Runs one node as a process: serves it, announces its URL on stdout, and shuts it down gracefully on SIGTERM,
- * SIGINT, or when its parent goes away (its stdin closes) — so a killed launcher leaves no process behind.
+ * Runs one node as a process: registers the OpenTelemetry SDK ({@link startTelemetry}), serves the node, announces its
+ * URL on stdout, and shuts it down gracefully on SIGTERM, SIGINT, or when its parent goes away (its stdin closes) — so a killed launcher leaves no process behind.
  */
 export async function runNodeProcess(definition: NodeProcessDefinition): Promise<void> {
+  // First, so that every span and log line of the process is in it (see telemetry.ts: OTLP when configured).
+  const telemetry = startTelemetry(definition.name);
   const logger = createLogger({ name: definition.name, level: process.env['ONEX_LOG_LEVEL'] ?? 'warn' });
   let stopping: Promise<void> | undefined;
   let closeAll: (() => Promise<void>) | undefined;
@@ -117,6 +120,7 @@ export async function runNodeProcess(definition: NodeProcessDefinition): Promise
     closeAll = async () => {
       await started.served.close();
       await started.close?.();
+      await telemetry?.shutdown().catch((error: unknown) => logger.warn({ err: error }, 'could not flush the last spans'));
     };
     const announcement: ReadyAnnouncement = { name: definition.name, url: started.served.url, pid: process.pid };
     process.stdout.write(`${READY_MARKER}${JSON.stringify(announcement)}\n`);

@@ -10,3 +10,14 @@ export { deepFreeze } from '../node/deep-freeze.js';
 export { validationDetails, type ValidationDetail } from '../errors/onex-error.js';
 export { BodyReadFailure, readBoundedBody, type BodyRead } from '../transport/bounded-body.js';
 export { MAX_TIMEOUT_MS } from '../transport/headers.js';
+export {
+  contextOfCarrier,
+  CORE_VERSION,
+  failSpan,
+  isTraced,
+  onexTracer,
+  packageVersion,
+  runInSpan,
+  traceCarrierOf,
+  type TraceCarrier,
+} from '../telemetry/tracing.js';

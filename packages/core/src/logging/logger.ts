@@ -1,4 +1,5 @@
 import { format } from 'node:util';
+import { context, isSpanContextValid, trace } from '@opentelemetry/api';
 import pino from 'pino';
 import type { Bindings, ChildLoggerOptions, DestinationStream, LogFn, Logger as PinoLogger, LoggerOptions as PinoLoggerOptions } from 'pino';
 import { ErrorSanitizer } from '../errors/error-sanitizer.js';
@@ -96,7 +97,8 @@ const DEFAULT_REDACT_PATHS: readonly string[] = [
 ];
 
 /**
- * Creates the ONEX root logger: pino with every part of every line masked by the sanitizer. The message is masked
+ * Creates the ONEX root logger: pino with every part of every line masked by the sanitizer, and the ids of the active
+ * OpenTelemetry span (`trace_id`, `span_id`) on every line written while one is current. The message is masked
  * with {@link ErrorSanitizer.sanitizeText} (printf-style arguments are formatted with `node:util` `format` first,
  * so a secret passed as an argument is masked too); every field of the logged object goes through
  * {@link ErrorSanitizer.sanitizeValue} (values under secret keys masked whole, every string masked by the text
@@ -122,7 +124,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     ...(options.name === undefined ? {} : { name: options.name }),
     redact: { paths: [...DEFAULT_REDACT_PATHS, ...(options.redactPaths ?? [])], censor: CENSOR },
     serializers: { err: serializeError, error: serializeError },
-    formatters: { log: (object) => sanitizeLogObject(object, sanitizer) },
+    // The trace ids go in after the masking: a span id of 16 decimal digits would pass for a card number.
+    formatters: { log: (object) => withTraceIds(sanitizeLogObject(object, sanitizer)) },
     hooks: {
       logMethod(args, method) {
         method.apply(this, sanitizeLogArguments(args, sanitizer));
@@ -164,6 +167,20 @@ export function childLogger(logger: Logger, bindings: CallLogBindings): Logger {
  */
 export function createSilentLogger(): Logger {
   return pino({ level: 'silent' }, { write: () => undefined });
+}
+
+/**
+ * The line with the ids of the active span (`trace_id`, `span_id`, as OpenTelemetry's log correlation names them),
+ * when one is current; as it is when no SDK is registered or no span is active. Read once per line written.
+ */
+function withTraceIds(line: Record<string, unknown>): Record<string, unknown> {
+  const span = trace.getSpan(context.active());
+  if (span === undefined) return line;
+  const ids = span.spanContext();
+  if (!isSpanContextValid(ids)) return line;
+  line['trace_id'] = ids.traceId;
+  line['span_id'] = ids.spanId;
+  return line;
 }
 
 type LogArguments = Parameters<LogFn>;

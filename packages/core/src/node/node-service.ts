@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { context, SpanKind, trace, type Context, type SpanOptions, type Tracer, type TracerProvider } from '@opentelemetry/api';
 import type { Registry, RegistryContentType } from 'prom-client';
 import type { z } from 'zod';
 import type { NodeContract, Schema } from '../contract/contract.js';
@@ -13,6 +14,7 @@ import { registerNodeFamilies } from '../metrics/node-families.js';
 import { PrometheusMetrics } from '../metrics/prometheus-metrics.js';
 import { MAX_TIMEOUT_MS } from '../transport/headers.js';
 import { onAbort } from '../internal/abort.js';
+import { CORE_VERSION, failSpan, isTraced, OnexAttribute, onexTracer } from '../telemetry/tracing.js';
 import type { CallContext, CallerIdentity, CallOptions } from './call-context.js';
 import { composeInterceptors, type CallInterceptor, type Interceptor, type NodeInterceptor } from './interceptor.js';
 import { assessPerformance, resolvePerformanceOptions, PerformanceTier, type PerformanceOptions, type PerformanceReport, type ResolvedPerformanceOptions } from './performance-tier.js';
@@ -175,9 +177,20 @@ export interface NodeServiceOptions<TConfig extends Schema, TInput extends Schem
    * validation — so whatever they answer is still checked against the contract.
    */
   readonly interceptors?: NodeInterceptors<TInput, TOutput>;
+  /**
+   * Where the node's spans go (`process <node>` for every call, and the spans of its kind). Default: the global
+   * provider — a no-op until an OpenTelemetry SDK is registered (e.g. `NodeTracerProvider.register()`), then that
+   * SDK's, also when it is registered after the node is made.
+   */
+  readonly tracerProvider?: TracerProvider;
 }
 
 const SYSTEM_CLOCK: Clock = { now: () => Date.now() };
+
+/** A call from another process (its parent span is remote: `serveNode` extracted it) is a server span. */
+const SERVER_SPAN: SpanOptions = Object.freeze({ kind: SpanKind.SERVER });
+const INTERNAL_SPAN: SpanOptions = Object.freeze({ kind: SpanKind.INTERNAL });
+const spanOptionsFor = (parent: Context): SpanOptions => (trace.getSpanContext(parent)?.isRemote === true ? SERVER_SPAN : INTERNAL_SPAN);
 
 /**
  * A composed chain, held as a method: methods compare bivariantly, so a node of a specific contract stays assignable
@@ -233,7 +246,15 @@ export abstract class NodeService<TInput extends Schema, TOutput extends Schema,
    * (`this.prometheus.counter({...})`, `gauge`, `histogram`, `breakers(registry)`).
    */
   protected readonly prometheus: PrometheusMetrics;
+  /**
+   * Where the node's spans go (its options' `tracerProvider`, else the global one): a kind makes its own tracer from
+   * it, `this.tracerProvider.getTracer('@my/kind', version)`.
+   */
+  protected readonly tracerProvider: TracerProvider;
 
+  readonly #tracer: Tracer;
+  /** `process <node>`, made once. */
+  readonly #spanName: string;
   readonly #metrics: CallMetrics;
   /** Calls by operation, for Prometheus. */
   readonly #calls: OperationSeries;
@@ -264,6 +285,9 @@ export abstract class NodeService<TInput extends Schema, TOutput extends Schema,
     this.sanitizer = options.sanitizer ?? new ErrorSanitizer();
     this.logger = options.logger ?? createLogger({ name: contract.name, sanitizer: this.sanitizer });
     this.clock = options.clock ?? SYSTEM_CLOCK;
+    this.tracerProvider = options.tracerProvider ?? trace.getTracerProvider();
+    this.#tracer = onexTracer(this.tracerProvider, '@onex/core', CORE_VERSION);
+    this.#spanName = `process ${contract.name}`;
     this.#defaultTimeoutMs = options.defaultTimeoutMs ?? 30_000;
     this.#maxConcurrency = options.maxConcurrency ?? Number.POSITIVE_INFINITY;
     this.#drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
@@ -381,6 +405,13 @@ export abstract class NodeService<TInput extends Schema, TOutput extends Schema,
     const relative = now + (options.timeoutMs ?? this.#defaultTimeoutMs);
     const deadlineAt = options.deadlineAt === undefined ? relative : Math.min(relative, options.deadlineAt);
     const call = new CallState(this.name, this.logger, correlationId, deadlineAt, deadlineAt - now, options);
+    const parent = context.active();
+    const span = this.#tracer.startSpan(this.#spanName, spanOptionsFor(parent), parent);
+    if (span.isRecording()) {
+      span.setAttribute(OnexAttribute.Node, this.name);
+      span.setAttribute(OnexAttribute.CorrelationId, correlationId);
+      if (options.idempotencyKey !== undefined) span.setAttribute(OnexAttribute.IdempotencyKey, options.idempotencyKey);
+    }
     try {
       const input = this.contract.input.safeParse(raw);
       if (!input.success) {
@@ -392,7 +423,10 @@ export abstract class NodeService<TInput extends Schema, TOutput extends Schema,
         });
       }
       if (this.#operations !== undefined) series = this.#calls.of(this.#operations.operationOf(input.data));
-      const produced = await call.race(this.invoke(input.data, call));
+      // `process` runs with the span current (its logs carry its ids; its calls are its children). Without an SDK the
+      // span has no trace and making it current would only cost a context.
+      const valid = input.data;
+      const produced = await call.race(isTraced(span) ? context.with(trace.setSpan(parent, span), () => this.invoke(valid, call)) : this.invoke(valid, call));
       const output = this.contract.output.safeParse(produced);
       if (!output.success) {
         throw new OnexError(ErrorCode.Contract, `Node '${this.name}' produced output that breaks its contract`, {
@@ -405,9 +439,13 @@ export abstract class NodeService<TInput extends Schema, TOutput extends Schema,
     } catch (error) {
       const onex = toOnexError(error, { correlationId });
       series.fail(this.#metrics.end(startedAt, onex.code), onex.code);
-      this.#logFailure(call.logger, onex, error);
+      failSpan(span, onex);
+      // Logged in the span, so the line carries its trace and span ids.
+      if (isTraced(span)) context.with(trace.setSpan(parent, span), () => this.#logFailure(call.logger, onex, error));
+      else this.#logFailure(call.logger, onex, error);
       return { ok: false, error: onex };
     } finally {
+      span.end();
       call.dispose();
       if (this.#drained !== undefined && this.#metrics.inFlight === 0) this.#drained();
     }

@@ -1,3 +1,4 @@
+import { context } from '@opentelemetry/api';
 import type { z } from 'zod';
 import type { NodeContract, Schema } from '../contract/contract.js';
 import { ErrorCode } from '../errors/error-codes.js';
@@ -6,7 +7,7 @@ import type { CallOptions } from '../node/call-context.js';
 import type { NodeService } from '../node/node-service.js';
 import type { Result } from '../node/result.js';
 import { formatCallerHeader } from './headers.js';
-import { prepareCall, runCall, type CallPolicyOptions, type NodeClient } from './node-client.js';
+import { clientTracer, endCallSpan, prepareCall, runCall, startCallSpan, type CallPolicyOptions, type NodeClient } from './node-client.js';
 
 /**
  * Options of {@link createInProcessClient}: the same call policy as the HTTP client.
@@ -46,6 +47,8 @@ export function createInProcessClient<TInput extends Schema, TOutput extends Sch
     throw new OnexError(ErrorCode.Validation, 'Invalid caller: id must be visible ASCII without ";", kind [A-Za-z0-9._-]');
   }
   let closed = false;
+  const tracer = clientTracer(options);
+  const spanName = `call ${node.contract.name}`;
 
   type Output = z.output<TOutput>;
 
@@ -53,7 +56,8 @@ export function createInProcessClient<TInput extends Schema, TOutput extends Sch
     const prepared = prepareCall(callOptions, defaultTimeoutMs, options.caller);
     if (isOnexError(prepared)) return Promise.resolve({ ok: false, error: prepared });
     if (closed) return Promise.resolve({ ok: false, error: new OnexError(ErrorCode.Lifecycle, 'Client is closed', { correlationId: prepared.correlationId }) });
-    return runCall(prepared, options, (signal) => {
+    const traced = startCallSpan(tracer, spanName, node.contract.name, prepared);
+    const result = runCall(prepared, options, (signal) => {
       // A relative budget, as the HTTP server passes it: the node's default timeout must not shorten the call.
       const remaining = prepared.deadlineAt - Date.now();
       if (remaining <= 0) {
@@ -63,8 +67,10 @@ export function createInProcessClient<TInput extends Schema, TOutput extends Sch
       if (signal !== undefined) handleOptions.signal = signal;
       if (prepared.idempotencyKey !== undefined) handleOptions.idempotencyKey = prepared.idempotencyKey;
       if (prepared.caller !== undefined) handleOptions.caller = prepared.caller;
-      return node.handle(input, handleOptions);
+      // The node's `process` span is a child of this call's span.
+      return traced === undefined ? node.handle(input, handleOptions) : context.with(traced.context, () => node.handle(input, handleOptions));
     });
+    return traced === undefined ? result : result.then((r) => endCallSpan(traced.span, r));
   };
 
   const ensureOpen = (): void => {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Agent, request, type IncomingMessage } from 'node:http';
+import { context, propagation, SpanKind, trace, type Context, type Span, type SpanOptions, type Tracer, type TracerProvider } from '@opentelemetry/api';
 import type { z } from 'zod';
 import type { ContractDocument, NodeContract } from '../contract/contract.js';
 import { ErrorCode } from '../errors/error-codes.js';
@@ -13,6 +14,7 @@ import type { Result } from '../node/result.js';
 import { onAbort } from '../internal/abort.js';
 import type { Keyring } from '../auth/keyring.js';
 import { signRequest } from '../auth/request-signing.js';
+import { CORE_VERSION, failSpan, HEADER_LIST_SETTER, isTraced, OnexAttribute, onexTracer } from '../telemetry/tracing.js';
 import { BodyReadFailure, readBoundedBody } from './bounded-body.js';
 import {
   MAX_TIMEOUT_MS,
@@ -83,6 +85,12 @@ export interface CallPolicyOptions {
   readonly retry?: RetryPolicy;
   /** Identity sent with every call that does not name its own `caller`. */
   readonly caller?: CallerIdentity;
+  /**
+   * Where the client's `call <node>` spans go (one per call, over its attempts; the HTTP client sends its W3C
+   * `traceparent`/`tracestate` through the global propagator). Default: the global provider, a no-op until an
+   * OpenTelemetry SDK is registered.
+   */
+  readonly tracerProvider?: TracerProvider;
 }
 
 /**
@@ -174,6 +182,57 @@ export function prepareCall(options: CallOptions, defaultTimeoutMs: number, defa
     idempotencyKey: key,
     caller,
   };
+}
+
+const CLIENT_SPAN: SpanOptions = Object.freeze({ kind: SpanKind.CLIENT });
+
+/**
+ * The span of one client call: started in the active context, it is the parent of the node's `process` span.
+ *
+ * @internal Shared by the node clients; not part of the public API.
+ */
+export interface CallSpan {
+  readonly span: Span;
+  /** The active context with the span current: what the call propagates. */
+  readonly context: Context;
+}
+
+/**
+ * Starts the `call <node>` span of one call, or answers undefined when it would have no trace (no SDK registered):
+ * then the call pays for nothing else.
+ *
+ * @internal Shared by the node clients; not part of the public API.
+ */
+export function startCallSpan(tracer: Tracer, name: string, node: string, prepared: PreparedCall): CallSpan | undefined {
+  const parent = context.active();
+  const span = tracer.startSpan(name, CLIENT_SPAN, parent);
+  if (!isTraced(span)) return undefined;
+  if (span.isRecording()) {
+    span.setAttribute(OnexAttribute.Node, node);
+    span.setAttribute(OnexAttribute.CorrelationId, prepared.correlationId);
+    if (prepared.idempotencyKey !== undefined) span.setAttribute(OnexAttribute.IdempotencyKey, prepared.idempotencyKey);
+  }
+  return { span, context: trace.setSpan(parent, span) };
+}
+
+/**
+ * Ends a call's span with the call's result.
+ *
+ * @internal Shared by the node clients; not part of the public API.
+ */
+export function endCallSpan<T>(span: Span, result: Result<T>): Result<T> {
+  if (!result.ok) failSpan(span, result.error);
+  span.end();
+  return result;
+}
+
+/**
+ * The tracer of the node clients.
+ *
+ * @internal Shared by the node clients; not part of the public API.
+ */
+export function clientTracer(policy: CallPolicyOptions): Tracer {
+  return onexTracer(policy.tracerProvider, '@onex/core', CORE_VERSION);
 }
 
 /**
@@ -391,6 +450,8 @@ export function createNodeClient<C extends NodeContract>(url: string, contract: 
   const output = contract.output;
   const auth = options.auth;
   const now = auth?.now ?? Date.now;
+  const tracer = clientTracer(options);
+  const spanName = `call ${contract.name}`;
   let closed = false;
 
   /** Appends the signature headers of one attempt; a failure when no key of the keyring is active. */
@@ -429,7 +490,7 @@ export function createNodeClient<C extends NodeContract>(url: string, contract: 
     },
   };
 
-  const attemptCall = (body: Buffer, prepared: PreparedCall, signal: AbortSignal | undefined): Promise<Result<Output>> => {
+  const attemptCall = (body: Buffer, prepared: PreparedCall, signal: AbortSignal | undefined, traced: Context | undefined): Promise<Result<Output>> => {
     const headers = [
       'host',
       target.host,
@@ -443,6 +504,8 @@ export function createNodeClient<C extends NodeContract>(url: string, contract: 
     if (prepared.idempotencyKey !== undefined) headers.push(OnexHeader.IdempotencyKey, prepared.idempotencyKey);
     const callerHeader = prepared.caller === undefined ? undefined : prepared.caller === options.caller ? defaultCallerHeader : formatCallerHeader(prepared.caller);
     if (callerHeader !== undefined) headers.push(OnexHeader.Caller, callerHeader);
+    // W3C traceparent/tracestate (the SDK's propagator): outside the signature, which covers method, path and body.
+    if (traced !== undefined) propagation.inject(traced, headers, HEADER_LIST_SETTER);
     const unsigned = sign(headers, 'POST', processPath, body, prepared.correlationId);
     if (unsigned !== undefined) return Promise.resolve({ ok: false, error: unsigned });
     return exchange(target, 'POST', processPath, headers, body, prepared.deadlineAt, signal, prepared.correlationId, callHandlers);
@@ -460,7 +523,13 @@ export function createNodeClient<C extends NodeContract>(url: string, contract: 
     }
     // The exact bytes sent: the signature's digest is over them.
     const json = Buffer.from(body ?? 'null', 'utf8');
-    return runCall(prepared, options, (signal) => attemptCall(json, prepared, signal));
+    const traced = startCallSpan(tracer, spanName, contract.name, prepared);
+    if (traced === undefined) return runCall(prepared, options, (signal) => attemptCall(json, prepared, signal, undefined));
+    if (traced.span.isRecording()) {
+      traced.span.setAttribute('server.address', target.hostname);
+      traced.span.setAttribute('server.port', target.port);
+    }
+    return runCall(prepared, options, (signal) => attemptCall(json, prepared, signal, traced.context)).then((result) => endCallSpan(traced.span, result));
   };
 
   type Answer = { readonly status: number; readonly text: string; readonly res: IncomingMessage; readonly correlationId: string } | OnexError;

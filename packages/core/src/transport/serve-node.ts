@@ -3,6 +3,7 @@ import { getEventListeners } from 'node:events';
 import { Server, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
+import { context, propagation, ROOT_CONTEXT, type TextMapGetter } from '@opentelemetry/api';
 import { Hono, type Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { z } from 'zod';
@@ -250,6 +251,15 @@ function header(source: HeaderSource, name: string): string | string[] | undefin
   return source instanceof Headers ? source.get(name) : source[name];
 }
 
+/** Reads the propagator's headers (`traceparent`, `tracestate`) from Node's parsed headers or Web `Headers`. */
+const HEADER_GETTER: TextMapGetter<HeaderSource> = {
+  get(source, key) {
+    const value = header(source, key);
+    return value === null ? undefined : value;
+  },
+  keys: (source) => (source instanceof Headers ? [...source.keys()] : Object.keys(source)),
+};
+
 /** Mutable view of {@link CallOptions}, filled field by field (exactOptionalPropertyTypes forbids `undefined`). */
 type MutableCallOptions = { -readonly [K in keyof CallOptions]: CallOptions[K] };
 
@@ -299,6 +309,17 @@ function buildApp(node: AnyNodeService, options: NodeAppOptions, state: ServeSta
   }
   const limiter = perCaller === false ? undefined : new CallerLimiter(perCaller, maxCallers);
   const app = new Hono();
+
+  // Every request runs in the trace context its caller sent (W3C `traceparent`, through the SDK's propagator): a
+  // node's `process` span, or a workflow started over HTTP, is the caller's child. A request never inherits the
+  // context the server was started in. Without an SDK both calls are no-ops.
+  app.use((c, next) => {
+    const bindings = nodeBindings(c);
+    const source: HeaderSource = bindings === undefined ? c.req.raw.headers : bindings.incoming.headers;
+    const extracted = propagation.extract(ROOT_CONTEXT, source, HEADER_GETTER);
+    // No trace header and no context around: nothing to enter (entering one costs on every request).
+    return extracted === context.active() ? next() : context.with(extracted, next);
+  });
 
   const respond = (status: number, body: string, correlationId: string, extra?: Record<string, string>): Response => {
     const headers: Record<string, string> = { 'content-type': JSON_TYPE, [OnexHeader.CorrelationId]: correlationId };

@@ -6,6 +6,7 @@ import {
   HealthStatus,
   isOnexError,
   NodeService,
+  OnexAttribute,
   OnexError,
   toOnexError,
   type CallContext,
@@ -15,6 +16,8 @@ import {
   type Result,
   type Schema,
 } from '@onex/core';
+import { onexTracer, packageVersion, runInSpan } from '@onex/core/internal';
+import { context, type Tracer } from '@opentelemetry/api';
 import type { z } from 'zod';
 import { defineEffectContract, type EffectContract, type EffectRequest, type EffectRequestSchema, type EffectResult } from '../contract/effect-contract.js';
 import type { IdempotencyStore } from '../idempotency/idempotency-store.js';
@@ -30,6 +33,9 @@ import { runInTransaction } from '../transaction/transactional-attempt.js';
 import type { EffectNodeDefinition } from './define-effect-node.js';
 import { DEFAULT_PURGE_INTERVAL_MS, type NodeEffectOptions } from './node-effect-options.js';
 import { OperationCounters, type EffectStats, type OperationStats } from './operation-stats.js';
+
+/** The version of `@onex/effect`, for its tracer. */
+const VERSION = packageVersion(import.meta.url);
 
 /**
  * An effect node: side-effecting I/O (databases, external APIs, files) made safe. Built from a definition (a value:
@@ -90,6 +96,10 @@ import { OperationCounters, type EffectStats, type OperationStats } from './oper
  * `onex_effect_idempotency_keys_in_flight`, and the `onex_circuit_breaker_*` families of each operation's breaker
  * (`breaker="op:<node>:<operation>"`); all read at scrape time.
  *
+ * **Traces.** Beside core's `process <node>` span, each call of an operation is a span `effect <operation>`
+ * (attributes `onex.operation`, `onex.idempotency_key`; `ERROR` with `onex.error.code` when it fails), and each
+ * attempt of a transactional operation a child span `transaction <operation>` (`onex.attempt`).
+ *
  * Protected hooks: {@link invokeOperation} (the end of the chain), plus core's
  * `onInitialize`, `onShutdown`, `componentHealth`, `extraMetrics` (call `super`).
  *
@@ -144,6 +154,7 @@ export class NodeEffect<const TOps extends readonly AnyEffectOperation[], TConfi
   readonly #ownsBreakers: boolean;
   readonly #purgeIntervalMs: number;
   #purgeTimer: NodeJS.Timeout | undefined;
+  readonly #tracer: Tracer;
 
   /**
    * @throws OnexError `CONTRACT` for an invalid definition (no operation, duplicate names, an invalid default, a
@@ -162,6 +173,8 @@ export class NodeEffect<const TOps extends readonly AnyEffectOperation[], TConfi
     this.#breakers = options.breakers ?? new CircuitBreakerRegistry();
     this.#purgeIntervalMs = options.purgeIntervalMs ?? DEFAULT_PURGE_INTERVAL_MS;
     this.#purgeTimer = undefined;
+    this.#tracer = onexTracer(this.tracerProvider, '@onex/effect', VERSION);
+    const tracer = this.#tracer;
     this.#keyed = new KeyedCalls(definition.name, this.idempotencyStore, this.sanitizer);
     this.#prepared = new Map();
     const manager = this.transactions;
@@ -173,8 +186,10 @@ export class NodeEffect<const TOps extends readonly AnyEffectOperation[], TConfi
       const settings = resolveOperationSettings(op, defaults);
       const breaker = settings.breaker === false ? undefined : this.#breakers.get(`op:${definition.name}:${op.name}`, { timeoutMs: false, ...settings.breaker });
       const call = composeInterceptors<unknown, unknown, OperationContext<unknown>>(settings.interceptors, (input, ctx) => this.invokeOperation(op, input, ctx));
+      const transactionSpan = `transaction ${op.name}`;
       const prepared: PreparedOperation = {
         op,
+        spanName: `effect ${op.name}`,
         timeoutMs: settings.timeoutMs,
         retry: settings.retry,
         breaker,
@@ -184,7 +199,14 @@ export class NodeEffect<const TOps extends readonly AnyEffectOperation[], TConfi
         call,
         work:
           op.transactional && manager !== undefined
-            ? (input, opCtx, keyed) => runInTransaction(manager, prepared, input, opCtx, keyed)
+            ? (input, opCtx, keyed) => {
+                const span = tracer.startSpan(transactionSpan, undefined, context.active());
+                if (span.isRecording()) {
+                  span.setAttribute(OnexAttribute.Operation, op.name);
+                  span.setAttribute(OnexAttribute.Attempt, opCtx.attempt);
+                }
+                return runInSpan(span, () => runInTransaction(manager, prepared, input, opCtx, keyed));
+              }
             : (input, opCtx) => produce(prepared, input, opCtx),
       };
       this.#prepared.set(op.name, prepared);
@@ -247,9 +269,14 @@ export class NodeEffect<const TOps extends readonly AnyEffectOperation[], TConfi
     const prepared = this.#prepared.get(request.operation) as PreparedOperation;
     const stats = prepared.stats;
     stats.calls++;
+    const span = this.#tracer.startSpan(prepared.spanName, undefined, context.active());
+    const key = ctx.idempotencyKey;
+    if (span.isRecording()) {
+      span.setAttribute(OnexAttribute.Operation, prepared.op.name);
+      if (key !== undefined) span.setAttribute(OnexAttribute.IdempotencyKey, key);
+    }
     try {
-      const key = ctx.idempotencyKey;
-      const result = key === undefined ? await runAttempts(prepared, request.input, ctx, undefined) : await this.#keyed.run(prepared, request.input, ctx, key);
+      const result = await runInSpan(span, () => (key === undefined ? runAttempts(prepared, request.input, ctx, undefined) : this.#keyed.run(prepared, request.input, ctx, key)));
       stats.successes++;
       return { result };
     } catch (error) {

@@ -14,6 +14,8 @@ import type { AnyEffectOperation, OperationContext } from './effect-operation.js
  */
 export interface PreparedOperation {
   readonly op: AnyEffectOperation;
+  /** `effect <operation>`, the name of its span, made once. */
+  readonly spanName: string;
   /** Per-attempt timeout, ms (the operation's own or the node's default). */
   readonly timeoutMs: number | undefined;
   readonly retry: RetryPolicy;

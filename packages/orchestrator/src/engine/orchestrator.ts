@@ -5,6 +5,7 @@ import {
   HealthStatus,
   LatencyHistogram,
   NodeService,
+  OnexAttribute,
   OnexError,
   toOnexError,
   type CallContext,
@@ -13,7 +14,8 @@ import {
   type NodeClient,
   type NodeContract,
 } from '@onex/core';
-import { onAbort } from '@onex/core/internal';
+import { failSpan, isTraced, onAbort, onexTracer, packageVersion, traceCarrierOf } from '@onex/core/internal';
+import { context, trace, type Tracer } from '@opentelemetry/api';
 import type { z } from 'zod';
 import { MemoryWorkflowStore } from '../store/memory-store.js';
 import { isTerminalStatus, StepStatus, WorkflowStatus, type StepRecord, type WorkflowAdmission, type WorkflowFilter, type WorkflowRecord, type WorkflowSummary } from '../store/workflow-record.js';
@@ -73,6 +75,9 @@ export interface OrchestratorStats {
   /** Per peer breaker: its state and how many times it opened. */
   readonly breakers: Readonly<Record<string, { readonly state: string; readonly openings: number }>>;
 }
+
+/** The version of `@onex/orchestrator`, for its tracer. */
+const VERSION = packageVersion(import.meta.url);
 
 /** How often `result()` reads the store for a workflow not run here (another instance, or parked). */
 const RESULT_POLL_MS = 250;
@@ -146,6 +151,7 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
   readonly #latency = new LatencyHistogram();
   readonly #durations = new WorkflowDurations();
   readonly #finished = new Map<string, number>();
+  readonly #tracer: Tracer;
   readonly #counters: RunCounters = { stepAttempts: 0, stepRetries: 0, compensationsRun: 0, compensationsFailed: 0, compensationsParked: 0, fencedWrites: 0 };
   #started = 0;
   #accepting = false;
@@ -159,6 +165,7 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
     const name = definition.name ?? orchestratorContract.name;
     super(orchestratorNodeContract(name, definition.version ?? orchestratorContract.version, definition.description), options);
     this.#limits = resolveLimits(options);
+    this.#tracer = onexTracer(this.tracerProvider, '@onex/orchestrator', VERSION);
     this.store = options.store ?? new MemoryWorkflowStore();
     this.#ownsBreakers = options.breakers === undefined;
     // Step deadlines do the timing, so breakers have no timeout of their own (and cost no timer per call).
@@ -281,6 +288,12 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
     const timeoutMs = options.timeoutMs ?? definition.timeoutMs;
     const relative = timeoutMs === undefined ? undefined : Math.max(now, startAt ?? now) + timeoutMs;
     const deadlineAt = relative === undefined ? options.deadlineAt : options.deadlineAt === undefined ? relative : Math.min(relative, options.deadlineAt);
+    // The workflow's trace: a `workflow <type>` span for the start, in the caller's context (an HTTP request's, a
+    // parent workflow's step), stored with the workflow so that every run of it, here or on another instance after a
+    // takeover, is a child of it. It covers the start only: a run may outlive this process.
+    const parent = context.active();
+    const span = this.#tracer.startSpan(`workflow ${definition.type}`, undefined, parent);
+    const traceContext = isTraced(span) ? traceCarrierOf(trace.setSpan(parent, span)) : undefined;
     const record: WorkflowRecord = {
       id: options.id ?? randomUUID(),
       type: definition.type,
@@ -298,15 +311,29 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
       ...(options.parentId === undefined ? {} : { parentId: options.parentId }),
       ...(deadlineAt === undefined ? {} : { deadlineAt }),
       ...admissionOf(options),
+      ...(traceContext === undefined ? {} : { traceContext }),
     };
-    const { created, record: stored } = await this.store.create(record);
-    if (created) {
-      this.#started += 1;
-      this.#changes.emit(stored.id, stored.status);
-      if (delayed) this.#takeover.scheduleClaim(startAt - now);
-      else this.#admission.admit(stored);
+    try {
+      const { created, record: stored } = await this.store.create(record);
+      if (span.isRecording()) {
+        span.setAttribute(OnexAttribute.WorkflowId, stored.id);
+        span.setAttribute(OnexAttribute.WorkflowType, stored.type);
+        span.setAttribute(OnexAttribute.CorrelationId, stored.correlationId);
+        if (options.idempotencyKey !== undefined) span.setAttribute(OnexAttribute.IdempotencyKey, options.idempotencyKey);
+      }
+      if (created) {
+        this.#started += 1;
+        this.#changes.emit(stored.id, stored.status);
+        if (delayed) this.#takeover.scheduleClaim(startAt - now);
+        else this.#admission.admit(stored);
+      }
+      return stored.id;
+    } catch (error) {
+      failSpan(span, error);
+      throw error;
+    } finally {
+      span.end();
     }
-    return stored.id;
   }
 
   /**
@@ -652,6 +679,7 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
       children: this,
       canDispatch: () => this.#takeover.canDispatch(),
       changed: (id, status) => this.#changes.emit(id, status),
+      tracer: this.#tracer,
     });
   }
 

@@ -2,6 +2,7 @@ import {
   abortReasonToOnexError,
   ErrorCode,
   isOnexError,
+  OnexAttribute,
   OnexError,
   toOnexError,
   toWireError,
@@ -11,6 +12,8 @@ import {
   type NodeClient,
   type NodeContract,
 } from '@onex/core';
+import { contextOfCarrier, failSpan, isTraced, runInSpan } from '@onex/core/internal';
+import { context, SpanStatusCode, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import type { AnyWorkflowDefinition, StepCallContext, StepDefinition } from '../workflow/definition.js';
 import { consumedSignalIds, isWait, NEVER, SignalInbox, sleepDueAt, sleepOutput, timedOut, waitInput, waitTimeoutAt, waitTimeoutError } from './waits.js';
 import {
@@ -92,6 +95,8 @@ export interface RunDependencies {
   readonly canDispatch: () => boolean;
   /** Told after each successful commit (the orchestrator's change feed). */
   readonly changed: (id: string, status: WorkflowStatus) => void;
+  /** Where the run's spans go (`run <type>`, `step <name>`, `compensate <step>`). */
+  readonly tracer: Tracer;
 }
 
 const MAX_TIMER_MS = 2_147_483_647;
@@ -184,6 +189,8 @@ export class WorkflowRun {
   #wake: (() => void) | undefined;
   /** Step records settled but not yet committed: the closing commit carries them. */
   #unsaved: StepRecord[] = [];
+  /** The context of the run's span (a child of the workflow's stored trace context), when it has a trace. */
+  #trace: Context | undefined;
 
   constructor(record: WorkflowRecord, definition: AnyWorkflowDefinition, deps: RunDependencies) {
     this.id = record.id;
@@ -245,8 +252,52 @@ export class WorkflowRun {
     this.#wake?.();
   }
 
-  /** Runs (or resumes) the workflow until it is finished or the run halts. Never rejects. */
+  /**
+   * Runs (or resumes) the workflow until it is finished or the run halts. Never rejects. The run is one span,
+   * `run <type>`, in the trace the workflow was started in (its stored `traceContext`), wherever and however often it
+   * is resumed: one workflow, one trace.
+   */
   async run(): Promise<RunEnd> {
+    const parent = contextOfCarrier(this.#record.traceContext);
+    const span = this.#deps.tracer.startSpan(`run ${this.#record.type}`, undefined, parent);
+    if (!isTraced(span)) return this.#run();
+    if (span.isRecording()) {
+      span.setAttribute(OnexAttribute.WorkflowId, this.id);
+      span.setAttribute(OnexAttribute.WorkflowType, this.#record.type);
+      span.setAttribute(OnexAttribute.CorrelationId, this.#record.correlationId);
+    }
+    this.#trace = trace.setSpan(parent, span);
+    const end = await context.with(this.#trace, () => this.#run());
+    if (span.isRecording()) {
+      if (end.kind === 'finished') {
+        span.setAttribute(OnexAttribute.WorkflowStatus, end.outcome.status);
+        if (end.outcome.status !== WorkflowStatus.Completed) {
+          span.setAttribute(OnexAttribute.ErrorCode, end.outcome.error.code);
+          span.setStatus({ code: SpanStatusCode.ERROR, message: end.outcome.error.code });
+        }
+      } else {
+        span.setAttribute(OnexAttribute.RunStopped, end.reason);
+        if (end.reason === 'store') failSpan(span, end.error);
+      }
+    }
+    span.end();
+    return end;
+  }
+
+  /** A span of this run's (a step attempt, a compensation attempt), with the workflow's attributes. */
+  #span(name: string, step: string, attempt: number, idempotencyKey: string): Span {
+    const span = this.#deps.tracer.startSpan(name, undefined, this.#trace ?? context.active());
+    if (span.isRecording()) {
+      span.setAttribute(OnexAttribute.WorkflowId, this.id);
+      span.setAttribute(OnexAttribute.WorkflowType, this.#record.type);
+      span.setAttribute(OnexAttribute.Step, step);
+      span.setAttribute(OnexAttribute.Attempt, attempt);
+      span.setAttribute(OnexAttribute.IdempotencyKey, idempotencyKey);
+    }
+    return span;
+  }
+
+  async #run(): Promise<RunEnd> {
     try {
       return { kind: 'finished', outcome: await this.#drive() };
     } catch (error) {
@@ -647,7 +698,7 @@ export class WorkflowRun {
             });
           const startedAt = this.#deps.now();
           try {
-            return await step.call(input, ctx, send);
+            return await runInSpan(this.#span(`step ${step.name}`, step.name, ctx.attempt, idempotencyKey), () => step.call(input, ctx, send), this.#trace);
           } finally {
             this.#deps.durations.recordStep(this.#record.type, step.name, this.#deps.now() - startedAt);
           }
@@ -677,15 +728,22 @@ export class WorkflowRun {
     this.#deps.counters.stepAttempts += 1;
     const startedAt = this.#deps.now();
     try {
-      const { childId, outcome } = await this.#deps.children.runChild({
-        parent: this.record,
-        step,
-        definition: step.target.workflow,
-        input,
-        deadlineAt: this.#attemptDeadline(step),
-        signal,
-        cancelsChild: () => this.#stop !== undefined && this.#halted === undefined,
-      });
+      const definition = step.target.workflow;
+      // The child's own `workflow <type>` span is a child of this one: the whole tree is one trace.
+      const { childId, outcome } = await runInSpan(
+        this.#span(`step ${step.name}`, step.name, 1, `child:${this.id}.${step.name}`),
+        () =>
+          this.#deps.children.runChild({
+            parent: this.record,
+            step,
+            definition,
+            input,
+            deadlineAt: this.#attemptDeadline(step),
+            signal,
+            cancelsChild: () => this.#stop !== undefined && this.#halted === undefined,
+          }),
+        this.#trace,
+      );
       if (outcome.status === WorkflowStatus.Completed) return { name: step.name, ok: true, output: outcome.output, childId };
       const childError = outcome.error;
       return {
@@ -818,17 +876,23 @@ export class WorkflowRun {
           if (!this.#deps.canDispatch()) this.halt('lease');
           this.#checkHalted();
           attempts += 1;
+          const idempotencyKey = `${this.id}:${step.name}:compensate${record.compensationRetries === undefined ? '' : `:retry-${record.compensationRetries}`}`;
           try {
-            await breaker.execute(async () => {
-              const result = await client.call(input, {
-                signal,
-                idempotencyKey: `${this.id}:${step.name}:compensate${record.compensationRetries === undefined ? '' : `:retry-${record.compensationRetries}`}`,
-                correlationId: this.#record.correlationId,
-                ...(spec.timeoutMs === undefined ? {} : { timeoutMs: spec.timeoutMs }),
-              });
-              if (!result.ok) throw result.error;
-              return result.value;
-            });
+            await runInSpan(
+              this.#span(`compensate ${step.name}`, step.name, attempts, idempotencyKey),
+              () =>
+                breaker.execute(async () => {
+                  const result = await client.call(input, {
+                    signal,
+                    idempotencyKey,
+                    correlationId: this.#record.correlationId,
+                    ...(spec.timeoutMs === undefined ? {} : { timeoutMs: spec.timeoutMs }),
+                  });
+                  if (!result.ok) throw result.error;
+                  return result.value;
+                }),
+              this.#trace,
+            );
             return undefined;
           } catch (error) {
             if (isOnexError(error) && error.code === ErrorCode.CircuitOpen) return error;
