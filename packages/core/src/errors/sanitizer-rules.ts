@@ -191,8 +191,9 @@ const PAYMENT_CARD_RULE: PatternRule = {
   // 13–19 digits from a card network's range (2–6), in groups or not, that pass the Luhn check: a card number
   // is a payment credential, so every preset masks it. Epoch timestamps (which start with 1) and ids that fail
   // the check stay readable.
-  // Not inside a word or a longer number (`3.14159…`, `12-4111…`), but after a path's dot (`metadata.4111…`).
-  pattern: String.raw`(?<![A-Za-z0-9_+]|\d[.\-])[2-6]\d{3}(?:[ \-]?\d){9,15}(?![A-Za-z0-9_]|[.\-]\d)`,
+  // Not inside a word or a longer number (`3.14159…`, `12-4111…`), but after a path's dot (`metadata.4111…`); not
+  // the all-digit head of a UUID (`41234567-8901-4006-a123-123456789abc`: the rest of a UUID follows).
+  pattern: String.raw`(?<![A-Za-z0-9_+]|\d[.\-])[2-6]\d{3}(?:[ \-]?\d){9,15}(?![A-Za-z0-9_]|[.\-]\d|-[A-Fa-f][0-9A-Fa-f]{3}-[0-9A-Fa-f]{12}(?![0-9A-Za-z]))`,
   check: (match) => {
     const digits = match.replace(/[ -]/g, '').length;
     return digits >= 13 && digits <= 19 && passesLuhn(match);

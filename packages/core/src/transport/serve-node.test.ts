@@ -373,6 +373,8 @@ describe('ONEX headers', () => {
     expect(parseCorrelationIdHeader('x'.repeat(129))).toBeUndefined();
     expect(parseCorrelationIdHeader(['a', 'b'])).toBeUndefined();
     expect(parseIdempotencyKeyHeader('order-42')).toEqual({ ok: true, value: 'order-42' });
+    // A workflow's step key whose UUID has an all-digit head passing the Luhn check is an id, not a card number.
+    expect(parseIdempotencyKeyHeader('41234567-8901-4006-a123-123456789abc:charge')).toEqual({ ok: true, value: '41234567-8901-4006-a123-123456789abc:charge' });
     expect(parseIdempotencyKeyHeader('k\u00e9').ok).toBe(false);
     expect(parseIdempotencyKeyHeader('k'.repeat(257)).ok).toBe(false);
   });
