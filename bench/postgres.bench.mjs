@@ -393,7 +393,7 @@ async function child() {
     }
   });
   const health1 = (await onex.store.health()).data?.commits;
-  const f = onex.stats();
+  const f = onex.figures();
   const figures = { started: f.started, finished: f.finished, recovered: f.recovered, leaseLosses: f.leaseLosses, fencedWrites: f.fencedWrites, stepRetries: f.stepRetries };
   await onex.close();
   const commitsPerStatement = health0 && health1 ? (health1.commits - health0.commits) / Math.max(1, health1.statements - health0.statements) : Number.NaN;

@@ -211,6 +211,85 @@ describe('PostgresWorkflowStore on PostgreSQL', () => {
     await s.close();
   });
 
+  it('group commit of creates: concurrent creates share statements, keep every field and claim in call order', async () => {
+    const schema = await schemaFor('wf_gcreate');
+    const s = store(schema, { commitConcurrency: 1 });
+    await s.init();
+    const t = Date.now() + 0.5;
+    const full = record('full', {
+      input: null,
+      output: null,
+      error: { code: 'X', message: 'm' },
+      parentId: 'p',
+      deadlineAt: t + 1,
+      wakeAt: t - 10,
+      cancelRequested: true,
+      steps: { a: step('a', { output: null, attempts: 2 }) },
+      admission: { priority: 3, concurrencyKey: 'tenant', concurrencyLimit: 2 },
+      traceContext: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', tracestate: 'x=1' },
+      idempotencyKey: 'full-key',
+    });
+    const ids = Array.from({ length: 40 }, (_, i) => `c${String(i).padStart(2, '0')}`);
+    const results = await Promise.all([s.create(full), ...ids.map((id, i) => s.create(record(id, { createdAt: t, updatedAt: t, input: { i } })))]);
+    expect(results.every((r) => r.created)).toBe(true);
+    const creates = (await s.health()).data?.['creates'] as { statements: number; creates: number; largest: number };
+    expect(creates.creates).toBe(41);
+    expect(creates.statements).toBeLessThan(41);
+    expect(creates.largest).toBeGreaterThan(1);
+    expect(await s.get('full')).toEqual(full);
+    const plain = await s.get('c07');
+    expect(plain).toEqual(record('c07', { createdAt: t, updatedAt: t, input: { i: 7 } }));
+    expect(plain).not.toHaveProperty('output');
+    // Same createdAt: the claim order's tie-break (seq) follows the order the creates were asked for.
+    const claimed = await s.claim({ owner: 'o', leaseMs: 1000, now: t + 1, limit: 100, runnable: RUNNABLE });
+    expect(claimed.map((r) => r.id).filter((id) => id.startsWith('c'))).toEqual(ids);
+    await s.close();
+  });
+
+  it('a shared create statement: a taken id fails only its own create (CONFLICT), a key used twice answers one workflow', async () => {
+    const schema = await schemaFor('wf_gcreate_bad');
+    const s = store(schema, { commitConcurrency: 1 });
+    await s.init();
+    await s.create(record('taken'));
+    const warm = s.create(record('warm'));
+    // Asked for in one event-loop turn while `warm` is in flight: they go out together.
+    const results = await Promise.allSettled([
+      s.create(record('n1')),
+      s.create(record('taken', { input: { changed: true } })),
+      s.create(record('k1', { idempotencyKey: 'same' })),
+      s.create(record('k2', { idempotencyKey: 'same' })),
+      s.create(record('twice')),
+      s.create(record('twice', { input: { second: true } })),
+    ]);
+    await warm;
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled', 'rejected']);
+    for (const i of [1, 5]) {
+      const reason: unknown = (results[i] as PromiseRejectedResult).reason;
+      expect(isOnexError(reason) && reason.code).toBe(ErrorCode.Conflict);
+    }
+    const value = (i: number) => (results[i] as PromiseFulfilledResult<{ created: boolean; record: WorkflowRecord }>).value;
+    expect([value(2).created, value(3).created]).toEqual([true, false]);
+    expect(value(3).record.id).toBe('k1');
+    expect((await s.get('taken'))?.input).toEqual({ n: 1 });
+    expect((await s.get('twice'))?.input).toEqual({ n: 1 });
+    expect((await s.get('n1'))?.status).toBe(WorkflowStatus.Pending);
+    expect(await s.get('k2')).toBeUndefined();
+    await s.close();
+  });
+
+  it('close writes the creates already asked for before it ends its pool', async () => {
+    const schema = await schemaFor('wf_close_create');
+    const s = store(schema);
+    await s.init();
+    const pending = ['a', 'b', 'c'].map((id) => s.create(record(id)));
+    await s.close();
+    expect((await Promise.all(pending)).map((r) => r.created)).toEqual([true, true, true]);
+    const reader = store(schema);
+    await reader.init();
+    expect((await reader.list({})).map((w) => w.id).sort()).toEqual(['a', 'b', 'c']);
+    await reader.close();
+  });
+
   it('commits of one workflow issued together apply in call order', async () => {
     const schema = await schemaFor('wf_order');
     const s = store(schema, { commitConcurrency: 4 });

@@ -50,10 +50,11 @@ export interface PostgresWorkflowStoreOptions {
   readonly onPurgeError?: (error: OnexError) => void;
   /**
    * Group commit: commits waiting while this many commit statements are in flight are written together by the next
-   * one (one statement, one round trip, one WAL flush for all of them). Default 2.
+   * one (one statement, one round trip, one WAL flush for all of them). Creates are grouped the same way, in their own
+   * statements (up to this many in flight too). Default 2.
    */
   readonly commitConcurrency?: number;
-  /** At most this many commits in one statement. Default 256. */
+  /** At most this many commits (or creates) in one statement. Default 256. */
   readonly maxCommitBatch?: number;
 }
 
@@ -211,6 +212,28 @@ export function postgresStatements(schema: string) {
         RETURNING id),
       steps AS (INSERT INTO ${ws} (workflow_id, name, data) SELECT ins.id, e.key, e.value FROM ins CROSS JOIN jsonb_each($19::jsonb) e)
       SELECT count(*)::int AS created FROM ins`,
+    // Many creates in one statement (group commit of creates): $1 is a JSON array of CreateRow, ids distinct. JSON
+    // values are wrapped (`{"v": …}`) so a JSON null input or output stays JSON null. Rows go in in `ord` order (their
+    // `seq`, the claim order's tie-break, follows it). A used idempotency key inserts nothing for that row (also one
+    // used by an earlier row of the same statement); the answer lists the rows inserted.
+    createBatch: `WITH r AS (
+        SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(ord int, id text, type text, version text, status text, input jsonb,
+          output jsonb, error jsonb, idempotency_key text, parent_id text, correlation_id text, created_at double precision,
+          updated_at double precision, deadline_at double precision, owner text, lease_expires_at double precision, epoch bigint,
+          wake_at double precision, cancel_requested boolean, admission jsonb, trace_context jsonb, steps jsonb)),
+      ins AS (
+        INSERT INTO ${wf} (id, type, version, status, input, output, error, idempotency_key, parent_id, correlation_id,
+          created_at, updated_at, deadline_at, owner, lease_expires_at, epoch, wake_at, cancel_requested, admission, trace_context)
+        SELECT r.id, r.type, r.version, r.status, r.input -> 'v', r.output -> 'v', r.error, r.idempotency_key, r.parent_id,
+          r.correlation_id, r.created_at, r.updated_at, r.deadline_at, r.owner, r.lease_expires_at, r.epoch, r.wake_at,
+          r.cancel_requested, r.admission, r.trace_context
+        FROM r ORDER BY r.ord
+        ON CONFLICT (idempotency_key) DO NOTHING
+        RETURNING id),
+      steps AS (
+        INSERT INTO ${ws} (workflow_id, name, data)
+        SELECT r.id, e.key, e.value FROM r JOIN ins ON ins.id = r.id CROSS JOIN LATERAL jsonb_each(r.steps) e)
+      SELECT r.ord FROM r JOIN ins ON ins.id = r.id`,
     byId: `SELECT ${recordColumns('w', ws)} FROM ${wf} w WHERE w.id = $1`,
     byKey: `SELECT ${recordColumns('w', ws)} FROM ${wf} w WHERE w.idempotency_key = $1`,
     // $1 is a JSON array of commits (see CommitRow), $3 their ids. Rows are locked in id order (`locked`), as renew locks them, so
@@ -394,6 +417,14 @@ interface PendingCommit {
   readonly reject: (error: unknown) => void;
 }
 
+interface PendingCreate {
+  readonly record: WorkflowRecord;
+  /** The create row as JSON without its `ord` (given when batched): serialised by the caller's `create` call. */
+  readonly json: string;
+  readonly resolve: (result: CreateResult) => void;
+  readonly reject: (error: unknown) => void;
+}
+
 interface PurgeFigures {
   runs: number;
   deleted: number;
@@ -466,6 +497,35 @@ function commitJson(id: string, epoch: number, change: WorkflowCommit): string {
   return JSON.stringify(row);
 }
 
+/** The create row of `record` as JSON, without `ord` (see the `createBatch` statement); throws on a value JSON cannot hold. */
+function createJson(record: WorkflowRecord): string {
+  const steps: Record<string, StepRecord> = {};
+  for (const step of Object.values(record.steps)) steps[step.name] = step;
+  return JSON.stringify({
+    id: record.id,
+    type: record.type,
+    version: record.version,
+    status: record.status,
+    input: { v: record.input ?? null },
+    output: record.output === undefined ? null : { v: record.output },
+    error: record.error ?? null,
+    idempotency_key: record.idempotencyKey ?? null,
+    parent_id: record.parentId ?? null,
+    correlation_id: record.correlationId,
+    created_at: record.createdAt,
+    updated_at: record.updatedAt,
+    deadline_at: record.deadlineAt ?? null,
+    owner: record.owner ?? null,
+    lease_expires_at: record.leaseExpiresAt ?? null,
+    epoch: record.epoch,
+    wake_at: record.wakeAt ?? null,
+    cancel_requested: record.cancelRequested === true,
+    admission: record.admission ?? null,
+    trace_context: record.traceContext ?? null,
+    steps,
+  });
+}
+
 function runnableArrays(runnable: readonly RunnableType[]): [string[], string[]] {
   return [runnable.map((r) => r.type), runnable.map((r) => r.version)];
 }
@@ -486,8 +546,8 @@ function positiveInt(value: number | undefined, fallback: number, name: string):
  * lock, so instances starting together migrate once; the applied versions are rows of `schema_migrations`.
  *
  * Each commit is one statement and one round trip; commits of different workflows that wait while earlier ones are
- * in flight share the next statement (group commit: one round trip and one WAL flush for the batch). Commits of one
- * workflow are applied in call order. Finished workflows past `retentionMs` are deleted in the background.
+ * in flight share the next statement (group commit: one round trip and one WAL flush for the batch); creates are
+ * grouped the same way. Commits of one workflow are applied in call order. Finished workflows past `retentionMs` are deleted in the background.
  *
  * @experimental The schema (version 1) and the options may still change before 1.0.
  *
@@ -520,6 +580,11 @@ export class PostgresWorkflowStore implements WorkflowStore, ScheduleStore {
   readonly #batchFigures = { statements: 0, commits: 0, largest: 0 };
   #lanesBusy = 0;
   #pumpScheduled = false;
+  /** Creates waiting for a statement, and creates' statements in flight (group commit of creates). */
+  readonly #creates: PendingCreate[] = [];
+  readonly #createFigures = { statements: 0, creates: 0, largest: 0 };
+  #createLanesBusy = 0;
+  #createPumpScheduled = false;
   #drained: (() => void) | undefined;
   #initializing: Promise<void> | undefined;
   #ready = false;
@@ -590,6 +655,89 @@ export class PostgresWorkflowStore implements WorkflowStore, ScheduleStore {
 
   async create(record: WorkflowRecord): Promise<CreateResult> {
     this.#assertReady();
+    const json = createJson(record);
+    return new Promise<CreateResult>((resolve, reject) => {
+      this.#creates.push({ record, json, resolve, reject });
+      this.#scheduleCreates();
+    });
+  }
+
+  /** As {@link #schedulePump} for creates: the creates of one event-loop turn share a statement. */
+  #scheduleCreates(): void {
+    if (this.#createPumpScheduled) return;
+    this.#createPumpScheduled = true;
+    queueMicrotask(() => {
+      this.#createPumpScheduled = false;
+      this.#pumpCreates();
+    });
+  }
+
+  #pumpCreates(): void {
+    while (this.#createLanesBusy < this.#commitConcurrency && this.#creates.length > 0) {
+      const batch = this.#takeCreates();
+      this.#createLanesBusy += 1;
+      void this.#writeCreates(batch).finally(() => {
+        this.#createLanesBusy -= 1;
+        this.#pumpCreates();
+        this.#settle();
+      });
+    }
+  }
+
+  /** The oldest queued creates with distinct ids (a repeated id waits for the next statement: its answer is its own). */
+  #takeCreates(): PendingCreate[] {
+    const batch: PendingCreate[] = [];
+    const ids = new Set<string>();
+    let kept = 0;
+    for (const pending of this.#creates) {
+      if (batch.length < this.#maxCommitBatch && !ids.has(pending.record.id)) {
+        batch.push(pending);
+        ids.add(pending.record.id);
+      } else this.#creates[kept++] = pending;
+    }
+    this.#creates.length = kept;
+    return batch;
+  }
+
+  /** Writes a batch of creates; never rejects (each caller's promise is settled instead). */
+  async #writeCreates(batch: readonly PendingCreate[]): Promise<void> {
+    this.#createFigures.statements += 1;
+    this.#createFigures.creates += batch.length;
+    this.#createFigures.largest = Math.max(this.#createFigures.largest, batch.length);
+    const [only] = batch;
+    if (batch.length === 1 && only !== undefined) return this.#createAlone(only);
+    const payload = `[${batch.map((p, ord) => `{"ord":${ord},${p.json.slice(1)}`).join(',')}]`;
+    let inserted: Set<number>;
+    try {
+      inserted = new Set((await this.#run<{ ord: number }>('createBatch', [payload])).map((row) => row.ord));
+    } catch (error) {
+      // A taken id or a value PostgreSQL refuses fails the whole statement: one by one, so only that create fails. A
+      // failure of the server or the connection is every caller's.
+      if (isOnexError(error) && (error.code === ErrorCode.Validation || error.code === ErrorCode.Internal)) {
+        for (const pending of batch) await this.#createAlone(pending);
+        return;
+      }
+      for (const pending of batch) pending.reject(error);
+      return;
+    }
+    const existing: Promise<void>[] = [];
+    batch.forEach((pending, ord) => {
+      if (inserted.has(ord)) pending.resolve({ created: true, record: pending.record });
+      else existing.push(this.#existing(pending.record).then(pending.resolve, pending.reject));
+    });
+    await Promise.all(existing);
+  }
+
+  /** One create in its own statement; settles the caller's promise. */
+  async #createAlone(pending: PendingCreate): Promise<void> {
+    try {
+      pending.resolve(await this.#createOne(pending.record));
+    } catch (error) {
+      pending.reject(error);
+    }
+  }
+
+  async #createOne(record: WorkflowRecord): Promise<CreateResult> {
     const steps: Record<string, StepRecord> = {};
     for (const step of Object.values(record.steps)) steps[step.name] = step;
     let created: number;
@@ -626,7 +774,11 @@ export class PostgresWorkflowStore implements WorkflowStore, ScheduleStore {
       throw error;
     }
     if (created === 1) return { created: true, record };
-    // The idempotency key was used: answer that workflow (committed, since ON CONFLICT waited for its insert).
+    return this.#existing(record);
+  }
+
+  /** The answer for a create its idempotency key was already used for: that workflow (committed, since ON CONFLICT waited for its insert). */
+  async #existing(record: WorkflowRecord): Promise<CreateResult> {
     const [existing] = await this.#run<RecordRow>('byKey', [record.idempotencyKey ?? null]);
     if (existing === undefined) throw new OnexError(ErrorCode.Internal, `Workflow with idempotency key ${record.idempotencyKey ?? ''} vanished`);
     return { created: false, record: recordOf(existing) };
@@ -660,9 +812,14 @@ export class PostgresWorkflowStore implements WorkflowStore, ScheduleStore {
         this.#lanesBusy -= 1;
         for (const pending of batch) this.#inFlight.delete(pending.id);
         this.#pump();
-        if (this.#queue.length === 0 && this.#lanesBusy === 0) this.#drained?.();
+        this.#settle();
       });
     }
+  }
+
+  /** Tells a waiting close() once nothing is queued or being written. */
+  #settle(): void {
+    if (this.#queue.length === 0 && this.#lanesBusy === 0 && this.#creates.length === 0 && this.#createLanesBusy === 0) this.#drained?.();
   }
 
   /** The oldest queued commits, at most one per workflow and none of a workflow with a commit in flight. */
@@ -936,6 +1093,7 @@ export class PostgresWorkflowStore implements WorkflowStore, ScheduleStore {
           schemaVersion: POSTGRES_SCHEMA_VERSION,
           pool,
           commits: { ...this.#batchFigures, queued: this.#queue.length },
+          creates: { ...this.#createFigures, queued: this.#creates.length },
           purge: { ...this.#purgeFigures },
         },
       };
@@ -1055,7 +1213,7 @@ export class PostgresWorkflowStore implements WorkflowStore, ScheduleStore {
     this.#listeners.clear();
     await this.#unlisten();
     if (this.#purgeTimer !== undefined) clearTimeout(this.#purgeTimer);
-    if (this.#queue.length > 0 || this.#lanesBusy > 0) {
+    if (this.#queue.length > 0 || this.#lanesBusy > 0 || this.#creates.length > 0 || this.#createLanesBusy > 0) {
       await new Promise<void>((resolve) => {
         this.#drained = resolve;
       });
