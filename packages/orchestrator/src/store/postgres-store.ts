@@ -245,8 +245,7 @@ export function postgresStatements(schema: string) {
           set_deadline boolean, deadline_at double precision, set_wake boolean, wake_at double precision,
           seen_signal_seq bigint, steps jsonb)),
       locked AS (
-        SELECT w.id FROM ${wf} w JOIN c ON c.id = w.id AND c.epoch = w.epoch
-        WHERE w.id = ANY($3::text[]) AND ${unfinished('w')} ORDER BY w.id FOR UPDATE OF w),
+        SELECT w.id FROM ${wf} w WHERE w.id = ANY($3::text[]) AND ${unfinished('w')} ORDER BY w.id FOR UPDATE OF w),
       upd AS (
         UPDATE ${wf} w SET
           status = COALESCE(c.status, w.status),
@@ -259,7 +258,7 @@ export function postgresStatements(schema: string) {
             WHEN c.wake_at IS NOT NULL AND c.seen_signal_seq IS NOT NULL AND w.signal_seq > c.seen_signal_seq THEN COALESCE(c.updated_at, c.wake_at)
             ELSE c.wake_at END
         FROM c JOIN locked l ON l.id = c.id
-        WHERE w.id = ANY($3::text[]) AND w.id = c.id AND w.epoch = c.epoch AND ${unfinished('w')}
+        WHERE w.id = l.id AND w.epoch = c.epoch AND ${unfinished('w')}
         RETURNING w.id, w.wake_at),
       ins AS (
         INSERT INTO ${ws} (workflow_id, name, data)
