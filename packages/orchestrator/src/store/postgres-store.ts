@@ -236,7 +236,7 @@ export function postgresStatements(schema: string) {
       SELECT r.ord FROM r JOIN ins ON ins.id = r.id`,
     byId: `SELECT ${recordColumns('w', ws)} FROM ${wf} w WHERE w.id = $1`,
     byKey: `SELECT ${recordColumns('w', ws)} FROM ${wf} w WHERE w.idempotency_key = $1`,
-    // $1 is a JSON array of commits (see CommitRow), $3 their ids. Rows are locked in id order (`locked`), as renew locks them, so
+    // $1 is a JSON array of commits (see commitRowJson), $3 their ids. Rows are locked in id order (`locked`), as renew locks them, so
     // two multi-row statements never wait on each other in a cycle. The last SELECT reads the statement's snapshot
     // (before the update): for a commit not applied it tells a stale epoch, a finished row and an unknown id apart.
     commit: `WITH c AS (
@@ -272,6 +272,31 @@ export function postgresStatements(schema: string) {
         WHERE c.status IN (${FINISHED_LIST}) OR (c.set_wake AND c.wake_at IS NOT NULL))
       SELECT c.ord, upd.id IS NOT NULL AS applied, w.epoch, w.status, (SELECT count(*) FROM notes) AS notified
       FROM c LEFT JOIN upd ON upd.id = c.id LEFT JOIN ${wf} w ON w.id = c.id AND w.id = ANY($3::text[])`,
+    // One commit alone (no other was waiting): the same change as `commit` in a plain UPDATE by primary key, which
+    // locks the one row itself (no lock order to keep) and re-checks the epoch on the row's newest version. The last
+    // SELECT reads the statement's snapshot as `commit`'s does. Values as in CommitValues, one parameter each.
+    commitOne: `WITH upd AS (
+        UPDATE ${wf} w SET
+          status = COALESCE($3::text, w.status),
+          output = CASE WHEN $4::boolean THEN $5::jsonb ELSE w.output END,
+          error = CASE WHEN $6::boolean THEN $7::jsonb ELSE w.error END,
+          updated_at = COALESCE($8::double precision, w.updated_at),
+          deadline_at = CASE WHEN $9::boolean THEN $10::double precision ELSE w.deadline_at END,
+          wake_at = CASE WHEN NOT $11::boolean THEN w.wake_at
+            WHEN $12::double precision IS NOT NULL AND $13::bigint IS NOT NULL AND w.signal_seq > $13::bigint THEN COALESCE($8::double precision, $12::double precision)
+            ELSE $12::double precision END
+        WHERE w.id = $1::text AND w.epoch = $2::bigint AND ${unfinished('w')}
+        RETURNING w.id, w.wake_at),
+      ins AS (
+        INSERT INTO ${ws} (workflow_id, name, data)
+        SELECT upd.id, e.key, e.value FROM upd CROSS JOIN LATERAL jsonb_each($14::jsonb) e
+        ON CONFLICT (workflow_id, name) DO UPDATE SET data = EXCLUDED.data),
+      notes AS MATERIALIZED (
+        SELECT pg_notify($15::text, CASE WHEN $3::text IN (${FINISHED_LIST}) THEN json_build_object('k', 'finished', 'id', upd.id)::text
+          ELSE json_build_object('k', 'wake', 'at', upd.wake_at)::text END) AS sent
+        FROM upd WHERE $3::text IN (${FINISHED_LIST}) OR ($11::boolean AND $12::double precision IS NOT NULL))
+      SELECT 0 AS ord, (SELECT count(*) FROM upd)::int > 0 AS applied, w.epoch, w.status, (SELECT count(*) FROM notes) AS notified
+      FROM (SELECT 1) one LEFT JOIN ${wf} w ON w.id = $1::text`,
     claim: claimSet('f.claimable_at <= $3'),
     // includeOwn adds the owner's own rows whose lease still runs ($7 is the owner again; due is checked above).
     claimWithOwn: claimSet('(f.claimable_at <= $3 OR f.owner = $7::text)'),
@@ -388,30 +413,32 @@ interface CommitResultRow {
   status: WorkflowStatus | null;
 }
 
-/** One commit as the commit statement reads it (a JSON object; `output`/`error` wrapped so JSON null survives). */
-interface CommitRow {
-  ord: number;
-  id: string;
-  epoch: number;
-  status: string | null;
-  set_output: boolean;
-  output: { v: unknown } | null;
-  set_error: boolean;
-  error: { v: unknown } | null;
-  updated_at: number | null;
-  set_deadline: boolean;
-  deadline_at: number | null;
-  set_wake: boolean;
-  wake_at: number | null;
-  seen_signal_seq: number | null;
-  steps: Record<string, StepRecord>;
+/**
+ * One commit's values, serialised once by the caller's `commit` call: JSON values as JSON text. The `commit`
+ * statement reads them as one object of a JSON array (output and error wrapped as `{"v": …}` so that JSON null
+ * survives), `commitOne` as one parameter each.
+ */
+interface CommitValues {
+  readonly status: string | null;
+  readonly setOutput: boolean;
+  /** JSON text of the output, or null for SQL NULL. */
+  readonly output: string | null;
+  readonly setError: boolean;
+  readonly error: string | null;
+  readonly updatedAt: number | null;
+  readonly setDeadline: boolean;
+  readonly deadlineAt: number | null;
+  readonly setWake: boolean;
+  readonly wakeAt: number | null;
+  readonly seenSignalSeq: number | null;
+  /** JSON text of an object of the steps written, by name. */
+  readonly steps: string;
 }
 
 interface PendingCommit {
   readonly id: string;
   readonly epoch: number;
-  /** The commit as JSON without its `ord` (given when batched): serialised by the caller's `commit` call. */
-  readonly json: string;
+  readonly values: CommitValues;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
 }
@@ -472,28 +499,42 @@ function recordOf(row: RecordRow): WorkflowRecord {
   return { ...summaryOf(row), input: row.input, ...(row.has_output ? { output: row.output } : {}), steps: row.steps };
 }
 
-/** The commit row of `change` as JSON, without `ord`; throws (for this caller only) on a value JSON cannot hold. */
-function commitJson(id: string, epoch: number, change: WorkflowCommit): string {
+/** JSON text of a value, or null when it has none (undefined, or what JSON cannot show); throws on what JSON cannot hold. */
+function jsonText(value: unknown): string | null {
+  return value === undefined ? null : ((JSON.stringify(value) as string | undefined) ?? null);
+}
+
+/** The values of `change` (see CommitValues); throws (for this caller only) on a value JSON cannot hold. */
+function commitValues(change: WorkflowCommit): CommitValues {
   const w = change.workflow ?? {};
   const steps: Record<string, StepRecord> = {};
   for (const step of change.steps ?? []) steps[step.name] = step;
-  const row: Omit<CommitRow, 'ord'> = {
-    id,
-    epoch,
+  return {
     status: w.status ?? null,
-    set_output: 'output' in w,
-    output: w.output === undefined ? null : { v: w.output },
-    set_error: 'error' in w,
-    error: w.error === undefined ? null : { v: w.error },
-    updated_at: w.updatedAt ?? null,
-    set_deadline: 'deadlineAt' in w,
-    deadline_at: w.deadlineAt ?? null,
-    set_wake: w.wakeAt !== undefined,
-    wake_at: w.wakeAt ?? null,
-    seen_signal_seq: w.seenSignalSeq ?? null,
-    steps,
+    setOutput: 'output' in w,
+    output: jsonText(w.output),
+    setError: 'error' in w,
+    error: jsonText(w.error),
+    updatedAt: w.updatedAt ?? null,
+    setDeadline: 'deadlineAt' in w,
+    deadlineAt: w.deadlineAt ?? null,
+    setWake: w.wakeAt !== undefined,
+    wakeAt: w.wakeAt ?? null,
+    seenSignalSeq: w.seenSignalSeq ?? null,
+    steps: JSON.stringify(steps),
   };
-  return JSON.stringify(row);
+}
+
+/** One object of the `commit` statement's JSON array. */
+function commitRowJson(ord: number, pending: PendingCommit): string {
+  const v = pending.values;
+  const wrapped = (text: string | null): string => (text === null ? 'null' : `{"v":${text}}`);
+  return (
+    `{"ord":${ord},"id":${JSON.stringify(pending.id)},"epoch":${pending.epoch},"status":${JSON.stringify(v.status)},` +
+    `"set_output":${v.setOutput},"output":${wrapped(v.output)},"set_error":${v.setError},"error":${wrapped(v.error)},` +
+    `"updated_at":${JSON.stringify(v.updatedAt)},"set_deadline":${v.setDeadline},"deadline_at":${JSON.stringify(v.deadlineAt)},` +
+    `"set_wake":${v.setWake},"wake_at":${JSON.stringify(v.wakeAt)},"seen_signal_seq":${JSON.stringify(v.seenSignalSeq)},"steps":${v.steps}}`
+  );
 }
 
 /** The create row of `record` as JSON, without `ord` (see the `createBatch` statement); throws on a value JSON cannot hold. */
@@ -785,9 +826,9 @@ export class PostgresWorkflowStore implements WorkflowStore, ScheduleStore {
 
   async commit(id: string, epoch: number, change: WorkflowCommit): Promise<void> {
     this.#assertReady();
-    const json = commitJson(id, epoch, change);
+    const values = commitValues(change);
     return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ id, epoch, json, resolve, reject });
+      this.#queue.push({ id, epoch, values, resolve, reject });
       this.#schedulePump();
     });
   }
@@ -842,12 +883,34 @@ export class PostgresWorkflowStore implements WorkflowStore, ScheduleStore {
     this.#batchFigures.statements += 1;
     this.#batchFigures.commits += batch.length;
     this.#batchFigures.largest = Math.max(this.#batchFigures.largest, batch.length);
-    const payload = `[${batch.map((p, ord) => `{"ord":${ord},${p.json.slice(1)}`).join(',')}]`;
     let rows: CommitResultRow[];
     try {
-      // $3, the batch's ids, lets the planner use the primary key whatever its (fixed) guess of the batch size: on a
-      // small table it would otherwise scan it whole at every commit.
-      rows = await this.#run<CommitResultRow>('commit', [payload, this.#channel, batch.map((p) => p.id)]);
+      const [only] = batch;
+      if (batch.length === 1 && only !== undefined) {
+        const v = only.values;
+        rows = await this.#run<CommitResultRow>('commitOne', [
+          only.id,
+          only.epoch,
+          v.status,
+          v.setOutput,
+          v.output,
+          v.setError,
+          v.error,
+          v.updatedAt,
+          v.setDeadline,
+          v.deadlineAt,
+          v.setWake,
+          v.wakeAt,
+          v.seenSignalSeq,
+          v.steps,
+          this.#channel,
+        ]);
+      } else {
+        // $3, the batch's ids, lets the planner use the primary key whatever its (fixed) guess of the batch size: on a
+        // small table it would otherwise scan it whole at every commit.
+        const payload = `[${batch.map((p, ord) => commitRowJson(ord, p)).join(',')}]`;
+        rows = await this.#run<CommitResultRow>('commit', [payload, this.#channel, batch.map((p) => p.id)]);
+      }
     } catch (error) {
       // A value one commit carries that PostgreSQL refuses fails the whole statement: write them one by one, so only
       // that commit fails. A failure of the server or the connection is every caller's.
