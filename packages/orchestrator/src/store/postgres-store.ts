@@ -501,7 +501,10 @@ function recordOf(row: RecordRow): WorkflowRecord {
 
 /** JSON text of a value, or null when it has none (undefined, or what JSON cannot show); throws on what JSON cannot hold. */
 function jsonText(value: unknown): string | null {
-  return value === undefined ? null : ((JSON.stringify(value) as string | undefined) ?? null);
+  if (value === undefined) return null;
+  // JSON.stringify answers undefined (despite its declared type) for a function or a symbol.
+  const text: string | undefined = JSON.stringify(value);
+  return text ?? null;
 }
 
 /** The values of `change` (see CommitValues); throws (for this caller only) on a value JSON cannot hold. */
