@@ -212,7 +212,7 @@ export function postgresStatements(schema: string) {
         RETURNING id),
       steps AS (INSERT INTO ${ws} (workflow_id, name, data) SELECT ins.id, e.key, e.value FROM ins CROSS JOIN jsonb_each($19::jsonb) e)
       SELECT count(*)::int AS created FROM ins`,
-    // Many creates in one statement (group commit of creates): $1 is a JSON array of CreateRow, ids distinct. JSON
+    // Many creates in one statement (group commit of creates): $1 is a JSON array (see createJson), ids distinct. JSON
     // values are wrapped (`{"v": …}`) so a JSON null input or output stays JSON null. Rows go in in `ord` order (their
     // `seq`, the claim order's tie-break, follows it). A used idempotency key inserts nothing for that row (also one
     // used by an earlier row of the same statement); the answer lists the rows inserted.
@@ -590,7 +590,8 @@ function positiveInt(value: number | undefined, fallback: number, name: string):
  *
  * Each commit is one statement and one round trip; commits of different workflows that wait while earlier ones are
  * in flight share the next statement (group commit: one round trip and one WAL flush for the batch); creates are
- * grouped the same way. Commits of one workflow are applied in call order. Finished workflows past `retentionMs` are deleted in the background.
+ * grouped the same way. Commits of one workflow are applied in call order. Finished workflows past `retentionMs` are
+ * deleted in the background.
  *
  * @experimental The schema (version 1) and the options may still change before 1.0.
  *
