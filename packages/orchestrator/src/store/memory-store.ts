@@ -166,7 +166,8 @@ export class MemoryWorkflowStore implements WorkflowStore, ScheduleStore {
     let signals: Record<string, number> | undefined;
     for (const { id, epoch } of held) {
       const record = this.#heldBy(owner, id, epoch);
-      if (record === undefined) {
+      // A released lease (0) is not renewed: a renewal read before the run ended must not take the workflow back.
+      if (record === undefined || record.leaseExpiresAt === 0) {
         lost.push(id);
         continue;
       }

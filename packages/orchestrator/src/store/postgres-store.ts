@@ -303,7 +303,7 @@ export function postgresStatements(schema: string) {
     renew: `WITH h AS (SELECT * FROM unnest($1::text[], $2::bigint[]) AS h(id, epoch)),
       locked AS (
         SELECT w.id FROM ${wf} w JOIN h ON h.id = w.id AND h.epoch = w.epoch
-        WHERE w.owner = $3 AND ${unfinished('w')} ORDER BY w.id FOR UPDATE OF w)
+        WHERE w.owner = $3 AND w.lease_expires_at IS DISTINCT FROM 0 AND ${unfinished('w')} ORDER BY w.id FOR UPDATE OF w)
       UPDATE ${wf} w SET lease_expires_at = $4 FROM locked l WHERE w.id = l.id
       RETURNING w.id, w.cancel_requested, w.signal_seq`,
     // One signal: the workflow row locked (so the number and a parking commit's check are serialised), the signal

@@ -216,8 +216,9 @@ export const SQLITE_STATEMENTS = {
     WHERE id = @id AND epoch = @epoch AND ${UNFINISHED}`,
   claim: CLAIM_SET,
   claimWithOwn: CLAIM_SET_WITH_OWN,
+  // A released lease (0) is not renewed: a renewal read before the run ended must not take the workflow back.
   renew: `UPDATE onex_workflows SET lease_expires_at = @leaseExpiresAt
-    WHERE id = @id AND epoch = @epoch AND owner = @owner AND ${UNFINISHED} RETURNING cancel_requested, signal_seq`,
+    WHERE id = @id AND epoch = @epoch AND owner = @owner AND lease_expires_at <> 0 AND ${UNFINISHED} RETURNING cancel_requested, signal_seq`,
   release: `UPDATE onex_workflows SET lease_expires_at = 0 WHERE id = @id AND epoch = @epoch AND owner = @owner AND ${UNFINISHED}`,
   requestCancel: `UPDATE onex_workflows SET cancel_requested = 1, wake_at = NULL WHERE id = ? AND ${UNFINISHED}`,
   signalState: 'SELECT status, signal_seq, wake_at FROM onex_workflows WHERE id = ?',

@@ -104,7 +104,8 @@ export interface WorkflowStore {
   claim(options: ClaimOptions): Promise<readonly WorkflowRecord[]>;
   /**
    * Extends to `leaseExpiresAt` the lease of each held run that `owner` still holds at that epoch and that is
-   * unfinished; the others are reported `lost`.
+   * unfinished; the others are reported `lost`. A lease given up by `release` is not renewed (also reported
+   * `lost`): a renewal whose list was read before the run ended must not take the released workflow back.
    */
   renew(owner: string, held: readonly HeldRun[], leaseExpiresAt: number): Promise<RenewResult>;
   /** Gives up a held run (its lease expires now, so any instance may claim it); nothing when no longer held. */

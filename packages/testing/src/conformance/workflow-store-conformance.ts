@@ -409,6 +409,18 @@ export function workflowStoreConformance(options: WorkflowStoreConformanceOption
     });
 
     describe('renew', () => {
+      it('renew does not take back a released lease: a renewal read before the run ended reports it lost', async () => {
+        const store = await open();
+        await store.create(workflow('parked', { status: WorkflowStatus.Running }));
+        await store.commit('parked', 1, { workflow: { wakeAt: t0 + 5 } });
+        await store.release('a', { id: 'parked', epoch: 1 });
+        const result = await store.renew('a', [{ id: 'parked', epoch: 1 }], t0 + LEASE_MS);
+        expect(result.lost).toEqual(['parked']);
+        expect((await store.get('parked'))?.leaseExpiresAt).toBe(0);
+        // So it is claimable once due, by anyone (its owner too).
+        expect((await store.claim(claimBy('b', { now: t0 + 5 }))).map((r) => r.id)).toEqual(['parked']);
+      });
+
       it('renew extends the lease of runs still held and reports the others lost', async () => {
         const store = await open();
         await seed(store, [
