@@ -16,7 +16,7 @@ export interface FakeTimeOptions {
   readonly tickMs: number;
   /** The step `advance` moves fake time by, letting the I/O of each step finish. */
   readonly stepMs: number;
-  /** How long `until` waits in real time before it fails. Default 30 s (a busy machine). */
+  /** How long `until` waits in real time before it fails. Default 60 s (a busy machine; tests get 90 s). */
   readonly untilMs?: number;
 }
 
@@ -67,7 +67,7 @@ export function fakeTime(options: FakeTimeOptions): FakeTime {
       await orchestrator.shutdown();
     },
     async until(condition, what) {
-      const deadline = performance.now() + (options.untilMs ?? 30_000);
+      const deadline = performance.now() + (options.untilMs ?? 60_000);
       while (!(await condition())) {
         if (performance.now() > deadline) throw new Error(`timed out waiting until ${what}`);
         await pause(2);
