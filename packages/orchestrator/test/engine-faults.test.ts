@@ -197,6 +197,47 @@ describe('issue 9 #1: compensation against an open breaker waits, parked, until 
   });
 });
 
+describe('a resumed saga keeps the reason it stopped for', () => {
+  const wf = defineWorkflow({ type: 'resumed-saga', version: '1.0.0', input: Input, output: Output, timeoutMs: 60_000 })
+    .step('reserve', { target: ref('pay'), input: () => ({ value: 1 }), retry: FAST, compensate: { target: ref('pay'), input: () => ({ value: 99 }), retry: FAST } })
+    .step('ship', { target: ref('pay'), dependsOn: ['reserve'], input: () => ({ value: 2 }), retry: FAST })
+    .returns(() => ({ total: 0 }));
+
+  // A step that failed with TIMEOUT (a signal wait, a peer past its step timeout) or CANCELLED names itself in the
+  // workflow's error; only the workflow's own deadline and cancel do not. A run resumed mid-saga (parked on an open
+  // breaker, taken over, restarted) must end as the first run would have: `compensated`, not `timed_out` (the demo
+  // e2e test caught an order whose shipping wait timed out ending `timed_out` after its refund parked).
+  for (const [code, step, status] of [
+    [ErrorCode.Timeout, 'ship', WorkflowStatus.Compensated],
+    [ErrorCode.Cancelled, 'ship', WorkflowStatus.Compensated],
+    [ErrorCode.Timeout, undefined, WorkflowStatus.TimedOut],
+    [ErrorCode.Cancelled, undefined, WorkflowStatus.Cancelled],
+  ] as const) {
+    it(`an error ${code}${step === undefined ? ' of the workflow' : ` of step ${step}`} resumes to ${status}`, async () => {
+      const pay = new ScriptedPeer('pay');
+      const store = new MemoryWorkflowStore();
+      const now = Date.now();
+      await store.create(
+        leftBehind({
+          id: 'w-saga',
+          type: 'resumed-saga',
+          status: WorkflowStatus.Compensating,
+          deadlineAt: now + 60_000,
+          error: { code, message: 'stopped', ...(step === undefined ? {} : { step, attempts: 1 }) },
+          steps: {
+            reserve: { name: 'reserve', status: StepStatus.Completed, attempts: 1, attemptErrors: [], input: { value: 1 }, output: { value: 1 }, completionSeq: 1 },
+            ship: { name: 'ship', status: StepStatus.Failed, attempts: 1, attemptErrors: [{ code, message: 'stopped' }], input: { value: 2 } },
+          },
+        }),
+      );
+      const o = await orchestrator(await peers(pay), [wf], { store });
+      const outcome = await o.result('w-saga', bounded());
+      expect(outcome.status).toBe(status);
+      expect(pay.log.map((l) => l.value)).toEqual([99]);
+    });
+  }
+});
+
 describe('issue 9 #2: an attempt that may have reached the peer stays uncertain', () => {
   const wf = defineWorkflow({ type: 'uncertain', version: '1.0.0', input: Input, output: Output })
     .step('charge', { target: ref('pay'), input: ({ input }) => ({ value: input.value + Date.now() }), retry: FAST, compensate: { target: ref('refund'), input: () => ({ value: 99 }), retry: FAST } })

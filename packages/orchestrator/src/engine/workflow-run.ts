@@ -348,8 +348,12 @@ export class WorkflowRun {
 
   #restoredStopReason(): StopReason {
     const error = this.#record.error;
-    if (error?.code === ErrorCode.Timeout && this.#record.deadlineAt !== undefined) return { kind: 'timed_out' };
-    if (error?.code === ErrorCode.Cancelled) return { kind: 'cancelled' };
+    // Only the workflow's own deadline and cancel stop it with no step named: a step that failed with TIMEOUT (a
+    // signal wait that timed out, a peer past its step timeout) or CANCELLED still ends the saga as a failure.
+    if (error?.step === undefined) {
+      if (error?.code === ErrorCode.Timeout && this.#record.deadlineAt !== undefined) return { kind: 'timed_out' };
+      if (error?.code === ErrorCode.Cancelled) return { kind: 'cancelled' };
+    }
     const step = error?.step ?? [...this.#steps.values()].find((s) => s.status === StepStatus.Failed)?.name;
     return { kind: 'failed', ...(step === undefined ? {} : { step }), error: error ?? this.#wire(new OnexError(ErrorCode.Internal, 'Workflow failed')) };
   }
