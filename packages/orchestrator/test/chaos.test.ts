@@ -85,7 +85,7 @@ function describeRecord(record: WorkflowRecord | undefined): string {
 }
 
 describe('orchestrator chaos at process level', () => {
-  it(`keeps the five invariants over ${WORKFLOWS} workflows through SIGKILLs, SIGSTOPs past the lease and peer kills`, async () => {
+  it(`keeps the six invariants over ${WORKFLOWS} workflows through SIGKILLs, SIGSTOPs past the lease and peer kills`, async () => {
     const wallStart = Date.now();
     const random = new Prng(SEED);
     const harnessErrors: string[] = [];

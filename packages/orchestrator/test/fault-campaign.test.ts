@@ -1,5 +1,5 @@
 // The acceptance test of the fault issue: seeds × workflows of sagas on 3 orchestrator instances sharing one store
-// (memory, SQLite and PostgreSQL in turn), under injected store, peer, crash and clock faults; then the five invariants. One seed is
+// (memory, SQLite and PostgreSQL in turn), under injected store, peer, crash and clock faults; then the six invariants. One seed is
 // reproducible from its number: ONEX_FAULT_SEED=<n>. Sizes: ONEX_FAULT_SEEDS (default 20), ONEX_FAULT_WORKFLOWS
 // (default 1000).
 import { afterAll, describe, expect, it } from 'vitest';

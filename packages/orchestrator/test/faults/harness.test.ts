@@ -69,7 +69,7 @@ describe('fault campaign harness', () => {
       ['failed', { ...record('failed', 'a'), status: WorkflowStatus.CompensationFailed, steps: { reserve: step('reserve', StepStatus.CompensationFailed, { compensationError: timeout }) } }],
     ]);
     const violations = checkInvariants({ workflows, unstarted: [], compensable: ['reserve'], ledger, fencing: [] });
-    expect(countByInvariant(violations)).toEqual({ terminal: 0, appliedOnce: 0, compensatedOnce: 2, fenced: 0, compensationFailedOnRefusal: 2 });
+    expect(countByInvariant(violations)).toEqual({ terminal: 0, appliedOnce: 0, compensatedOnce: 2, fenced: 0, compensationFailedOnRefusal: 2, outcome: 0 });
   });
 
   it('invariants: a definitely refused compensation in a compensation_failed workflow is no violation', () => {
@@ -81,5 +81,23 @@ describe('fault campaign harness', () => {
     const charge: StepRecord = { name: 'charge', status: StepStatus.CompensationFailed, attempts: 1, attemptErrors: [], compensationError: refused };
     const workflows = new Map<string, WorkflowRecord>([['w', { ...record('w', 'a'), status: WorkflowStatus.CompensationFailed, steps: { charge } }]]);
     expect(checkInvariants({ workflows, unstarted: [], compensable: ['charge'], ledger, fencing: [] })).toEqual([]);
+  });
+
+  it('invariants: timed_out or cancelled for a step’s own TIMEOUT or CANCELLED, or with no cancel requested, is a violation', () => {
+    const stopped = (code: string, step?: string): WorkflowRecord['error'] => ({ code, message: 'stopped', retryable: false, ...(step === undefined ? {} : { step }) });
+    const base = { ...record('x', 'a'), deadlineAt: Date.now() };
+    const workflows = new Map<string, WorkflowRecord>([
+      ['deadline', { ...base, id: 'deadline', status: WorkflowStatus.TimedOut, error: stopped(ErrorCode.Timeout) }],
+      ['cancel', { ...base, id: 'cancel', status: WorkflowStatus.Cancelled, cancelRequested: true, error: stopped(ErrorCode.Cancelled) }],
+      ['step-timeout', { ...base, id: 'step-timeout', status: WorkflowStatus.TimedOut, error: stopped(ErrorCode.Timeout, 'ship') }],
+      ['step-cancel', { ...base, id: 'step-cancel', status: WorkflowStatus.Cancelled, cancelRequested: true, error: stopped(ErrorCode.Cancelled, 'ship') }],
+      ['unrequested', { ...base, id: 'unrequested', status: WorkflowStatus.Cancelled, error: stopped(ErrorCode.Cancelled) }],
+    ]);
+    const violations = checkInvariants({ workflows, unstarted: [], compensable: [], ledger: new EffectLedger(), fencing: [] });
+    expect(violations.map((v) => [v.invariant, v.workflowId])).toEqual([
+      ['outcome', 'step-timeout'],
+      ['outcome', 'step-cancel'],
+      ['outcome', 'unrequested'],
+    ]);
   });
 });

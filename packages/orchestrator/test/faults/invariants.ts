@@ -1,4 +1,4 @@
-// The five promises the fault campaign checks once every instance is down, each violation naming its workflow.
+// The six promises the fault campaign checks once every instance is down, each violation naming its workflow.
 import { errorCodeInfo, isErrorCode } from '@onex/core';
 import { isTerminalStatus, StepStatus, WorkflowStatus, type WorkflowRecord } from '../../src/store/workflow-record.js';
 import type { EffectLedger } from './effect-peers.js';
@@ -16,6 +16,11 @@ export const Invariant = {
   Fenced: 'fenced',
   /** `compensation_failed` only after a definite refusal of the compensation. */
   CompensationFailedOnRefusal: 'compensationFailedOnRefusal',
+  /**
+   * The final status names what stopped the workflow: `timed_out` only for its own deadline and `cancelled` only for
+   * a requested cancel, never for a step that failed with TIMEOUT or CANCELLED (that one names itself in the error).
+   */
+  Outcome: 'outcome',
 } as const;
 /** One of the {@link Invariant} values. */
 export type Invariant = (typeof Invariant)[keyof typeof Invariant];
@@ -49,7 +54,7 @@ function stepsOf(record: WorkflowRecord): string {
     .join(' ');
 }
 
-/** Checks the five invariants; an empty list means the campaign found nothing. */
+/** Checks the six invariants; an empty list means the campaign found nothing. */
 export function checkInvariants(input: InvariantInput): Violation[] {
   const violations: Violation[] = [];
   const add = (invariant: Invariant, workflowId: string, reason: string): void => {
@@ -117,6 +122,17 @@ export function checkInvariants(input: InvariantInput): Violation[] {
       const after = error === undefined ? '' : ` (after ${error.code}: ${error.message})`;
       if (undo.applied > 0) add(Invariant.CompensationFailedOnRefusal, id, `step ${step.name} compensation_failed, but the peer applied its compensation${after}`);
       else if (undo.refused === 0) add(Invariant.CompensationFailedOnRefusal, id, `step ${step.name} compensation_failed, but the peer never refused its compensation${after}`);
+    }
+  }
+
+  for (const [id, record] of input.workflows) {
+    if (record === undefined) continue;
+    const { error } = record;
+    if (record.status === WorkflowStatus.TimedOut && (error?.code !== 'TIMEOUT' || error.step !== undefined || record.deadlineAt === undefined)) {
+      add(Invariant.Outcome, id, `timed_out, but stopped by ${error?.step === undefined ? 'the workflow' : `step ${error.step}`} (${error?.code ?? 'no error'}, deadline ${String(record.deadlineAt)})`);
+    }
+    if (record.status === WorkflowStatus.Cancelled && (record.cancelRequested !== true || error?.step !== undefined)) {
+      add(Invariant.Outcome, id, `cancelled, but ${record.cancelRequested === true ? `stopped by step ${String(error?.step)} (${String(error?.code)})` : 'no cancel was requested'}`);
     }
   }
   return violations;
