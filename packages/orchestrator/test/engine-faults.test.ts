@@ -223,10 +223,10 @@ describe('a resumed saga keeps the reason it stopped for', () => {
           type: 'resumed-saga',
           status: WorkflowStatus.Compensating,
           deadlineAt: now + 60_000,
-          error: { code, message: 'stopped', ...(step === undefined ? {} : { step, attempts: 1 }) },
+          error: { code, message: 'stopped', retryable: false, ...(step === undefined ? {} : { step, attempts: 1 }) },
           steps: {
             reserve: { name: 'reserve', status: StepStatus.Completed, attempts: 1, attemptErrors: [], input: { value: 1 }, output: { value: 1 }, completionSeq: 1 },
-            ship: { name: 'ship', status: StepStatus.Failed, attempts: 1, attemptErrors: [{ code, message: 'stopped' }], input: { value: 2 } },
+            ship: { name: 'ship', status: StepStatus.Failed, attempts: 1, attemptErrors: [{ code, message: 'stopped', retryable: false }], input: { value: 2 } },
           },
         }),
       );

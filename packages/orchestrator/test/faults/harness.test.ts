@@ -84,7 +84,7 @@ describe('fault campaign harness', () => {
   });
 
   it('invariants: timed_out or cancelled for a step’s own TIMEOUT or CANCELLED, or with no cancel requested, is a violation', () => {
-    const stopped = (code: string, step?: string): WorkflowRecord['error'] => ({ code, message: 'stopped', retryable: false, ...(step === undefined ? {} : { step }) });
+    const stopped = (code: ErrorCode, step?: string): NonNullable<WorkflowRecord['error']> => ({ code, message: 'stopped', retryable: false, ...(step === undefined ? {} : { step }) });
     const base = { ...record('x', 'a'), deadlineAt: Date.now() };
     const workflows = new Map<string, WorkflowRecord>([
       ['deadline', { ...base, id: 'deadline', status: WorkflowStatus.TimedOut, error: stopped(ErrorCode.Timeout) }],
