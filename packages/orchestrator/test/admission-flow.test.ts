@@ -1,6 +1,6 @@
 // Flow control in admission. Invariants checked here:
-// - a concurrency key never has more than its limit running at once on the instance, while other keys go on (none
-//   is starved: every workflow completes, and several keys run at once);
+// - a concurrency key never has more than its limit running at once, on one instance and across instances sharing a
+//   store, while other keys go on (none is starved: every workflow completes, and several keys run at once);
 // - among waiting workflows a higher priority starts first;
 // - waiting workflows are durable: an instance that stops with a backlog leaves it in the store, and the next one
 //   runs all of it, keys and priorities kept.
@@ -53,11 +53,11 @@ const time = fakeTime({ tickMs: 0, stepMs: 250 });
 let clock: FakeClock | undefined;
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function orchestrator(store: WorkflowStore, counting: CountingPeer, maxConcurrentWorkflows: number): Promise<Orchestrator> {
-  await counting.initialize();
+async function orchestrator(store: WorkflowStore, counting: CountingPeer, maxConcurrentWorkflows: number, instanceId = 'only', maxQueuedWorkflows?: number): Promise<Orchestrator> {
+  if (counting.status !== 'ready') await counting.initialize();
   const o = new Orchestrator(
     { workflows: [job] },
-    { store, peers: { counting: createInProcessClient(counting) }, logger: createSilentLogger(), maxConcurrentWorkflows, leaseMs: 4 * 3_600_000, instanceId: 'only', clock: time.clock },
+    { store, peers: { counting: createInProcessClient(counting) }, logger: createSilentLogger(), maxConcurrentWorkflows, leaseMs: 4 * 3_600_000, instanceId, clock: time.clock, ...(maxQueuedWorkflows === undefined ? {} : { maxQueuedWorkflows }) },
   );
   time.track(o);
   await o.initialize();
@@ -100,6 +100,34 @@ describe('admission flow control', () => {
     expect((await store.get(ids[0]!))?.admission).toEqual({ concurrencyKey: 'tenant:t0', concurrencyLimit: 2 });
   });
 
+  for (const kind of ['memory', 'sqlite'] as const) {
+    it(`3 instances on one ${kind} store: 50 workflows over 5 keys with a limit of 2, no key ever runs more than 2 anywhere`, async () => {
+      clock = time.install(T0, 1_000_000);
+      const counting = new CountingPeer(1_000);
+      const path = join(dir, `shared-${kind}.db`);
+      const shared = new MemoryWorkflowStore();
+      const storeOf = (): WorkflowStore => (kind === 'memory' ? shared : new SqliteWorkflowStore({ path, purgeIntervalMs: 0 }));
+      // Each takes at most 4 (3 running, 1 waiting): the 10 slots of the 5 keys are spread over the three, and
+      // per-instance limits alone would let a key run 2 on each (6 at once).
+      const instances: Orchestrator[] = [];
+      for (const id of ['a', 'b', 'c']) instances.push(await orchestrator(storeOf(), counting, 3, id, 1));
+      const ids: string[] = [];
+      let at = 0;
+      for (const tenant of ['t0', 't1', 't2', 't3', 't4']) {
+        for (let n = 0; n < 10; n += 1) ids.push(await instances[at++ % 3]!.start(job, { tenant, n }, { concurrencyKey: `tenant:${tenant}`, concurrencyLimit: 2 }));
+      }
+      const reader = storeOf();
+      await reader.init();
+      await runUntil(() => allFinished(reader, ids), 250);
+      for (const tenant of ['t0', 't1', 't2', 't3', 't4']) expect(counting.maxInFlight.get(tenant), tenant).toBe(2);
+      expect(counting.maxTotal).toBeGreaterThan(2); // keys ran beside each other
+      const ranOn = new Set(await Promise.all(ids.map(async (id) => (await reader.get(id))?.owner)));
+      expect(ranOn, 'every instance ran some').toEqual(new Set(['a', 'b', 'c']));
+      for (const o of instances) await time.stop(o);
+      if (kind === 'sqlite') await reader.close();
+    });
+  }
+
   it('starts the higher priority first among waiting workflows; equal priorities in start order', async () => {
     clock = time.install(T0, 1_000_000);
     const counting = new CountingPeer(1_000);
@@ -126,8 +154,10 @@ describe('admission flow control', () => {
       const tenant = `t${n % 3}`;
       ids.push(await first.start(job, { tenant, n }, { concurrencyKey: tenant, concurrencyLimit: 1, priority: n % 2 }));
     }
+    await clock.advance(1);
     await pause(20);
-    expect(first.stats()).toMatchObject({ running: 2, queued: 10 });
+    // Claimed within each key's limit (one slot each, across instances): two run, one waits here, nine in the store.
+    expect(first.stats()).toMatchObject({ running: 2, queued: 1 });
     await time.stop(first);
 
     const counting = new CountingPeer(1_000);

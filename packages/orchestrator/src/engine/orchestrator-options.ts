@@ -127,8 +127,10 @@ export interface StartOptions {
    */
   readonly priority?: number;
   /**
-   * At most `concurrencyLimit` (default 1) workflows of this key run at once on the instance that holds them; the
-   * others wait (durably: they are stored, pending) while workflows of other keys go on. For example
+   * At most `concurrencyLimit` (default 1) workflows of this key are held at once across every instance sharing
+   * the store (a claim takes one only while its key has a slot free; a parked workflow holds none); the others wait
+   * (durably: they are stored, pending) while workflows of other keys go on. Children and cancelled workflows are
+   * exempt. A keyed workflow is stored unowned and runs on whichever instance claims it first. For example
    * `concurrencyKey: \`tenant:${tenant}\`, concurrencyLimit: 2`. Stored with the workflow.
    */
   readonly concurrencyKey?: string;

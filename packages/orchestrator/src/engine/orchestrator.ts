@@ -39,6 +39,7 @@ import { isScheduleStore } from '../store/schedule-store.js';
 import { Scheduler, tickKey } from './scheduler.js';
 import { Schedules } from './schedules.js';
 import { checkSignal, signalAck, signalIdOf, type SignalAck, type SignalOptions } from './signals.js';
+import { limitedKeyOf } from '../store/concurrency.js';
 import { Takeover } from './takeover.js';
 import { WorkflowChanges, type WorkflowChange } from './workflow-changes.js';
 import { WorkflowRegistry } from './workflow-registry.js';
@@ -288,6 +289,8 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
     const timeoutMs = options.timeoutMs ?? definition.timeoutMs;
     const relative = timeoutMs === undefined ? undefined : Math.max(now, startAt ?? now) + timeoutMs;
     const deadlineAt = relative === undefined ? options.deadlineAt : options.deadlineAt === undefined ? relative : Math.min(relative, options.deadlineAt);
+    const admission = admissionOf(options);
+    const keyed = limitedKeyOf({ ...admission, ...(options.parentId === undefined ? {} : { parentId: options.parentId }) }) !== undefined;
     // The workflow's trace: a `workflow <type>` span for the start, in the caller's context (an HTTP request's, a
     // parent workflow's step), stored with the workflow so that every run of it, here or on another instance after a
     // takeover, is a child of it. It covers the start only: a run may outlive this process.
@@ -303,14 +306,15 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
       correlationId: options.correlationId ?? randomUUID(),
       createdAt: now,
       updatedAt: now,
-      // A delayed start is parked, held by nobody: claimable (here or elsewhere) once due.
-      ...(delayed ? { wakeAt: startAt } : { owner: this.#instanceId, leaseExpiresAt: now + this.#limits.leaseMs }),
+      // A delayed start is parked, held by nobody: claimable (here or elsewhere) once due. So is one with a concurrency
+      // key: it runs once a claim finds its key under the limit across every instance (the store counts the slots).
+      ...(delayed ? { wakeAt: startAt } : keyed ? {} : { owner: this.#instanceId, leaseExpiresAt: now + this.#limits.leaseMs }),
       epoch: 1,
       steps: {},
       ...(options.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey }),
       ...(options.parentId === undefined ? {} : { parentId: options.parentId }),
       ...(deadlineAt === undefined ? {} : { deadlineAt }),
-      ...admissionOf(options),
+      ...admission,
       ...(traceContext === undefined ? {} : { traceContext }),
     };
     try {
@@ -325,6 +329,7 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
         this.#started += 1;
         this.#changes.emit(stored.id, stored.status);
         if (delayed) this.#takeover.scheduleClaim(startAt - now);
+        else if (keyed) this.#takeover.scheduleClaim(0);
         else this.#admission.admit(stored);
       }
       return stored.id;
@@ -685,6 +690,8 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
 
   #ended(record: WorkflowRecord, run: WorkflowRun, end: RunEnd): void {
     const id = record.id;
+    // A keyed run that ended freed a slot of its key: claim what waits for it (other instances do at their tick).
+    if (limitedKeyOf(record) !== undefined && (end.kind === 'finished' || end.reason === 'parked')) this.#takeover.scheduleClaim(0);
     if (end.kind === 'finished') {
       const durationMs = this.clock.now() - record.createdAt;
       this.#latency.record(durationMs);

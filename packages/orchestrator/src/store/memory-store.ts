@@ -1,3 +1,4 @@
+import { holdsKeySlot, limitedKeyOf } from './concurrency.js';
 import { ErrorCode, HealthStatus, OnexError, type ComponentHealth } from '@onex/core';
 import {
   isTerminalStatus,
@@ -147,17 +148,47 @@ export class MemoryWorkflowStore implements WorkflowStore, ScheduleStore {
     if (options.runnable.length === 0 || options.limit <= 0) return claimed;
     const runnable = runnableKeys(options.runnable);
     const { owner, now } = options;
+    const take = (record: MutableRecord): void => {
+      record.owner = owner;
+      record.leaseExpiresAt = now + options.leaseMs;
+      record.epoch += 1;
+      claimed.push(copyOf(record));
+    };
+    // As the SQL stores do: the workflows no concurrency limit applies to first, then the keyed ones, by priority,
+    // while their key has a slot free; the batch comes back oldest first.
+    const keyed: MutableRecord[] = [];
     for (const record of this.#unfinished.values()) {
       if (claimed.length >= options.limit) break;
       if ((record.wakeAt ?? 0) > now) continue;
       const free = record.owner === undefined || (record.leaseExpiresAt ?? 0) <= now || (options.includeOwn === true && record.owner === owner);
       if (!free || !runnable.has(runnableKey(record.type, record.version))) continue;
-      record.owner = owner;
-      record.leaseExpiresAt = now + options.leaseMs;
-      record.epoch += 1;
-      claimed.push(copyOf(record));
+      if (limitedKeyOf(record) !== undefined && !holdsKeySlot(record, now)) keyed.push(record);
+      else take(record);
+    }
+    if (keyed.length > 0 && claimed.length < options.limit) {
+      const slots = this.#keySlots(now);
+      keyed.sort((a, b) => (b.admission?.priority ?? 0) - (a.admission?.priority ?? 0));
+      for (const record of keyed) {
+        if (claimed.length >= options.limit) break;
+        const key = limitedKeyOf(record)!;
+        const held = slots.get(key) ?? 0;
+        if (held >= (record.admission?.concurrencyLimit ?? 1)) continue;
+        slots.set(key, held + 1);
+        take(record);
+      }
+      claimed.sort((a, b) => a.createdAt - b.createdAt);
     }
     return claimed;
+  }
+
+  /** Slots held per concurrency key at `now` (see {@link holdsKeySlot}). */
+  #keySlots(now: number): Map<string, number> {
+    const slots = new Map<string, number>();
+    for (const record of this.#unfinished.values()) {
+      const key = limitedKeyOf(record);
+      if (key !== undefined && holdsKeySlot(record, now)) slots.set(key, (slots.get(key) ?? 0) + 1);
+    }
+    return slots;
   }
 
   async renew(owner: string, held: readonly HeldRun[], leaseExpiresAt: number): Promise<RenewResult> {

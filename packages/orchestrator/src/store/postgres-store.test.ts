@@ -173,6 +173,37 @@ describe('PostgresWorkflowStore on PostgreSQL', () => {
     await Promise.all([a.close(), b.close()]);
   });
 
+  it('three instances claiming keyed workflows concurrently never hold more than a key\'s limit between them', async () => {
+    const schema = await schemaFor('wf_keyed');
+    const stores = [store(schema), store(schema), store(schema)];
+    await Promise.all(stores.map((s) => s.init()));
+    const t0 = Date.now();
+    // 60 workflows over 3 keys, limit 2 each; no owner (as a keyed start is stored).
+    for (let i = 0; i < 60; i += 1) {
+      const { owner: _owner, leaseExpiresAt: _lease, ...free } = record(`k${i}`, { createdAt: t0 + i, admission: { concurrencyKey: `key${i % 3}`, concurrencyLimit: 2 } });
+      await stores[0]!.create(free);
+    }
+    const held: string[] = [];
+    // Many claims at once, from all three pools, twice over: the keyed part is serialised by the schema's lock (and
+    // each of its UPDATEs re-checks that its row is still claimable).
+    for (let round = 0; round < 2; round += 1) {
+      const claims = await Promise.all(
+        Array.from({ length: 9 }, (_, i) => stores[i % 3]!.claim({ owner: `o${i % 3}`, leaseMs: 60_000, now: Date.now(), limit: 5, runnable: RUNNABLE })),
+      );
+      for (const claimed of claims) held.push(...claimed.map((r) => r.admission?.concurrencyKey ?? '?'));
+    }
+    expect(held.sort()).toEqual(['key0', 'key0', 'key1', 'key1', 'key2', 'key2']);
+    const rows = await admin.query<{ k: string; n: number }>(
+      `SELECT admission ->> 'concurrencyKey' AS k, count(*)::int AS n FROM ${pg.escapeIdentifier(schema)}.workflows WHERE owner IS NOT NULL GROUP BY 1 ORDER BY 1`,
+    );
+    expect(rows.rows).toEqual([
+      { k: 'key0', n: 2 },
+      { k: 'key1', n: 2 },
+      { k: 'key2', n: 2 },
+    ]);
+    await Promise.all(stores.map((s) => s.close()));
+  });
+
   it('a claim skips rows another transaction has locked instead of waiting for them', async () => {
     const schema = await schemaFor('wf_skip');
     const s = store(schema);

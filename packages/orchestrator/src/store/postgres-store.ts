@@ -150,6 +150,9 @@ CREATE TABLE ${s}.schedules (
 `,
   // Version 4: how each workflow is admitted (priority, concurrency key and limit), and its trace context.
   (s) => `ALTER TABLE ${s}.workflows ADD COLUMN admission jsonb, ADD COLUMN trace_context jsonb;`,
+  // Version 5: unfinished workflows with a concurrency key, by key: what a claim counts a key's slots over.
+  (s) => `CREATE INDEX workflows_keyed ON ${s}.workflows ((admission ->> 'concurrencyKey'))
+  WHERE ${unfinished('workflows')} AND (admission ->> 'concurrencyKey') IS NOT NULL;`,
 ];
 
 /** The schema version this release writes. */
@@ -187,14 +190,17 @@ export function postgresStatements(schema: string) {
   // `workflows_wake` range up to now, sorted; `+ 0` keeps the planner from walking the whole table in creation
   // order instead). Each kind is locked with SKIP LOCKED as it is found, so concurrent claimers take disjoint rows
   // and never wait; the oldest `$4` of both are claimed (the rest stay free at the end of the statement).
-  const claimSet = (free: string) => `WITH awake AS (
+  const NO_LIMIT = "(f.admission ->> 'concurrencyKey' IS NULL OR f.cancel_requested OR f.parent_id IS NOT NULL)";
+  // The plain claim takes the rows no concurrency limit applies to (no key, a child, a cancelled workflow; with
+  // includeOwn also the owner's own live ones, which hold their slot); `keyedClaim` takes the others.
+  const claimSet = (free: string, unlimited: string) => `WITH awake AS (
         SELECT f.id, f.created_at, f.seq FROM ${wf} f
-        WHERE ${unfinished('f')} AND f.wake_at IS NULL AND ${free} AND ${runnableIn('f', 5)}
+        WHERE ${unfinished('f')} AND f.wake_at IS NULL AND ${free} AND ${unlimited} AND ${runnableIn('f', 5)}
         ORDER BY f.created_at, f.seq LIMIT $4
         FOR UPDATE SKIP LOCKED),
       due AS (
         SELECT f.id, f.created_at, f.seq FROM ${wf} f
-        WHERE ${unfinished('f')} AND f.wake_at IS NOT NULL AND f.wake_at <= $3 AND ${free} AND ${runnableIn('f', 5)}
+        WHERE ${unfinished('f')} AND f.wake_at IS NOT NULL AND f.wake_at <= $3 AND ${free} AND ${unlimited} AND ${runnableIn('f', 5)}
         ORDER BY f.created_at + 0, f.seq LIMIT $4
         FOR UPDATE SKIP LOCKED),
       pick AS (
@@ -297,9 +303,37 @@ export function postgresStatements(schema: string) {
         FROM upd WHERE $3::text IN (${FINISHED_LIST}) OR ($11::boolean AND $12::double precision IS NOT NULL))
       SELECT 0 AS ord, (SELECT count(*) FROM upd)::int > 0 AS applied, w.epoch, w.status, (SELECT count(*) FROM notes) AS notified
       FROM (SELECT 1) one LEFT JOIN ${wf} w ON w.id = $1::text`,
-    claim: claimSet('f.claimable_at <= $3'),
+    claim: claimSet('f.claimable_at <= $3', NO_LIMIT),
     // includeOwn adds the owner's own rows whose lease still runs ($7 is the owner again; due is checked above).
-    claimWithOwn: claimSet('(f.claimable_at <= $3 OR f.owner = $7::text)'),
+    claimWithOwn: claimSet('(f.claimable_at <= $3 OR f.owner = $7::text)', `(${NO_LIMIT} OR (f.owner = $7::text AND f.lease_expires_at > $3))`),
+    // The keyed part of a claim, run in a transaction under the schema's keyed-claim lock (so concurrent claims
+    // never together pass a limit), after the plain part: first whether anything keyed is claimable at all ($1 now,
+    // $2, $3 the runnable types and versions), then the claim — per key, the claimable rows of the highest priority, then the oldest, while the slots
+    // held (owned, lease live, not parked for later, not exempt) plus those picked stay within its limit. The UPDATE re-checks
+    // that each picked row is still claimable (no row lock is taken before it).
+    keyedDue: `SELECT EXISTS (SELECT 1 FROM ${wf} f WHERE ${unfinished('f')} AND f.admission ->> 'concurrencyKey' IS NOT NULL
+        AND NOT f.cancel_requested AND f.parent_id IS NULL AND f.claimable_at <= $1 AND ${runnableIn('f', 2)}) AS due`,
+    keyedLock: 'SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))',
+    keyedClaim: `WITH held AS (
+        SELECT h.admission ->> 'concurrencyKey' AS k, count(*)::int AS n FROM ${wf} h
+        WHERE ${unfinished('h')} AND h.admission ->> 'concurrencyKey' IS NOT NULL AND NOT h.cancel_requested AND h.parent_id IS NULL
+          AND h.owner IS NOT NULL
+          AND h.lease_expires_at > $3 AND COALESCE(h.wake_at, 0) <= $3
+        GROUP BY 1),
+      candidates AS (
+        SELECT f.id, f.created_at, f.seq, f.admission ->> 'concurrencyKey' AS k, COALESCE((f.admission ->> 'concurrencyLimit')::int, 1) AS lim,
+          COALESCE((f.admission ->> 'priority')::int, 0) AS priority
+        FROM ${wf} f WHERE ${unfinished('f')} AND f.admission ->> 'concurrencyKey' IS NOT NULL AND NOT f.cancel_requested
+          AND f.parent_id IS NULL AND f.claimable_at <= $3 AND ${runnableIn('f', 5)}),
+      ranked AS (SELECT c.*, row_number() OVER (PARTITION BY c.k ORDER BY c.priority DESC, c.created_at, c.seq) AS rk FROM candidates c),
+      pick AS (
+        SELECT r.id FROM ranked r LEFT JOIN held ON held.k = r.k WHERE COALESCE(held.n, 0) + r.rk <= r.lim
+        ORDER BY r.priority DESC, r.created_at, r.seq LIMIT $4),
+      claimed AS (
+        UPDATE ${wf} w SET owner = $1, lease_expires_at = $2, epoch = w.epoch + 1 FROM pick
+        WHERE w.id = pick.id AND ${unfinished('w')} AND w.claimable_at <= $3
+        RETURNING w.*)
+    SELECT ${recordColumns('c', ws)} FROM claimed c ORDER BY c.created_at, c.seq`,
     renew: `WITH h AS (SELECT * FROM unnest($1::text[], $2::bigint[]) AS h(id, epoch)),
       locked AS (
         SELECT w.id FROM ${wf} w JOIN h ON h.id = w.id AND h.epoch = w.epoch
@@ -973,7 +1007,40 @@ export class PostgresWorkflowStore implements WorkflowStore, ScheduleStore {
     const limit = Number.isFinite(options.limit) ? Math.floor(options.limit) : null;
     const values: unknown[] = [options.owner, options.now + options.leaseMs, options.now, limit, types, versions];
     const rows = options.includeOwn === true ? await this.#run<RecordRow>('claimWithOwn', [...values, options.owner]) : await this.#run<RecordRow>('claim', values);
-    return rows.map(recordOf);
+    const room = limit === null ? null : limit - rows.length;
+    if (room !== null && room <= 0) return rows.map(recordOf);
+    const [probe] = await this.#run<{ due: boolean }>('keyedDue', [options.now, types, versions]);
+    if (probe?.due !== true) return rows.map(recordOf);
+    const keyed = await this.#keyedClaim([options.owner, options.now + options.leaseMs, options.now, room, types, versions]);
+    if (keyed.length === 0) return rows.map(recordOf);
+    const all = [...rows, ...keyed];
+    all.sort((a, b) => a.created_at - b.created_at);
+    return all.map(recordOf);
+  }
+
+  /** The keyed part of a claim: one transaction under the schema's keyed-claim lock (see `keyedClaim`). */
+  async #keyedClaim(values: unknown[]): Promise<RecordRow[]> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.#pool.connect();
+    } catch (error) {
+      throw classify(error, 'keyedClaim');
+    }
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      await client.query({ name: this.#names.keyedLock, text: this.#sql.keyedLock, values: [`${this.#schema}.concurrency-keys`] });
+      const result = await client.query<RecordRow>({ name: this.#names.keyedClaim, text: this.#sql.keyedClaim, values, types: TYPES });
+      await client.query('COMMIT');
+      return result.rows;
+    } catch (error) {
+      await client.query('ROLLBACK').catch((rollback: unknown) => {
+        broken = rollback instanceof Error ? rollback : new Error(String(rollback));
+      });
+      throw classify(error, 'keyedClaim');
+    } finally {
+      client.release(broken ?? false);
+    }
   }
 
   async renew(owner: string, held: readonly HeldRun[], leaseExpiresAt: number): Promise<RenewResult> {

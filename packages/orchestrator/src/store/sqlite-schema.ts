@@ -102,8 +102,16 @@ ALTER TABLE onex_workflows ADD COLUMN admission TEXT;
 ALTER TABLE onex_workflows ADD COLUMN trace_context TEXT;
 `;
 
+/** The concurrency key of a row (SQL NULL when none). */
+const KEY = "json_extract(admission, '$.concurrencyKey')";
+
+/** Version 6: unfinished workflows with a concurrency key, by key: what a claim counts a key's slots over. */
+const V6 = `
+CREATE INDEX onex_workflows_keyed ON onex_workflows (${KEY}) WHERE ${UNFINISHED} AND ${KEY} IS NOT NULL;
+`;
+
 /** `MIGRATIONS[v]` takes a database from `user_version` v to v + 1. */
-const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5];
+const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6];
 
 /** The schema version this release writes (`PRAGMA user_version`). */
 export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
@@ -170,10 +178,16 @@ const COLUMNS = [
   'trace_context',
 ] as const;
 
+/**
+ * Rows no concurrency limit applies to (no key, a child, a cancelled workflow): the plain claim takes only those;
+ * keyed ones go through `keyedCandidates`, counted against `keySlots` in the claim's transaction.
+ */
+const UNLIMITED = `(${KEY} IS NULL OR cancel_requested = 1 OR parent_id IS NOT NULL)`;
+
 /** Rows of the claimable set, oldest first. `seq` (the rowid) breaks ties in creation time by insertion order. */
 const CLAIM_SET = `UPDATE onex_workflows SET owner = @owner, lease_expires_at = @leaseExpiresAt, epoch = epoch + 1
   WHERE rowid IN (SELECT rowid FROM onex_workflows INDEXED BY onex_workflows_claimable
-    WHERE ${UNFINISHED} AND ${CLAIMABLE_AT} <= @now AND ${RUNNABLE}
+    WHERE ${UNFINISHED} AND ${CLAIMABLE_AT} <= @now AND ${RUNNABLE} AND ${UNLIMITED}
     ORDER BY created_at, rowid LIMIT @limit)
   RETURNING rowid AS seq, *`;
 
@@ -182,7 +196,7 @@ const CLAIM_SET = `UPDATE onex_workflows SET owner = @owner, lease_expires_at = 
 const CLAIM_SET_WITH_OWN = `UPDATE onex_workflows SET owner = @owner, lease_expires_at = @leaseExpiresAt, epoch = epoch + 1
   WHERE rowid IN (SELECT rowid FROM (
       SELECT rowid, created_at FROM onex_workflows INDEXED BY onex_workflows_claimable
-        WHERE ${UNFINISHED} AND ${CLAIMABLE_AT} <= @now AND ${RUNNABLE}
+        WHERE ${UNFINISHED} AND ${CLAIMABLE_AT} <= @now AND ${RUNNABLE} AND ${UNLIMITED}
       UNION ALL
       SELECT rowid, created_at FROM onex_workflows INDEXED BY onex_workflows_unfinished_owner
         WHERE ${UNFINISHED} AND owner = @owner AND ${CLAIMABLE_AT} > @now
@@ -216,6 +230,19 @@ export const SQLITE_STATEMENTS = {
     WHERE id = @id AND epoch = @epoch AND ${UNFINISHED}`,
   claim: CLAIM_SET,
   claimWithOwn: CLAIM_SET_WITH_OWN,
+  /** Claimable rows a concurrency limit applies to, the higher priority then the oldest first, with key and limit. */
+  keyedCandidates: `SELECT rowid AS seq, ${KEY} AS k, COALESCE(json_extract(admission, '$.concurrencyLimit'), 1) AS lim
+    FROM onex_workflows WHERE ${UNFINISHED} AND ${KEY} IS NOT NULL AND cancel_requested = 0 AND parent_id IS NULL
+    AND ${CLAIMABLE_AT} <= @now AND ${RUNNABLE}
+    ORDER BY COALESCE(json_extract(admission, '$.priority'), 0) DESC, created_at, rowid`,
+  /** Slots held per key: owned with a live lease, not parked for later, not exempt (a child, a cancelled one). */
+  keySlots: `SELECT ${KEY} AS k, count(*) AS n FROM onex_workflows
+    WHERE ${UNFINISHED} AND ${KEY} IS NOT NULL AND cancel_requested = 0 AND parent_id IS NULL
+    AND owner IS NOT NULL AND lease_expires_at > @now AND COALESCE(wake_at, 0) <= @now
+    GROUP BY ${KEY}`,
+  /** Claims one row picked by the keyed part of a claim. */
+  claimRow: `UPDATE onex_workflows SET owner = @owner, lease_expires_at = @leaseExpiresAt, epoch = epoch + 1 WHERE rowid = @seq
+    RETURNING rowid AS seq, *`,
   // A released lease (0) is not renewed: a renewal read before the run ended must not take the workflow back.
   renew: `UPDATE onex_workflows SET lease_expires_at = @leaseExpiresAt
     WHERE id = @id AND epoch = @epoch AND owner = @owner AND lease_expires_at <> 0 AND ${UNFINISHED} RETURNING cancel_requested, signal_seq`,

@@ -184,6 +184,9 @@ function prepareStatements(db: Database.Database) {
     commit: db.prepare<CommitParams>(q.commit),
     claim: db.prepare<ClaimParams, WorkflowRow & { seq: number }>(q.claim),
     claimWithOwn: db.prepare<ClaimParams, WorkflowRow & { seq: number }>(q.claimWithOwn),
+    keyedCandidates: db.prepare<{ now: number; runnable: string }, { seq: number; k: string; lim: number }>(q.keyedCandidates),
+    keySlots: db.prepare<{ now: number }, { k: string; n: number }>(q.keySlots),
+    claimRow: db.prepare<{ owner: string; leaseExpiresAt: number; seq: number }, WorkflowRow & { seq: number }>(q.claimRow),
     renew: db.prepare<HeldParams & { leaseExpiresAt: number }, { cancel_requested: number; signal_seq: number }>(q.renew),
     signalState: db.prepare<[string], { status: WorkflowStatus; signal_seq: number; wake_at: number | null }>(q.signalState),
     signalExists: db.prepare<[string, string], { found: number }>(q.signalExists),
@@ -447,6 +450,22 @@ export class SqliteWorkflowStore implements WorkflowStore, ScheduleStore {
     return this.#db
       .transaction(() => {
         const rows = (options.includeOwn === true ? s.claimWithOwn : s.claim).all(params);
+        // Keyed workflows, within their key's limit: counted in this write transaction, so claims never race.
+        const max = params.limit < 0 ? Number.POSITIVE_INFINITY : params.limit;
+        if (rows.length < max) {
+          const candidates = s.keyedCandidates.all({ now: params.now, runnable: params.runnable });
+          if (candidates.length > 0) {
+            const slots = new Map(s.keySlots.all({ now: params.now }).map((row) => [row.k, row.n]));
+            for (const candidate of candidates) {
+              if (rows.length >= max) break;
+              const held = slots.get(candidate.k) ?? 0;
+              if (held >= candidate.lim) continue;
+              slots.set(candidate.k, held + 1);
+              const row = s.claimRow.get({ owner: params.owner, leaseExpiresAt: params.leaseExpiresAt, seq: candidate.seq });
+              if (row !== undefined) rows.push(row);
+            }
+          }
+        }
         // RETURNING gives no order: put the batch back in creation order.
         rows.sort((a, b) => a.created_at - b.created_at || a.seq - b.seq);
         return this.#loadMany(rows);

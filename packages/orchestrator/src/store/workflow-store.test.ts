@@ -180,7 +180,7 @@ describe('SqliteWorkflowStore', () => {
     await store.init();
     await store.close();
     expect(userVersion(path)).toBe(SQLITE_SCHEMA_VERSION);
-    expect(SQLITE_SCHEMA_VERSION).toBe(5);
+    expect(SQLITE_SCHEMA_VERSION).toBe(6);
   });
 
   it('migrates a file of the previous release in place at init()', async () => {

@@ -100,6 +100,12 @@ export interface WorkflowStore {
    * Claims unfinished workflows for `owner`: of a runnable type, due (no `wakeAt`, or `wakeAt <= now`), and free
    * (no owner, lease expired, or own with `includeOwn`); oldest first, at most `limit`. Each claimed record comes
    * back with its new epoch, owner and lease.
+   *
+   * A workflow with a concurrency key (`admission.concurrencyKey`) is claimed only while fewer than its
+   * `concurrencyLimit` workflows of that key hold a slot, across every owner: unfinished, owned with a live lease and
+   * not parked for later (those claimed by this call counted). Exempt, and holding no slot, are children and
+   * cancelled workflows; the owner's own live ones taken again with `includeOwn` already hold theirs. Concurrent claims must not
+   * together exceed a limit: a store serialises the keyed part of its claims.
    */
   claim(options: ClaimOptions): Promise<readonly WorkflowRecord[]>;
   /**

@@ -326,6 +326,35 @@ export function workflowStoreConformance(options: WorkflowStoreConformanceOption
         expect(await store.get('own-parked')).toMatchObject({ epoch: 1 });
       });
 
+      it('claim keeps a concurrency key within its limit across owners; children, cancels and other keys go on', async () => {
+        const store = await open();
+        const t1 = { concurrencyKey: 't1', concurrencyLimit: 2 };
+        const t2 = { concurrencyKey: 't2', concurrencyLimit: 2 };
+        await seed(store, [
+          workflow('t1-held', { owner: 'b', admission: t1 }),
+          unowned(workflow('t1-a', { admission: t1 })),
+          unowned(workflow('t1-b', { admission: t1 })),
+          unowned(workflow('t2-a', { admission: t2 })),
+          unowned(workflow('t2-b', { admission: t2 })),
+          unowned(workflow('t2-c', { admission: t2 })),
+          unowned(workflow('t1-child', { admission: t1, parentId: 'p' })),
+          unowned(workflow('t1-cancel', { admission: t1, cancelRequested: true })),
+          workflow('t1-parked', { owner: 'b', wakeAt: t0 + 5_000, admission: t1 }),
+          unowned(workflow('plain')),
+        ]);
+        // t1 holds one slot (b's live lease; a parked workflow holds none): one more; t2 two; the exempt and plain all.
+        expect((await store.claim(claimBy('c'))).map((r) => r.id)).toEqual(['t1-a', 't2-a', 't2-b', 't1-child', 't1-cancel', 'plain']);
+        // Another owner finds both keys full.
+        expect(await store.claim(claimBy('d'))).toEqual([]);
+        // A finished workflow frees its slot: the next of its key goes.
+        await store.commit('t2-a', 2, { workflow: { status: WorkflowStatus.Completed, output: null } });
+        expect((await store.claim(claimBy('d'))).map((r) => r.id)).toEqual(['t2-c']);
+        // So does an expired lease (b crashed): at t0 + LEASE_MS every lease above has run out.
+        const later = (await store.claim(claimBy('e', { now: t0 + LEASE_MS }))).map((r) => r.id);
+        expect(later.filter((id) => id.startsWith('t1-') && id !== 't1-child' && id !== 't1-cancel')).toEqual(['t1-held', 't1-a']);
+        expect(later.filter((id) => id.startsWith('t2-'))).toEqual(['t2-b', 't2-c']);
+      });
+
       it('claim takes only runnable types and versions; an empty runnable list claims nothing', async () => {
         const store = await open();
         const expired = { leaseExpiresAt: t0 - 1 };
