@@ -1,6 +1,6 @@
 // Orchestrators sharing one real PostgreSQL (the vitest globalSetup's server; never skipped): store events over
 // LISTEN/NOTIFY wake result waiters, cancellations and claims on other instances without polling.
-import { createInProcessClient, createSilentLogger } from '@onex/core';
+import { createInProcessClient, createSilentLogger, ErrorCode, NodeService, OnexError, sleep } from '@onex/core';
 import { freshSchema, type TestSchema } from '@onex/test-postgres';
 import { postgresUrl } from '@onex/test-postgres/vitest';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -129,5 +129,66 @@ describe('Orchestrators on one PostgreSQL', () => {
     await expect.poll(() => slow.calls, { timeout: 10_000 }).toBe(1);
     await first.shutdown();
     expect(await second.result(id, { signal: AbortSignal.timeout(15_000) })).toMatchObject({ status: WorkflowStatus.Completed, output: { total: 2 } });
+  });
+});
+
+describe('Concurrency keys across orchestrators on one PostgreSQL', () => {
+  /** Holds each call 40 ms and records, per key (the input value mod 3), the most calls in flight at once. */
+  class KeyedPeer extends NodeService<typeof stepContract.input, typeof stepContract.output, typeof stepContract.config> {
+    readonly most = new Map<number, number>();
+    readonly #now = new Map<number, number>();
+    constructor() {
+      super({ ...stepContract, name: 'keyed' }, { logger: createSilentLogger() });
+    }
+    protected async process(input: { value: number }): Promise<{ value: number; by: string }> {
+      const key = input.value % 3;
+      const n = (this.#now.get(key) ?? 0) + 1;
+      this.#now.set(key, n);
+      this.most.set(key, Math.max(this.most.get(key) ?? 0, n));
+      await sleep(40);
+      this.#now.set(key, this.#now.get(key)! - 1);
+      return { value: input.value, by: `k${key}` };
+    }
+  }
+  const keyedWf = defineWorkflow({ type: 'keyed', version: '1.0.0', input: Input, output: Output })
+    .step('work', { target: peer('keyed', stepContract), input: ({ input }) => input })
+    .returns(({ steps }) => ({ total: steps.work.value }));
+
+  it('3 instances, 30 workflows over 3 keys with a limit of 2: no key ever runs more than 2 anywhere', async () => {
+    const name = await schema();
+    const node = new KeyedPeer();
+    await node.initialize();
+    const instances: Orchestrator[] = [];
+    for (const instanceId of ['a', 'b', 'c']) {
+      const o = new Orchestrator(
+        { workflows: [keyedWf] },
+        { store: store(name), peers: { keyed: createInProcessClient(node) }, logger: createSilentLogger(), instanceId, maxConcurrentWorkflows: 3, maxQueuedWorkflows: 1 },
+      );
+      await o.initialize();
+      open.push(o);
+      instances.push(o);
+    }
+    const ids: string[] = [];
+    for (let value = 0; value < 30; value += 1) {
+      // An instance holding all it may (3 running, 1 waiting) refuses a start as OVERLOADED: try the next one.
+      for (let attempt = 0; ; attempt += 1) {
+        try {
+          ids.push(await instances[(value + attempt) % 3]!.start(keyedWf, { value }, { concurrencyKey: `k${value % 3}`, concurrencyLimit: 2 }));
+          break;
+        } catch (error) {
+          if (!(error instanceof OnexError && error.code === ErrorCode.Overloaded) || attempt > 300) throw error;
+          await sleep(10);
+        }
+      }
+    }
+    const outcomes = await Promise.all(ids.map((id, i) => instances[i % 3]!.result(id, { signal: AbortSignal.timeout(60_000) })));
+    expect(outcomes.map((o) => o.status)).toEqual(ids.map(() => WorkflowStatus.Completed));
+    expect([...node.most.entries()].sort()).toEqual([
+      [0, 2],
+      [1, 2],
+      [2, 2],
+    ]);
+    const owners = new Set(await Promise.all(ids.map(async (id) => (await instances[0]!.get(id)).owner)));
+    expect(owners.size, 'more than one instance ran them').toBeGreaterThan(1);
   });
 });
