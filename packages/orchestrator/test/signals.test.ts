@@ -84,7 +84,11 @@ async function ended(store: WorkflowStore, id: string): Promise<void> {
 }
 
 async function parked(o: Orchestrator, id: string): Promise<void> {
-  await until(async () => (await o.store.get(id))?.wakeAt !== undefined && !o.stats().running, `${id} is parked`);
+  // Parked, and released: the release follows the run's end, so a record read before it would still name the owner.
+  await until(async () => {
+    const record = await o.store.get(id);
+    return record?.wakeAt !== undefined && record.leaseExpiresAt === 0 && !o.stats().running;
+  }, `${id} is parked`);
 }
 
 const stores: { readonly name: string; readonly create: () => Promise<WorkflowStore> }[] = [

@@ -34,6 +34,8 @@ export class Admission {
   /** Runs per concurrency key (keys with none running are removed: bounded by the runs). */
   readonly #perKey = new Map<string, number>();
   #accepting = false;
+  /** Slots taken by starts whose create is in flight (see {@link reserve}): counted as running. */
+  #reserved = 0;
 
   constructor(options: AdmissionOptions) {
     this.#options = options;
@@ -42,6 +44,11 @@ export class Admission {
   /** Runs here now. */
   get running(): number {
     return this.#running.size;
+  }
+
+  /** Runs here now, and slots reserved for starts whose create is in flight. */
+  get #busy(): number {
+    return this.#running.size + this.#reserved;
   }
 
   /** Workflows waiting for a slot. */
@@ -56,12 +63,12 @@ export class Admission {
 
   /** True when a new workflow would find neither a slot nor room in the queue. */
   get overloaded(): boolean {
-    return this.#queue.length >= this.#options.maxQueued && this.#running.size >= this.#options.maxConcurrent;
+    return this.#queue.length >= this.#options.maxQueued && this.#busy >= this.#options.maxConcurrent;
   }
 
   /** Workflows more this instance may take (claims ask for at most this many). */
   get room(): number {
-    return this.#options.maxConcurrent + this.#options.maxQueued - this.#running.size - this.#queue.length - this.#relaunch.size;
+    return this.#options.maxConcurrent + this.#options.maxQueued - this.#busy - this.#queue.length - this.#relaunch.size;
   }
 
   /** Starts launching; until then (and after {@link close}) queued workflows stay queued. */
@@ -96,9 +103,33 @@ export class Admission {
   admit(record: WorkflowRecord): void {
     // Children bypass the limit: a parent holding a slot while its child waits for one would deadlock. So does a
     // cancelled workflow, which only compensates and ends.
-    if (record.parentId !== undefined || record.cancelRequested === true || (this.#running.size < this.#options.maxConcurrent && this.#keyHasRoom(record))) {
+    if (record.parentId !== undefined || record.cancelRequested === true || (this.#busy < this.#options.maxConcurrent && this.#keyHasRoom(record))) {
       this.#launch(record);
     } else this.#enqueue(record);
+  }
+
+  /**
+   * Reserves a slot for a workflow about to be created and run here at once (no concurrency key): true when
+   * {@link admit} would launch it now. The start then creates it and calls {@link launchReserved} with its run, or
+   * {@link unreserve} when it was not created.
+   */
+  reserve(record: WorkflowRecord): boolean {
+    if (record.admission?.concurrencyKey !== undefined) return false;
+    if (record.parentId === undefined && this.#busy >= this.#options.maxConcurrent) return false;
+    this.#reserved += 1;
+    return true;
+  }
+
+  /** Launches the run of a workflow created on a {@link reserve}d slot. */
+  launchReserved(record: WorkflowRecord, run: WorkflowRun): void {
+    this.#reserved -= 1;
+    this.#launch(record, run);
+  }
+
+  /** Gives back a {@link reserve}d slot: the workflow was not created. */
+  unreserve(): void {
+    this.#reserved -= 1;
+    this.#next();
   }
 
   /** Queues a record by priority (higher first), after those of equal priority. */
@@ -196,8 +227,8 @@ export class Admission {
     await Promise.all(this.#ends.values());
   }
 
-  #launch(record: WorkflowRecord): void {
-    const run = this.#options.createRun(record);
+  #launch(record: WorkflowRecord, made?: WorkflowRun): void {
+    const run = made ?? this.#options.createRun(record);
     if (run === undefined) {
       this.#options.onLeft(record.id);
       return;
@@ -239,7 +270,7 @@ export class Admission {
   #next(): void {
     if (!this.#accepting) return;
     // In queue order (priority, then start order), skipping workflows whose key is at its limit: other keys go on.
-    for (let i = 0; i < this.#queue.length && this.#running.size < this.#options.maxConcurrent; ) {
+    for (let i = 0; i < this.#queue.length && this.#busy < this.#options.maxConcurrent; ) {
       const record = this.#queue[i]!;
       if (!this.#keyHasRoom(record)) {
         i += 1;

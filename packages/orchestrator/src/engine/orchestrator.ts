@@ -317,8 +317,13 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
       ...admission,
       ...(traceContext === undefined ? {} : { traceContext }),
     };
+    // Run here at once: the create also records the first pass (the workflow running, its first steps dispatched
+    // with their inputs), so it is that pass's write-ahead commit. Otherwise it is stored pending, and admitted.
+    let reserved = !delayed && !keyed && this.#admission.reserve(record);
+    const run = reserved ? this.#createRun(record) : undefined;
+    const planned = run?.planStart();
     try {
-      const { created, record: stored } = await this.store.create(record);
+      const { created, record: stored } = await this.store.create(planned ?? record);
       if (span.isRecording()) {
         span.setAttribute(OnexAttribute.WorkflowId, stored.id);
         span.setAttribute(OnexAttribute.WorkflowType, stored.type);
@@ -330,13 +335,21 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
         this.#changes.emit(stored.id, stored.status);
         if (delayed) this.#takeover.scheduleClaim(startAt - now);
         else if (keyed) this.#takeover.scheduleClaim(0);
-        else this.#admission.admit(stored);
+        else if (planned !== undefined) {
+          reserved = false;
+          this.#admission.launchReserved(stored, run!);
+        } else {
+          if (reserved) this.#admission.unreserve();
+          reserved = false;
+          this.#admission.admit(stored);
+        }
       }
       return stored.id;
     } catch (error) {
       failSpan(span, error);
       throw error;
     } finally {
+      if (reserved) this.#admission.unreserve();
       span.end();
     }
   }

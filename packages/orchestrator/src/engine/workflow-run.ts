@@ -191,6 +191,8 @@ export class WorkflowRun {
   #unsaved: StepRecord[] = [];
   /** The context of the run's span (a child of the workflow's stored trace context), when it has a trace. */
   #trace: Context | undefined;
+  /** The first pass's dispatches, planned by {@link planStart} and made durable by the workflow's create. */
+  #planned: { step: StepDefinition; input: unknown }[] | undefined;
 
   constructor(record: WorkflowRecord, definition: AnyWorkflowDefinition, deps: RunDependencies) {
     this.id = record.id;
@@ -212,6 +214,28 @@ export class WorkflowRun {
       this.#steps.set(step.name, stored ?? { name: step.name, status: StepStatus.Pending, attempts: 0, attemptErrors: [] });
       if (stored?.completionSeq !== undefined && stored.completionSeq > this.#seq) this.#seq = stored.completionSeq;
     }
+  }
+
+  /**
+   * For a workflow about to be created and run here at once: plans its first pass (the workflow running, its first
+   * steps running with their inputs) into the record to create, so that the create is that pass's write-ahead commit
+   * and the pass sends its calls without a commit of its own — one commit fewer per workflow. Answers the record to
+   * create; undefined when the first pass would dispatch nothing or stop the workflow (a mapper that throws): then
+   * this run must be dropped, and the workflow created as it was and run by a new run. Call once, before {@link run}.
+   */
+  planStart(): WorkflowRecord | undefined {
+    const record = this.#record;
+    if (this.#planned !== undefined || record.status !== WorkflowStatus.Pending || record.cancelRequested === true || record.wakeAt !== undefined) return undefined;
+    if (Object.keys(record.steps).length > 0) return undefined;
+    const changes: StepRecord[] = [];
+    const toDispatch: { step: StepDefinition; input: unknown }[] = [];
+    this.#schedule(0, changes, toDispatch);
+    if (this.#stop !== undefined || toDispatch.length === 0) return undefined;
+    this.#planned = toDispatch;
+    record.status = WorkflowStatus.Running;
+    const steps: Record<string, StepRecord> = {};
+    for (const change of changes) steps[change.name] = change;
+    return { ...record, steps };
   }
 
   /** Current record as this run knows it. */
@@ -423,24 +447,29 @@ export class WorkflowRun {
     for (;;) {
       // Signals the run heard of but has not read, for a wait that is or may become open in this pass.
       if (this.#knownSeq > this.#loadedSeq && this.#stop === undefined && this.#hasOpenWait()) await this.#readSignals();
-      const changes: StepRecord[] = [];
-      const toDispatch: { step: StepDefinition; input: unknown }[] = [];
-      // Record results first, so that dependents see them in this same pass.
-      for (const result of pendingResults) changes.push(this.#settle(result));
-      if (this.#stop === undefined) this.#schedule(inFlight, changes, toDispatch);
-      const workflowPatch: WorkflowPatch | undefined =
-        this.#record.status === WorkflowStatus.Pending ? { status: WorkflowStatus.Running } : undefined;
-      if (toDispatch.length === 0 && inFlight === 0 && workflowPatch === undefined) {
-        const wakeAt = this.#stop === undefined ? this.#nextWake() : undefined;
-        // Only waits left: park the workflow until the first is due (or its deadline, or a signal), holding nothing here.
-        if (wakeAt !== undefined) await this.#park(wakeAt, changes);
-        // Nothing left to run: the last results go into the workflow's closing commit.
-        this.#unsaved = changes;
-        return;
-      }
-      if (changes.length > 0 || workflowPatch !== undefined) {
-        // Write-ahead: results and the starts they unlock (with their inputs) are durable before any call goes out.
-        await this.#commit({ ...(workflowPatch === undefined ? {} : { workflow: workflowPatch }), steps: changes });
+      let toDispatch = this.#planned;
+      // The first pass of a workflow created with its first dispatches (planStart): the create was its commit.
+      if (toDispatch !== undefined) this.#planned = undefined;
+      else {
+        toDispatch = [];
+        const changes: StepRecord[] = [];
+        // Record results first, so that dependents see them in this same pass.
+        for (const result of pendingResults) changes.push(this.#settle(result));
+        if (this.#stop === undefined) this.#schedule(inFlight, changes, toDispatch);
+        const workflowPatch: WorkflowPatch | undefined =
+          this.#record.status === WorkflowStatus.Pending ? { status: WorkflowStatus.Running } : undefined;
+        if (toDispatch.length === 0 && inFlight === 0 && workflowPatch === undefined) {
+          const wakeAt = this.#stop === undefined ? this.#nextWake() : undefined;
+          // Only waits left: park the workflow until the first is due (or its deadline, or a signal), holding nothing here.
+          if (wakeAt !== undefined) await this.#park(wakeAt, changes);
+          // Nothing left to run: the last results go into the workflow's closing commit.
+          this.#unsaved = changes;
+          return;
+        }
+        if (changes.length > 0 || workflowPatch !== undefined) {
+          // Write-ahead: results and the starts they unlock (with their inputs) are durable before any call goes out.
+          await this.#commit({ ...(workflowPatch === undefined ? {} : { workflow: workflowPatch }), steps: changes });
+        }
       }
       if (toDispatch.length > 0 && !this.#deps.canDispatch()) this.halt('lease');
       this.#checkHalted();

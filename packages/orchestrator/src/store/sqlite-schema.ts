@@ -204,6 +204,40 @@ const CLAIM_SET_WITH_OWN = `UPDATE onex_workflows SET owner = @owner, lease_expi
     ) ORDER BY created_at, rowid LIMIT @limit)
   RETURNING rowid AS seq, *`;
 
+/** The workflow fields a commit sets, as bits: {@link commitStatement} writes only those. */
+export const CommitField = {
+  Status: 1,
+  Output: 2,
+  Error: 4,
+  UpdatedAt: 8,
+  DeadlineAt: 16,
+  WakeAt: 32,
+  All: 63,
+} as const;
+
+/**
+ * The UPDATE of a commit that sets the fields in `fields` (a {@link CommitField} mask) and no other. A SET clause
+ * that names a column rewrites every index over it, a partial index's WHERE included, even when the value does not
+ * change: most commits only move `updated_at` and write step rows, and touch no index over `status` or `wake_at`.
+ * Parameters: `@id`, `@epoch`, then `@status`, `@output`, `@error`, `@updatedAt`, `@deadlineAt`, and for a wake-up
+ * `@wakeAt`, `@seenSignalSeq` (with `@updatedAt`), each only when its field is set.
+ */
+export function commitStatement(fields: number): string {
+  const set: string[] = [];
+  if ((fields & CommitField.Status) !== 0) set.push('status = @status');
+  if ((fields & CommitField.Output) !== 0) set.push('output = @output');
+  if ((fields & CommitField.Error) !== 0) set.push('error = @error');
+  if ((fields & CommitField.UpdatedAt) !== 0) set.push('updated_at = @updatedAt');
+  if ((fields & CommitField.DeadlineAt) !== 0) set.push('deadline_at = @deadlineAt');
+  // Parking on a signal wait: a signal accepted after the last one the run read makes the workflow due at once.
+  if ((fields & CommitField.WakeAt) !== 0) {
+    set.push('wake_at = CASE WHEN @wakeAt IS NOT NULL AND @seenSignalSeq IS NOT NULL AND signal_seq > @seenSignalSeq THEN COALESCE(@updatedAt, @wakeAt) ELSE @wakeAt END');
+  }
+  // Nothing to set still fences the write: the row must be held at this epoch and unfinished.
+  if (set.length === 0) set.push('epoch = epoch');
+  return `UPDATE onex_workflows SET ${set.join(', ')} WHERE id = @id AND epoch = @epoch AND ${UNFINISHED}`;
+}
+
 /**
  * The statements of the store, by name. Those over `onex_workflows` that run often or on large tables are checked
  * with EXPLAIN QUERY PLAN in the store tests (`issue 9 #13`).
@@ -218,16 +252,8 @@ export const SQLITE_STATEMENTS = {
   stepsOfMany: 'SELECT workflow_id, data FROM onex_workflow_steps WHERE workflow_id IN (SELECT value FROM json_each(?))',
   upsertStep:
     'INSERT INTO onex_workflow_steps (workflow_id, name, data) VALUES (?, ?, ?) ON CONFLICT (workflow_id, name) DO UPDATE SET data = excluded.data',
-  commit: `UPDATE onex_workflows SET
-      status = COALESCE(@status, status),
-      output = CASE WHEN @setOutput THEN @output ELSE output END,
-      error = CASE WHEN @setError THEN @error ELSE error END,
-      updated_at = COALESCE(@updatedAt, updated_at),
-      deadline_at = CASE WHEN @setDeadline THEN @deadlineAt ELSE deadline_at END,
-      wake_at = CASE WHEN @setWake THEN
-        (CASE WHEN @wakeAt IS NOT NULL AND @seenSignalSeq IS NOT NULL AND signal_seq > @seenSignalSeq THEN COALESCE(@updatedAt, @wakeAt) ELSE @wakeAt END)
-        ELSE wake_at END
-    WHERE id = @id AND epoch = @epoch AND ${UNFINISHED}`,
+  /** The commit setting every field (see {@link commitStatement}): its plan is the plan of each narrower one. */
+  commit: commitStatement(CommitField.All),
   claim: CLAIM_SET,
   claimWithOwn: CLAIM_SET_WITH_OWN,
   /** Claimable rows a concurrency limit applies to, the higher priority then the oldest first, with key and limit. */

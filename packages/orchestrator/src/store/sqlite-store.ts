@@ -1,7 +1,7 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { ErrorCode, HealthStatus, isOnexError, OnexError, type ComponentHealth } from '@onex/core';
-import { migrateSqliteSchema, runnableParam, SQLITE_SCHEMA_VERSION, SQLITE_STATEMENTS } from './sqlite-schema.js';
+import { CommitField, commitStatement, migrateSqliteSchema, runnableParam, SQLITE_SCHEMA_VERSION, SQLITE_STATEMENTS } from './sqlite-schema.js';
 import {
   isTerminalStatus,
   MAX_SIGNALS_PER_WORKFLOW,
@@ -97,20 +97,17 @@ interface SignalRow {
   sent_at: number;
 }
 
+/** The parameters of a {@link commitStatement}: those of the fields it sets. */
 interface CommitParams {
   id: string;
   epoch: number;
-  status: string | null;
-  setOutput: number;
-  output: string | null;
-  setError: number;
-  error: string | null;
-  updatedAt: number | null;
-  setDeadline: number;
-  deadlineAt: number | null;
-  setWake: number;
-  wakeAt: number | null;
-  seenSignalSeq: number | null;
+  status?: string;
+  output?: string | null;
+  error?: string | null;
+  updatedAt?: number | null;
+  deadlineAt?: number | null;
+  wakeAt?: number | null;
+  seenSignalSeq?: number | null;
 }
 
 interface ClaimParams {
@@ -181,7 +178,6 @@ function prepareStatements(db: Database.Database) {
     steps: db.prepare<[string], { data: string }>(q.steps),
     stepsOfMany: db.prepare<[string], { workflow_id: string; data: string }>(q.stepsOfMany),
     upsertStep: db.prepare<[string, string, string]>(q.upsertStep),
-    commit: db.prepare<CommitParams>(q.commit),
     claim: db.prepare<ClaimParams, WorkflowRow & { seq: number }>(q.claim),
     claimWithOwn: db.prepare<ClaimParams, WorkflowRow & { seq: number }>(q.claimWithOwn),
     keyedCandidates: db.prepare<{ now: number; runnable: string }, { seq: number; k: string; lim: number }>(q.keyedCandidates),
@@ -253,6 +249,7 @@ export class SqliteWorkflowStore implements WorkflowStore, ScheduleStore {
   #groupTx: Database.Transaction<(batch: readonly PendingCommit[]) => unknown[]> | undefined;
   readonly #groupCommit: boolean;
   #pending: PendingCommit[] = [];
+  readonly #commitStatements = new Map<number, Database.Statement<CommitParams>>();
   #flushScheduled = false;
   readonly #groupFigures = { transactions: 0, commits: 0, largest: 0 };
   #purgeTimer: NodeJS.Timeout | undefined;
@@ -383,24 +380,49 @@ export class SqliteWorkflowStore implements WorkflowStore, ScheduleStore {
     batch.forEach((pending, i) => (outcomes[i] === undefined ? pending.resolve() : pending.reject(outcomes[i])));
   }
 
+  /** The prepared commit UPDATE for a set of fields (at most 64 shapes; a run uses a handful). */
+  #commitStatement(fields: number): Database.Statement<CommitParams> {
+    let statement = this.#commitStatements.get(fields);
+    if (statement === undefined) {
+      statement = this.#db.prepare<CommitParams>(commitStatement(fields));
+      this.#commitStatements.set(fields, statement);
+    }
+    return statement;
+  }
+
   #applyCommit(id: string, epoch: number, change: WorkflowCommit): void {
     const s = this.#s;
     const w = change.workflow ?? {};
-    const result = s.commit.run({
-      id,
-      epoch,
-      status: w.status ?? null,
-      setOutput: 'output' in w ? 1 : 0,
-      output: json(w.output),
-      setError: 'error' in w ? 1 : 0,
-      error: json(w.error),
-      updatedAt: w.updatedAt ?? null,
-      setDeadline: 'deadlineAt' in w ? 1 : 0,
-      deadlineAt: w.deadlineAt ?? null,
-      setWake: w.wakeAt === undefined ? 0 : 1,
-      wakeAt: w.wakeAt ?? null,
-      seenSignalSeq: w.seenSignalSeq ?? null,
-    });
+    // Only the fields the change carries are set (see commitStatement): an unchanged column rewrites no index.
+    const params: CommitParams = { id, epoch };
+    let fields = 0;
+    if (w.status !== undefined) {
+      fields |= CommitField.Status;
+      params.status = w.status;
+    }
+    if ('output' in w) {
+      fields |= CommitField.Output;
+      params.output = json(w.output);
+    }
+    if ('error' in w) {
+      fields |= CommitField.Error;
+      params.error = json(w.error);
+    }
+    if (w.updatedAt !== undefined) {
+      fields |= CommitField.UpdatedAt;
+      params.updatedAt = w.updatedAt;
+    }
+    if ('deadlineAt' in w) {
+      fields |= CommitField.DeadlineAt;
+      params.deadlineAt = w.deadlineAt ?? null;
+    }
+    if (w.wakeAt !== undefined) {
+      fields |= CommitField.WakeAt;
+      params.wakeAt = w.wakeAt;
+      params.seenSignalSeq = w.seenSignalSeq ?? null;
+      params.updatedAt = w.updatedAt ?? null;
+    }
+    const result = this.#commitStatement(fields).run(params);
     if (result.changes === 0) {
       const stored = s.stateOf.get(id);
       if (stored === undefined) throw new OnexError(ErrorCode.NotFound, `Workflow ${id} not found`);

@@ -6,7 +6,7 @@ import { ErrorCode, type OnexError } from '@onex/core';
 import { scheduleStoreConformance, workflowStoreConformance } from '@onex/testing/conformance';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { MemoryWorkflowStore } from './memory-store.js';
-import { FINISHED_STATUSES_V2, runnableParam, SQLITE_SCHEMA_VERSION, SQLITE_STATEMENTS } from './sqlite-schema.js';
+import { CommitField, commitStatement, FINISHED_STATUSES_V2, runnableParam, SQLITE_SCHEMA_VERSION, SQLITE_STATEMENTS } from './sqlite-schema.js';
 import { SqliteWorkflowStore } from './sqlite-store.js';
 import { StepStatus, TERMINAL_WORKFLOW_STATUSES, WorkflowStatus, type WorkflowRecord } from './workflow-record.js';
 import { rejection } from '@onex/testing';
@@ -400,9 +400,10 @@ describe('SqliteWorkflowStore purge and indexes (issue 9 #13)', () => {
       [
         'commit',
         SQLITE_STATEMENTS.commit,
-        [{ id: 'w1', epoch: 1, status: null, setOutput: 0, output: null, setError: 0, error: null, updatedAt: null, setDeadline: 0, deadlineAt: null, setWake: 0, wakeAt: null, seenSignalSeq: null }],
+        [{ id: 'w1', epoch: 1, status: 'running', output: null, error: null, updatedAt: 1, deadlineAt: null, wakeAt: null, seenSignalSeq: null }],
         [/USING INDEX sqlite_autoindex_onex_workflows_1 \(id=\?\)/],
       ],
+      ['commit (updatedAt only)', commitStatement(CommitField.UpdatedAt), [{ id: 'w1', epoch: 1, updatedAt: 1 }], [/USING INDEX sqlite_autoindex_onex_workflows_1 \(id=\?\)/]],
       ['signalState', SQLITE_STATEMENTS.signalState, ['w1'], [/USING INDEX sqlite_autoindex_onex_workflows_1 \(id=\?\)/]],
       ['bumpSignal', SQLITE_STATEMENTS.bumpSignal, [{ id: 'w1', seq: 1, wake: 0, sentAt: 1 }], [/USING INDEX sqlite_autoindex_onex_workflows_1 \(id=\?\)/]],
       ['signalsAfter', SQLITE_STATEMENTS.signalsAfter, ['w1', 0], [/onex_workflow_signals USING INDEX onex_workflow_signals_seq \(workflow_id=\? AND seq>\?\)/]],
