@@ -2,7 +2,7 @@
 // loopback and the SQLite store, each at concurrency 1 and 64, beside baselines measured in the same run:
 // (a) the same three peer functions called directly; (b) a bare 3-hop HTTP chain (node:http + keep-alive Agent).
 // Run: pnpm bench (builds first). Bounded: a few thousand workflows, well under a minute.
-import { createServer, request, Agent } from 'node:http';
+import { Agent } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,7 @@ import {
 } from '../packages/core/dist/index.js';
 import { defineOrchestrator, defineWorkflow, MemoryWorkflowStore, Orchestrator, peer } from '../packages/orchestrator/dist/index.js';
 import { SqliteWorkflowStore } from '../packages/orchestrator/dist/sqlite.js';
+import { bareCall, bareServer, concurrent, fmt, interleaved, sequential } from './lib/measure.mjs';
 
 // In process a workflow takes tens of µs: many samples and a long warm-up (JIT, heap sizing) are needed for stable
 // percentiles. Over HTTP each takes ~1 ms, so fewer do.
@@ -54,61 +55,6 @@ const workflow = defineWorkflow({ type: 'three-steps', version: '1.0.0', input: 
   .step('c', { target: ref('c'), dependsOn: ['b'], input: ({ steps }) => steps.b })
   .returns(({ steps }) => ({ value: steps.c?.value ?? -1 }));
 
-function stats(samplesMs, wallMs) {
-  const s = [...samplesMs].sort((x, y) => x - y);
-  const q = (p) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))];
-  return { n: s.length, mean: s.reduce((a, b) => a + b, 0) / s.length, p50: q(0.5), p99: q(0.99), perSec: (s.length / wallMs) * 1000 };
-}
-
-async function sequential(fn, n) {
-  for (let i = 0; i < WARMUP; i += 1) await fn(i); // warm-up
-  const samples = new Array(n);
-  const start = performance.now();
-  for (let i = 0; i < n; i += 1) {
-    const t = performance.now();
-    await fn(i);
-    samples[i] = performance.now() - t;
-  }
-  return stats(samples, performance.now() - start);
-}
-
-async function interleaved(fns, n, rounds) {
-  for (const fn of fns) for (let i = 0; i < 500; i += 1) await fn(i); // warm-up
-  const samples = fns.map(() => []);
-  const wall = fns.map(() => 0);
-  const perRound = Math.ceil(n / rounds);
-  for (let round = 0; round < rounds; round += 1) {
-    for (const [k, fn] of fns.entries()) {
-      const start = performance.now();
-      for (let i = 0; i < perRound; i += 1) {
-        const t = performance.now();
-        await fn(i);
-        samples[k].push(performance.now() - t);
-      }
-      wall[k] += performance.now() - start;
-    }
-  }
-  return samples.map((s, k) => stats(s, wall[k]));
-}
-
-async function concurrent(fn, total, concurrency) {
-  const samples = [];
-  let next = 0;
-  const start = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < total) {
-        const i = next++;
-        const t = performance.now();
-        await fn(i);
-        samples.push(performance.now() - t);
-      }
-    }),
-  );
-  return stats(samples, performance.now() - start);
-}
-
-const fmt = (ms) => (ms < 1 ? `${(ms * 1000).toFixed(1)} µs` : `${ms.toFixed(3)} ms`);
 function row(label, r) {
   console.log(`  ${label.padEnd(44)} mean ${fmt(r.mean).padStart(10)}  p50 ${fmt(r.p50).padStart(10)}  p99 ${fmt(r.p99).padStart(10)}  ${Math.round(r.perSec).toLocaleString('en').padStart(8)}/s`);
 }
@@ -128,15 +74,15 @@ async function inProcess() {
   const orchestrator = new Orchestrator(defineOrchestrator({ workflows: [workflow] }), { store: new MemoryWorkflowStore({ maxFinished: 1000 }), peers, logger: createSilentLogger() });
   await orchestrator.initialize();
 
-  const direct = await sequential(async (i) => work(work(work({ value: i }))), SEQUENTIAL_IN_PROCESS);
+  const direct = await sequential(async (i) => work(work(work({ value: i }))), SEQUENTIAL_IN_PROCESS, WARMUP);
   const viaHandle = await sequential(async (i) => {
     let v = { value: i };
     for (const n of Object.values(nodes)) {
       const r = await n.handle(v);
       v = r.value;
     }
-  }, SEQUENTIAL_IN_PROCESS);
-  const wf1 = await sequential((i) => runWorkflow(orchestrator, i), SEQUENTIAL_IN_PROCESS);
+  }, SEQUENTIAL_IN_PROCESS, WARMUP);
+  const wf1 = await sequential((i) => runWorkflow(orchestrator, i), SEQUENTIAL_IN_PROCESS, WARMUP);
   const wf64 = await concurrent((i) => runWorkflow(orchestrator, i), CONCURRENT_TOTAL, CONCURRENCY);
   row('baseline: 3 direct function calls', direct);
   row('baseline: 3 node.handle() calls', viaHandle);
@@ -150,36 +96,9 @@ async function inProcess() {
 }
 
 // ---------- (b) HTTP peers on loopback, SQLite store ----------
-function bareServer() {
-  const server = createServer((req, res) => {
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => {
-      const body = JSON.stringify(work(JSON.parse(Buffer.concat(chunks).toString('utf8'))));
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-      res.end(body);
-    });
-  });
-  server.keepAliveTimeout = 60_000;
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
-function bareCall(agent, port, payload) {
-  return new Promise((resolve, reject) => {
-    const body = JSON.stringify(payload);
-    const req = request({ host: '127.0.0.1', port, path: '/', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve(JSON.parse(Buffer.concat(chunks).toString('utf8'))));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
 async function overHttp() {
   console.log(`\n(b) HTTP peers on loopback + SQLite store (WAL, synchronous=NORMAL) (${SEQUENTIAL} sequential, ${CONCURRENT_TOTAL} at ${CONCURRENCY} concurrent)`);
-  const bare = await Promise.all([bareServer(), bareServer(), bareServer()]);
+  const bare = await Promise.all([bareServer(work), bareServer(work), bareServer(work)]);
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
   const ports = bare.map((s) => s.address().port);
   const chain = async (i) => {
@@ -193,7 +112,7 @@ async function overHttp() {
   await orchestrator.initialize();
 
   // Interleaved rounds, so that the machine's drift hits the baseline and ONEX alike.
-  const [bare1, wf1] = await interleaved([chain, (i) => runWorkflow(orchestrator, i)], SEQUENTIAL, 10);
+  const [bare1, wf1] = await interleaved([chain, (i) => runWorkflow(orchestrator, i)], SEQUENTIAL, 10, 500);
   const bare64 = await concurrent(chain, CONCURRENT_TOTAL, CONCURRENCY);
   const wf64 = await concurrent((i) => runWorkflow(orchestrator, i), CONCURRENT_TOTAL, CONCURRENCY);
   row('baseline: bare 3-hop chain, concurrency 1', bare1);

@@ -10,7 +10,7 @@
 // Run: pnpm bench (builds first), or `node bench/targets.bench.mjs` after `pnpm build`. BENCH_QUICK=1 for a smoke
 // run (smaller counts, a 100k-workflow history). Bounded: about 3 minutes; loopback only; temp files removed.
 import { spawn } from 'node:child_process';
-import { createServer, request, Agent } from 'node:http';
+import { Agent } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -29,6 +29,7 @@ import {
 } from '../packages/core/dist/index.js';
 import { defineOrchestrator, defineWorkflow, MemoryWorkflowStore, Orchestrator, peer } from '../packages/orchestrator/dist/index.js';
 import { SqliteWorkflowStore } from '../packages/orchestrator/dist/sqlite.js';
+import { bareCall, bareServer, concurrent, fmt, interleaved, sequential } from './lib/measure.mjs';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const HISTORY = Number(process.env.BENCH_HISTORY ?? (QUICK ? 100_000 : 1_000_000));
@@ -75,62 +76,6 @@ function countingStore(store) {
   return { store, counts };
 }
 
-function stats(samplesMs, wallMs) {
-  const s = [...samplesMs].sort((x, y) => x - y);
-  const q = (p) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))];
-  return { n: s.length, mean: s.reduce((a, b) => a + b, 0) / s.length, p50: q(0.5), p99: q(0.99), perSec: (s.length / wallMs) * 1000 };
-}
-
-async function sequential(fn, n, warmup) {
-  for (let i = 0; i < warmup; i += 1) await fn(i);
-  const samples = new Array(n);
-  const start = performance.now();
-  for (let i = 0; i < n; i += 1) {
-    const t = performance.now();
-    await fn(i);
-    samples[i] = performance.now() - t;
-  }
-  return stats(samples, performance.now() - start);
-}
-
-/** Runs `fns` in interleaved rounds (so the machine's drift hits them alike); one stats per fn. */
-async function interleaved(fns, n, rounds, warmup) {
-  for (const fn of fns) for (let i = 0; i < warmup; i += 1) await fn(i);
-  const samples = fns.map(() => []);
-  const wall = fns.map(() => 0);
-  const perRound = Math.ceil(n / rounds);
-  for (let round = 0; round < rounds; round += 1) {
-    for (const [k, fn] of fns.entries()) {
-      const start = performance.now();
-      for (let i = 0; i < perRound; i += 1) {
-        const t = performance.now();
-        await fn(i);
-        samples[k].push(performance.now() - t);
-      }
-      wall[k] += performance.now() - start;
-    }
-  }
-  return samples.map((s, k) => stats(s, wall[k]));
-}
-
-async function concurrent(fn, total, concurrency) {
-  const samples = [];
-  let next = 0;
-  const start = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < total) {
-        const i = next++;
-        const t = performance.now();
-        await fn(i);
-        samples.push(performance.now() - t);
-      }
-    }),
-  );
-  return stats(samples, performance.now() - start);
-}
-
-const fmt = (ms) => (ms < 1 ? `${(ms * 1000).toFixed(1)} µs` : `${ms.toFixed(2)} ms`);
 const rate = (r) => `${Math.round(r.perSec).toLocaleString('en')}/s`;
 function row(label, r) {
   console.log(`  ${label.padEnd(46)} mean ${fmt(r.mean).padStart(9)}  p50 ${fmt(r.p50).padStart(9)}  p99 ${fmt(r.p99).padStart(9)}  ${rate(r).padStart(9)}`);
@@ -157,36 +102,9 @@ async function inProcessPeers() {
 }
 
 // ---------- 1. HTTP path ----------
-function bareServer() {
-  const server = createServer((req, res) => {
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => {
-      const body = JSON.stringify(work(JSON.parse(Buffer.concat(chunks).toString('utf8'))));
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-      res.end(body);
-    });
-  });
-  server.keepAliveTimeout = 60_000;
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
-function bareCall(agent, port, payload) {
-  return new Promise((resolve, reject) => {
-    const body = JSON.stringify(payload);
-    const req = request({ host: '127.0.0.1', port, path: '/', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve(JSON.parse(Buffer.concat(chunks).toString('utf8'))));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
 async function httpPath() {
   console.log('\n1. HTTP path: 3-step workflows, HTTP peers on loopback, SQLite (WAL, synchronous=NORMAL)');
-  const bare = await Promise.all([bareServer(), bareServer(), bareServer()]);
+  const bare = await Promise.all([bareServer(work), bareServer(work), bareServer(work)]);
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
   const ports = bare.map((s) => s.address().port);
   const chain = async (i) => {

@@ -11,7 +11,7 @@ import { createSilentLogger, NodeService, type CallContext } from '@onex/core';
 import { rejection, type FakeClock } from '@onex/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { defineWorkflow, MemoryWorkflowStore, Orchestrator, peer, WorkflowStatus, type WorkflowStore } from '../src/index.js';
+import { defineWorkflow, MemoryWorkflowStore, Orchestrator, peer, WorkflowStatus, type WorkflowRecord, type WorkflowStore } from '../src/index.js';
 import { SqliteWorkflowStore } from '../src/sqlite.js';
 import { createInProcessClient } from '@onex/core';
 import { fakeTime, pause } from './fake-time.js';
@@ -143,6 +143,45 @@ describe('admission flow control', () => {
     expect(counting.order).toEqual(['blocker#0', 'high#3', 'high#5', 'normal#2', 'normal#4', 'low#1']);
     expect((await rejection(o.start(job, { tenant: 'x', n: 9 }, { priority: 1.5 }))).code).toBe('VALIDATION');
     expect((await rejection(o.start(job, { tenant: 'x', n: 9 }, { concurrencyLimit: 2 }))).code).toBe('VALIDATION');
+  });
+
+  it('a workflow run at once is created running with its first dispatch: one write fewer, and no write before the call', async () => {
+    clock = time.install(T0, 1_000_000);
+    const counting = new CountingPeer(1_000);
+    const store = new MemoryWorkflowStore();
+    const writes: string[] = [];
+    const created: WorkflowRecord[] = [];
+    const create = store.create.bind(store);
+    const commit = store.commit.bind(store);
+    store.create = async (record) => {
+      writes.push('create');
+      created.push(record);
+      return create(record);
+    };
+    store.commit = async (id, epoch, change) => {
+      writes.push(counting.order.length === 0 ? 'commit before the call' : 'commit');
+      return commit(id, epoch, change);
+    };
+    const o = await orchestrator(store, counting, 4);
+    const id = await o.start(job, { tenant: 't', n: 7 });
+    await runUntil(() => allFinished(store, [id]), 250);
+    expect(created[0]).toMatchObject({ status: WorkflowStatus.Running, steps: { work: { status: 'running', attempts: 1, input: { value: 7, tag: 't' } } } });
+    // The create carried the dispatch; the only commit is the closing one, with the result.
+    expect(writes).toEqual(['create', 'commit']);
+    expect(counting.order).toEqual(['t#7']);
+  });
+
+  it('starts made at once keep the limit while their creates are in flight: the slot is reserved across the create', async () => {
+    clock = time.install(T0, 1_000_000);
+    const counting = new CountingPeer(1_000);
+    const store = new MemoryWorkflowStore();
+    const o = await orchestrator(store, counting, 2);
+    // All ten creates are in flight at once: without the reservation each would see two free slots.
+    const ids = await Promise.all(Array.from({ length: 10 }, (_, n) => o.start(job, { tenant: 't', n })));
+    expect(o.stats().running).toBeLessThanOrEqual(2);
+    await runUntil(() => allFinished(store, ids), 250);
+    expect(counting.maxTotal).toBe(2);
+    expect(counting.order).toHaveLength(10);
   });
 
   it('a backlog left by an instance that stopped is run by the next one, keys and priorities kept (SQLite file)', async () => {

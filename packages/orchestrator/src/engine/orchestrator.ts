@@ -322,6 +322,11 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
     let reserved = !delayed && !keyed && this.#admission.reserve(record);
     const run = reserved ? this.#createRun(record) : undefined;
     const planned = run?.planStart();
+    if (reserved && planned === undefined) {
+      // Nothing to fold into the create: it is admitted like any other once stored.
+      this.#admission.unreserve();
+      reserved = false;
+    }
     try {
       const { created, record: stored } = await this.store.create(planned ?? record);
       if (span.isRecording()) {
@@ -338,11 +343,7 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
         else if (planned !== undefined) {
           reserved = false;
           this.#admission.launchReserved(stored, run!);
-        } else {
-          if (reserved) this.#admission.unreserve();
-          reserved = false;
-          this.#admission.admit(stored);
-        }
+        } else this.#admission.admit(stored);
       }
       return stored.id;
     } catch (error) {

@@ -154,6 +154,9 @@ type StepResult = { readonly name: string; readonly ok: true; readonly output: u
 /** Why a run stops scheduling new steps. `step` is absent when the output failed its schema. */
 type StopReason = { readonly kind: 'failed'; readonly step?: string; readonly error: RecordedError } | { readonly kind: 'cancelled' } | { readonly kind: 'timed_out' };
 
+/** The abort reason of every run that ended (see the end of {@link WorkflowRun.run}). */
+const RUN_ENDED = new OnexError(ErrorCode.Cancelled, 'Workflow run ended');
+
 /**
  * One workflow execution: schedules the DAG, persists every transition before acting on it, retries steps,
  * runs the saga on failure. Resumable: it starts from whatever state the store holds.
@@ -162,9 +165,6 @@ type StopReason = { readonly kind: 'failed'; readonly step?: string; readonly er
  * longer prove, a shutdown, or a compensation that parks. A halted run makes no further store write and sends no
  * further call; what it left in the store is a state it committed, from which any instance can resume.
  */
-/** The abort reason of every run that ended (see the end of {@link WorkflowRun.run}). */
-const RUN_ENDED = new OnexError(ErrorCode.Cancelled, 'Workflow run ended');
-
 export class WorkflowRun {
   readonly id: string;
   readonly #deps: RunDependencies;
