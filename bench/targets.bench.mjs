@@ -8,7 +8,8 @@
 //      empty one, in interleaved rounds.
 //   5. Cold start: a node process ready to serve; an orchestrator process on the 1-million store ready.
 // Run: pnpm bench (builds first), or `node bench/targets.bench.mjs` after `pnpm build`. BENCH_QUICK=1 for a smoke
-// run (smaller counts, a 100k-workflow history). Bounded: about 3 minutes; loopback only; temp files removed.
+// run (smaller counts, a 100k-workflow history). BENCH_SECTIONS=1,5 runs only those sections (5 without 4 starts the
+// orchestrator on a store of BENCH_HISTORY filled for it). Bounded: about 3 minutes; loopback only; temp files removed.
 import { spawn } from 'node:child_process';
 import { Agent } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -34,6 +35,7 @@ import { bareCall, bareServer, concurrent, fmt, interleaved, sequential } from '
 const QUICK = process.env.BENCH_QUICK === '1';
 const HISTORY = Number(process.env.BENCH_HISTORY ?? (QUICK ? 100_000 : 1_000_000));
 const N = (full, quick) => (QUICK ? quick : full);
+const SECTIONS = new Set((process.env.BENCH_SECTIONS ?? '1,2,3,4,5').split(',').map(Number));
 const root = fileURLToPath(new URL('..', import.meta.url));
 const Database = createRequire(join(root, 'packages/orchestrator/package.json'))('better-sqlite3');
 const dir = mkdtempSync(join(tmpdir(), 'onex-targets-'));
@@ -336,11 +338,17 @@ async function coldStart(historyPath) {
 }
 
 try {
-  await httpPath();
-  await inProcessPath();
-  await fsyncPath();
-  const historyPath = await costCurve();
-  await coldStart(historyPath);
+  if (SECTIONS.has(1)) await httpPath();
+  if (SECTIONS.has(2)) await inProcessPath();
+  if (SECTIONS.has(3)) await fsyncPath();
+  let historyPath = SECTIONS.has(4) ? await costCurve() : undefined;
+  if (SECTIONS.has(5)) {
+    if (historyPath === undefined) {
+      historyPath = join(dir, 'history.db');
+      await fillHistory(historyPath, HISTORY);
+    }
+    await coldStart(historyPath);
+  }
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
