@@ -111,7 +111,7 @@ export interface StartOptions {
   readonly correlationId?: string;
   /** @internal parent workflow of a nested run. */
   readonly parentId?: string;
-  /** Explicit id (e.g. derived from a parent); default a random UUID. */
+  /** Explicit id (e.g. derived from a parent); default a time-ordered UUID (version 7). */
   readonly id?: string;
   /**
    * Delayed start: the workflow is created durably at once but runs only from this time, epoch ms or a `Date`, on

@@ -30,8 +30,8 @@ export interface SqliteWorkflowStoreOptions {
    */
   readonly synchronous?: 'normal' | 'full';
   /**
-   * Group commit: commits asked for in the same turn of the event loop (concurrent workflows) are written in one
-   * transaction, one fsync for all, each still fenced on its own (a refused one fails alone). Costs a commit one
+   * Group commit: creates and commits asked for in the same turn of the event loop (concurrent workflows) are written
+   * in one transaction, one fsync for all, each still fenced on its own (a refused one fails alone). Costs a write one
    * `setImmediate` of latency. Default: on with `synchronous: 'full'` (where an fsync dominates), off with `normal`.
    */
   readonly groupCommit?: boolean;
@@ -56,13 +56,20 @@ export interface SqliteWorkflowStoreOptions {
   readonly onPurgeError?: (error: OnexError) => void;
 }
 
-/** A commit waiting for its group's transaction. */
-interface PendingCommit {
-  readonly id: string;
-  readonly epoch: number;
-  readonly change: WorkflowCommit;
-  readonly resolve: () => void;
+/**
+ * A write (a create or a commit) waiting for its group's transaction: `apply` runs inside it, as a nested transaction
+ * of its own, and its value or error settles the caller.
+ */
+interface PendingWrite {
+  readonly apply: () => unknown;
+  readonly resolve: (value: never) => void;
   readonly reject: (error: unknown) => void;
+}
+
+/** What a group's transaction gives back: each write's value, or its error where `failed`. */
+interface GroupOutcome {
+  readonly outcomes: unknown[];
+  readonly failed: boolean[];
 }
 
 interface WorkflowRow {
@@ -246,12 +253,13 @@ export class SqliteWorkflowStore implements WorkflowStore, ScheduleStore {
   // better-sqlite3 compiles a wrapper per transaction() call: make them once.
   #commitTx: Database.Transaction<(id: string, epoch: number, change: WorkflowCommit) => void> | undefined;
   #renewTx: Database.Transaction<(owner: string, held: readonly HeldRun[], leaseExpiresAt: number) => RenewResult> | undefined;
-  #groupTx: Database.Transaction<(batch: readonly PendingCommit[]) => unknown[]> | undefined;
+  #createTx: Database.Transaction<(record: WorkflowRecord) => CreateResult> | undefined;
+  #groupTx: Database.Transaction<(batch: readonly PendingWrite[]) => GroupOutcome> | undefined;
   readonly #groupCommit: boolean;
-  #pending: PendingCommit[] = [];
+  #pending: PendingWrite[] = [];
   readonly #commitStatements = new Map<number, Database.Statement<CommitParams>>();
   #flushScheduled = false;
-  readonly #groupFigures = { transactions: 0, commits: 0, largest: 0 };
+  readonly #groupFigures = { transactions: 0, writes: 0, largest: 0 };
   #purgeTimer: NodeJS.Timeout | undefined;
   #purging: Promise<number> | undefined;
   #closed = false;
@@ -287,62 +295,69 @@ export class SqliteWorkflowStore implements WorkflowStore, ScheduleStore {
     this.#renewTx = this.#db.transaction((owner: string, held: readonly HeldRun[], leaseExpiresAt: number) =>
       this.#applyRenew(owner, held, leaseExpiresAt),
     );
-    // Each commit of a group runs as a nested transaction (a SAVEPOINT): a refused or failing one is rolled back alone.
-    const one = this.#commitTx;
-    this.#groupTx = this.#db.transaction((batch: readonly PendingCommit[]) =>
-      batch.map((pending): unknown => {
+    this.#createTx = this.#db.transaction((record: WorkflowRecord) => this.#applyCreate(record));
+    // Each write of a group runs as a nested transaction (a SAVEPOINT): a refused or failing one is rolled back alone,
+    // and settles its caller with its error; the others commit together.
+    const nested = this.#db.transaction((apply: () => unknown) => apply());
+    this.#groupTx = this.#db.transaction((batch: readonly PendingWrite[]): GroupOutcome => {
+      const outcomes = new Array<unknown>(batch.length);
+      const failed = new Array<boolean>(batch.length).fill(false);
+      batch.forEach((pending, i) => {
         try {
-          one(pending.id, pending.epoch, pending.change);
-          return undefined;
+          outcomes[i] = nested(pending.apply);
         } catch (error) {
-          return error ?? new OnexError(ErrorCode.Internal, 'commit failed');
+          outcomes[i] = error ?? new OnexError(ErrorCode.Internal, 'write failed');
+          failed[i] = true;
         }
-      }),
-    );
+      });
+      return { outcomes, failed };
+    });
     this.#schedulePurge(Math.min(FIRST_PURGE_DELAY_MS, this.#purgeIntervalMs));
   }
 
   async create(record: WorkflowRecord): Promise<CreateResult> {
+    this.#assertInitialized();
+    if (!this.#groupCommit) return this.#createTx!.immediate(record);
+    return this.#enqueue(() => this.#applyCreate(record));
+  }
+
+  #applyCreate(record: WorkflowRecord): CreateResult {
     const s = this.#s;
-    return this.#db
-      .transaction((): CreateResult => {
-        if (record.idempotencyKey !== undefined) {
-          const existing = s.byKey.get(record.idempotencyKey);
-          if (existing !== undefined) return { created: false, record: this.#load(existing) };
-        }
-        try {
-          s.insert.run({
-            id: record.id,
-            type: record.type,
-            version: record.version,
-            status: record.status,
-            input: JSON.stringify(record.input ?? null),
-            output: json(record.output),
-            error: json(record.error),
-            idempotency_key: record.idempotencyKey ?? null,
-            parent_id: record.parentId ?? null,
-            correlation_id: record.correlationId,
-            created_at: record.createdAt,
-            updated_at: record.updatedAt,
-            deadline_at: record.deadlineAt ?? null,
-            owner: record.owner ?? null,
-            lease_expires_at: record.leaseExpiresAt ?? null,
-            epoch: record.epoch,
-            wake_at: record.wakeAt ?? null,
-            cancel_requested: record.cancelRequested === true ? 1 : 0,
-            admission: record.admission === undefined ? null : JSON.stringify(record.admission),
-            trace_context: record.traceContext === undefined ? null : JSON.stringify(record.traceContext),
-          });
-        } catch (error) {
-          if ((error as { code?: unknown }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
-            throw new OnexError(ErrorCode.Conflict, `Workflow ${record.id} already exists`, { cause: error });
-          }
-          throw error;
-        }
-        for (const step of Object.values(record.steps)) s.upsertStep.run(record.id, step.name, JSON.stringify(step));
-        return { created: true, record };
-      })
-      .immediate();
+    if (record.idempotencyKey !== undefined) {
+      const existing = s.byKey.get(record.idempotencyKey);
+      if (existing !== undefined) return { created: false, record: this.#load(existing) };
+    }
+    try {
+      s.insert.run({
+        id: record.id,
+        type: record.type,
+        version: record.version,
+        status: record.status,
+        input: JSON.stringify(record.input ?? null),
+        output: json(record.output),
+        error: json(record.error),
+        idempotency_key: record.idempotencyKey ?? null,
+        parent_id: record.parentId ?? null,
+        correlation_id: record.correlationId,
+        created_at: record.createdAt,
+        updated_at: record.updatedAt,
+        deadline_at: record.deadlineAt ?? null,
+        owner: record.owner ?? null,
+        lease_expires_at: record.leaseExpiresAt ?? null,
+        epoch: record.epoch,
+        wake_at: record.wakeAt ?? null,
+        cancel_requested: record.cancelRequested === true ? 1 : 0,
+        admission: record.admission === undefined ? null : JSON.stringify(record.admission),
+        trace_context: record.traceContext === undefined ? null : JSON.stringify(record.traceContext),
+      });
+    } catch (error) {
+      if ((error as { code?: unknown }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+        throw new OnexError(ErrorCode.Conflict, `Workflow ${record.id} already exists`, { cause: error });
+      }
+      throw error;
+    }
+    for (const step of Object.values(record.steps)) s.upsertStep.run(record.id, step.name, JSON.stringify(step));
+    return { created: true, record };
   }
 
   async commit(id: string, epoch: number, change: WorkflowCommit): Promise<void> {
@@ -351,9 +366,14 @@ export class SqliteWorkflowStore implements WorkflowStore, ScheduleStore {
       this.#commitTx.immediate(id, epoch, change);
       return;
     }
-    if (this.#closed) throw new OnexError(ErrorCode.Lifecycle, 'SqliteWorkflowStore is closed');
-    return new Promise<void>((resolve, reject) => {
-      this.#pending.push({ id, epoch, change, resolve, reject });
+    return this.#enqueue(() => this.#applyCommit(id, epoch, change));
+  }
+
+  /** Queues a write for the next group transaction, flushed once this turn of the event loop has asked for all its own. */
+  #enqueue<T>(apply: () => T): Promise<T> {
+    if (this.#closed) return Promise.reject(new OnexError(ErrorCode.Lifecycle, 'SqliteWorkflowStore is closed'));
+    return new Promise<T>((resolve, reject) => {
+      this.#pending.push({ apply, resolve: resolve, reject });
       if (!this.#flushScheduled) {
         this.#flushScheduled = true;
         setImmediate(() => this.#flush());
@@ -361,23 +381,23 @@ export class SqliteWorkflowStore implements WorkflowStore, ScheduleStore {
     });
   }
 
-  /** Writes the commits gathered since the last flush in one transaction (in call order), settling each caller. */
+  /** Writes the creates and commits gathered since the last flush in one transaction (in call order), settling each caller. */
   #flush(): void {
     this.#flushScheduled = false;
     const batch = this.#pending;
     if (batch.length === 0) return;
     this.#pending = [];
-    let outcomes: unknown[];
+    let group: GroupOutcome;
     try {
-      outcomes = this.#groupTx!.immediate(batch);
+      group = this.#groupTx!.immediate(batch);
     } catch (error) {
       for (const pending of batch) pending.reject(error);
       return;
     }
     this.#groupFigures.transactions += 1;
-    this.#groupFigures.commits += batch.length;
+    this.#groupFigures.writes += batch.length;
     this.#groupFigures.largest = Math.max(this.#groupFigures.largest, batch.length);
-    batch.forEach((pending, i) => (outcomes[i] === undefined ? pending.resolve() : pending.reject(outcomes[i])));
+    batch.forEach((pending, i) => (group.failed[i] === true ? pending.reject(group.outcomes[i]) : pending.resolve(group.outcomes[i] as never)));
   }
 
   /** The prepared commit UPDATE for a set of fields (at most 64 shapes; a run uses a handful). */

@@ -60,10 +60,33 @@ describe('SqliteWorkflowStore group commit', () => {
     expect(results[7]).toMatchObject({ status: 'rejected', reason: { code: 'CONFLICT' } });
     expect((await store.get('g-7'))?.status).toBe('running');
     expect((await store.get('g-3'))).toMatchObject({ status: 'completed', output: 3, steps: { s: { status: 'completed' } } });
-    const figures = (await store.health()).data?.['groupCommit'] as { transactions: number; commits: number; largest: number };
-    expect(figures.commits).toBe(50);
-    expect(figures.transactions).toBeLessThan(50);
+    const figures = (await store.health()).data?.['groupCommit'] as { transactions: number; writes: number; largest: number };
+    // 50 creates one after another (50 transactions), then 50 concurrent commits in far fewer.
+    expect(figures.writes).toBe(100);
+    expect(figures.transactions).toBeLessThan(100);
     expect(figures.largest).toBeGreaterThan(1);
+    await store.close();
+  });
+
+  it('writes concurrent creates in shared transactions: a duplicate id fails alone, a repeated key finds the first', async () => {
+    const store = new SqliteWorkflowStore({ path: freshPath('group-create'), synchronous: 'full', purgeIntervalMs: 0 });
+    await store.init();
+    const ids = Array.from({ length: 40 }, (_, i) => `n-${i}`);
+    const results = await Promise.allSettled([
+      ...ids.map((id) => store.create(record(id))),
+      store.create(record('n-5')),
+      store.create(record('k-1', { idempotencyKey: 'key' })),
+      store.create(record('k-2', { idempotencyKey: 'key' })),
+    ]);
+    expect(results.slice(0, 40).every((r) => r.status === 'fulfilled' && r.value.created)).toBe(true);
+    expect(results[40]).toMatchObject({ status: 'rejected', reason: { code: 'CONFLICT' } });
+    expect(results[41]).toMatchObject({ status: 'fulfilled', value: { created: true } });
+    expect(results[42]).toMatchObject({ status: 'fulfilled', value: { created: false, record: { id: 'k-1' } } });
+    expect(await store.get('k-2')).toBeUndefined();
+    expect((await store.list({ limit: 100 })).length).toBe(41);
+    const figures = (await store.health()).data?.['groupCommit'] as { transactions: number; writes: number };
+    expect(figures.writes).toBe(43);
+    expect(figures.transactions).toBeLessThan(5);
     await store.close();
   });
 
