@@ -319,8 +319,8 @@ export class SqliteWorkflowStore implements WorkflowStore, ScheduleStore {
   }
 
   async create(record: WorkflowRecord): Promise<CreateResult> {
-    this.#assertInitialized();
-    if (!this.#groupCommit) return this.#createTx!.immediate(record);
+    if (this.#createTx === undefined) throw new OnexError(ErrorCode.Lifecycle, 'SqliteWorkflowStore used before init()');
+    if (!this.#groupCommit) return this.#createTx.immediate(record);
     return this.#enqueue(() => this.#applyCreate(record));
   }
 
@@ -376,7 +376,7 @@ export class SqliteWorkflowStore implements WorkflowStore, ScheduleStore {
   #enqueue<T>(apply: () => T): Promise<T> {
     if (this.#closed) return Promise.reject(new OnexError(ErrorCode.Lifecycle, 'SqliteWorkflowStore is closed'));
     return new Promise<T>((resolve, reject) => {
-      this.#pending.push({ apply, resolve: resolve, reject });
+      this.#pending.push({ apply, resolve, reject });
       if (!this.#flushScheduled) {
         this.#flushScheduled = true;
         setImmediate(() => this.#flush());
