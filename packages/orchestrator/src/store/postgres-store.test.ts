@@ -5,6 +5,7 @@ import { postgresUrl } from '@onex/test-postgres/vitest';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  migratePostgresSchemaTo,
   POSTGRES_FINISHED_STATUSES_V1,
   POSTGRES_SCHEMA_VERSION,
   postgresStatements,
@@ -468,6 +469,64 @@ describe('PostgresWorkflowStore on PostgreSQL', () => {
     expect(steps.rowCount).toBe(0);
     expect((await s.health()).data?.['purge']).toMatchObject({ runs: 1, deleted: 1, failures: 0 });
     await s.close();
+  });
+
+  it('upgrading a version 5 schema keeps its rows: finished ones get finished_at, the purge still finds them and their steps', async () => {
+    const schema = await schemaFor('wf_v5');
+    const q = pg.escapeIdentifier(schema);
+    await migratePostgresSchemaTo(admin, schema, 5);
+    const old = Date.now() - 120_000;
+    await admin.query(`INSERT INTO ${q}.workflows (id, type, version, status, input, correlation_id, created_at, updated_at, epoch)
+      VALUES ('done', 't', '1.0.0', 'completed', '{}', 'c', $1, $1, 1), ('running', 't', '1.0.0', 'running', '{}', 'c', $1, $1, 1)`, [old]);
+    await admin.query(`INSERT INTO ${q}.workflow_steps (workflow_id, name, data) VALUES ('done', 'a', '{}'), ('running', 'a', '{}')`);
+    const s = store(schema, { retentionMs: 60_000 });
+    await s.init();
+    const rows = await admin.query(`SELECT id, finished_at FROM ${q}.workflows ORDER BY id`);
+    expect(rows.rows).toEqual([{ id: 'done', finished_at: old }, { id: 'running', finished_at: null }]);
+    const versions = await admin.query(`SELECT max(version)::int AS v FROM ${q}.schema_migrations WHERE component = 'workflow-store'`);
+    expect(versions.rows).toEqual([{ v: POSTGRES_SCHEMA_VERSION }]);
+    expect(await s.purge()).toBe(1);
+    const steps = await admin.query(`SELECT workflow_id FROM ${q}.workflow_steps ORDER BY workflow_id`);
+    expect(steps.rows).toEqual([{ workflow_id: 'running' }]);
+    expect((await s.get('running'))?.steps).toEqual({ a: {} });
+    await s.close();
+  });
+
+  it('a commit in the middle of a run writes no index (a HOT update); the finishing commit sets finished_at', async () => {
+    // Every index of workflows would be written again by each commit if one of them covered a column a mid-run commit
+    // changes (updated_at did, before version 6). One connection, so the statistics read are this backend's own.
+    const schema = await schemaFor('wf_hot');
+    const pool = new pg.Pool({ connectionString: url, max: 1 });
+    const s = new PostgresWorkflowStore({ pool, schema, purgeIntervalMs: 0 });
+    try {
+      await s.init();
+      const table = `${pg.escapeIdentifier(schema)}.workflows`;
+      const updates = async () => {
+        await pool.query('SELECT pg_stat_force_next_flush()');
+        const r = await pool.query<{ upd: number; hot: number }>(
+          'SELECT n_tup_upd::int AS upd, n_tup_hot_upd::int AS hot FROM pg_stat_user_tables WHERE relid = $1::regclass',
+          [table],
+        );
+        return r.rows[0] ?? { upd: -1, hot: -1 };
+      };
+      await s.create(record('r', { status: WorkflowStatus.Running, steps: { a: step('a', { status: StepStatus.Running }) } }));
+      const before = await updates();
+      for (let i = 1; i <= 5; i++) {
+        await s.commit('r', 1, { workflow: { updatedAt: 1000 + i }, steps: [step('a', { status: StepStatus.Completed, output: i }), step('b', { status: StepStatus.Running, attempts: i })] });
+      }
+      const mid = await updates();
+      expect({ upd: mid.upd - before.upd, hot: mid.hot - before.hot }).toEqual({ upd: 5, hot: 5 });
+      const middle = await admin.query(`SELECT finished_at FROM ${table} WHERE id = 'r'`);
+      expect(middle.rows).toEqual([{ finished_at: null }]);
+      await s.commit('r', 1, { workflow: { status: WorkflowStatus.Completed, output: 1, updatedAt: 2000.5 } });
+      const end = await updates();
+      expect({ upd: end.upd - mid.upd, hot: end.hot - mid.hot }).toEqual({ upd: 1, hot: 0 });
+      const finished = await admin.query(`SELECT finished_at FROM ${table} WHERE id = 'r'`);
+      expect(finished.rows).toEqual([{ finished_at: 2000.5 }]);
+    } finally {
+      await s.close();
+      await pool.end();
+    }
   });
 
   it('claim, nextWakeAt and purge read their partial indexes, never the table in creation order', async () => {

@@ -153,10 +153,33 @@ CREATE TABLE ${s}.schedules (
   // Version 5: unfinished workflows with a concurrency key, by key: what a claim counts a key's slots over.
   (s) => `CREATE INDEX workflows_keyed ON ${s}.workflows ((admission ->> 'concurrencyKey'))
   WHERE ${unfinished('workflows')} AND (admission ->> 'concurrencyKey') IS NOT NULL;`,
+  // Version 6: a commit in the middle of a run becomes a HOT update, and a step row costs no foreign-key check.
+  // - The purge's index moves from updated_at (which every commit changes, so every commit wrote every index of
+  //   the row) to finished_at, generated from status and updated_at: NULL until the run finishes, so a commit that
+  //   changes neither status nor wake_at touches no indexed column. (Adding it rewrites the table, once.)
+  // - workflow_steps loses its foreign key: each step insert ran the key check, which also locks the workflow row
+  //   the same statement had just written. Every statement that inserts steps takes the ids from the workflow rows it
+  //   inserted or updated, and the purge deletes a workflow's steps with the workflow.
+  // Measured on the durable server, one sequential workflow's four statements replayed: 1.51 → 1.06-1.11 ms.
+  (s) => `
+ALTER TABLE ${s}.workflows ADD COLUMN finished_at double precision GENERATED ALWAYS AS
+  (CASE WHEN ${finished('workflows')} THEN updated_at END) STORED;
+CREATE INDEX workflows_finished_at ON ${s}.workflows (finished_at) WHERE finished_at IS NOT NULL;
+DROP INDEX ${s}.workflows_finished;
+ALTER TABLE ${s}.workflow_steps DROP CONSTRAINT workflow_steps_workflow_id_fkey;
+`,
 ];
 
 /** The schema version this release writes. */
 export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * Takes `schema` to `version` with this store's migrations, as `init()` would with an older release. Internal to the
+ * package (not exported from `postgres.ts`): the store tests use it to check an upgrade over existing rows.
+ */
+export function migratePostgresSchemaTo(pool: pg.Pool, schema: string, version: number): Promise<void> {
+  return migrateSchema(pool, checkSchemaName(schema, OWNER), { component: COMPONENT, owner: OWNER, steps: MIGRATIONS.slice(0, version) });
+}
 
 /** Columns of a record, for the table alias `a`, steps as one JSONB object read in the same statement. */
 function recordColumns(a: string, steps: string): string {
@@ -400,8 +423,12 @@ export function postgresStatements(schema: string) {
         ON CONFLICT (workflow_id, name) DO UPDATE SET data = EXCLUDED.data),
       notes AS MATERIALIZED (SELECT pg_notify($6, json_build_object('k', 'claimable', 'id', upd.id)::text) AS sent FROM upd)
       SELECT (SELECT count(*) FROM upd)::int AS reopened, (SELECT count(*) FROM notes)::int AS notified`,
-    purgeBatch: `DELETE FROM ${wf} w WHERE w.id IN (
-        SELECT f.id FROM ${wf} f WHERE ${finished('f')} AND f.updated_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+    // Finished rows past the cutoff, and their steps (workflow_steps has no foreign key since version 6).
+    purgeBatch: `WITH del AS (
+        DELETE FROM ${wf} w WHERE w.id IN (SELECT f.id FROM ${wf} f WHERE f.finished_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)
+        RETURNING w.id),
+      steps AS (DELETE FROM ${ws} st USING del WHERE st.workflow_id = del.id)
+      SELECT count(*)::int AS deleted FROM del`,
     ping: 'SELECT 1 AS ok',
     list: (where: string, limitParam: number) =>
       `SELECT ${summaryColumns('w')} FROM ${wf} w ${where} ORDER BY w.created_at DESC, w.seq DESC LIMIT $${limitParam}`,
@@ -1176,7 +1203,7 @@ export class PostgresWorkflowStore implements WorkflowStore, ScheduleStore {
     let deleted = 0;
     try {
       while (!this.#closed) {
-        const changes = await this.#count('purgeBatch', [cutoff, PURGE_BATCH]);
+        const changes = (await this.#run<{ deleted: number }>('purgeBatch', [cutoff, PURGE_BATCH]))[0]?.deleted ?? 0;
         deleted += changes;
         if (changes < PURGE_BATCH) break;
         await yieldToEventLoop();
@@ -1368,15 +1395,6 @@ export class PostgresWorkflowStore implements WorkflowStore, ScheduleStore {
   /** Runs a named (prepared once per connection) statement. */
   async #run<R extends pg.QueryResultRow>(name: NamedStatement, values: unknown[]): Promise<R[]> {
     return this.#query<R>({ name: this.#names[name], text: this.#sql[name], values, types: TYPES }, name);
-  }
-
-  async #count(name: NamedStatement, values: unknown[]): Promise<number> {
-    try {
-      const result = await this.#pool.query({ name: this.#names[name], text: this.#sql[name], values, types: TYPES });
-      return result.rowCount ?? 0;
-    } catch (error) {
-      throw classify(error, name);
-    }
   }
 
   async #query<R extends pg.QueryResultRow>(config: pg.QueryConfig, operation: string): Promise<R[]> {
