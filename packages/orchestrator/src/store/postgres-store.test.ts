@@ -174,6 +174,42 @@ describe('PostgresWorkflowStore on PostgreSQL', () => {
     await Promise.all([a.close(), b.close()]);
   });
 
+  it('a claim racing the last commit of the epoch it ends answers that commit\'s steps (or the commit is refused)', async () => {
+    // The commit lands while the claim runs: the claim walks 20 000 live-held rows first, so the window between its
+    // snapshot and its lock on the target row is wide. A commit accepted at the old epoch came before the claim's
+    // lock, so the claimed record must hold the step it wrote: a run taking over without it would dispatch the step
+    // again as never attempted, or close it as never started although the peer may have applied it.
+    const schema = await schemaFor('wf_claim_race');
+    const q = pg.escapeIdentifier(schema);
+    const a = store(schema);
+    const b = store(schema);
+    await Promise.all([a.init(), b.init()]);
+    await admin.query(`INSERT INTO ${q}.workflows (id, type, version, status, input, correlation_id, created_at, updated_at, owner, lease_expires_at, epoch)
+      SELECT 'live' || g, 't', '1.0.0', 'running', '{}', 'c', g, g, 'live', 1e15, 1 FROM generate_series(1, 20000) g`);
+    await admin.query(`ANALYZE ${q}.workflows`);
+    let raced = 0;
+    const stale: string[] = [];
+    for (let i = 0; i < 40; i += 1) {
+      const id = `race${i}`;
+      await a.create(record(id, { status: WorkflowStatus.Running, owner: 'a', leaseExpiresAt: 1, createdAt: 1e9 + i, steps: { s0: step('s0', { status: StepStatus.Running, attempts: 1 }) } }));
+      const claim = b.claim({ owner: 'b', leaseMs: 60_000, now: Date.now(), limit: 1, runnable: RUNNABLE });
+      await new Promise((resolve) => setTimeout(resolve, i % 4));
+      const committed = await a.commit(id, 1, { steps: [step('s1', { status: StepStatus.Running, attempts: 1 })] }).then(
+        () => true,
+        () => false,
+      );
+      const [claimed] = await claim;
+      expect(claimed?.id).toBe(id);
+      if (!committed) continue;
+      raced += 1;
+      if (claimed?.steps['s1'] === undefined) stale.push(id);
+    }
+    expect(stale, `${stale.length} of ${raced} accepted commits missing from the claim`).toEqual([]);
+    // The check above means something only when commits did land during claims.
+    expect(raced).toBeGreaterThan(0);
+    await Promise.all([a.close(), b.close()]);
+  });
+
   it('three instances claiming keyed workflows concurrently never hold more than a key\'s limit between them', async () => {
     const schema = await schemaFor('wf_keyed');
     const stores = [store(schema), store(schema), store(schema)];

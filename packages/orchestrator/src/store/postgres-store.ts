@@ -188,6 +188,19 @@ function recordColumns(a: string, steps: string): string {
     COALESCE((SELECT jsonb_object_agg(st.name, st.data) FROM ${steps} st WHERE st.workflow_id = ${a}.id), '{}'::jsonb) AS steps`;
 }
 
+/**
+ * A record's columns without its steps, for statements that lock or update the row. Their steps must not be read in
+ * the same statement: under READ COMMITTED the locked row is its newest version (re-read after a concurrent commit
+ * that ended while the statement ran), but a subquery reads the statement's snapshot, which misses that commit's
+ * step rows. A claim that took over a workflow right after its last commit would then answer steps without the
+ * dispatch that commit recorded (seen in the fault campaign: a step applied by the peer, its attempt lost, never
+ * compensated). {@link postgresStatements}' `stepsOf` reads them afterwards, in a snapshot that holds every commit of
+ * the epochs before the one the row now has.
+ */
+function lockedColumns(a: string): string {
+  return `${summaryColumns(a)}, ${a}.input, ${a}.output, ${a}.output IS NOT NULL AS has_output`;
+}
+
 function summaryColumns(a: string): string {
   return ['id', 'type', 'version', 'status', 'error', 'idempotency_key', 'parent_id', 'correlation_id', 'created_at', 'updated_at', 'deadline_at', 'owner', 'lease_expires_at', 'epoch', 'wake_at', 'cancel_requested', 'signal_seq', 'admission', 'trace_context']
     .map((c) => `${a}.${c}`)
@@ -231,7 +244,7 @@ export function postgresStatements(schema: string) {
       claimed AS (
         UPDATE ${wf} w SET owner = $1, lease_expires_at = $2, epoch = w.epoch + 1 FROM pick WHERE w.id = pick.id
         RETURNING w.*)
-    SELECT ${recordColumns('c', ws)} FROM claimed c ORDER BY c.created_at, c.seq`;
+    SELECT ${lockedColumns('c')} FROM claimed c ORDER BY c.created_at, c.seq`;
   return {
     create: `WITH ins AS (
         INSERT INTO ${wf} (id, type, version, status, input, output, error, idempotency_key, parent_id, correlation_id,
@@ -265,6 +278,9 @@ export function postgresStatements(schema: string) {
       SELECT r.ord FROM r JOIN ins ON ins.id = r.id`,
     byId: `SELECT ${recordColumns('w', ws)} FROM ${wf} w WHERE w.id = $1`,
     byKey: `SELECT ${recordColumns('w', ws)} FROM ${wf} w WHERE w.idempotency_key = $1`,
+    // The steps of rows a statement locked or updated, read after it (see lockedColumns).
+    stepsOf: `SELECT st.workflow_id AS id, jsonb_object_agg(st.name, st.data) AS steps FROM ${ws} st
+      WHERE st.workflow_id = ANY($1::text[]) GROUP BY st.workflow_id`,
     // $1 is a JSON array of commits (see commitRowJson), $3 their ids. Rows are locked in id order (`locked`), as renew locks them, so
     // two multi-row statements never wait on each other in a cycle. The last SELECT reads the statement's snapshot
     // (before the update): for a commit not applied it tells a stale epoch, a finished row and an unknown id apart.
@@ -356,7 +372,7 @@ export function postgresStatements(schema: string) {
         UPDATE ${wf} w SET owner = $1, lease_expires_at = $2, epoch = w.epoch + 1 FROM pick
         WHERE w.id = pick.id AND ${unfinished('w')} AND w.claimable_at <= $3
         RETURNING w.*)
-    SELECT ${recordColumns('c', ws)} FROM claimed c ORDER BY c.created_at, c.seq`,
+    SELECT ${lockedColumns('c')} FROM claimed c ORDER BY c.created_at, c.seq`,
     renew: `WITH h AS (SELECT * FROM unnest($1::text[], $2::bigint[]) AS h(id, epoch)),
       locked AS (
         SELECT w.id FROM ${wf} w JOIN h ON h.id = w.id AND h.epoch = w.epoch
@@ -410,7 +426,7 @@ export function postgresStatements(schema: string) {
     requestCancel: `WITH upd AS (
         UPDATE ${wf} w SET cancel_requested = true, wake_at = NULL WHERE w.id = $1 AND ${unfinished('w')} RETURNING w.*),
       notes AS MATERIALIZED (SELECT pg_notify($2, json_build_object('k', 'cancel', 'id', upd.id)::text) AS sent FROM upd)
-      SELECT ${recordColumns('r', ws)}, (SELECT count(*) FROM notes) AS notified FROM (
+      SELECT ${lockedColumns('r')}, (SELECT count(*) FROM notes) AS notified FROM (
         SELECT * FROM upd UNION ALL SELECT * FROM ${wf} w WHERE w.id = $1 AND NOT EXISTS (SELECT 1 FROM upd)) r`,
     nextWakeAt: `SELECT w.wake_at FROM ${wf} w
       WHERE ${unfinished('w')} AND w.wake_at IS NOT NULL AND ${runnableIn('w', 1)} ORDER BY w.wake_at LIMIT 1`,
@@ -466,6 +482,9 @@ interface RecordRow extends SummaryRow {
   has_output: boolean;
   steps: Record<string, StepRecord>;
 }
+
+/** A row a claim or a cancel request locked: its steps are read by a statement of their own (see lockedColumns). */
+type LockedRow = Omit<RecordRow, 'steps'>;
 
 interface CommitResultRow {
   ord: number;
@@ -1033,20 +1052,31 @@ export class PostgresWorkflowStore implements WorkflowStore, ScheduleStore {
     const [types, versions] = runnableArrays(options.runnable);
     const limit = Number.isFinite(options.limit) ? Math.floor(options.limit) : null;
     const values: unknown[] = [options.owner, options.now + options.leaseMs, options.now, limit, types, versions];
-    const rows = options.includeOwn === true ? await this.#run<RecordRow>('claimWithOwn', [...values, options.owner]) : await this.#run<RecordRow>('claim', values);
+    const rows = options.includeOwn === true ? await this.#run<LockedRow>('claimWithOwn', [...values, options.owner]) : await this.#run<LockedRow>('claim', values);
     const room = limit === null ? null : limit - rows.length;
-    if (room !== null && room <= 0) return rows.map(recordOf);
+    if (room !== null && room <= 0) return this.#withSteps(rows);
     const [probe] = await this.#run<{ due: boolean }>('keyedDue', [options.now, types, versions]);
-    if (probe?.due !== true) return rows.map(recordOf);
+    if (probe?.due !== true) return this.#withSteps(rows);
     const keyed = await this.#keyedClaim([options.owner, options.now + options.leaseMs, options.now, room, types, versions]);
-    if (keyed.length === 0) return rows.map(recordOf);
+    if (keyed.length === 0) return this.#withSteps(rows);
     const all = [...rows, ...keyed];
     all.sort((a, b) => a.created_at - b.created_at);
-    return all.map(recordOf);
+    return this.#withSteps(all);
+  }
+
+  /**
+   * Records of rows a statement locked, their steps read now: after that statement's commit, so every commit of an
+   * earlier epoch is in this read, and none of a later one can be (a commit carrying an older epoch is refused).
+   */
+  async #withSteps(rows: readonly LockedRow[]): Promise<WorkflowRecord[]> {
+    if (rows.length === 0) return [];
+    const found = await this.#run<{ id: string; steps: Record<string, StepRecord> }>('stepsOf', [rows.map((r) => r.id)]);
+    const steps = new Map(found.map((f) => [f.id, f.steps]));
+    return rows.map((row) => recordOf({ ...row, steps: steps.get(row.id) ?? {} }));
   }
 
   /** The keyed part of a claim: one transaction under the schema's keyed-claim lock (see `keyedClaim`). */
-  async #keyedClaim(values: unknown[]): Promise<RecordRow[]> {
+  async #keyedClaim(values: unknown[]): Promise<LockedRow[]> {
     let client: pg.PoolClient;
     try {
       client = await this.#pool.connect();
@@ -1057,7 +1087,7 @@ export class PostgresWorkflowStore implements WorkflowStore, ScheduleStore {
     try {
       await client.query('BEGIN');
       await client.query({ name: this.#names.keyedLock, text: this.#sql.keyedLock, values: [`${this.#schema}.concurrency-keys`] });
-      const result = await client.query<RecordRow>({ name: this.#names.keyedClaim, text: this.#sql.keyedClaim, values, types: TYPES });
+      const result = await client.query<LockedRow>({ name: this.#names.keyedClaim, text: this.#sql.keyedClaim, values, types: TYPES });
       await client.query('COMMIT');
       return result.rows;
     } catch (error) {
@@ -1154,8 +1184,8 @@ export class PostgresWorkflowStore implements WorkflowStore, ScheduleStore {
 
   async requestCancel(id: string): Promise<WorkflowRecord | undefined> {
     this.#assertReady();
-    const [row] = await this.#run<RecordRow>('requestCancel', [id, this.#channel]);
-    return row === undefined ? undefined : recordOf(row);
+    const [row] = await this.#run<LockedRow>('requestCancel', [id, this.#channel]);
+    return row === undefined ? undefined : (await this.#withSteps([row]))[0];
   }
 
   async reopen(id: string, from: WorkflowStatus, change: WorkflowCommit): Promise<boolean> {
