@@ -160,7 +160,8 @@ CREATE TABLE ${s}.schedules (
   // - workflow_steps loses its foreign key: each step insert ran the key check, which also locks the workflow row
   //   the same statement had just written. Every statement that inserts steps takes the ids from the workflow rows it
   //   inserted or updated, and the purge deletes a workflow's steps with the workflow.
-  // Measured on the durable server, one sequential workflow's four statements replayed: 1.51 → 1.06-1.11 ms.
+  // Measured by replaying one sequential workflow's four statements: 1.51 → 1.06-1.11 ms (no fsync, quiet box),
+  // 5.86 → 5.29 ms (durable, loaded box).
   (s) => `
 ALTER TABLE ${s}.workflows ADD COLUMN finished_at double precision GENERATED ALWAYS AS
   (CASE WHEN ${finished('workflows')} THEN updated_at END) STORED;
