@@ -138,7 +138,12 @@ export interface SeedReport {
   readonly durationMs: number;
   /** Wall time of each phase. */
   readonly phasesMs: Readonly<Record<'setup' | 'chaos' | 'heal' | 'drain' | 'shutdown' | 'check', number>>;
+  /** The history (store calls, effects) of the first workflows with a violation, by id. */
+  readonly histories: Readonly<Record<string, readonly string[]>>;
 }
+
+/** How many violating workflows a report keeps the history of. */
+const HISTORIES_KEPT = 3;
 
 class CampaignClock implements Clock {
   offset = 0;
@@ -180,6 +185,7 @@ export async function runSeed(options: SeedOptions): Promise<SeedReport> {
   faults.enabled = !calm;
   const observer = new FencingObserver();
   const ledger = new EffectLedger();
+  ledger.history = observer.history;
   const clock = new CampaignClock();
   const dir = options.store === 'sqlite' ? mkdtempSync(join(tmpdir(), 'onex-fault-campaign-')) : undefined;
   const schema = options.store === 'postgres' ? await freshSchema(postgresUrl(), 'faults') : undefined;
@@ -402,7 +408,14 @@ export async function runSeed(options: SeedOptions): Promise<SeedReport> {
   await shared.close();
   await schema?.drop();
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  const histories: Record<string, readonly string[]> = {};
+  for (const v of violations) {
+    if (Object.keys(histories).length >= HISTORIES_KEPT) break;
+    const lines = observer.history.lines(v.workflowId);
+    if (lines.length > 0) histories[v.workflowId] = lines;
+  }
   return {
+    histories,
     seed: options.seed,
     store: options.store,
     workflows: options.workflows,
@@ -447,6 +460,7 @@ export function describeSeed(report: SeedReport, examples = 8): string {
     `faults ${report.faults.format()}`,
     `violations ${report.violations.length} ${JSON.stringify(countByInvariant(report.violations))}`,
     ...report.violations.slice(0, examples).map((v) => `  [${v.invariant}] ${v.workflowId}: ${v.reason}`),
+    ...Object.entries(report.histories).flatMap(([id, lines]) => [`history of ${id}:`, ...lines.map((l) => `    ${l}`)]),
     `reproduce: ONEX_FAULT_SEED=${report.seed} ONEX_FAULT_WORKFLOWS=${report.workflows} pnpm vitest run packages/orchestrator/test/fault-campaign.test.ts`,
   ].join('\n');
 }

@@ -26,6 +26,7 @@ import { onAbort } from '@onex/core/internal';
 import { z } from 'zod';
 import { FaultKind, type FaultSwitch, type FaultTally } from './faults.js';
 import type { Prng } from './prng.js';
+import type { WorkflowHistory } from './history.js';
 
 /** What a step (op `do`) or its compensation (op `undo`) sends. `refuse`: the peer refuses it, definitely. */
 export const EffectInput = z.object({
@@ -64,6 +65,8 @@ export class EffectLedger {
   readonly mismatches: { readonly key: string; readonly workflowId: string; readonly step: string }[] = [];
   /** Forward calls refused because their undo had come first. */
   lateForward = 0;
+  /** Where each application is noted per workflow, when set (the campaign's history). */
+  history: WorkflowHistory | undefined;
 
   static id(workflowId: string, step: string, op: EffectInput['op']): string {
     return `${workflowId}:${step}:${op}`;
@@ -88,6 +91,7 @@ export class EffectLedger {
     }
     if (key !== undefined) entry.keys.add(key);
     const effect = `${input.workflowId}:${input.step}`;
+    this.history?.add(input.workflowId, `peer ${input.step} ${input.op} (key ${key ?? 'none'}): ${input.refuse ? 'refused as planned' : input.op === 'do' && this.#undone.has(effect) ? 'refused, compensated already' : `applied, ${entry.applied + 1}×`}`);
     if (input.refuse) {
       entry.refused += 1;
       tally.add(FaultKind.Refusal);

@@ -7,6 +7,7 @@ import { ErrorCode, OnexError, sleep, type ComponentHealth } from '@onex/core';
 import { isTerminalStatus, type SignalInput, type SignalSendResult, type StoredSignal, type WorkflowCommit, type WorkflowFilter, type WorkflowRecord, type WorkflowSummary } from '../../src/store/workflow-record.js';
 import type { ClaimOptions, CreateResult, HeldRun, RenewResult, RunnableType, WorkflowEvent, WorkflowStore } from '../../src/store/workflow-store.js';
 import { FaultKind, type FaultSwitch } from './faults.js';
+import { stepsLine, WorkflowHistory } from './history.js';
 import type { Prng } from './prng.js';
 
 /** A commit the underlying store accepted although it should have refused it. */
@@ -43,6 +44,8 @@ export class FencingObserver {
   readonly #granted = new Map<string, number>();
   readonly #finished = new Set<string>();
   readonly violations: FencingViolation[] = [];
+  /** What each wrapper did per workflow, for the report of a violation. */
+  readonly history = new WorkflowHistory();
   acceptedCommits = 0;
   /** Commits the store refused (stale epoch, finished workflow): the fencing at work. */
   refusedCommits = 0;
@@ -168,7 +171,9 @@ export class FaultStore implements WorkflowStore {
     await this.#enter();
     const result = await this.#store.create(record);
     if (result.created) this.#observer.granted(result.record.id, result.record.epoch);
-    this.#exit();
+    const line = `${this.instance} create ${record.status} epoch ${record.epoch} ${stepsLine(record.steps)}`;
+    this.#note(result.record.id, result.created ? `${line}: created` : `${line} (as ${record.id}): the key's workflow`);
+    this.#exit(result.record.id);
     if (result.created) this.#obtained.add(`${result.record.id}@${result.record.epoch}`);
     return result;
   }
@@ -178,14 +183,17 @@ export class FaultStore implements WorkflowStore {
     let used = epoch;
     if (this.#mutant === 'commitWithStoredEpoch') used = (await this.#store.get(id))?.epoch ?? epoch;
     const snapshot = this.#observer.snapshot(id);
+    const line = `${this.instance} commit epoch ${used}${change.workflow?.status === undefined ? '' : ` ${change.workflow.status}`} ${stepsLine(change.steps)}`;
     try {
       await this.#store.commit(id, used, change);
     } catch (error) {
       this.#observer.refusedCommits += 1;
+      this.#note(id, `${line}: refused (${(error as { code?: string }).code ?? String(error)})`);
       throw error;
     }
     this.#observer.accepted({ instance: this.instance, workflowId: id, epoch: used, obtained: this.#obtained.has(`${id}@${used}`), snapshot, change });
-    this.#exit();
+    this.#note(id, `${line}: applied`);
+    this.#exit(id);
   }
 
   async get(id: string): Promise<WorkflowRecord | undefined> {
@@ -205,8 +213,11 @@ export class FaultStore implements WorkflowStore {
   async claim(options: ClaimOptions): Promise<readonly WorkflowRecord[]> {
     await this.#enter();
     const claimed = await this.#store.claim(options);
-    for (const record of claimed) this.#observer.granted(record.id, record.epoch);
-    this.#exit();
+    for (const record of claimed) {
+      this.#observer.granted(record.id, record.epoch);
+      this.#note(record.id, `${this.instance} claimed ${record.status} epoch ${record.epoch} ${stepsLine(record.steps)}`);
+    }
+    this.#exit(...claimed.map((r) => r.id));
     for (const record of claimed) this.#obtained.add(`${record.id}@${record.epoch}`);
     return claimed;
   }
@@ -298,12 +309,18 @@ export class FaultStore implements WorkflowStore {
     }
   }
 
-  /** After the underlying call applied: a crash meanwhile, or a lost answer, hides that it did. */
-  #exit(): void {
+  #note(id: string, line: string): void {
+    this.#observer.history.add(id, line);
+  }
+
+  /** After the underlying call applied: a crash meanwhile, or a lost answer, hides that it did (from `ids`' histories too). */
+  #exit(...ids: string[]): void {
+    if (this.#crashed) for (const id of ids) this.#note(id, `${this.instance} crashed: that answer was lost`);
     this.#alive();
     const faults = this.#faults;
     if (faults.enabled && this.#random.chance(faults.rates.storeAckLost)) {
       faults.tally.add(FaultKind.StoreAckLost);
+      for (const id of ids) this.#note(id, `${this.instance} that answer was lost (injected)`);
       throw new OnexError(ErrorCode.Unavailable, 'Injected store failure (written, answer lost)');
     }
   }
