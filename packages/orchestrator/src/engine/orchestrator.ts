@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { v7 as uuidv7 } from 'uuid';
 import {
   CircuitBreakerRegistry,
   ErrorCode,
@@ -45,6 +44,7 @@ import { Takeover } from './takeover.js';
 import { WorkflowChanges, type WorkflowChange } from './workflow-changes.js';
 import { WorkflowRegistry } from './workflow-registry.js';
 import { WorkflowRun, type ChildRunner, type RunCounters, type RunEnd, type RunOutcome } from './workflow-run.js';
+import { newWorkflowId } from './workflow-id.js';
 
 /**
  * What an orchestrator counts, as {@link Orchestrator.stats} answers it (and `GET /metrics.json` under
@@ -301,7 +301,7 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
     const record: WorkflowRecord = {
       // Time-ordered (UUIDv7): new workflows append to the id indexes and step tables, so a commit writes the same few
       // pages as its neighbours' instead of one random page per index (SQLite WAL frames, PostgreSQL B-tree pages).
-      id: options.id ?? uuidv7(),
+      id: options.id ?? newWorkflowId(),
       type: definition.type,
       version: definition.version,
       status: WorkflowStatus.Pending,

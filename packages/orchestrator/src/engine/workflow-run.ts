@@ -17,6 +17,7 @@ import { context, SpanStatusCode, trace, type Context, type Span, type Tracer } 
 import type { AnyWorkflowDefinition, StepCallContext, StepDefinition } from '../workflow/definition.js';
 import { consumedSignalIds, isWait, NEVER, SignalInbox, sleepDueAt, sleepOutput, timedOut, waitInput, waitTimeoutAt, waitTimeoutError } from './waits.js';
 import {
+  applyWorkflowPatch,
   MAX_OUTCOME_ATTEMPT_ERRORS,
   StepStatus,
   WorkflowStatus,
@@ -141,6 +142,11 @@ function isUnavailable(error: OnexError): boolean {
   return error.retryable || error.code === ErrorCode.CircuitOpen || error.code === ErrorCode.Cancelled;
 }
 
+/** What a halt aborts the run's calls with. */
+function haltError(reason: RunStop): OnexError {
+  return new OnexError(ErrorCode.Cancelled, `Workflow run stopped (${reason}); the workflow stays resumable`, { context: { halted: reason } });
+}
+
 /** Thrown inside a run once it halted: unwinds it without another store write. */
 class RunHalted extends Error {
   constructor() {
@@ -178,8 +184,11 @@ export class WorkflowRun {
   readonly #inbox = new SignalInbox();
   /** Aborted when the workflow stops (cancel, deadline, a failed step) or the run halts: step calls. */
   readonly #steps$ = new AbortController();
-  /** Aborted only when the run halts: compensations, which must run after a stop. */
-  readonly #halt$ = new AbortController();
+  /**
+   * Aborted only when the run halts: compensations, which must run after a stop. Made on first use (most runs never
+   * compensate); {@link halt} aborts the one made, and one made after a halt comes aborted.
+   */
+  #halt$: AbortController | undefined;
   readonly #steps = new Map<string, StepRecord>();
   // Owned by this run and changed in place (commits are frequent; the `record` getter hands out copies).
   readonly #record: { -readonly [K in keyof WorkflowRecord]: WorkflowRecord[K] };
@@ -273,9 +282,9 @@ export class WorkflowRun {
   halt(reason: RunStop, error?: unknown): void {
     if (this.#halted !== undefined) return;
     this.#halted = error === undefined ? { reason } : { reason, error };
-    const abort = new OnexError(ErrorCode.Cancelled, `Workflow run stopped (${reason}); the workflow stays resumable`, { context: { halted: reason } });
+    const abort = haltError(reason);
     this.#steps$.abort(abort);
-    this.#halt$.abort(abort);
+    this.#halt$?.abort(abort);
     this.#wake?.();
   }
 
@@ -339,7 +348,7 @@ export class WorkflowRun {
       // nothing in flight (the DAG loop waits for every call), so no one reads it, and building an error per run
       // (its stack) cost ~5% of an in-process workflow's CPU.
       if (!this.#steps$.signal.aborted) this.#steps$.abort(RUN_ENDED);
-      if (!this.#halt$.signal.aborted) this.#halt$.abort(RUN_ENDED);
+      if (this.#halt$ !== undefined && !this.#halt$.signal.aborted) this.#halt$.abort(RUN_ENDED);
     }
   }
 
@@ -386,6 +395,15 @@ export class WorkflowRun {
     return { kind: 'failed', ...(step === undefined ? {} : { step }), error: error ?? this.#wire(new OnexError(ErrorCode.Internal, 'Workflow failed')) };
   }
 
+  /** The signal aborted when the run halts (see {@link #halt$}). */
+  #haltSignal(): AbortSignal {
+    if (this.#halt$ === undefined) {
+      this.#halt$ = new AbortController();
+      if (this.#halted !== undefined) this.#halt$.abort(haltError(this.#halted.reason));
+    }
+    return this.#halt$.signal;
+  }
+
   #checkHalted(): void {
     if (this.#halted !== undefined) throw new RunHalted();
   }
@@ -401,8 +419,8 @@ export class WorkflowRun {
     // A parked workflow that was claimed again: its first write clears the wake-up time.
     if (this.#record.wakeAt !== undefined && workflow.wakeAt === undefined) workflow = { ...workflow, wakeAt: null };
     if (change.steps !== undefined) for (const step of change.steps) this.#steps.set(step.name, step);
-    const { wakeAt, seenSignalSeq: _seen, ...fields } = workflow;
-    Object.assign(this.#record, fields);
+    applyWorkflowPatch(this.#record, workflow);
+    const wakeAt = workflow.wakeAt;
     if (wakeAt === null) delete this.#record.wakeAt;
     else if (wakeAt !== undefined) this.#record.wakeAt = wakeAt;
     try {
@@ -901,7 +919,7 @@ export class WorkflowRun {
     this.#deps.counters.compensationsRun += 1;
     const ctx = { ...this.#stepContext(step), output: record.status === StepStatus.Completed || record.completionSeq !== undefined ? record.output : undefined };
     const breaker = this.#deps.breakers.get(`peer:${spec.peer}`);
-    const signal = this.#halt$.signal;
+    const signal = this.#haltSignal();
     let attempts = record.compensationAttempts ?? 0;
     let failure: OnexError;
     try {

@@ -1,6 +1,7 @@
 import { holdsKeySlot, limitedKeyOf } from './concurrency.js';
 import { ErrorCode, HealthStatus, OnexError, type ComponentHealth } from '@onex/core';
 import {
+  applyWorkflowPatch,
   isTerminalStatus,
   MAX_SIGNALS_PER_WORKFLOW,
   WorkflowStatus,
@@ -100,13 +101,13 @@ export class MemoryWorkflowStore implements WorkflowStore, ScheduleStore {
     // Records are private to the store and changed in place; readers get copies (commits far outnumber reads).
     let wokeAt: number | undefined;
     if (change.workflow !== undefined) {
-      const { wakeAt, seenSignalSeq, ...fields } = change.workflow;
-      Object.assign(current, fields);
+      const { wakeAt, seenSignalSeq } = change.workflow;
+      applyWorkflowPatch(current, change.workflow);
       if (wakeAt === null) delete current.wakeAt;
       else if (wakeAt !== undefined) {
         // A signal accepted after the one the parking run read: due at once, not at the timeout.
         const missed = seenSignalSeq !== undefined && (current.signalSeq ?? 0) > seenSignalSeq;
-        current.wakeAt = missed ? (fields.updatedAt ?? wakeAt) : wakeAt;
+        current.wakeAt = missed ? (change.workflow.updatedAt ?? wakeAt) : wakeAt;
         wokeAt = current.wakeAt;
       }
     }
