@@ -216,21 +216,18 @@ export type WorkflowPatch = Partial<Pick<WorkflowRecord, 'status' | 'output' | '
  * into an object first: commits are the hottest write.) Internal.
  */
 export function applyWorkflowPatch(record: { -readonly [K in keyof WorkflowRecord]: WorkflowRecord[K] }, patch: WorkflowPatch): void {
+  // As Object.assign did: a field the patch carries as undefined is set to undefined (never deleted: a delete would
+  // turn the record into a slow dictionary-mode object). Named stores, not a keyed helper: those stay monomorphic.
+  const target = record as { output?: unknown; error?: WorkflowError | undefined; deadlineAt?: number | undefined };
   if (patch.status !== undefined) record.status = patch.status;
-  if ('output' in patch) setOptional(record, 'output', patch.output);
-  if ('error' in patch) setOptional(record, 'error', patch.error);
+  if ('output' in patch) target.output = patch.output;
+  if ('error' in patch) target.error = patch.error;
   if (patch.updatedAt !== undefined) record.updatedAt = patch.updatedAt;
-  if ('deadlineAt' in patch) setOptional(record, 'deadlineAt', patch.deadlineAt);
+  if ('deadlineAt' in patch) target.deadlineAt = patch.deadlineAt;
 }
 // The fields applyWorkflowPatch sets: a field added to WorkflowPatch fails to compile here until it is handled there.
 const PATCHED_FIELDS = { status: true, output: true, error: true, updatedAt: true, deadlineAt: true } as const satisfies Record<Exclude<keyof WorkflowPatch, 'wakeAt' | 'seenSignalSeq'>, true>;
 void PATCHED_FIELDS;
-
-// As Object.assign did: a field the patch carries as undefined is set to undefined (never deleted: a delete would
-// turn the record into a slow dictionary-mode object).
-function setOptional<K extends 'output' | 'error' | 'deadlineAt'>(record: { -readonly [P in keyof WorkflowRecord]: WorkflowRecord[P] }, key: K, value: WorkflowRecord[K] | undefined): void {
-  (record as Record<K, WorkflowRecord[K] | undefined>)[key] = value;
-}
 
 /** A signal as the caller sends it to {@link WorkflowStore.sendSignal}: already validated by the wait's schema. */
 export interface SignalInput {
