@@ -59,12 +59,11 @@ export const APP_JS = String.raw`'use strict';
 
   if (eventsUrl !== '' && typeof EventSource === 'function') {
     const events = new EventSource(eventsUrl);
-    let opened = false;
     events.addEventListener('open', () => {
       setState('live', 'live');
-      // After a reconnect, changes may have been missed: read the state again.
-      if (opened) void refresh();
-      opened = true;
+      // The stream sees changes from now on: what changed since the page was rendered (or, after a reconnect, while
+      // the stream was down) is read once, so no change falls in the gap.
+      void refresh();
     });
     events.addEventListener('error', () => setState('reconnecting', 'reconnecting…'));
     events.addEventListener('change', () => void refresh());
