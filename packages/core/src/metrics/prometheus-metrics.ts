@@ -1,10 +1,10 @@
-import { Registry, type RegistryContentType } from 'prom-client';
+import type { Registry, RegistryContentType } from 'prom-client';
 import { ErrorCode } from '../errors/error-codes.js';
 import { OnexError } from '../errors/onex-error.js';
 import { BreakerState, type BreakerStats, type CircuitBreaker } from '../resilience/circuit-breaker.js';
 import type { CircuitBreakerRegistry } from '../resilience/circuit-breaker-registry.js';
 import { BucketHistogram, DEFAULT_DURATION_BUCKETS, type BucketStats } from './bucket-histogram.js';
-import { attachSource, NODE_LABEL, type FamilyShape, type FamilyType } from './shared-family.js';
+import { attachSource, NODE_LABEL, newRegistry, type FamilyShape, type FamilyType } from './shared-family.js';
 
 /**
  * The labels of one series, besides `node` (added for you).
@@ -129,18 +129,33 @@ const BREAKER_STATES: readonly BreakerState[] = Object.values(BreakerState);
  * ```
  */
 export class PrometheusMetrics {
-  /** The prom-client registry the metrics are registered in. */
-  readonly registry: Registry<RegistryContentType>;
   /** The `node` label of every series. */
   readonly node: string;
   readonly #live: () => boolean;
   readonly #breakers: (CircuitBreakerRegistry | CircuitBreaker)[] = [];
+  #registry: Registry<RegistryContentType> | undefined;
+  /** Families declared before the own registry was made, by name: attached when it is (no other can hold them). */
+  readonly #pending = new Map<string, { readonly attach: (registry: Registry<RegistryContentType>) => void }>();
 
   constructor(options: PrometheusMetricsOptions) {
     if (options.node.length === 0) throw new OnexError(ErrorCode.Validation, 'The metrics node label must not be empty');
     this.node = options.node;
-    this.registry = options.registry ?? new Registry();
+    this.#registry = options.registry;
     this.#live = options.live ?? (() => true);
+  }
+
+  /**
+   * The prom-client registry the metrics are registered in: the one given, else a registry of their own, made (and
+   * prom-client loaded) the first time it is read — a node nobody scrapes never loads prom-client.
+   */
+  get registry(): Registry<RegistryContentType> {
+    if (this.#registry === undefined) {
+      const registry = newRegistry();
+      this.#registry = registry;
+      for (const { attach } of this.#pending.values()) attach(registry);
+      this.#pending.clear();
+    }
+    return this.#registry;
   }
 
   /**
@@ -273,10 +288,22 @@ export class PrometheusMetrics {
       throw new OnexError(ErrorCode.Validation, `Label '${reserved}' of metric '${metric.name}' is reserved`, { context: { metric: metric.name } });
     }
     const shape: FamilyShape = { type, name: metric.name, help: metric.help, labelNames, ...(buckets === undefined ? {} : { buckets }) };
-    attachSource<TValue>(this.registry, shape, {
-      node: this.node,
-      live: this.#live,
-      collect: (sink) => collect((labels, value) => sink(labels, value)),
-    });
+    const attach = (registry: Registry<RegistryContentType>): void =>
+      attachSource<TValue>(registry, shape, {
+        node: this.node,
+        live: this.#live,
+        collect: (sink) => collect((labels, value) => sink(labels, value)),
+      });
+    if (this.#registry !== undefined) {
+      attach(this.#registry);
+      return;
+    }
+    // The own registry is not made yet, so it will hold only what is declared here: a name declared twice is what
+    // attachSource checks (another shape, or this node reporting it already), so it is attached for real.
+    if (this.#pending.has(shape.name)) {
+      attach(this.registry);
+      return;
+    }
+    this.#pending.set(shape.name, { attach });
   }
 }

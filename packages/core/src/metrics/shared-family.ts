@@ -1,4 +1,6 @@
-import { Counter, Gauge, Histogram, type Registry, type RegistryContentType } from 'prom-client';
+import { createRequire } from 'node:module';
+import type * as PromClient from 'prom-client';
+import type { Registry, RegistryContentType } from 'prom-client';
 import { ErrorCode } from '../errors/error-codes.js';
 import { OnexError } from '../errors/onex-error.js';
 import type { BucketStats } from './bucket-histogram.js';
@@ -77,43 +79,85 @@ interface HistogramSample {
   readonly value: number;
 }
 
+/** What a collected histogram answers prom-client's registry. */
+interface HistogramForPromString {
+  name: string;
+  help: string;
+  type: 'histogram';
+  aggregator: 'sum';
+  values: HistogramSample[];
+}
+
 /**
  * A histogram whose figures are read at scrape time from {@link BucketHistogram}s rather than observed: nodes count
  * into their own fixed buckets on the call path, and prom-client formats what this answers.
  *
  * prom-client's registry reads a metric through `getForPromString()` when it has one (its Histogram does, and its
  * `get()` reads that too, for the JSON view): this class answers there, in the shape prom-client's own histogram
- * does. Pinned by the exposition-format tests (`prometheus-metrics.test.ts`), which parse the output.
+ * does. Pinned by the exposition-format tests (`prometheus-metrics.test.ts`), which parse the output. Defined once
+ * prom-client is loaded (it extends prom-client's Histogram).
  */
-class CollectedHistogram extends Histogram<string> {
-  readonly #family: Family;
+function collectedHistogramClass(client: typeof PromClient): new (registry: AnyRegistry, family: Family) => object {
+  return class CollectedHistogram extends client.Histogram<string> {
+    readonly #family: Family;
 
-  constructor(registry: AnyRegistry, family: Family) {
-    const { name, help, labelNames, buckets } = family.shape;
-    super({ name, help, labelNames: [NODE_LABEL, ...labelNames], buckets: [...(buckets ?? [])], registers: [registry] });
-    this.#family = family;
-  }
-
-  async getForPromString(): Promise<{ name: string; help: string; type: 'histogram'; aggregator: 'sum'; values: HistogramSample[] }> {
-    const { name, help } = this.#family.shape;
-    const bucket = `${name}_bucket`;
-    const values: HistogramSample[] = [];
-    for (const [sharedLabels, snapshot] of await gather<BucketStats>(this.#family)) {
-      snapshot.bounds.forEach((le, i) => values.push({ metricName: bucket, labels: { le }, sharedLabels, value: snapshot.cumulative[i] ?? 0 }));
-      values.push({ metricName: bucket, labels: { le: '+Inf' }, sharedLabels, value: snapshot.count });
-      values.push({ metricName: `${name}_sum`, labels: {}, sharedLabels, value: snapshot.sumSeconds });
-      values.push({ metricName: `${name}_count`, labels: {}, sharedLabels, value: snapshot.count });
+    constructor(registry: AnyRegistry, family: Family) {
+      const { name, help, labelNames, buckets } = family.shape;
+      super({ name, help, labelNames: [NODE_LABEL, ...labelNames], buckets: [...(buckets ?? [])], registers: [registry] });
+      this.#family = family;
     }
-    return { name, help, type: 'histogram', aggregator: 'sum', values };
+
+    async getForPromString(): Promise<HistogramForPromString> {
+      const { name, help } = this.#family.shape;
+      const bucket = `${name}_bucket`;
+      const values: HistogramSample[] = [];
+      for (const [sharedLabels, snapshot] of await gather<BucketStats>(this.#family)) {
+        snapshot.bounds.forEach((le, i) => values.push({ metricName: bucket, labels: { le }, sharedLabels, value: snapshot.cumulative[i] ?? 0 }));
+        values.push({ metricName: bucket, labels: { le: '+Inf' }, sharedLabels, value: snapshot.count });
+        values.push({ metricName: `${name}_sum`, labels: {}, sharedLabels, value: snapshot.sumSeconds });
+        values.push({ metricName: `${name}_count`, labels: {}, sharedLabels, value: snapshot.count });
+      }
+      return { name, help, type: 'histogram', aggregator: 'sum', values };
+    }
+  };
+}
+
+interface LoadedClient {
+  readonly client: typeof PromClient;
+  readonly CollectedHistogram: new (registry: AnyRegistry, family: Family) => object;
+}
+
+let loaded: LoadedClient | undefined;
+
+/**
+ * prom-client, loaded on first use rather than at `@onex/core`'s import: its 32 CommonJS files are ~15–20 ms of a
+ * node's cold start, and a node that nobody scrapes never needs them. Loaded through `require`, so it is the same
+ * module instance an application's own `import 'prom-client'` gets (one registry class, one global registry).
+ */
+function load(): LoadedClient {
+  if (loaded === undefined) {
+    const client = createRequire(import.meta.url)('prom-client') as typeof PromClient;
+    loaded = { client, CollectedHistogram: collectedHistogramClass(client) };
   }
+  return loaded;
+}
+
+/**
+ * A new, empty prom-client registry (loading prom-client on first use).
+ *
+ * @internal
+ */
+export function newRegistry(): AnyRegistry {
+  return new (load().client.Registry)();
 }
 
 function createMetric(registry: AnyRegistry, family: Family): object {
+  const { client, CollectedHistogram } = load();
   const { type, name, help, labelNames } = family.shape;
   const config = { name, help, labelNames: [NODE_LABEL, ...labelNames], registers: [registry] };
   switch (type) {
     case 'counter':
-      return new Counter<string>({
+      return new client.Counter<string>({
         ...config,
         // Samples are gathered first, then applied at once: two scrapes at a time cannot interleave their resets.
         async collect() {
@@ -123,7 +167,7 @@ function createMetric(registry: AnyRegistry, family: Family): object {
         },
       });
     case 'gauge':
-      return new Gauge<string>({
+      return new client.Gauge<string>({
         ...config,
         async collect() {
           const samples = await gather<number>(family);
