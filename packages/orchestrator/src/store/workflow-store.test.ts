@@ -60,11 +60,13 @@ describe('SqliteWorkflowStore group commit', () => {
     expect(results[7]).toMatchObject({ status: 'rejected', reason: { code: 'CONFLICT' } });
     expect((await store.get('g-7'))?.status).toBe('running');
     expect((await store.get('g-3'))).toMatchObject({ status: 'completed', output: 3, steps: { s: { status: 'completed' } } });
-    const figures = (await store.health()).data?.['groupCommit'] as { transactions: number; writes: number; largest: number };
+    const figures = (await store.health()).data?.['groupCommit'] as { transactions: number; writes: number; largest: number; reruns: number };
     // 50 creates one after another (50 transactions), then 50 concurrent commits in far fewer.
     expect(figures.writes).toBe(100);
     expect(figures.transactions).toBeLessThan(100);
     expect(figures.largest).toBeGreaterThan(1);
+    // Only the group holding the stale commit ran again, write by write: the others took the fast path.
+    expect(figures.reruns).toBe(1);
     await store.close();
   });
 
@@ -84,9 +86,25 @@ describe('SqliteWorkflowStore group commit', () => {
     expect(results[42]).toMatchObject({ status: 'fulfilled', value: { created: false, record: { id: 'k-1' } } });
     expect(await store.get('k-2')).toBeUndefined();
     expect((await store.list({ limit: 100 })).length).toBe(41);
-    const figures = (await store.health()).data?.['groupCommit'] as { transactions: number; writes: number };
+    const figures = (await store.health()).data?.['groupCommit'] as { transactions: number; writes: number; reruns: number };
     expect(figures.writes).toBe(43);
     expect(figures.transactions).toBeLessThan(5);
+    expect(figures.reruns).toBe(1);
+    await store.close();
+  });
+
+  it('fails a lone failing write without running it again, and commits the next group on the fast path', async () => {
+    const store = new SqliteWorkflowStore({ path: freshPath('group-lone'), purgeIntervalMs: 0 });
+    await store.init();
+    const now = Date.now();
+    await store.create({ id: 'l-1', type: 't', version: '1', status: 'running', input: {}, correlationId: 'c', createdAt: now, updatedAt: now, owner: 'o', leaseExpiresAt: now + 60_000, epoch: 1, steps: {} });
+    await expect(store.commit('l-1', 2, { workflow: { status: 'completed' } })).rejects.toMatchObject({ code: 'CONFLICT' });
+    await store.commit('l-1', 1, { steps: [{ name: 'a', status: 'completed', attempts: 1, attemptErrors: [] }] });
+    await store.commit('l-1', 1, { workflow: { status: 'completed', output: 1 } });
+    expect(await store.get('l-1')).toMatchObject({ status: 'completed', output: 1, steps: { a: { status: 'completed' } } });
+    const figures = (await store.health()).data?.['groupCommit'] as { writes: number; reruns: number };
+    // The refused write was not committed (nor counted) and not run a second time.
+    expect(figures).toMatchObject({ writes: 3, reruns: 0 });
     await store.close();
   });
 
