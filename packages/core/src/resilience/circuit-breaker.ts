@@ -139,15 +139,21 @@ export class CircuitBreaker {
     this.#isShutdown = false;
 
     const isFailure = this.options.isFailure;
-    const action = async (call: Call): Promise<unknown> => {
-      try {
-        return await call.fn(call.signal);
-      } catch (thrown) {
+    const action = (call: Call): Promise<unknown> => {
+      const failed = (thrown: unknown): never => {
         const error = toOnexError(thrown);
         call.error = error;
         call.failure = isFailure(error);
         throw error;
+      };
+      let pending: Promise<unknown>;
+      try {
+        // `Promise.resolve` of a native promise is that promise: no promise more, and a plain value still works.
+        pending = Promise.resolve(call.fn(call.signal));
+      } catch (thrown) {
+        return Promise.reject(thrown as Error).catch(failed);
       }
+      return pending.then(undefined, failed);
     };
     // opossum passes the fired arguments after the error; `true` means "not a failure" (counted as a success).
     const errorFilter = (error: unknown, call?: Call): boolean => !isOpossumError(error) && call?.failure === false;
@@ -216,23 +222,32 @@ export class CircuitBreaker {
    * breaker.shutdown();
    * ```
    */
-  async execute<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    const probeRound = this.#admit();
+  execute<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    let probeRound: number;
+    try {
+      probeRound = this.#admit();
+    } catch (refused) {
+      // #admit throws OnexErrors only (shut down, open): as they are.
+      return Promise.reject(toOnexError(refused));
+    }
     // Without a breaker timeout nothing can abort the call here: share one idle signal instead of paying for an
     // AbortController per call (the caller's own deadline still applies).
     const controller = this.options.timeoutMs === false ? undefined : new AbortController();
     const call: Call = { fn, signal: controller?.signal ?? IDLE_SIGNAL, error: undefined, failure: undefined };
-    let outcome: Outcome = 'success';
-    try {
-      // The action resolves with what `fn` resolved with, so the value is a T.
-      return (await this.#opossum.fire(call)) as T;
-    } catch (thrown) {
+    // One `then` on opossum's promise, not an async function around it: this runs on every peer call, and each
+    // promise more is work (and, under an OpenTelemetry context manager on Node 20, an async hook) per call.
+    const failed = (thrown: unknown): never => {
       const { error, failure } = this.#settleError(thrown, call, controller);
-      outcome = failure ? 'failure' : error.code === ErrorCode.Cancelled ? 'neutral' : 'success';
+      if (probeRound !== NOT_A_PROBE) this.#settleProbe(probeRound, failure ? 'failure' : error.code === ErrorCode.Cancelled ? 'neutral' : 'success');
       throw error;
-    } finally {
-      if (probeRound !== NOT_A_PROBE) this.#settleProbe(probeRound, outcome);
-    }
+    };
+    // The action resolves with what `fn` resolved with, so the value is a T.
+    const fired = this.#opossum.fire(call) as Promise<T>;
+    if (probeRound === NOT_A_PROBE) return fired.then(undefined, failed);
+    return fired.then((value) => {
+      this.#settleProbe(probeRound, 'success');
+      return value;
+    }, failed);
   }
 
   /**

@@ -114,8 +114,19 @@ export function failSpan(span: Span, error: unknown): void {
  *
  * @internal for ONEX packages (exported from `@onex/core/internal`); not part of the public API.
  */
-export async function runInSpan<T>(span: Span, fn: () => Promise<T>, parent?: Context): Promise<T> {
-  if (!isTraced(span)) return fn();
+export function runInSpan<T>(span: Span, fn: () => Promise<T>, parent?: Context): Promise<T> {
+  if (isTraced(span)) return runTraced(span, fn, parent);
+  // Not an async function: untraced (no SDK), a step pays for no promise around its call.
+  try {
+    return fn();
+  } catch (error) {
+    // What `fn` threw goes on unchanged, as when it rejects (it may not be an Error).
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+    return Promise.reject(error);
+  }
+}
+
+async function runTraced<T>(span: Span, fn: () => Promise<T>, parent: Context | undefined): Promise<T> {
   try {
     return await context.with(trace.setSpan(parent ?? context.active(), span), fn);
   } catch (error) {

@@ -4,7 +4,7 @@ import { Server, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { context, propagation, ROOT_CONTEXT, type TextMapGetter } from '@opentelemetry/api';
-import { Hono, type Context } from 'hono';
+import { Hono, type Context, type Next } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { z } from 'zod';
 import { ErrorCode, errorCodeForHttpStatus } from '../errors/error-codes.js';
@@ -310,17 +310,6 @@ function buildApp(node: AnyNodeService, options: NodeAppOptions, state: ServeSta
   const limiter = perCaller === false ? undefined : new CallerLimiter(perCaller, maxCallers);
   const app = new Hono();
 
-  // Every request runs in the trace context its caller sent (W3C `traceparent`, through the SDK's propagator): a
-  // node's `process` span, or a workflow started over HTTP, is the caller's child. A request never inherits the
-  // context the server was started in. Without an SDK both calls are no-ops.
-  app.use((c, next) => {
-    const bindings = nodeBindings(c);
-    const source: HeaderSource = bindings === undefined ? c.req.raw.headers : bindings.incoming.headers;
-    const extracted = propagation.extract(ROOT_CONTEXT, source, HEADER_GETTER);
-    // No trace header and no context around: nothing to enter (entering one costs on every request).
-    return extracted === context.active() ? next() : context.with(extracted, next);
-  });
-
   const respond = (status: number, body: string, correlationId: string, extra?: Record<string, string>): Response => {
     const headers: Record<string, string> = { 'content-type': JSON_TYPE, [OnexHeader.CorrelationId]: correlationId };
     if (state.closing) headers['connection'] = 'close';
@@ -356,53 +345,64 @@ function buildApp(node: AnyNodeService, options: NodeAppOptions, state: ServeSta
     return parseCorrelationIdHeader(raw) ?? randomUUID();
   };
 
-  if (authenticator !== undefined) {
-    app.use(async (c, next) => {
-      const bindings = nodeBindings(c);
-      let path: string;
-      let read: (name: string) => string | string[] | undefined | null;
-      if (bindings === undefined) {
-        const url = new URL(c.req.url);
-        path = `${url.pathname}${url.search}`;
-        const { headers } = c.req.raw;
-        read = (name) => headers.get(name);
-      } else {
-        path = bindings.incoming.url ?? '/';
-        const { headers } = bindings.incoming;
-        read = (name) => headers[name];
-      }
-      const outcome = authenticator.authenticate(c, { method: c.req.method, path, header: read }, c.req.path);
-      if (outcome.ok) {
-        await next();
-        return;
-      }
-      // The reason is for operators; the caller only learns that authentication failed.
-      logger?.warn({ reason: outcome.reason, method: c.req.method }, 'request authentication failed');
-      const correlationId = correlationOf(c);
-      return errorResponse(unauthorized(outcome.reason, correlationId), correlationId, { ...unreadBodyHeaders(c), 'www-authenticate': 'ONEX-HMAC-SHA256' });
-    });
-  }
+  /** Checks a request's signature (with `auth`): undefined when it may go on, else the 401 answer. */
+  const refuseUnauthenticated = (c: Context, auth: NodeAuthenticator): Response | undefined => {
+    const bindings = nodeBindings(c);
+    let path: string;
+    let read: (name: string) => string | string[] | undefined | null;
+    if (bindings === undefined) {
+      const url = new URL(c.req.url);
+      path = `${url.pathname}${url.search}`;
+      const { headers } = c.req.raw;
+      read = (name) => headers.get(name);
+    } else {
+      path = bindings.incoming.url ?? '/';
+      const { headers } = bindings.incoming;
+      read = (name) => headers[name];
+    }
+    const outcome = auth.authenticate(c, { method: c.req.method, path, header: read }, c.req.path);
+    if (outcome.ok) return undefined;
+    // The reason is for operators; the caller only learns that authentication failed.
+    logger?.warn({ reason: outcome.reason, method: c.req.method }, 'request authentication failed');
+    const correlationId = correlationOf(c);
+    return errorResponse(unauthorized(outcome.reason, correlationId), correlationId, { ...unreadBodyHeaders(c), 'www-authenticate': 'ONEX-HMAC-SHA256' });
+  };
 
-  if (limiter !== undefined) {
-    app.use(async (c, next) => {
-      const principal = verifiedCaller(c)?.id;
-      const caller = principal === undefined ? `a:${nodeBindings(c)?.incoming.socket.remoteAddress ?? 'local'}` : `p:${principal}`;
-      const entered = limiter.enter(caller);
-      if (entered !== 'ok') {
-        const correlationId = correlationOf(c);
-        const error =
-          entered === 'caller-busy'
-            ? new OnexError(ErrorCode.RateLimited, 'Too many concurrent requests from this caller', { correlationId, retryAfterMs: RATE_LIMIT_RETRY_AFTER_MS })
-            : new OnexError(ErrorCode.Overloaded, 'Too many callers at once', { correlationId, retryAfterMs: RATE_LIMIT_RETRY_AFTER_MS });
-        return errorResponse(error, correlationId, unreadBodyHeaders(c));
-      }
-      try {
-        await next();
-      } finally {
-        limiter.leave(caller);
-      }
-    });
-  }
+  /**
+   * What every request goes through before its route, in order: its signature (with `auth`), then the caller's
+   * slot (with a per-caller limit), held until the route has answered. One function rather than a middleware each:
+   * every level of hono's chain costs promises on every request.
+   */
+  const admit = (c: Context, next: Next): Promise<Response | void> => {
+    if (authenticator !== undefined) {
+      const refused = refuseUnauthenticated(c, authenticator);
+      if (refused !== undefined) return Promise.resolve(refused);
+    }
+    if (limiter === undefined) return next();
+    const principal = verifiedCaller(c)?.id;
+    const caller = principal === undefined ? `a:${nodeBindings(c)?.incoming.socket.remoteAddress ?? 'local'}` : `p:${principal}`;
+    const entered = limiter.enter(caller);
+    if (entered !== 'ok') {
+      const correlationId = correlationOf(c);
+      const error =
+        entered === 'caller-busy'
+          ? new OnexError(ErrorCode.RateLimited, 'Too many concurrent requests from this caller', { correlationId, retryAfterMs: RATE_LIMIT_RETRY_AFTER_MS })
+          : new OnexError(ErrorCode.Overloaded, 'Too many callers at once', { correlationId, retryAfterMs: RATE_LIMIT_RETRY_AFTER_MS });
+      return Promise.resolve(errorResponse(error, correlationId, unreadBodyHeaders(c)));
+    }
+    return next().finally(() => limiter.leave(caller));
+  };
+
+  // Every request runs in the trace context its caller sent (W3C `traceparent`, through the SDK's propagator): a
+  // node's `process` span, or a workflow started over HTTP, is the caller's child. A request never inherits the
+  // context the server was started in. Without an SDK both calls are no-ops.
+  app.use((c, next) => {
+    const bindings = nodeBindings(c);
+    const source: HeaderSource = bindings === undefined ? c.req.raw.headers : bindings.incoming.headers;
+    const extracted = propagation.extract(ROOT_CONTEXT, source, HEADER_GETTER);
+    // No trace header and no context around: nothing to enter (entering one costs on every request).
+    return extracted === context.active() ? admit(c, next) : context.with(extracted, admit, undefined, c, next);
+  });
 
   app.post(PROCESS_PATH, async (c) => {
     const bindings = nodeBindings(c);

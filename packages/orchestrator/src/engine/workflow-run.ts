@@ -11,6 +11,7 @@ import {
   type Logger,
   type NodeClient,
   type NodeContract,
+  type Result,
 } from '@onex/core';
 import { contextOfCarrier, failSpan, isTraced, runInSpan } from '@onex/core/internal';
 import { context, SpanStatusCode, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
@@ -153,6 +154,12 @@ class RunHalted extends Error {
     super('workflow run halted');
     this.name = 'RunHalted';
   }
+}
+
+/** A peer call's value, or its error thrown (to the breaker and the retry policy). */
+function valueOf<T>(result: Result<T>): T {
+  if (!result.ok) throw result.error;
+  return result.value;
 }
 
 type StepResult = { readonly name: string; readonly ok: true; readonly output: unknown; readonly childId?: string } | { readonly name: string; readonly ok: false; readonly error: OnexError; readonly childId?: string };
@@ -754,11 +761,7 @@ export class WorkflowRun {
           // The step's deadline does the timing (the orchestrator's breakers have no timeout of their own), so the
           // breaker's signal never aborts and the workflow's signal is the one to honour.
           const send = (sent: unknown): Promise<unknown> =>
-            breaker.execute(async () => {
-              const result = await client.call(sent, { signal, idempotencyKey, correlationId, ...(deadlineAt === undefined ? {} : { deadlineAt }) });
-              if (!result.ok) throw result.error;
-              return result.value;
-            });
+            breaker.execute(() => client.call(sent, { signal, idempotencyKey, correlationId, ...(deadlineAt === undefined ? {} : { deadlineAt }) }).then(valueOf));
           const startedAt = this.#deps.now();
           try {
             return await runInSpan(this.#span(`step ${step.name}`, step.name, ctx.attempt, idempotencyKey), () => step.call(input, ctx, send), this.#trace);
@@ -944,16 +947,16 @@ export class WorkflowRun {
             await runInSpan(
               this.#span(`compensate ${step.name}`, step.name, attempts, idempotencyKey),
               () =>
-                breaker.execute(async () => {
-                  const result = await client.call(input, {
-                    signal,
-                    idempotencyKey,
-                    correlationId: this.#record.correlationId,
-                    ...(spec.timeoutMs === undefined ? {} : { timeoutMs: spec.timeoutMs }),
-                  });
-                  if (!result.ok) throw result.error;
-                  return result.value;
-                }),
+                breaker.execute(() =>
+                  client
+                    .call(input, {
+                      signal,
+                      idempotencyKey,
+                      correlationId: this.#record.correlationId,
+                      ...(spec.timeoutMs === undefined ? {} : { timeoutMs: spec.timeoutMs }),
+                    })
+                    .then(valueOf),
+                ),
               this.#trace,
             );
             return undefined;
