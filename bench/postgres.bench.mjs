@@ -234,19 +234,24 @@ function statementOf(query) {
 
 /**
  * Samples pg_stat_activity every `everyMs` until stopped: mean active backends by wait event, and for lock waits
- * (wait type Lock) which statements wait.
+ * (wait type Lock) which statements wait. It has a connection of its own (a pg client runs one query at a time; the
+ * admin client's reads overlap the samples), and leaves out its own backend and the admin's (`adminPid`).
  */
-function activitySampler(client, everyMs = 20) {
+function activitySampler(url, adminPid, everyMs = 20) {
+  const client = new pg.Client({ connectionString: url });
+  const connected = client.connect();
   const tally = new Map();
   const lockers = new Map();
   let samples = 0;
   let activeSum = 0;
   let running = true;
   const loop = (async () => {
+    await connected;
     while (running) {
       const { rows } = await client.query(
         `SELECT wait_event_type AS type, COALESCE(wait_event_type || ':' || wait_event, 'CPU (no wait)') AS wait, query FROM pg_stat_activity
-         WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND state = 'active'`,
+         WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND pid <> $1 AND state = 'active'`,
+        [adminPid],
       );
       samples += 1;
       activeSum += rows.length;
@@ -265,6 +270,7 @@ function activitySampler(client, everyMs = 20) {
     stop: async () => {
       running = false;
       await loop;
+      await client.end();
       const mean = (test) => [...tally].filter(([k]) => test(k)).reduce((a, [, v]) => a + v, 0) / Math.max(1, samples);
       return {
         samples,
@@ -445,7 +451,7 @@ async function scaleRun(url, schema, processes, admin, backendPid) {
   for (const c of children) c.send({ go: true });
   // The children count completions from rampMs after go, for SCALE_WINDOW_MS; the server figures cover the same span.
   await new Promise((r) => setTimeout(r, rampMs));
-  const sampler = activitySampler(admin);
+  const sampler = activitySampler(url, backendPid);
   const pgA = postgresCpuSeconds(backendPid);
   const mA = machineCpu();
   const sA = await admin.query('SELECT wal_sync::float8 AS syncs FROM pg_stat_wal');
@@ -588,7 +594,7 @@ async function main() {
         floor32Rounds.push(await closedLoop((i) => insert(floorPool, i), FLOOR_CLIENTS, 300, FLOOR_MS));
         for (const s of all) {
           const before = new Map(s.counts ?? []);
-          const sampler = activitySampler(admin);
+          const sampler = activitySampler(url, backendPid);
           const pgA = postgresCpuSeconds(backendPid);
           const c0 = process.cpuUsage();
           const t0 = performance.now();
