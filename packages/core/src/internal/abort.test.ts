@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, OnexError } from '../index.js';
-import { onAbort, raceAbort } from './abort.js';
+import { onAbort, raceAbort, shareSignal } from './abort.js';
 
 describe('onAbort', () => {
   it('runs once on abort and removes itself when stopped', () => {
@@ -66,5 +66,33 @@ describe('raceAbort', () => {
     await expect(raceAbort(work, controller.signal, () => new Error('mine'))).rejects.toThrow('mine');
     fail(new Error('later'));
     await new Promise((resolve) => setImmediate(resolve));
+  });
+});
+
+describe('shareSignal', () => {
+  /** The MaxListenersExceededWarnings emitted while `listeners` abort listeners are added to a signal shared by `consumers`. */
+  async function leakWarnings(consumers: number | undefined, listeners: number): Promise<string[]> {
+    const seen: string[] = [];
+    const onWarning = (warning: Error): void => {
+      if (warning.name === 'MaxListenersExceededWarning') seen.push(warning.message);
+    };
+    process.on('warning', onWarning);
+    const controller = new AbortController();
+    if (consumers !== undefined) shareSignal(controller.signal, consumers);
+    const stops = Array.from({ length: listeners }, () => onAbort(controller.signal, () => undefined));
+    await new Promise((resolve) => setImmediate(resolve));
+    process.off('warning', onWarning);
+    for (const stop of stops) stop();
+    return seen;
+  }
+
+  it("lets a signal shared by n users hold 4 listeners each without Node's leak warning", async () => {
+    expect(await leakWarnings(undefined, 11)).toHaveLength(1);
+    expect(await leakWarnings(16, 64)).toEqual([]);
+  });
+
+  it('keeps a bound: past it a leak still warns, and a small share keeps Node’s default', async () => {
+    expect(await leakWarnings(16, 65)).toHaveLength(1);
+    expect(await leakWarnings(2, 11)).toHaveLength(1);
   });
 });

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { abortReasonToOnexError } from '../errors/onex-error.js';
 
 /**
@@ -56,6 +57,32 @@ export function raceAbort<T>(work: Promise<T>, signal: AbortSignal | undefined, 
     });
     work.finally(stop).then(resolve, reject);
   });
+}
+
+/** Node's default: past this many listeners on one signal it warns of a possible leak. */
+const DEFAULT_MAX_LISTENERS = 10;
+/** Abort listeners one user of a shared signal may hold at once: its transport's, the node's, a retry's wait, its own. */
+const LISTENERS_PER_CONSUMER = 4;
+
+/**
+ * Declares that `signal` is shared by up to `consumers` concurrent users (the parallel steps of one run, say), each of
+ * which listens to it while it works. Node warns of a "possible EventTarget memory leak" past 10 abort listeners on a
+ * signal; such a signal legitimately holds a few per user, each removed when that user settles ({@link onAbort}), so
+ * its limit becomes `consumers` × 4 (never below Node's 10). It stays a bound: a real leak still warns.
+ *
+ * @internal for ONEX packages; not part of the public API.
+ *
+ * @example
+ * ```ts
+ * import { shareSignal } from '@onex/core/internal';
+ * const steps = new AbortController();
+ * shareSignal(steps.signal, 16); // 16 steps may listen at once without a warning
+ * ```
+ */
+export function shareSignal(signal: AbortSignal, consumers: number): AbortSignal {
+  const limit = consumers * LISTENERS_PER_CONSUMER;
+  if (limit > DEFAULT_MAX_LISTENERS) setMaxListeners(limit, signal);
+  return signal;
 }
 
 function noop(): void {}

@@ -5,7 +5,7 @@
  * @internal
  * @packageDocumentation
  */
-export { onAbort, raceAbort } from './abort.js';
+export { onAbort, raceAbort, shareSignal } from './abort.js';
 export { deepFreeze } from '../node/deep-freeze.js';
 export { validationDetails, type ValidationDetail } from '../errors/onex-error.js';
 export { BodyReadFailure, readBoundedBody, type BodyRead } from '../transport/bounded-body.js';

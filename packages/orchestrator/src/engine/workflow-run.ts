@@ -13,7 +13,7 @@ import {
   type NodeContract,
   type Result,
 } from '@onex/core';
-import { contextOfCarrier, failSpan, isTraced, runInSpan } from '@onex/core/internal';
+import { contextOfCarrier, failSpan, isTraced, runInSpan, shareSignal } from '@onex/core/internal';
 import { context, SpanStatusCode, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import type { AnyWorkflowDefinition, StepCallContext, StepDefinition } from '../workflow/definition.js';
 import { consumedSignalIds, isWait, NEVER, SignalInbox, sleepDueAt, sleepOutput, timedOut, waitInput, waitTimeoutAt, waitTimeoutError } from './waits.js';
@@ -218,6 +218,8 @@ export class WorkflowRun {
     this.#record = { ...record };
     this.#definition = definition;
     this.#deps = deps;
+    // Every step call of the run listens to this signal while it is in flight, up to maxParallelSteps at once.
+    shareSignal(this.#steps$.signal, deps.maxParallelSteps);
     const index = stepIndex(definition);
     this.#byName = index.byName;
     this.#signalWaits = index.signalWaits;
@@ -412,6 +414,8 @@ export class WorkflowRun {
   #haltSignal(): AbortSignal {
     if (this.#halt$ === undefined) {
       this.#halt$ = new AbortController();
+      // Compensations listen to it, as steps do to theirs.
+      shareSignal(this.#halt$.signal, this.#deps.maxParallelSteps);
       if (this.#halted !== undefined) this.#halt$.abort(haltError(this.#halted.reason));
     }
     return this.#halt$.signal;
