@@ -340,3 +340,39 @@ describe('issue 9 #12: the rolling window starts fresh after recovery', () => {
     expect(b.state).toBe(BreakerState.Open);
   });
 });
+
+describe('CircuitBreaker without a timeout', () => {
+  it('lets many concurrent calls listen to the signal it hands them without a listener-leak warning', async () => {
+    const breaker = new CircuitBreaker('no-timeout-fan-out', { timeoutMs: false });
+    const warnings: string[] = [];
+    const onWarning = (warning: Error): void => {
+      if (warning.name === 'MaxListenersExceededWarning') warnings.push(warning.message);
+    };
+    process.on('warning', onWarning);
+    try {
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      // Each call listens to its signal while in flight, as fetch(url, { signal }) does, and stops when it settles.
+      const calls = Array.from({ length: 32 }, (_, i) =>
+        breaker.execute(async (signal) => {
+          const onAbortEvent = (): void => undefined;
+          signal.addEventListener('abort', onAbortEvent);
+          try {
+            await gate;
+            return i;
+          } finally {
+            signal.removeEventListener('abort', onAbortEvent);
+          }
+        }),
+      );
+      await new Promise((resolve) => setImmediate(resolve));
+      release();
+      expect(await Promise.all(calls)).toHaveLength(32);
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+      breaker.shutdown();
+    }
+    expect(warnings).toEqual([]);
+  });
+});

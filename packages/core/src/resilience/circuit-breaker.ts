@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import OpossumBreaker from 'opossum';
 import { ErrorCode } from '../errors/error-codes.js';
 import { OnexError, toOnexError } from '../errors/onex-error.js';
+import { shareSignal } from '../internal/abort.js';
 import { invalidOption, resolveCircuitBreakerOptions, type CircuitBreakerOptions, type ResolvedCircuitBreakerOptions } from './circuit-breaker-options.js';
 
 /**
@@ -75,8 +76,12 @@ type Outcome = 'success' | 'failure' | 'neutral';
 
 const NOT_A_PROBE = -1;
 
-/** A signal that never aborts, handed to calls of breakers without a timeout. */
-const IDLE_SIGNAL: AbortSignal = new AbortController().signal;
+/**
+ * A signal that never aborts, handed to calls of breakers without a timeout: every concurrent call of every such
+ * breaker may listen to it (a `fetch` does), so it is declared shared by that many (1 024 calls, 4 listeners each)
+ * before Node warns of a leak.
+ */
+const IDLE_SIGNAL: AbortSignal = shareSignal(new AbortController().signal, 1024);
 
 /**
  * Stops calling a failing peer for a while: once the failure rate in a rolling window passes a threshold the
