@@ -11,25 +11,25 @@ const PARALLEL = 16;
 
 /** Holds every call until `PARALLEL` of them are in flight at once, so the steps really overlap. */
 class GatherPeer extends NodeService<typeof stepContract.input, typeof stepContract.output, typeof stepContract.config> {
-  inFlight = 0;
-  maxInFlight = 0;
+  running = 0;
+  maxRunning = 0;
   #waiting: (() => void)[] = [];
   constructor() {
     super({ ...stepContract, name: 'gather' }, { logger: createSilentLogger() });
   }
   protected async process(input: { value: number }, _ctx: CallContext): Promise<{ value: number; by: string }> {
-    this.inFlight += 1;
-    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
-    if (this.inFlight >= PARALLEL) for (const release of this.#waiting.splice(0)) release();
+    this.running += 1;
+    this.maxRunning = Math.max(this.maxRunning, this.running);
+    if (this.running >= PARALLEL) for (const release of this.#waiting.splice(0)) release();
     else await new Promise<void>((resolve) => this.#waiting.push(resolve));
-    this.inFlight -= 1;
+    this.running -= 1;
     return { value: input.value + 1, by: 'gather' };
   }
 }
 
 let fanOut = defineWorkflow({ type: 'fan-out', version: '1.0.0', input: stepContract.input, output: stepContract.output });
 for (let i = 0; i < PARALLEL; i += 1) fanOut = fanOut.step(`s${i}`, { target: peer('gather', stepContract), input: ({ input }) => input });
-const workflow = fanOut.returns(({ steps }) => ({ value: steps.s0?.value ?? -1, by: 'fan-out' }));
+const workflow = fanOut.returns(({ input }) => ({ value: input.value, by: 'fan-out' }));
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -76,7 +76,7 @@ describe('parallel steps on one run signal', () => {
         status = (await orchestrator.result(await orchestrator.start('fan-out', { value: 1 }))).status;
       });
       expect(status).toBe(WorkflowStatus.Completed);
-      expect(node.maxInFlight).toBe(PARALLEL);
+      expect(node.maxRunning).toBe(PARALLEL);
       expect(warnings).toEqual([]);
     });
   }
