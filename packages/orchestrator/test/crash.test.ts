@@ -84,9 +84,19 @@ describe('orchestrator crash recovery', () => {
     let recovered = 0;
     for (let i = 0; i < KILLS; i += 1) {
       const { proc, started, finished } = startChild(served.url);
-      // Kill at a random instant once the child is running workflows (before, during or after step calls).
       await started;
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 60));
+      if (i % 3 === 2) {
+        // Kill at a random instant once the child runs (during its recovery, before, during or after step calls).
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 60));
+      } else {
+        // Kill just after this child's own first effect landed, at a random instant within a few ms: its runs are
+        // mid-flight then, whatever the machine's speed (a fixed window let a fast child finish all the work before
+        // the later kills, which then interrupted nothing).
+        const base = appliedCount();
+        const waitUntil = Date.now() + 10_000;
+        while (proc.exitCode === null && appliedCount() === base && Date.now() < waitUntil) await new Promise((resolve) => setTimeout(resolve, 1));
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 5));
+      }
       const applied = appliedCount();
       if (proc.exitCode === null) {
         proc.kill('SIGKILL');
