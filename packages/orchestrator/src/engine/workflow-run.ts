@@ -218,8 +218,9 @@ export class WorkflowRun {
     this.#record = { ...record };
     this.#definition = definition;
     this.#deps = deps;
-    // Every step call of the run listens to this signal while it is in flight, up to maxParallelSteps at once.
-    shareSignal(this.#steps$.signal, deps.maxParallelSteps);
+    // Every step call of the run listens to this signal while it is in flight: at most maxParallelSteps at once, and
+    // never more than the workflow has steps.
+    shareSignal(this.#steps$.signal, this.#parallelLimit(definition));
     const index = stepIndex(definition);
     this.#byName = index.byName;
     this.#signalWaits = index.signalWaits;
@@ -410,12 +411,17 @@ export class WorkflowRun {
     return { kind: 'failed', ...(step === undefined ? {} : { step }), error: error ?? this.#wire(new OnexError(ErrorCode.Internal, 'Workflow failed')) };
   }
 
+  /** How many of this run's calls can be in flight at once. */
+  #parallelLimit(definition: AnyWorkflowDefinition): number {
+    return Math.min(this.#deps.maxParallelSteps, definition.steps.length);
+  }
+
   /** The signal aborted when the run halts (see {@link #halt$}). */
   #haltSignal(): AbortSignal {
     if (this.#halt$ === undefined) {
       this.#halt$ = new AbortController();
       // Compensations listen to it, as steps do to theirs.
-      shareSignal(this.#halt$.signal, this.#deps.maxParallelSteps);
+      shareSignal(this.#halt$.signal, this.#parallelLimit(this.#definition));
       if (this.#halted !== undefined) this.#halt$.abort(haltError(this.#halted.reason));
     }
     return this.#halt$.signal;
