@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { defineWorkflow, MemoryWorkflowStore, Orchestrator, peer, StepStatus, WorkflowStatus, workflowRoutes, type AnyWorkflowDefinition, type WorkflowStore } from '../src/index.js';
 import { PostgresWorkflowStore } from '../src/postgres.js';
 import { SqliteWorkflowStore } from '../src/sqlite.js';
+import { endFakeClockPools, fakeClockPool } from './fake-time.js';
 import { peers, ScriptedPeer, stepContract } from './scripted-peer.js';
 
 // PostgreSQL round trips under fake time: generous per-test bounds for a busy machine (the waits inside have their own).
@@ -41,6 +42,7 @@ afterEach(async () => {
   for (const o of open.splice(0)) await o.shutdown().catch(() => undefined);
   clock?.uninstall();
   clock = undefined;
+  await endFakeClockPools();
 });
 afterAll(async () => {
   await Promise.all(schemas.map((s) => s.drop()));
@@ -102,7 +104,7 @@ const stores: { readonly name: string; readonly create: () => Promise<WorkflowSt
     create: async () => {
       const schema = await freshSchema(url, 'sleep');
       schemas.push(schema);
-      return new PostgresWorkflowStore({ connectionString: url, schema: schema.name, purgeIntervalMs: 0, maxConnections: 4 });
+      return new PostgresWorkflowStore({ pool: fakeClockPool(url), schema: schema.name, purgeIntervalMs: 0 });
     },
   },
 ];

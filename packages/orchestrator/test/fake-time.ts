@@ -2,6 +2,7 @@
 // of each test, torn down after it, and the two ways such a test moves on — waiting in real time for I/O while fake
 // time barely moves, and advancing fake time in steps that let each step's I/O finish.
 import { installFakeClock, type FakeClock } from '@onex/testing';
+import pg from 'pg';
 import { afterEach } from 'vitest';
 import type { Orchestrator } from '../src/index.js';
 
@@ -9,6 +10,28 @@ import type { Orchestrator } from '../src/index.js';
 const realSetTimeout = globalThis.setTimeout;
 /** Waits `ms` of real time (fake time stands still). */
 export const pause = (ms: number): Promise<void> => new Promise((resolve) => realSetTimeout(resolve, ms));
+
+const pools: pg.Pool[] = [];
+
+/**
+ * A node-postgres pool for a PostgreSQL store under a fake clock: it arms no timer of its own. The pool a store
+ * makes from a connection string reaps idle connections after 10 s and gives a connect 10 s; under a fake clock
+ * those are fake timers, so a jump of fake time closes the idle connections and then fails the next real connect
+ * in flight ("PostgreSQL unavailable") — a failure no real clock would cause, which leaves the engine waiting on a
+ * retry timer that a stopped fake clock never fires. Ended by {@link endFakeClockPools} (and after each test of
+ * {@link fakeTime}), once the stores on it are closed.
+ */
+export function fakeClockPool(url: string, max = 4): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max, idleTimeoutMillis: 0, connectionTimeoutMillis: 0 });
+  pool.on('error', () => undefined);
+  pools.push(pool);
+  return pool;
+}
+
+/** Ends the pools {@link fakeClockPool} made (waiting at most 5 s of real time for each). */
+export async function endFakeClockPools(): Promise<void> {
+  await Promise.all(pools.splice(0).map((pool) => Promise.race([pool.end().catch(() => undefined), pause(5_000)])));
+}
 
 /** Options of {@link fakeTime}. */
 export interface FakeTimeOptions {
@@ -44,6 +67,7 @@ export function fakeTime(options: FakeTimeOptions): FakeTime {
     for (const o of open.splice(0)) await o.shutdown().catch(() => undefined);
     clock?.uninstall();
     clock = undefined;
+    await endFakeClockPools();
   });
   const current = (): FakeClock => {
     if (clock === undefined) throw new Error('no fake clock installed in this test');

@@ -4,7 +4,7 @@
 // - catch-up: ticks missed while no instance ran follow `catchUp` (none, latest, all);
 // - overlap: `skip` never starts a tick while the last run is unfinished, `buffer-one` keeps one such tick for
 //   later, `allow` starts them all.
-import { createNodeApp, createSilentLogger, ErrorCode } from '@onex/core';
+import { createNodeApp, createSilentLogger, ErrorCode, OnexError } from '@onex/core';
 import { freshSchema, type TestSchema } from '@onex/test-postgres';
 import { postgresUrl } from '@onex/test-postgres/vitest';
 import { rejection, type FakeClock } from '@onex/testing';
@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { defineWorkflow, MemoryWorkflowStore, Orchestrator, peer, WorkflowStatus, workflowRoutes, type WorkflowStore } from '../src/index.js';
 import { tickKey } from '../src/engine/scheduler.js';
 import { PostgresWorkflowStore } from '../src/postgres.js';
-import { fakeTime, pause } from './fake-time.js';
+import { fakeClockPool, fakeTime, pause } from './fake-time.js';
 import { peers, ScriptedPeer, stepContract } from './scripted-peer.js';
 
 // PostgreSQL round trips under fake time: generous per-test bounds for a busy machine (the waits inside have their own).
@@ -77,7 +77,7 @@ const shared: { readonly name: string; readonly create: () => Promise<() => Work
     create: async () => {
       const schema = await freshSchema(url, 'schedules');
       schemas.push(schema);
-      return () => new PostgresWorkflowStore({ connectionString: url, schema: schema.name, purgeIntervalMs: 0, maxConnections: 4 });
+      return () => new PostgresWorkflowStore({ pool: fakeClockPool(url), schema: schema.name, purgeIntervalMs: 0 });
     },
   },
 ];
@@ -159,6 +159,51 @@ describe('schedule overlap (memory store)', () => {
     // buffer-one: tick 2 is kept while tick 1 runs and starts when it ends; tick 3 is skipped.
     expect(results['buffer-one']?.slice(0, 2)).toEqual(['1', '2']);
     expect(results['buffer-one']).not.toContain('3');
+  });
+});
+
+describe('a schedule look that fails (memory store)', () => {
+  it('is tried again within the tick\'s on-time minute, not a poll later, so catchUp none keeps the tick', async () => {
+    clock = time.install(T0 + 500, 1_000_000);
+    const inner = new MemoryWorkflowStore();
+    let down = false;
+    let refused = 0;
+    // The store's schedule reads fail while `down`, as a database outage would make them.
+    const store = new Proxy(inner, {
+      get: (target, key) => {
+        const value: unknown = Reflect.get(target, key);
+        if (typeof value !== 'function') return value;
+        const bound = (value as (...args: unknown[]) => unknown).bind(target);
+        if (key !== 'listSchedules') return bound;
+        return async () => {
+          if (down) {
+            refused += 1;
+            throw new OnexError(ErrorCode.Unavailable, 'store unavailable');
+          }
+          return bound();
+        };
+      },
+    });
+    // The default poll of a store with events: ten minutes.
+    const o = new Orchestrator({ workflows: [job] }, { store, peers: await peers(new ScriptedPeer('a')), logger: createSilentLogger(), leaseMs: LEASE_MS, schedulePollMs: 600_000, clock: time.clock });
+    time.track(o);
+    await o.initialize();
+    await o.schedules.create({ id: 'minutely', cron: '* * * * *', workflow: 'job', input: { value: 1 }, overlap: 'allow', catchUp: 'none' });
+    await pause(20);
+    down = true;
+    // The tick at 1:00 comes while the store is down; it stays down for 5 s, then answers again.
+    for (let s = 0; s < 65; s += 1) {
+      await clock.advance(1_000);
+      await pause(3);
+    }
+    down = false;
+    for (let s = 0; s < 30; s += 1) {
+      await clock.advance(1_000);
+      await pause(3);
+    }
+    await until(async () => (await started(store)).length === 1, 'the tick started late, within its minute');
+    expect(refused).toBeGreaterThanOrEqual(2);
+    expect(await started(store)).toEqual([tickKey('minutely', T0 + 60_000)]);
   });
 });
 

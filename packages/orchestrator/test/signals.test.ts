@@ -18,7 +18,7 @@ import { defineWorkflow, MemoryWorkflowStore, Orchestrator, peer, StepStatus, Wo
 import { PostgresWorkflowStore } from '../src/postgres.js';
 import { SqliteWorkflowStore } from '../src/sqlite.js';
 import { Prng } from './faults/prng.js';
-import { fakeTime } from './fake-time.js';
+import { fakeClockPool, fakeTime } from './fake-time.js';
 import { peers, ScriptedPeer, stepContract } from './scripted-peer.js';
 
 // PostgreSQL round trips under fake time: generous per-test bounds for a busy machine (the waits inside have their own).
@@ -99,7 +99,7 @@ const stores: { readonly name: string; readonly create: () => Promise<WorkflowSt
     create: async () => {
       const schema = await freshSchema(url, 'signals');
       schemas.push(schema);
-      return new PostgresWorkflowStore({ connectionString: url, schema: schema.name, purgeIntervalMs: 0, maxConnections: 4 });
+      return new PostgresWorkflowStore({ pool: fakeClockPool(url), schema: schema.name, purgeIntervalMs: 0 });
     },
   },
 ];
@@ -314,7 +314,7 @@ describe('signals across instances and restarts', () => {
   it('a signal sent through one instance reaches the live run another instance holds (PostgreSQL events)', async () => {
     const schema = await freshSchema(url, 'signals');
     schemas.push(schema);
-    const storeOf = () => new PostgresWorkflowStore({ connectionString: url, schema: schema.name, purgeIntervalMs: 0, maxConnections: 4 });
+    const storeOf = () => new PostgresWorkflowStore({ pool: fakeClockPool(url), schema: schema.name, purgeIntervalMs: 0 });
     clock = time.install(T0, 100_000);
     const a = new ScriptedPeer('a', { delayMs: HOUR });
     const side = defineWorkflow({ type: 'side', version: '1.0.0', input: Input, output: z.string() })

@@ -1,5 +1,5 @@
 import { Cron } from 'croner';
-import { ErrorCode, OnexError, type Clock, type Logger } from '@onex/core';
+import { ErrorCode, OnexError, RetryPolicy, type Clock, type Logger } from '@onex/core';
 import { MAX_CATCH_UP_TICKS, type ScheduleCatchUp, type ScheduleOverlap, type ScheduleRecord, type ScheduleStore } from '../store/schedule-store.js';
 
 /** Node fires timers past 2^31-1 ms at once. */
@@ -8,6 +8,12 @@ const MAX_TIMER_MS = 2_147_483_647;
 /** How late a tick may be handled and still be on time (not missed): a minute, or one period when shorter. */
 const ON_TIME_MS = 60_000;
 
+/**
+ * After a look that failed (the store did not answer, or a tick's start failed), the next look comes after this
+ * backoff (full jitter under a ceiling doubling from 250 ms to 15 s, at least 100 ms, never later than the poll), not a whole poll later: a
+ * transient outage at a tick's time must not delay it past its on-time minute, where `catchUp: 'none'` would drop it.
+ */
+const FAILED_LOOK_RETRY = { initialDelayMs: 250, maxDelayMs: 15_000 } as const;
 
 /**
  * What `orchestrator.schedules.create` takes: a cron expression (5 fields, or 6 with seconds first) read in
@@ -134,11 +140,15 @@ export class Scheduler {
   #again = false;
   #immediate = false;
   #open = false;
+  /** Looks in a row that failed (whole or for some schedule): the backoff of the next. */
+  #failedLooks = 0;
+  readonly #retry: RetryPolicy;
   /** Passes run, ticks started, skipped (overlap or catch-up) and buffered: for stats and tests. */
   readonly figures = { passes: 0, started: 0, skipped: 0, buffered: 0, failures: 0 };
 
   constructor(options: SchedulerOptions) {
     this.#options = options;
+    this.#retry = new RetryPolicy({ ...FAILED_LOOK_RETRY, maxDelayMs: Math.min(FAILED_LOOK_RETRY.maxDelayMs, options.pollMs) });
   }
 
   open(): void {
@@ -192,14 +202,23 @@ export class Scheduler {
       this.#again = true;
       return;
     }
+    const failuresBefore = this.figures.failures;
     this.#running = this.#look()
       .catch((error: unknown) => {
         this.figures.failures += 1;
-        this.#options.logger.warn({ err: error }, 'schedules could not be read: looking again later');
-        return this.#options.pollMs;
+        this.#options.logger.warn({ err: error }, 'schedules could not be read: looking again soon');
+        return Number.POSITIVE_INFINITY;
       })
-      .then((delay) => {
+      .then((lookDelay) => {
         this.#running = undefined;
+        let delay = lookDelay;
+        if (this.figures.failures === failuresBefore) this.#failedLooks = 0;
+        else {
+          this.#failedLooks += 1;
+          // Full jitter spreads the instances of one database apart; at least 100 ms (a poll, when shorter) between looks.
+          const backoff = Math.max(this.#retry.delayFor(Math.min(this.#failedLooks, 32)), Math.min(100, this.#options.pollMs));
+          delay = Math.min(delay, backoff);
+        }
         if (this.#again) {
           this.#again = false;
           this.#arm(0);
@@ -220,7 +239,8 @@ export class Scheduler {
         due = await this.#advance(schedule);
       } catch (error) {
         this.figures.failures += 1;
-        this.#options.logger.warn({ err: error, schedule: schedule.id }, 'schedule tick failed: trying again at the next look');
+        this.#options.logger.warn({ err: error, schedule: schedule.id }, 'schedule tick failed: trying again soon');
+        // The next look comes after the failed-look backoff (see #pass), sooner than this poll.
         due = clock.now() + pollMs;
       }
       if (due !== undefined && due < next) next = due;
