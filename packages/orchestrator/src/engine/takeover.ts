@@ -1,4 +1,4 @@
-import type { Clock, Logger } from '@onex/core';
+import { RetryPolicy, type Clock, type Logger } from '@onex/core';
 import type { WorkflowRecord } from '../store/workflow-record.js';
 import type { RunnableType, WorkflowStore } from '../store/workflow-store.js';
 import type { Admission } from './admission.js';
@@ -65,6 +65,9 @@ export class Takeover {
   #storeFailures = 0;
   /** Looks in a row that found the earliest wake-up time already past: they back off. */
   #pastDue = 0;
+  /** The two backoffs, core's policy without jitter (one instance's own timing, nothing to spread apart). */
+  readonly #failureBackoff: RetryPolicy;
+  readonly #pastDueBackoff: RetryPolicy;
   #renewing = false;
   /** The last renewal failed: the store cannot be reached to prove the leases. */
   #renewFailing = false;
@@ -72,6 +75,8 @@ export class Takeover {
 
   constructor(options: TakeoverOptions) {
     this.#options = options;
+    this.#failureBackoff = new RetryPolicy({ initialDelayMs: RESUME_DELAY_MS, maxDelayMs: Math.max(RESUME_DELAY_MS, options.leaseMs / 3), jitter: 'none' });
+    this.#pastDueBackoff = new RetryPolicy({ initialDelayMs: PAST_DUE_DELAY_MS, maxDelayMs: Math.max(PAST_DUE_DELAY_MS, options.leaseMs * RENEW_EVERY), jitter: 'none' });
   }
 
   /** Until when the leases are proven, epoch ms. */
@@ -128,7 +133,7 @@ export class Takeover {
 
   /** The delay before claiming again after store failures: doubling, up to a third of a lease. */
   backoff(): number {
-    return Math.min(RESUME_DELAY_MS * 2 ** Math.min(this.#storeFailures, 16), Math.max(RESUME_DELAY_MS, this.#options.leaseMs / 3));
+    return this.#failureBackoff.delayFor(Math.min(this.#storeFailures, 16) + 1);
   }
 
   /** Claims soon: at most one timer, at the earliest time asked for. */
@@ -161,7 +166,7 @@ export class Takeover {
     // or one claimed here whose first commit has not cleared its time yet (and may hide later ones). Look again
     // soon, backing off, while there is room; without room the lease tick's claim covers it.
     if (this.#options.admission.room <= 0) return;
-    const backoff = Math.min(PAST_DUE_DELAY_MS * 2 ** Math.min(this.#pastDue, 16), Math.max(PAST_DUE_DELAY_MS, this.#options.leaseMs * RENEW_EVERY));
+    const backoff = this.#pastDueBackoff.delayFor(Math.min(this.#pastDue, 16) + 1);
     this.#pastDue += 1;
     this.scheduleClaim(backoff);
   }
