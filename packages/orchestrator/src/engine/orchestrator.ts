@@ -675,6 +675,11 @@ export class Orchestrator extends NodeService<typeof orchestratorContract.input,
       case 'schedules':
         this.#scheduler?.poke();
         break;
+      case 'resync':
+        this.#waiters.wakeAll();
+        this.#takeover.resync();
+        this.#scheduler?.poke();
+        break;
     }
   }
 

@@ -87,6 +87,11 @@ export class OutcomeWaiters {
     for (const done of [...(this.#remote.get(id) ?? [])]) done();
   }
 
+  /** The store's events had a gap: every remote waiter reads its workflow again now. */
+  wakeAll(): void {
+    for (const waiters of [...this.#remote.values()]) for (const done of [...waiters]) done();
+  }
+
   /** Shutdown: every wait ends (the callers then see the orchestrator closed). */
   closeAll(): void {
     for (const id of [...this.#local.keys()]) this.settle(id, undefined);

@@ -171,6 +171,14 @@ export class Takeover {
     this.scheduleClaim(backoff);
   }
 
+  /**
+   * The store's events had a gap: renew now (which reports the cancel requests and signals of the runs held here),
+   * then claim what is free, expired or due, as the lease tick would.
+   */
+  resync(): void {
+    if (this.#accepting) this.#tick();
+  }
+
   /** Every quarter of a lease: renew the held runs, then claim what is free, expired or due. */
   #tick(): void {
     // A renewal still waiting on a slow store is not stacked with another one.

@@ -1,9 +1,10 @@
+import { createHash } from 'node:crypto';
 import { ErrorCode, isOnexError } from '@onex/core';
 import { freshSchema, type TestSchema } from '@onex/test-postgres';
 import { scheduleStoreConformance, workflowStoreConformance } from '@onex/testing/conformance';
 import { postgresUrl } from '@onex/test-postgres/vitest';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   migratePostgresSchemaTo,
   POSTGRES_FINISHED_STATUSES_V1,
@@ -425,6 +426,34 @@ describe('PostgresWorkflowStore on PostgreSQL', () => {
     expect(alone.records[8]?.steps['a']).toMatchObject({ attempts: 2, status: StepStatus.Running });
     expect(alone.events).toEqual(['finished err-set', 'finished out-null', 'wake 1000000000000', 'wake 42']);
     expect(together.events).toEqual(alone.events);
+  });
+
+  it('after its listening connection drops it listens again and says resync once; events flow again', async () => {
+    const schema = await schemaFor('wf_relisten');
+    const s = store(schema);
+    await s.init();
+    const events: string[] = [];
+    const unsubscribe = await s.subscribe((e) => events.push(e.kind === 'finished' ? `finished ${e.id}` : e.kind));
+    const listen = `LISTEN ${pg.escapeIdentifier(`onexwf_${createHash('sha256').update(schema).digest('hex').slice(0, 12)}`)}`;
+    const listeners = async () => (await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE query = $1', [listen])).rows.map((r) => r.pid);
+    const [first] = await listeners();
+    expect(first).toBeTypeOf('number');
+    // A first LISTEN is no gap: nothing to look at again.
+    await s.create(record('before'));
+    await s.commit('before', 1, { workflow: { status: WorkflowStatus.Completed, updatedAt: 2 } });
+    await vi.waitFor(() => expect(events).toEqual(['finished before']), { timeout: 10_000, interval: 20 });
+    // The server ends the listening session (as a failover or an idle-session kill would): a gap in the stream.
+    await admin.query('SELECT pg_terminate_backend($1)', [first]);
+    await vi.waitFor(() => expect(events).toEqual(['finished before', 'resync']), { timeout: 10_000, interval: 20 });
+    const again = await listeners();
+    expect(again).toHaveLength(1);
+    expect(again[0]).not.toBe(first);
+    await s.create(record('after'));
+    await s.commit('after', 1, { workflow: { status: WorkflowStatus.Completed, updatedAt: 2 } });
+    await vi.waitFor(() => expect(events).toEqual(['finished before', 'resync', 'finished after']), { timeout: 10_000, interval: 20 });
+    await unsubscribe();
+    expect(await listeners()).toEqual([]);
+    await s.close();
   });
 
   it('commits of one workflow issued together apply in call order', async () => {

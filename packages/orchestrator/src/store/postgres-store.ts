@@ -725,6 +725,8 @@ export class PostgresWorkflowStore implements WorkflowStore, ScheduleStore {
   #listening: Promise<void> | undefined;
   #relistenTimer: NodeJS.Timeout | undefined;
   #relistenFailures = 0;
+  /** The listening connection was lost since the last LISTEN: events sent meanwhile went to nobody. */
+  #eventGap = false;
 
   constructor(options: PostgresWorkflowStoreOptions) {
     const schema = checkSchemaName(options.schema ?? 'onex', OWNER);
@@ -1296,8 +1298,8 @@ export class PostgresWorkflowStore implements WorkflowStore, ScheduleStore {
   /**
    * Delivers the events of every instance's writes on this schema through LISTEN/NOTIFY: finished workflows, given-up
    * leases, cancel requests and wake-up times (each sent at its transaction's commit). One pool connection is held
-   * while anyone listens; after a dropped connection it listens again, with backoff (events sent meanwhile are lost:
-   * the engine's rare poll covers them).
+   * while anyone listens; after a dropped connection it listens again, with backoff, and then delivers `resync`:
+   * events sent meanwhile are lost, so subscribers look again at once (instead of waiting for their rare polls).
    */
   async subscribe(listener: (event: WorkflowEvent) => void): Promise<() => Promise<void>> {
     this.#assertReady();
@@ -1326,6 +1328,7 @@ export class PostgresWorkflowStore implements WorkflowStore, ScheduleStore {
       const lost = (error?: unknown): void => {
         if (this.#listener !== client) return;
         this.#listener = undefined;
+        this.#eventGap = true;
         client.removeListener('notification', onNotification);
         client.release(error instanceof Error ? error : true);
         this.#relisten();
@@ -1343,6 +1346,11 @@ export class PostgresWorkflowStore implements WorkflowStore, ScheduleStore {
       }
       this.#listener = client;
       this.#relistenFailures = 0;
+      if (this.#eventGap) {
+        // Listening again: what was sent while no connection listened is lost, so subscribers look again.
+        this.#eventGap = false;
+        this.#deliverEvent({ kind: 'resync' });
+      }
     })().finally(() => {
       this.#listening = undefined;
     });
@@ -1366,6 +1374,7 @@ export class PostgresWorkflowStore implements WorkflowStore, ScheduleStore {
     if (this.#relistenTimer !== undefined) clearTimeout(this.#relistenTimer);
     this.#relistenTimer = undefined;
     await this.#listening?.catch(() => undefined);
+    this.#eventGap = false;
     const client = this.#listener;
     if (client === undefined) return;
     this.#listener = undefined;
@@ -1390,6 +1399,10 @@ export class PostgresWorkflowStore implements WorkflowStore, ScheduleStore {
       return;
     }
     if (event === undefined) return;
+    this.#deliverEvent(event);
+  }
+
+  #deliverEvent(event: WorkflowEvent): void {
     for (const listener of this.#listeners) listener(event);
   }
 

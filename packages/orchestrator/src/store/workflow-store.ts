@@ -58,7 +58,9 @@ export interface RenewResult {
  * - `cancel`: its cancellation was requested (its holder acts on it now);
  * - `wake`: a workflow was parked until `at` (instances arm their wake-up timer);
  * - `signal`: the workflow accepted its signal `seq` (its holder reads it now);
- * - `schedules`: a schedule was created, changed or deleted (instances look at their schedules now).
+ * - `schedules`: a schedule was created, changed or deleted (instances look at their schedules now);
+ * - `resync`: the stream had a gap (its connection dropped and it listens again), so events may have been lost:
+ *   instances look again now at what events would have told them (waiters, claims, signals, schedules).
  */
 export type WorkflowEvent =
   | { readonly kind: 'finished'; readonly id: string }
@@ -66,7 +68,8 @@ export type WorkflowEvent =
   | { readonly kind: 'cancel'; readonly id: string }
   | { readonly kind: 'wake'; readonly at: number }
   | { readonly kind: 'signal'; readonly id: string; readonly seq: number }
-  | { readonly kind: 'schedules' };
+  | { readonly kind: 'schedules' }
+  | { readonly kind: 'resync' };
 
 /**
  * Where workflows live. Every state change goes through {@link WorkflowStore.commit} before the engine acts on it
