@@ -13,7 +13,11 @@ import { SqliteIdempotencyStore, SqliteTransactionManager, type SqliteTransactio
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 
-const WORKFLOWS = 24;
+// Enough work that ten lives cannot finish it: a child runs 8 workflows at a time and the parent kills it just after
+// its first new effect, so a life applies about its 8 calls in flight (they land after the kill too) plus what
+// completes within the kill's few milliseconds, stretched on a busy machine. With 24 workflows (72 effects) three
+// lives of ~24 could do it all, and the later kills then interrupted nothing (CI: 3 of 10 mid-run once).
+const WORKFLOWS = 48;
 const KILLS = 10;
 const fixture = new URL('./fixtures/crash-orchestrator.mjs', import.meta.url);
 const built = existsSync(new URL('../dist/index.js', import.meta.url)) && existsSync(new URL('../../core/dist/index.js', import.meta.url));
@@ -66,8 +70,8 @@ describe('orchestrator crash recovery', () => {
       output: z.object({ applied: z.number() }),
       transactional: true,
       run: async (input, ctx: OperationContext<SqliteTransaction>) => {
-        // Take a little time so that kills land while calls are in flight.
-        await new Promise((resolve) => setTimeout(resolve, 2 + Math.random() * 6));
+        // Take a little time so that kills land while calls are in flight, and few complete in a kill's window.
+        await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 20));
         ctx.tx.run('INSERT INTO applied (key, workflow, step) VALUES (?, ?, ?)', ctx.idempotencyKey ?? '(none)', input.workflow, input.step);
         return { applied: 1 };
       },
