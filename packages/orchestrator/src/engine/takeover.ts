@@ -69,6 +69,8 @@ export class Takeover {
   readonly #failureBackoff: RetryPolicy;
   readonly #pastDueBackoff: RetryPolicy;
   #renewing = false;
+  /** A resync came while a renewal was in flight: it runs once that renewal is done. */
+  #resyncAfterRenew = false;
   /** The last renewal failed: the store cannot be reached to prove the leases. */
   #renewFailing = false;
   #accepting = false;
@@ -176,7 +178,10 @@ export class Takeover {
    * then claim what is free, expired or due, as the lease tick would.
    */
   resync(): void {
-    if (this.#accepting) this.#tick();
+    if (!this.#accepting) return;
+    // A renewal in flight may have read the store before the events it missed: one more once it is done.
+    if (this.#renewing) this.#resyncAfterRenew = true;
+    else this.#tick();
   }
 
   /** Every quarter of a lease: renew the held runs, then claim what is free, expired or due. */
@@ -197,6 +202,10 @@ export class Takeover {
       )
       .finally(() => {
         this.#renewing = false;
+        if (this.#resyncAfterRenew) {
+          this.#resyncAfterRenew = false;
+          this.resync();
+        }
       });
   }
 
