@@ -331,6 +331,11 @@ export async function runSeed(options: SeedOptions): Promise<SeedReport> {
         tally.add(FaultKind.ClockJump);
       }
     }
+    // A gap in one instance's events (memory and PostgreSQL stores; SQLite has none): what it would have heard of
+    // (finished workflows, given-up leases, cancels, wake-ups) is lost, then resync.
+    if (schedule.chance(0.05) && living.length > 0 && schedule.pick(living).store.cutEvents(schedule.int(Math.round(leaseMs / 4), leaseMs * 2))) {
+      tally.add(FaultKind.EventGap);
+    }
     if (schedule.chance(0.3) && living.length > 0) {
       const startedIds = ids.filter((id): id is string => id !== undefined);
       if (startedIds.length > 0) {

@@ -115,6 +115,9 @@ export class FaultStore implements WorkflowStore {
   #crashed = false;
   #closed = false;
   #gate: Gate | undefined;
+  /** The listeners subscribed through this instance, and the end of a gap in their events under way. */
+  readonly #listeners = new Set<(event: WorkflowEvent) => void>();
+  #gapTimer: NodeJS.Timeout | undefined;
 
   constructor(options: FaultStoreOptions) {
     this.instance = options.instance;
@@ -129,6 +132,7 @@ export class FaultStore implements WorkflowStore {
   crash(): void {
     this.#crashed = true;
     this.#gate?.open();
+    clearTimeout(this.#gapTimer);
   }
 
   get crashed(): boolean {
@@ -157,9 +161,28 @@ export class FaultStore implements WorkflowStore {
     gate.timer = setTimeout(gate.open, ms);
   }
 
-  /** Ends a pause under way. */
+  /** Ends a pause under way, and a gap in the events. */
   resume(): void {
     this.#gate?.open();
+    if (this.#gapTimer !== undefined) this.#endGap();
+  }
+
+  /**
+   * Drops this instance's events for `ms` (extends a gap under way), as a lost LISTEN connection does, then delivers
+   * `resync` as the store does once it listens again. False when nobody listens here (a store without events).
+   */
+  cutEvents(ms: number): boolean {
+    if (this.#listeners.size === 0) return false;
+    clearTimeout(this.#gapTimer);
+    this.#gapTimer = setTimeout(() => this.#endGap(), ms);
+    return true;
+  }
+
+  #endGap(): void {
+    clearTimeout(this.#gapTimer);
+    this.#gapTimer = undefined;
+    if (this.#crashed || this.#closed) return;
+    for (const listener of [...this.#listeners]) listener({ kind: 'resync' });
   }
 
   async init(): Promise<void> {
@@ -267,9 +290,14 @@ export class FaultStore implements WorkflowStore {
   async subscribe(listener: (event: WorkflowEvent) => void): Promise<() => Promise<void>> {
     this.#alive();
     if (this.#store.subscribe === undefined) throw new OnexError(ErrorCode.Unavailable, 'The underlying store has no events');
-    return this.#store.subscribe((event) => {
-      if (!this.#crashed && !this.#closed) listener(event);
+    this.#listeners.add(listener);
+    const stop = await this.#store.subscribe((event) => {
+      if (!this.#crashed && !this.#closed && this.#gapTimer === undefined) listener(event);
     });
+    return async () => {
+      this.#listeners.delete(listener);
+      await stop();
+    };
   }
 
   async health(): Promise<ComponentHealth> {
@@ -281,6 +309,7 @@ export class FaultStore implements WorkflowStore {
   async close(): Promise<void> {
     this.#closed = true;
     this.#gate?.open();
+    clearTimeout(this.#gapTimer);
   }
 
   #alive(): void {

@@ -14,6 +14,8 @@ export const FaultKind = {
   Crash: 'crash',
   /** A replacement instance started after a crash (same or new instance id). */
   Restart: 'restart',
+  /** One instance's store events dropped for a while (its LISTEN connection lost), then `resync` once back. */
+  EventGap: 'eventGap',
   /** The shared clock jumped forward by more than a lease. */
   ClockJump: 'clockJump',
   /** A peer call refused before it was sent (UNAVAILABLE). */
