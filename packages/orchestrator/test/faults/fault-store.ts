@@ -290,10 +290,10 @@ export class FaultStore implements WorkflowStore {
   async subscribe(listener: (event: WorkflowEvent) => void): Promise<() => Promise<void>> {
     this.#alive();
     if (this.#store.subscribe === undefined) throw new OnexError(ErrorCode.Unavailable, 'The underlying store has no events');
-    this.#listeners.add(listener);
     const stop = await this.#store.subscribe((event) => {
       if (!this.#crashed && !this.#closed && this.#gapTimer === undefined) listener(event);
     });
+    this.#listeners.add(listener);
     return async () => {
       this.#listeners.delete(listener);
       await stop();
