@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import pg from 'pg';
 import { ErrorCode, HealthStatus, isOnexError, OnexError, type ComponentHealth } from '@onex/core';
 import { checkSchemaName, classifyPostgresError, createOwnedPool, migrateSchema, POSTGRES_TYPES as TYPES } from '@onex/core/internal/postgres';
@@ -17,6 +16,7 @@ import {
   type WorkflowStatus,
   type WorkflowSummary,
 } from './workflow-record.js';
+import { RetentionPurge } from './retention-purge.js';
 import { MAX_SCHEDULES, type ScheduleRecord, type ScheduleStore } from './schedule-store.js';
 import type { ClaimOptions, CreateResult, HeldRun, RenewResult, RunnableType, WorkflowEvent, WorkflowStore } from './workflow-store.js';
 
@@ -532,15 +532,6 @@ interface PendingCreate {
   readonly reject: (error: unknown) => void;
 }
 
-interface PurgeFigures {
-  runs: number;
-  deleted: number;
-  failures: number;
-  lastError?: string;
-}
-
-const PURGE_BATCH = 500;
-const FIRST_PURGE_DELAY_MS = 1000;
 const OWNER = 'PostgresWorkflowStore';
 
 /** The OnexError a failed query is reported as (what the engine acts on: UNAVAILABLE is retryable). */
@@ -693,12 +684,9 @@ export class PostgresWorkflowStore implements WorkflowStore, ScheduleStore {
   readonly #sql: Statements;
   /** Prepared-statement names, unique per schema (a pool may serve stores of several schemas). */
   readonly #names: Readonly<Record<NamedStatement, string>>;
-  readonly #retentionMs: number;
-  readonly #purgeIntervalMs: number;
-  readonly #onPurgeError: ((error: OnexError) => void) | undefined;
+  readonly #purge: RetentionPurge;
   readonly #commitConcurrency: number;
   readonly #maxCommitBatch: number;
-  readonly #purgeFigures: PurgeFigures = { runs: 0, deleted: 0, failures: 0 };
   readonly #queue: PendingCommit[] = [];
   /** Workflows with a commit statement in flight: their next commit waits, so one workflow's commits keep their order. */
   readonly #inFlight = new Set<string>();
@@ -714,8 +702,6 @@ export class PostgresWorkflowStore implements WorkflowStore, ScheduleStore {
   #initializing: Promise<void> | undefined;
   #ready = false;
   #closed = false;
-  #purgeTimer: NodeJS.Timeout | undefined;
-  #purging: Promise<number> | undefined;
   #closing: Promise<void> | undefined;
   /** The NOTIFY channel of this schema's events (derived from the schema name, so always a short identifier). */
   readonly #channel: string;
@@ -740,9 +726,13 @@ export class PostgresWorkflowStore implements WorkflowStore, ScheduleStore {
     for (const [key, value] of Object.entries(this.#sql)) if (typeof value === 'string') names[key as NamedStatement] = `onexwf_${tag}_${key}`;
     this.#names = names;
     this.#channel = `onexwf_${tag}`;
-    this.#retentionMs = options.retentionMs ?? 7 * 24 * 3_600_000;
-    this.#purgeIntervalMs = options.purgeIntervalMs ?? 3_600_000;
-    this.#onPurgeError = options.onPurgeError;
+    this.#purge = new RetentionPurge({
+      retentionMs: options.retentionMs ?? 7 * 24 * 3_600_000,
+      intervalMs: options.purgeIntervalMs ?? 3_600_000,
+      deleteBatch: async (cutoff, limit) => (await this.#run<{ deleted: number }>('purgeBatch', [cutoff, limit]))[0]?.deleted ?? 0,
+      toError: (error) => classify(error, 'purge'),
+      onError: options.onPurgeError,
+    });
     this.#commitConcurrency = positiveInt(options.commitConcurrency, 2, 'commitConcurrency');
     this.#maxCommitBatch = positiveInt(options.maxCommitBatch, 256, 'maxCommitBatch');
     if (options.pool !== undefined) {
@@ -765,7 +755,7 @@ export class PostgresWorkflowStore implements WorkflowStore, ScheduleStore {
     this.#initializing ??= this.#migrate().then(
       () => {
         this.#ready = true;
-        this.#schedulePurge(Math.min(FIRST_PURGE_DELAY_MS, this.#purgeIntervalMs));
+        this.#purge.start();
       },
       (error: unknown) => {
         this.#initializing = undefined;
@@ -1224,53 +1214,7 @@ export class PostgresWorkflowStore implements WorkflowStore, ScheduleStore {
    */
   async purge(): Promise<number> {
     this.#assertReady();
-    if (this.#retentionMs <= 0) return 0;
-    this.#purging ??= this.#purgeRun().finally(() => {
-      this.#purging = undefined;
-    });
-    return this.#purging;
-  }
-
-  async #purgeRun(): Promise<number> {
-    const cutoff = Date.now() - this.#retentionMs;
-    let deleted = 0;
-    try {
-      while (!this.#closed) {
-        const changes = (await this.#run<{ deleted: number }>('purgeBatch', [cutoff, PURGE_BATCH]))[0]?.deleted ?? 0;
-        deleted += changes;
-        if (changes < PURGE_BATCH) break;
-        await yieldToEventLoop();
-      }
-    } catch (error) {
-      this.#purgeFigures.failures += 1;
-      this.#purgeFigures.lastError = error instanceof Error ? error.message : String(error);
-      throw error;
-    } finally {
-      this.#purgeFigures.runs += 1;
-      this.#purgeFigures.deleted += deleted;
-    }
-    return deleted;
-  }
-
-  #schedulePurge(delayMs: number): void {
-    if (this.#retentionMs <= 0 || this.#purgeIntervalMs <= 0 || this.#closed) return;
-    this.#purgeTimer = setTimeout(() => void this.#backgroundPurge(), delayMs);
-    this.#purgeTimer.unref();
-  }
-
-  /** The timer's run: never rejects. */
-  async #backgroundPurge(): Promise<void> {
-    try {
-      await this.purge();
-    } catch (error) {
-      try {
-        this.#onPurgeError?.(classify(error, 'purge'));
-      } catch {
-        // A failing error callback must not stop the purge schedule; the failure is counted in health() already.
-      }
-    } finally {
-      this.#schedulePurge(this.#purgeIntervalMs);
-    }
+    return this.#purge.run();
   }
 
   async health(): Promise<ComponentHealth> {
@@ -1287,7 +1231,7 @@ export class PostgresWorkflowStore implements WorkflowStore, ScheduleStore {
           pool,
           commits: { ...this.#batchFigures, queued: this.#queue.length },
           creates: { ...this.#createFigures, queued: this.#creates.length },
-          purge: { ...this.#purgeFigures },
+          purge: this.#purge.figures(),
         },
       };
     } catch (error) {
@@ -1414,15 +1358,16 @@ export class PostgresWorkflowStore implements WorkflowStore, ScheduleStore {
 
   async #close(): Promise<void> {
     this.#closed = true;
+    // The purge stops before its next batch; awaited once the commits are written.
+    const purgeStopped = this.#purge.stop();
     this.#listeners.clear();
     await this.#unlisten();
-    if (this.#purgeTimer !== undefined) clearTimeout(this.#purgeTimer);
     if (this.#queue.length > 0 || this.#lanesBusy > 0 || this.#creates.length > 0 || this.#createLanesBusy > 0) {
       await new Promise<void>((resolve) => {
         this.#drained = resolve;
       });
     }
-    await this.#purging?.catch(() => undefined);
+    await purgeStopped;
     await this.#initializing?.catch(() => undefined);
     if (this.#ownsPool) await this.#pool.end();
   }

@@ -1,5 +1,4 @@
 import { setImmediate } from 'node:timers';
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { ErrorCode, HealthStatus, isOnexError, OnexError, type ComponentHealth } from '@onex/core';
 import { CommitField, commitStatement, migrateSqliteSchema, runnableParam, SQLITE_SCHEMA_VERSION, SQLITE_STATEMENTS } from './sqlite-schema.js';
@@ -18,6 +17,7 @@ import {
   type WorkflowRecord,
   type WorkflowSummary,
 } from './workflow-record.js';
+import { RetentionPurge } from './retention-purge.js';
 import { MAX_SCHEDULES, type ScheduleRecord, type ScheduleStore } from './schedule-store.js';
 import type { ClaimOptions, CreateResult, HeldRun, RenewResult, RunnableType, WorkflowStore } from './workflow-store.js';
 
@@ -143,11 +143,8 @@ interface HeldParams {
   owner: string;
 }
 
-/** Rows a purge batch deletes at most; between batches the purge yields to the event loop. */
-const PURGE_BATCH = 500;
 /** How long one purge batch waits for another process's write lock: the event loop is never blocked longer. */
 const PURGE_BUSY_TIMEOUT_MS = 100;
-const FIRST_PURGE_DELAY_MS = 1000;
 
 function json(value: unknown): string | null {
   return value === undefined ? null : JSON.stringify(value);
@@ -224,14 +221,6 @@ function prepareStatements(db: Database.Database) {
 
 type Statements = ReturnType<typeof prepareStatements>;
 
-/** What the background purge reports in `health()` data, under `purge`. */
-interface PurgeFigures {
-  runs: number;
-  deleted: number;
-  failures: number;
-  lastError?: string;
-}
-
 /**
  * The embedded default {@link WorkflowStore}: SQLite through better-sqlite3, in WAL mode. Every write is one SQLite
  * transaction, so a workflow's state is always one the engine wrote as a whole. `init()` migrates a file of an
@@ -257,10 +246,7 @@ export class SqliteWorkflowStore implements WorkflowStore, ScheduleStore {
   /** Prepared on first use: reopening is rare. */
   #reopen: Database.Statement<{ id: string; from: string; status: string | null; updatedAt: number | null }> | undefined;
   readonly #busyTimeoutMs: number;
-  readonly #retentionMs: number;
-  readonly #purgeIntervalMs: number;
-  readonly #onPurgeError: ((error: OnexError) => void) | undefined;
-  readonly #purgeFigures: PurgeFigures = { runs: 0, deleted: 0, failures: 0 };
+  readonly #purge: RetentionPurge;
   #statements: Statements | undefined;
   // better-sqlite3 compiles a wrapper per transaction() call: make them once.
   #commitTx: Database.Transaction<(id: string, epoch: number, change: WorkflowCommit) => void> | undefined;
@@ -276,15 +262,17 @@ export class SqliteWorkflowStore implements WorkflowStore, ScheduleStore {
   #flushScheduled = false;
   /** `reruns`: groups run again write by write, in savepoints, after one of their writes failed. */
   readonly #groupFigures = { transactions: 0, writes: 0, largest: 0, reruns: 0 };
-  #purgeTimer: NodeJS.Timeout | undefined;
-  #purging: Promise<number> | undefined;
   #closed = false;
 
   constructor(options: SqliteWorkflowStoreOptions) {
     this.#busyTimeoutMs = options.busyTimeoutMs ?? 5000;
-    this.#retentionMs = options.retentionMs ?? 7 * 24 * 3_600_000;
-    this.#purgeIntervalMs = options.purgeIntervalMs ?? 3_600_000;
-    this.#onPurgeError = options.onPurgeError;
+    this.#purge = new RetentionPurge({
+      retentionMs: options.retentionMs ?? 7 * 24 * 3_600_000,
+      intervalMs: options.purgeIntervalMs ?? 3_600_000,
+      deleteBatch: (cutoff, limit) => this.#purgeBatch(cutoff, limit),
+      toError: (error) => (isOnexError(error) ? error : new OnexError(ErrorCode.Internal, 'Purge of finished workflows failed', { cause: error })),
+      onError: options.onPurgeError,
+    });
     this.#groupCommit = options.groupCommit ?? true;
     this.#db = new Database(options.path);
     // The busy timeout first: switching to WAL takes a lock another process may hold while it migrates.
@@ -343,7 +331,7 @@ export class SqliteWorkflowStore implements WorkflowStore, ScheduleStore {
       });
       return { outcomes, failed };
     });
-    this.#schedulePurge(Math.min(FIRST_PURGE_DELAY_MS, this.#purgeIntervalMs));
+    this.#purge.start();
   }
 
   async create(record: WorkflowRecord): Promise<CreateResult> {
@@ -692,39 +680,14 @@ export class SqliteWorkflowStore implements WorkflowStore, ScheduleStore {
    */
   async purge(): Promise<number> {
     this.#assertInitialized();
-    if (this.#retentionMs <= 0) return 0;
-    this.#purging ??= this.#purgeRun().finally(() => {
-      this.#purging = undefined;
-    });
-    return this.#purging;
+    return this.#purge.run();
   }
 
-  async #purgeRun(): Promise<number> {
-    const cutoff = Date.now() - this.#retentionMs;
-    let deleted = 0;
-    try {
-      while (!this.#closed) {
-        const changes = this.#purgeBatch(cutoff);
-        deleted += changes;
-        if (changes < PURGE_BATCH) break;
-        await yieldToEventLoop();
-      }
-    } catch (error) {
-      this.#purgeFigures.failures += 1;
-      this.#purgeFigures.lastError = error instanceof Error ? error.message : String(error);
-      throw error;
-    } finally {
-      this.#purgeFigures.runs += 1;
-      this.#purgeFigures.deleted += deleted;
-    }
-    return deleted;
-  }
-
-  #purgeBatch(cutoff: number): number {
+  #purgeBatch(cutoff: number, limit: number): number {
     // better-sqlite3 is synchronous: nothing else runs on this connection between these three statements.
     this.#db.pragma(`busy_timeout = ${PURGE_BUSY_TIMEOUT_MS}`);
     try {
-      return this.#s.purgeBatch.run({ cutoff, limit: PURGE_BATCH }).changes;
+      return this.#s.purgeBatch.run({ cutoff, limit }).changes;
     } catch (error) {
       const code = (error as { code?: unknown }).code;
       const busy = code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED';
@@ -737,28 +700,6 @@ export class SqliteWorkflowStore implements WorkflowStore, ScheduleStore {
     }
   }
 
-  #schedulePurge(delayMs: number): void {
-    if (this.#retentionMs <= 0 || this.#purgeIntervalMs <= 0 || this.#closed) return;
-    this.#purgeTimer = setTimeout(() => void this.#backgroundPurge(), delayMs);
-    this.#purgeTimer.unref();
-  }
-
-  /** The timer's run: never rejects, whatever fails (a throwing timer callback would take the process down). */
-  async #backgroundPurge(): Promise<void> {
-    try {
-      await this.purge();
-    } catch (error) {
-      const failure = isOnexError(error) ? error : new OnexError(ErrorCode.Internal, 'Purge of finished workflows failed', { cause: error });
-      try {
-        this.#onPurgeError?.(failure);
-      } catch {
-        // A failing error callback must not stop the purge schedule; the failure is counted in health() already.
-      }
-    } finally {
-      this.#schedulePurge(this.#purgeIntervalMs);
-    }
-  }
-
   async health(): Promise<ComponentHealth> {
     try {
       const { n } = this.#s.count.get()!;
@@ -768,7 +709,7 @@ export class SqliteWorkflowStore implements WorkflowStore, ScheduleStore {
           kind: 'sqlite',
           schemaVersion: SQLITE_SCHEMA_VERSION,
           workflows: n,
-          purge: { ...this.#purgeFigures },
+          purge: this.#purge.figures(),
           ...(this.#groupCommit ? { groupCommit: { ...this.#groupFigures, queued: this.#pending.length } } : {}),
         },
       };
@@ -781,9 +722,8 @@ export class SqliteWorkflowStore implements WorkflowStore, ScheduleStore {
     this.#closed = true;
     // Commits already asked for are written before the connection closes.
     if (this.#db.open && this.#groupTx !== undefined) this.#flush();
-    if (this.#purgeTimer !== undefined) clearTimeout(this.#purgeTimer);
-    // A purge between two batches sees #closed and stops before touching the closed connection.
-    await this.#purging?.catch(() => undefined);
+    // A purge between two batches stops before touching the closed connection.
+    await this.#purge.stop();
     if (this.#db.open) this.#db.close();
   }
 
