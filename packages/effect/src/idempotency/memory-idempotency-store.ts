@@ -1,5 +1,6 @@
 import { ErrorCode, HealthStatus, OnexError, type ComponentHealth } from '@onex/core';
 import { DEFAULT_LEASE_MS, DEFAULT_RETENTION_MS, type IdempotencyBegin, type IdempotencyOutcome, type IdempotencyStore } from './idempotency-store.js';
+import { positiveOption } from './store-helpers.js';
 
 /**
  * Options of {@link MemoryIdempotencyStore}.
@@ -67,9 +68,9 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
    * @throws OnexError `VALIDATION` for an invalid option.
    */
   constructor(options: MemoryIdempotencyStoreOptions = {}) {
-    this.retentionMs = positive('retentionMs', options.retentionMs ?? DEFAULT_RETENTION_MS);
-    this.leaseMs = positive('leaseMs', options.leaseMs ?? DEFAULT_LEASE_MS);
-    this.#maxEntries = positive('maxEntries', options.maxEntries ?? 10_000);
+    this.retentionMs = positiveOption('retentionMs', options.retentionMs ?? DEFAULT_RETENTION_MS);
+    this.leaseMs = positiveOption('leaseMs', options.leaseMs ?? DEFAULT_LEASE_MS);
+    this.#maxEntries = positiveOption('maxEntries', options.maxEntries ?? 10_000);
     this.#now = options.now ?? Date.now;
     this.#records = new Map();
     this.#nextToken = 1;
@@ -162,11 +163,4 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
       context: { maxEntries: this.#maxEntries },
     });
   }
-}
-
-function positive(option: string, value: number): number {
-  if (!(Number.isFinite(value) && value > 0)) {
-    throw new OnexError(ErrorCode.Validation, `${option} must be a number > 0 (got ${String(value)})`, { details: [{ path: option, message: 'must be > 0' }] });
-  }
-  return value;
 }

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import pg from 'pg';
-import { ErrorCode, HealthStatus, OnexError, type ComponentHealth, type WireError } from '@onex/core';
+import { ErrorCode, HealthStatus, OnexError, type ComponentHealth } from '@onex/core';
 import { checkSchemaName, classifyPostgresError, createOwnedPool, migrateSchema, POSTGRES_TYPES } from '@onex/core/internal/postgres';
 import { PostgresTransactionManager } from '../transaction/postgres-transaction-manager.js';
 import type { TransactionManager } from '../transaction/transaction-manager.js';
@@ -13,6 +13,7 @@ import {
   type IdempotencyStore,
   type TransactionalCompletion,
 } from './idempotency-store.js';
+import { positiveOption, storedOutcome } from './store-helpers.js';
 
 /**
  * Options of {@link PostgresIdempotencyStore}: where the table lives — a pool you own (`pool`), one the store creates
@@ -192,8 +193,8 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
     const sources = [options.pool !== undefined, hasConnectionString, options.transactions !== undefined].filter(Boolean).length;
     if (sources !== 1) throw new OnexError(ErrorCode.Validation, `${OWNER}: give exactly one of pool, connectionString, transactions`);
     this.#schema = checkSchemaName(options.schema ?? 'onex', OWNER);
-    this.retentionMs = positive('retentionMs', options.retentionMs ?? DEFAULT_RETENTION_MS);
-    this.leaseMs = positive('leaseMs', options.leaseMs ?? DEFAULT_LEASE_MS);
+    this.retentionMs = positiveOption('retentionMs', options.retentionMs ?? DEFAULT_RETENTION_MS);
+    this.leaseMs = positiveOption('leaseMs', options.leaseMs ?? DEFAULT_LEASE_MS);
     this.#now = options.now ?? Date.now;
     this.#sql = statements(this.#schema);
     const tag = createHash('sha256').update(this.#schema).digest('hex').slice(0, 12);
@@ -258,7 +259,7 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
       if (row.fingerprint === null || row.expires_at === null) continue;
       const live = row.expires_at > now;
       if (live && row.fingerprint !== fingerprint) return { kind: 'mismatch' };
-      if (live && row.status === 'completed') return { kind: 'completed', outcome: outcomeOf(row) };
+      if (live && row.status === 'completed') return { kind: 'completed', outcome: storedOutcome(row) };
       if (live && row.lease_expires_at !== null && row.lease_expires_at > now) return { kind: 'in_progress', retryAfterMs: row.lease_expires_at - now };
       // Free to take over, but another replica did so first (the version moved): read again.
     }
@@ -382,16 +383,4 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
       throw classifyPostgresError(error, name, OWNER);
     }
   }
-}
-
-function outcomeOf(row: BeginRow): IdempotencyOutcome {
-  if (row.result !== null) return { ok: true, resultJson: row.result };
-  return { ok: false, error: JSON.parse(row.error ?? 'null') as WireError };
-}
-
-function positive(option: string, value: number): number {
-  if (!(Number.isFinite(value) && value > 0)) {
-    throw new OnexError(ErrorCode.Validation, `${option} must be a number > 0 (got ${String(value)})`, { details: [{ path: option, message: 'must be > 0' }] });
-  }
-  return value;
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
-import { ErrorCode, HealthStatus, OnexError, toOnexError, type ComponentHealth, type WireError } from '@onex/core';
+import { ErrorCode, HealthStatus, OnexError, toOnexError, type ComponentHealth } from '@onex/core';
 import type { TransactionManager } from '../transaction/transaction-manager.js';
 import { SqliteTransaction, type SqliteTransactionManager } from '../transaction/sqlite-transaction-manager.js';
 import {
@@ -12,6 +12,7 @@ import {
   type IdempotencyStore,
   type TransactionalCompletion,
 } from './idempotency-store.js';
+import { positiveOption, storedOutcome } from './store-helpers.js';
 
 /**
  * Options of {@link SqliteIdempotencyStore}: where the table lives — a file the store opens (`path`), a connection
@@ -108,8 +109,8 @@ export class SqliteIdempotencyStore implements IdempotencyStore {
     if (sources !== 1) throw new OnexError(ErrorCode.Validation, 'SqliteIdempotencyStore: give exactly one of path, database, transactions');
     const table = options.table ?? 'onex_idempotency';
     if (!TABLE_NAME.test(table)) throw new OnexError(ErrorCode.Validation, `SqliteIdempotencyStore: invalid table name '${table}'`);
-    this.retentionMs = positive('retentionMs', options.retentionMs ?? DEFAULT_RETENTION_MS);
-    this.leaseMs = positive('leaseMs', options.leaseMs ?? DEFAULT_LEASE_MS);
+    this.retentionMs = positiveOption('retentionMs', options.retentionMs ?? DEFAULT_RETENTION_MS);
+    this.leaseMs = positiveOption('leaseMs', options.leaseMs ?? DEFAULT_LEASE_MS);
     this.#now = options.now ?? Date.now;
     this.#transactions = options.transactions;
     this.#owned = options.path !== undefined;
@@ -245,7 +246,7 @@ export class SqliteIdempotencyStore implements IdempotencyStore {
       }
       const live = row.expires_at > now;
       if (live && row.fingerprint !== fingerprint) return { kind: 'mismatch' };
-      if (live && row.status === 'completed') return { kind: 'completed', outcome: outcomeOf(row) };
+      if (live && row.status === 'completed') return { kind: 'completed', outcome: storedOutcome(row) };
       if (live && row.lease_expires_at !== null && row.lease_expires_at > now) {
         return { kind: 'in_progress', retryAfterMs: row.lease_expires_at - now };
       }
@@ -258,16 +259,4 @@ export class SqliteIdempotencyStore implements IdempotencyStore {
     }
     throw new OnexError(ErrorCode.Unavailable, 'Idempotency key is contended; try again', { retryAfterMs: 10 });
   }
-}
-
-function outcomeOf(row: Row): IdempotencyOutcome {
-  if (row.result !== null) return { ok: true, resultJson: row.result };
-  return { ok: false, error: JSON.parse(row.error ?? 'null') as WireError };
-}
-
-function positive(option: string, value: number): number {
-  if (!(Number.isFinite(value) && value > 0)) {
-    throw new OnexError(ErrorCode.Validation, `${option} must be a number > 0 (got ${String(value)})`, { details: [{ path: option, message: 'must be > 0' }] });
-  }
-  return value;
 }
