@@ -69,14 +69,11 @@ export class RetentionPurge {
    * Stops the timer at once; a run in flight stops before its next batch. Resolves when that run has ended (never
    * rejects), so the store may then close its connection.
    */
-  stop(): Promise<void> {
+  async stop(): Promise<void> {
     this.#stopped = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    clearTimeout(this.#timer);
     this.#timer = undefined;
-    return (this.#running ?? Promise.resolve(0)).then(
-      () => undefined,
-      () => undefined,
-    );
+    await this.#running?.catch(() => undefined);
   }
 
   async #run(): Promise<number> {
