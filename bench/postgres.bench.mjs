@@ -692,8 +692,8 @@ async function main() {
         );
       }
       console.log(
-        `  ONEX's commits per workflow: create, then one per dispatch (each recorded before it goes out: a started; a's result + b started; ` +
-          `b's + c started) and the closing one (c's result + completed) = 5; 4 if the create carried the first dispatch (an engine change)`,
+        `  ONEX's commits per workflow: the create, which carries the first dispatch (a started), then one per later dispatch, each ` +
+          `recorded before it goes out (a's result + b started; b's result + c started), and the closing one (c's result + completed) = 4`,
       );
       console.log(
         `  ONEX commit statement plan (generic): fresh schema ${plans.before} at warm-up, ${plans.after} at the end (${num(rowsAfterSeq)} rows after the concurrency-1 rounds, ${num(rowsAfterConc)} at the end); ` +
